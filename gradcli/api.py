@@ -1,0 +1,1526 @@
+"""torch's Python surface on gradcli's engine: argument handling, dtype promotion,
+PyTorch's lowering of each call to ATen overloads (which decides grad_fn names), and
+PyTorch's error messages. The formulas themselves live in gradcli.ops.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from gradcli import dtypes, engine
+from gradcli import ops as O
+from gradcli.dtypes import DType
+from gradcli.errors import (
+    ProgramError,
+    index_error,
+    runtime_error,
+    type_error,
+    value_error,
+)
+from gradcli.tensor import GradMode, Tensor
+
+call = O.call
+Number = (bool, int, float)
+
+
+def is_tensor(x) -> bool:
+    return x.__class__ is Tensor
+
+
+# ----- dims -----------------------------------------------------------------------------
+
+
+def wrap_dim(dim, ndim: int) -> int:
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        raise type_error(f"dim must be an int, not {type(dim).__name__}")
+    low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if dim < low or dim > high:
+        raise index_error(
+            f"Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})"
+        )
+    return dim % ndim if ndim else 0
+
+
+def wrap_dims(dims, ndim: int):
+    """A dim or tuple of dims → sorted tuple of non-negative dims; None stays None."""
+    if dims is None:
+        return None
+    if isinstance(dims, int):
+        dims = (dims,)
+    wrapped = []
+    for d in dims:
+        w = wrap_dim(d, ndim)
+        if w in wrapped:
+            raise runtime_error(f"dim {w} appears multiple times in the list of dims")
+        wrapped.append(w)
+    return tuple(wrapped) if ndim else ()
+
+
+def size_args(sizes, name="size"):
+    """`zeros(2, 3)`, `zeros((2, 3))` and `zeros([2, 3])` all mean shape (2, 3)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    shape = []
+    for s in sizes:
+        if is_tensor(s) and s.array.ndim == 0 and s.dtype.category == dtypes.INTEGRAL:
+            s = int(s.array)
+        if not isinstance(s, int) or isinstance(s, bool):
+            raise type_error(
+                f"{name}(): argument 'size' must be tuple of ints, but found element of type "
+                f"{type_name(s)} at pos 0"
+            )
+        if s < 0:
+            raise runtime_error(
+                f"Trying to create tensor with negative dimension {s}: {list(sizes)}"
+            )
+        shape.append(s)
+    return tuple(shape)
+
+
+def type_name(value) -> str:
+    if is_tensor(value):
+        return "Tensor"
+    return type(value).__name__
+
+
+# ----- dtype handling -------------------------------------------------------------------
+
+
+def as_dtype(value) -> DType | None:
+    """dtype= arguments: torch dtypes, or Python's float/int/bool (float64/int64/bool)."""
+    if value is None or isinstance(value, DType):
+        return value
+    if value is float:
+        return dtypes.float64
+    if value is int:
+        return dtypes.int64
+    if value is bool:
+        return dtypes.bool_
+    raise type_error(f"dtype must be torch.dtype, not {type(value).__name__}")
+
+
+def cast(t: Tensor, dtype: DType) -> np.ndarray:
+    return t.array if t.dtype is dtype else t.array.astype(dtype.numpy)
+
+
+def float_dtype(t: Tensor) -> DType:
+    """Float functions compute integers in the default dtype (exp(int64) -> float32)."""
+    return t.dtype if t.dtype.category == dtypes.FLOATING else dtypes.DEFAULT_FLOAT
+
+
+def check_requires_grad(dtype: DType, flag: bool, constructor: bool = True) -> None:
+    if flag and not dtype.is_floating_point:
+        raise runtime_error(
+            "Only Tensors of floating point and complex dtype can require gradients"
+            if constructor
+            else "only Tensors of floating point dtype can require gradients"
+        )
+
+
+# ----- creation -------------------------------------------------------------------------
+
+
+def _infer_dtype(data) -> DType:
+    category = dtypes.BOOL
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif is_tensor(item):
+            category = max(category, item.dtype.category)
+            if item.dtype is dtypes.float64:
+                return dtypes.float64 if category == dtypes.FLOATING else dtypes.float64
+        elif isinstance(item, bool):
+            pass
+        elif isinstance(item, int):
+            category = max(category, dtypes.INTEGRAL)
+        elif isinstance(item, float):
+            category = dtypes.FLOATING
+        else:
+            raise type_error(f"new(): invalid data type '{type(item).__name__}'")
+    return {dtypes.BOOL: dtypes.bool_, dtypes.INTEGRAL: dtypes.int64}.get(
+        category, dtypes.DEFAULT_FLOAT
+    )
+
+
+def _check_nested(data, dim=0):
+    """PyTorch's ValueError for ragged nested lists."""
+    if not isinstance(data, (list, tuple)):
+        return ()
+    if not data:
+        return (0,)
+    shapes = [_check_nested(item, dim + 1) for item in data]
+    first = shapes[0]
+    for item, shape in zip(data, shapes):
+        if isinstance(item, (list, tuple)) != isinstance(data[0], (list, tuple)) or (
+            isinstance(item, (list, tuple)) and len(item) != len(data[0])
+        ):
+            got = len(item) if isinstance(item, (list, tuple)) else type(item).__name__
+            if isinstance(item, (list, tuple)):
+                raise value_error(
+                    f"expected sequence of length {len(data[0])} at dim {dim + 1} (got {got})"
+                )
+            raise type_error(f"not a sequence")
+        if shape != first:
+            raise value_error(f"expected sequence of length {first[0]} at dim {dim + 2} (got {shape[0]})")
+    return (len(data),) + first
+
+
+def _to_array(data, dtype: DType) -> np.ndarray:
+    if is_tensor(data):
+        return data.array.astype(dtype.numpy, copy=True)
+    if isinstance(data, (list, tuple)):
+        _check_nested(data)
+        flat = _flatten_tensors(data)
+        return np.array(flat, dtype=dtype.numpy)
+    if isinstance(data, Number):
+        return np.array(data, dtype=dtype.numpy)
+    raise type_error(f"new(): invalid data type '{type(data).__name__}'")
+
+
+def _flatten_tensors(data):
+    if is_tensor(data):
+        if data.array.ndim:
+            raise value_error("only one element tensors can be converted to Python scalars")
+        return data.array.item()
+    if isinstance(data, (list, tuple)):
+        return [_flatten_tensors(item) for item in data]
+    return data
+
+
+def new_leaf(array: np.ndarray, dtype: DType, requires_grad: bool) -> Tensor:
+    check_requires_grad(dtype, requires_grad)
+    return Tensor(array, dtype, bool(requires_grad))
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False):
+    dtype = as_dtype(dtype) or _infer_dtype(data)
+    return new_leaf(_to_array(data, dtype), dtype, requires_grad)
+
+
+def legacy_constructor(dtype: DType):
+    """torch.Tensor / FloatTensor / DoubleTensor: sizes or data; storage zero-filled."""
+
+    def construct(*args):
+        if len(args) == 1 and isinstance(args[0], (list, tuple)) or (
+            len(args) == 1 and is_tensor(args[0])
+        ):
+            return Tensor(_to_array(args[0], dtype), dtype)
+        return Tensor(np.zeros(size_args(args), dtype=dtype.numpy), dtype)
+
+    return construct
+
+
+def _factory(fill):
+    def create(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+        shape = size_args(size)
+        dtype = as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+        return new_leaf(fill(shape, dtype), dtype, requires_grad)
+
+    return create
+
+
+zeros = _factory(lambda shape, dtype: np.zeros(shape, dtype.numpy))
+ones = _factory(lambda shape, dtype: np.ones(shape, dtype.numpy))
+empty = _factory(lambda shape, dtype: np.zeros(shape, dtype.numpy))
+
+
+class Random:
+    """numpy's generator behind rand/randn/randint; manual_seed() reseeds it."""
+
+    generator = np.random.default_rng(0)
+
+    @classmethod
+    def seed(cls, seed: int) -> None:
+        cls.generator = np.random.default_rng(seed)
+
+
+def manual_seed(seed):
+    Random.seed(int(seed))
+    return None
+
+
+rand = _factory(lambda shape, dtype: Random.generator.random(shape).astype(dtype.numpy))
+randn = _factory(lambda shape, dtype: Random.generator.standard_normal(shape).astype(dtype.numpy))
+
+
+def randint(*args, size=None, dtype=None, requires_grad=False):
+    if size is None:
+        *args, size = args
+    low, high = (0, args[0]) if len(args) == 1 else args
+    dtype = as_dtype(dtype) or dtypes.int64
+    values = Random.generator.integers(low, high, size=size_args((size,), "randint"))
+    return new_leaf(values.astype(dtype.numpy), dtype, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, requires_grad=False):
+    dtype = as_dtype(dtype) or _infer_dtype(fill_value)
+    shape = size_args((size,), "full")
+    return new_leaf(np.full(shape, fill_value, dtype.numpy), dtype, requires_grad)
+
+
+def _like(fill):
+    def create(input, *, dtype=None, requires_grad=False):
+        dtype = as_dtype(dtype) or input.dtype
+        return new_leaf(fill(input.shape, dtype), dtype, requires_grad)
+
+    return create
+
+
+zeros_like = _like(lambda shape, dtype: np.zeros(shape, dtype.numpy))
+ones_like = _like(lambda shape, dtype: np.ones(shape, dtype.numpy))
+rand_like = _like(lambda shape, dtype: Random.generator.random(shape).astype(dtype.numpy))
+randn_like = _like(
+    lambda shape, dtype: Random.generator.standard_normal(shape).astype(dtype.numpy)
+)
+
+
+def full_like(input, fill_value, *, dtype=None, requires_grad=False):
+    dtype = as_dtype(dtype) or input.dtype
+    return new_leaf(np.full(input.shape, fill_value, dtype.numpy), dtype, requires_grad)
+
+
+def arange(*args, start=None, end=None, step=None, dtype=None, requires_grad=False):
+    values = [_item(a) for a in args]
+    if len(values) == 1:
+        values = [0, values[0]]
+    begin, stop, stride = (values + [1])[:3] if len(values) < 3 else values
+    if start is not None:
+        begin = start
+    if end is not None:
+        stop = end
+    if step is not None:
+        stride = step
+    if stride == 0:
+        raise runtime_error("step must be nonzero")
+    if (stop - begin) * stride < 0:
+        raise runtime_error("upper bound and larger bound inconsistent with step sign")
+    integral = all(isinstance(v, int) for v in (begin, stop, stride))
+    dtype = as_dtype(dtype) or (dtypes.int64 if integral else dtypes.DEFAULT_FLOAT)
+    count = max(math.ceil((stop - begin) / stride), 0)
+    array = (begin + stride * np.arange(count, dtype=np.float64)).astype(dtype.numpy)
+    return new_leaf(array, dtype, requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, requires_grad=False):
+    dtype = as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    start, end = _item(start), _item(end)
+    if steps == 1:
+        array = np.array([start], dtype=np.float64)
+    else:
+        # PyTorch fills the first half from start and the second half back from end.
+        step = (end - start) / (steps - 1)
+        i = np.arange(steps, dtype=np.float64)
+        half = steps // 2
+        array = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
+    return new_leaf(array.astype(dtype.numpy), dtype, requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, requires_grad=False):
+    dtype = as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    return new_leaf(np.eye(n, n if m is None else m, dtype=dtype.numpy), dtype, requires_grad)
+
+
+def _item(value):
+    if is_tensor(value):
+        return item(value)
+    return value
+
+
+# ----- binary arithmetic ----------------------------------------------------------------
+
+
+def broadcast_error(a_shape, b_shape) -> ProgramError:
+    ndim = max(len(a_shape), len(b_shape))
+    for i in range(ndim - 1, -1, -1):
+        offset = ndim - 1 - i
+        sa = a_shape[len(a_shape) - 1 - offset] if offset < len(a_shape) else 1
+        sb = b_shape[len(b_shape) - 1 - offset] if offset < len(b_shape) else 1
+        if sa != sb and sa != 1 and sb != 1:
+            return runtime_error(
+                f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) "
+                f"at non-singleton dimension {i}"
+            )
+    return runtime_error("shapes cannot be broadcast")
+
+
+def operand(value, op_name: str):
+    if is_tensor(value) or isinstance(value, Number):
+        return value
+    raise type_error(
+        f"unsupported operand type(s) for {op_name}: 'Tensor' and '{type(value).__name__}'"
+    )
+
+
+def promote(a, b, floating=False):
+    """(compute dtype, array-or-scalar a, array-or-scalar b) under torch's promotion."""
+    tensors, scalars = [], []
+    for x in (a, b):
+        if is_tensor(x):
+            tensors.append((x.dtype, x.array.ndim))
+        else:
+            scalars.append(x)
+    dtype = dtypes.result_type(tensors, scalars)
+    if floating and dtype.category != dtypes.FLOATING:
+        dtype = dtypes.DEFAULT_FLOAT
+    xa = cast(a, dtype) if is_tensor(a) else a
+    xb = cast(b, dtype) if is_tensor(b) else b
+    if xa.__class__ is bool and dtype.category != dtypes.BOOL:
+        xa = int(xa)
+    if xb.__class__ is bool and dtype.category != dtypes.BOOL:
+        xb = int(xb)
+    return dtype, xa, xb
+
+
+def binary(entry, a, b, p=None, floating=False):
+    dtype, xa, xb = promote(a, b, floating)
+    try:
+        return call(entry, (a, b), p, (xa, xb))
+    except ValueError:
+        raise broadcast_error(np.shape(xa), np.shape(xb)) from None
+
+
+def _check_alpha(alpha, dtype_source):
+    return None if alpha == 1 else alpha
+
+
+def add(input, other, *, alpha=1):
+    if not is_tensor(input):
+        input, other = other, input
+    return binary(O.add, input, operand(other, "+"), _check_alpha(alpha, input))
+
+
+def sub(input, other, *, alpha=1):
+    if not is_tensor(input):
+        return rsub(other, input, alpha=alpha)
+    if input.dtype is dtypes.bool_ and (
+        (is_tensor(other) and other.dtype is dtypes.bool_) or isinstance(other, bool)
+    ):
+        raise runtime_error(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. "
+            "Use the `^` or `logical_xor()` operator instead."
+        )
+    return binary(O.sub, input, operand(other, "-"), _check_alpha(alpha, input))
+
+
+def rsub(input, other, *, alpha=1):
+    """`other - input` with a Python number `other` (PyTorch's rsub.Scalar)."""
+    if is_tensor(other):
+        return sub(other, input, alpha=alpha)
+    dtype, x, scalar = promote(input, operand(other, "-"))
+    return call(O.rsub_scalar, (input,), (scalar, alpha), (x,))
+
+
+def mul(input, other):
+    if not is_tensor(input):
+        input, other = other, input
+    return binary(O.mul, input, operand(other, "*"))
+
+
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode is not None:
+        return floor_divide(input, other) if rounding_mode == "floor" else _trunc_div(input, other)
+    if not is_tensor(input):
+        # `2 / a` is `a.reciprocal() * 2` in PyTorch.
+        return mul(reciprocal(other), input)
+    return binary(O.div, input, operand(other, "/"), floating=True)
+
+
+def _trunc_div(input, other):
+    dtype, xa, xb = promote(input, other)
+    return Tensor(np.trunc(np.asarray(xa / xb)).astype(dtype.numpy), dtype)
+
+
+def floor_divide(input, other):
+    dtype, xa, xb = promote(input, other)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = np.floor_divide(xa, xb)
+    return Tensor(np.asarray(result).astype(dtype.numpy), dtype)
+
+
+def remainder(input, other):
+    if not is_tensor(input):
+        return remainder(tensor(input), other)
+    if isinstance(other, Number):
+        dtype, x, scalar = promote(input, other)
+        return call(O.remainder_scalar, (input,), scalar, (x,))
+    return binary(O.remainder_tensor, input, other)
+
+
+def pow(input, exponent):
+    if not is_tensor(input):
+        # `2 ** a` is pow.Scalar: the exponent is the tensor.
+        dtype, base, x = promote(input, exponent)
+        return call(O.pow_scalar, (exponent,), base, (x,))
+    if isinstance(exponent, Number):
+        dtype, x, e = promote(input, exponent)
+        if dtype.category != dtypes.FLOATING and isinstance(e, int) and e < 0:
+            raise runtime_error("Integers to negative integer powers are not allowed.")
+        return call(O.pow_tensor_scalar, (input,), e, (x,))
+    return binary(O.pow_tensor_tensor, input, exponent)
+
+
+def square(input):
+    # torch lowers x.square() to pow.Tensor_Scalar(x, 2).
+    return pow(input, 2)
+
+
+def neg(input):
+    if input.dtype is dtypes.bool_:
+        raise runtime_error(
+            "Negation, the `-` operator, on a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    return call(O.neg, (input,))
+
+
+def positive(input):
+    return input
+
+
+def true_divide(input, other):
+    return div(input, other)
+
+
+def _float_unary(entry):
+    def apply(input):
+        if not is_tensor(input):
+            raise type_error(
+                f"{entry.overload}(): argument 'input' (position 1) must be Tensor, "
+                f"not {type(input).__name__}"
+            )
+        dtype = float_dtype(input)
+        with np.errstate(all="ignore"):
+            return call(entry, (input,), None, (cast(input, dtype),))
+
+    apply.__name__ = entry.overload
+    return apply
+
+
+exp = _float_unary(O.exp)
+log = _float_unary(O.log)
+log2 = _float_unary(O.log2)
+log10 = _float_unary(O.log10)
+log1p = _float_unary(O.log1p)
+expm1 = _float_unary(O.expm1)
+sqrt = _float_unary(O.sqrt)
+rsqrt = _float_unary(O.rsqrt)
+sin = _float_unary(O.sin)
+cos = _float_unary(O.cos)
+tan = _float_unary(O.tan)
+tanh = _float_unary(O.tanh)
+sigmoid = _float_unary(O.sigmoid)
+reciprocal = _float_unary(O.reciprocal)
+
+
+def relu(input):
+    return call(O.relu, (input,))
+
+
+def abs(input):
+    return call(O.abs_, (input,))
+
+
+def sign(input):
+    return call(O.sign, (input,))
+
+
+def clamp(input, min=None, max=None):
+    if min is None and max is None:
+        raise runtime_error("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if is_tensor(min) or is_tensor(max):
+        low = min if min is not None else None
+        result = input
+        if low is not None:
+            result = maximum(result, low)
+        if max is not None:
+            result = minimum(result, max)
+        return result
+    dtype = input.dtype
+    if dtype.category != dtypes.FLOATING and any(isinstance(v, float) for v in (min, max)):
+        dtype = dtypes.DEFAULT_FLOAT
+    return call(O.clamp, (input,), (min, max), (cast(input, dtype),))
+
+
+clip = clamp
+
+
+def maximum(input, other):
+    return binary(O.maximum, input, other)
+
+
+def minimum(input, other):
+    return binary(O.minimum, input, other)
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        return tuple(Tensor(i.astype(np.int64)) for i in np.nonzero(condition.array))
+    if not is_tensor(input):
+        input, other_ = other, input
+        dtype, xb, xa = promote(input, other_)
+        scalar_first = True
+    else:
+        dtype, xa, xb = promote(input, other)
+        scalar_first = False
+    cond = condition.array.astype(bool)
+    if scalar_first:
+        return call(O.where, (other_, input), cond, (xb, xa))
+    return call(O.where, (input, other), cond, (xa, xb))
+
+
+# ----- comparisons and logic (not differentiable) ---------------------------------------
+
+
+def _compare(fn):
+    def compare(input, other):
+        _, xa, xb = promote(input, other)
+        try:
+            return Tensor(np.asarray(fn(xa, xb)), dtypes.bool_)
+        except ValueError:
+            raise broadcast_error(np.shape(xa), np.shape(xb)) from None
+
+    return compare
+
+
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+
+
+def logical_not(input):
+    return Tensor(np.logical_not(input.array), dtypes.bool_)
+
+
+def bitwise_and(input, other):
+    _, xa, xb = promote(input, other)
+    return Tensor(np.asarray(xa & xb))
+
+
+def bitwise_or(input, other):
+    _, xa, xb = promote(input, other)
+    return Tensor(np.asarray(xa | xb))
+
+
+def invert(input):
+    if input.dtype is dtypes.bool_:
+        return logical_not(input)
+    return Tensor(~input.array, input.dtype)
+
+
+def isnan(input):
+    return Tensor(np.isnan(input.array), dtypes.bool_)
+
+
+def isinf(input):
+    return Tensor(np.isinf(input.array), dtypes.bool_)
+
+
+def isfinite(input):
+    return Tensor(np.isfinite(input.array), dtypes.bool_)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(np.allclose(input.array, other.array, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input, other):
+    return input.shape == other.shape and bool(np.array_equal(input.array, other.array))
+
+
+def all_(input, dim=None, keepdim=False):
+    return Tensor(np.asarray(np.all(input.array, axis=dim, keepdims=keepdim)), dtypes.bool_)
+
+
+def any_(input, dim=None, keepdim=False):
+    return Tensor(np.asarray(np.any(input.array, axis=dim, keepdims=keepdim)), dtypes.bool_)
+
+
+# ----- matrix products ------------------------------------------------------------------
+
+
+def _dtype_name(dtype: DType) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}.get(
+        dtype.name, "Bool"
+    )
+
+
+def _shape_x(shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def mm(input, mat2):
+    if input.ndim != 2:
+        raise runtime_error(f"self must be a matrix")
+    if mat2.ndim != 2:
+        raise runtime_error(f"mat2 must be a matrix")
+    if input.shape[1] != mat2.shape[0]:
+        raise runtime_error(
+            f"mat1 and mat2 shapes cannot be multiplied ({_shape_x(input.shape)} and "
+            f"{_shape_x(mat2.shape)})"
+        )
+    if input.dtype is not mat2.dtype:
+        raise runtime_error(
+            f"expected m1 and m2 to have the same dtype, but got: "
+            f"{input.dtype.numpy.name.replace('float32', 'float').replace('float64', 'double')}"
+            f" != {mat2.dtype.numpy.name.replace('float32', 'float').replace('float64', 'double')}"
+        )
+    return call(O.mm, (input, mat2))
+
+
+def mv(input, vec):
+    if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
+        raise runtime_error(
+            f"size mismatch, got input ({input.shape[0] if input.ndim else ''}), "
+            f"mat ({_shape_x(input.shape)}), vec ({_shape_x(vec.shape)})"
+        )
+    if input.dtype is not vec.dtype:
+        raise runtime_error(
+            f"addmv input tensors must have the same dtype, but got "
+            f"{_dtype_name(vec.dtype)}, {_dtype_name(input.dtype)}, and {_dtype_name(vec.dtype)}"
+        )
+    return call(O.mv, (input, vec))
+
+
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise runtime_error(
+            f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
+        )
+    if input.shape[0] != other.shape[0]:
+        raise runtime_error(
+            f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+            f"[{other.shape[0]}] to have the same number of elements, but got "
+            f"{input.shape[0]} and {other.shape[0]} elements respectively"
+        )
+    if input.dtype is not other.dtype:
+        raise runtime_error(
+            f"dot : expected both vectors to have same dtype, but found "
+            f"{_dtype_name(input.dtype)} and {_dtype_name(other.dtype)}"
+        )
+    return call(O.dot, (input, other))
+
+
+def matmul(input, other):
+    """PyTorch's matmul lowering by rank, which decides the grad_fn."""
+    if not is_tensor(other) or not is_tensor(input):
+        raise type_error(
+            f"matmul(): argument 'other' (position 2) must be Tensor, not "
+            f"{type(other).__name__ if is_tensor(input) else type(input).__name__}"
+        )
+    da, db = input.ndim, other.ndim
+    if da == 0 or db == 0:
+        raise runtime_error(
+            f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D"
+        )
+    if da == 1 and db == 1:
+        return dot(input, other)
+    if da == 2 and db == 1:
+        return mv(input, other)
+    if da == 1 and db == 2:
+        return squeeze(mm(unsqueeze(input, 0), other), 0)
+    if da == 2 and db == 2:
+        return mm(input, other)
+    if da >= 3 and db <= 2:
+        # Fold the batch into the rows: one mm, then _unsafe_view back.
+        folded = reshape(input, (-1, input.shape[-1]))
+        if db == 1:
+            out = mv(folded, other)
+            return call(O.unsafe_view, (out,), input.shape[:-1])
+        out = mm(folded, other)
+        return call(O.unsafe_view, (out,), input.shape[:-1] + (other.shape[-1],))
+    return _batched_matmul(input, other)
+
+
+def _batched_matmul(input, other):
+    a = unsqueeze(input, 0) if input.ndim == 1 else input
+    b = unsqueeze(other, -1) if other.ndim == 1 else other
+    if a.shape[-1] != b.shape[-2]:
+        raise runtime_error(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{math.prod(b.shape[:-2]) if b.ndim > 2 else 1}, {a.shape[-1]}] but got: "
+            f"[{math.prod(b.shape[:-2]) if b.ndim > 2 else 1}, {b.shape[-2]}]."
+        )
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise broadcast_error(a.shape[:-2], b.shape[:-2]) from None
+    n = math.prod(batch)
+    a3 = reshape(expand(a, batch + a.shape[-2:]), (n,) + a.shape[-2:])
+    b3 = reshape(expand(b, batch + b.shape[-2:]), (n,) + b.shape[-2:])
+    out = call(O.bmm, (a3, b3))
+    shape = batch + (a.shape[-2], b.shape[-1])
+    result = call(O.unsafe_view, (out,), shape)
+    if input.ndim == 1:
+        result = squeeze(result, -2)
+    if other.ndim == 1:
+        result = squeeze(result, -1)
+    return result
+
+
+def outer(input, vec2):
+    # torch.outer(a, b) is a.reshape(-1, 1) * b.
+    return mul(reshape(input, (-1, 1)), vec2)
+
+
+def linear(input, weight, bias=None):
+    if input.ndim == 2 and bias is not None:
+        return call(O.addmm, (bias, input, t(weight)), None, (
+            cast(bias, input.dtype), input.array, weight.array.T))
+    out = matmul(input, t(weight))
+    if bias is not None:
+        out = add(out, bias)
+    return out
+
+
+# ----- reductions -----------------------------------------------------------------------
+
+
+def _reduction_dtype(input, dtype):
+    dtype = as_dtype(dtype)
+    if dtype is not None:
+        return dtype
+    # Integer and bool sums accumulate in int64.
+    return input.dtype if input.dtype.category == dtypes.FLOATING else dtypes.int64
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    out_dtype = _reduction_dtype(input, dtype)
+    x = cast(input, out_dtype)
+    if dim is None:
+        return call(O.sum_all, (input,), None, (x,))
+    dims = wrap_dims(dim, input.ndim)
+    return call(O.sum_dims, (input,), (dims, keepdim, None), (x,))
+
+
+def _check_float_reduction(input, name):
+    if input.dtype.category != dtypes.FLOATING:
+        raise runtime_error(
+            f"{name}(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {_dtype_name(input.dtype)}"
+        )
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = to(input, dtype)
+    _check_float_reduction(input, "mean")
+    if dim is None:
+        return call(O.mean_all, (input,))
+    return call(O.mean_dims, (input,), (wrap_dims(dim, input.ndim), keepdim))
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    out_dtype = _reduction_dtype(input, dtype)
+    x = cast(input, out_dtype)
+    if dim is None:
+        return call(O.prod_all, (input,), None, (x,))
+    return call(O.prod_dim, (input,), (wrap_dim(dim, input.ndim), keepdim, None), (x,))
+
+
+class ReturnTypes(tuple):
+    """torch.return_types.max etc.: a named pair (values, indices)."""
+
+    kind = "max"
+
+    def __new__(cls, kind, values, indices):
+        self = super().__new__(cls, (values, indices))
+        self.kind = kind
+        return self
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+
+def _extremum(entry_dim, entry_all, pair, name):
+    def reduce(input, dim=None, keepdim=False):
+        if is_tensor(dim):
+            return pair(input, dim)
+        if dim is None:
+            if input.array.size == 0:
+                raise runtime_error(
+                    f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                    "Specify the reduction dim with the 'dim' argument."
+                )
+            return call(entry_all, (input,))
+        d = wrap_dim(dim, input.ndim)
+        indices_out = []
+        values = call(entry_dim, (input,), (d if input.ndim else None, keepdim, indices_out))
+        if not input.ndim:
+            indices_out[0] = np.zeros((), np.int64)
+        return ReturnTypes(name, values, Tensor(np.asarray(indices_out[0], dtype=np.int64)))
+
+    return reduce
+
+
+max = _extremum(O.max_dim, O.max_all, maximum, "max")
+min = _extremum(O.min_dim, O.min_all, minimum, "min")
+
+
+def amax(input, dim=(), keepdim=False):
+    dims = wrap_dims(dim, input.ndim) if dim != () else None
+    return call(O.amax, (input,), (dims, keepdim))
+
+
+def amin(input, dim=(), keepdim=False):
+    dims = wrap_dims(dim, input.ndim) if dim != () else None
+    return call(O.amin, (input,), (dims, keepdim))
+
+
+def argmax(input, dim=None, keepdim=False):
+    if dim is None:
+        return Tensor(np.asarray(np.argmax(input.array), dtype=np.int64))
+    d = wrap_dim(dim, input.ndim)
+    return Tensor(np.asarray(np.argmax(input.array, axis=d, keepdims=keepdim), dtype=np.int64))
+
+
+def argmin(input, dim=None, keepdim=False):
+    if dim is None:
+        return Tensor(np.asarray(np.argmin(input.array), dtype=np.int64))
+    d = wrap_dim(dim, input.ndim)
+    return Tensor(np.asarray(np.argmin(input.array, axis=d, keepdims=keepdim), dtype=np.int64))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    _check_float_reduction(input, "linalg.vector_norm")
+    order = 2.0 if p in ("fro", None) else float(p)
+    dims = wrap_dims(dim, input.ndim) if dim is not None else None
+    return call(O.vector_norm, (input,), (order, dims, keepdim))
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased in (None, True) else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    _check_float_reduction(input, "var")
+    dims = wrap_dims(dim, input.ndim) if dim is not None else None
+    return call(O.var, (input,), (dims, _correction(unbiased, correction), keepdim))
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    _check_float_reduction(input, "std")
+    dims = wrap_dims(dim, input.ndim) if dim is not None else None
+    return call(O.std, (input,), (dims, _correction(unbiased, correction), keepdim))
+
+
+def logsumexp(input, dim, keepdim=False):
+    dtype = float_dtype(input)
+    dims = wrap_dims(dim, input.ndim)
+    return call(O.logsumexp, (input,), (dims, keepdim), (cast(input, dtype),))
+
+
+# ----- shape ------------------------------------------------------------------------------
+
+
+def _infer_shape(shape, numel):
+    shape = list(shape)
+    if shape.count(-1) > 1:
+        raise runtime_error("only one dimension can be inferred")
+    if -1 in shape:
+        known = math.prod(s for s in shape if s != -1)
+        if known == 0 or numel % known:
+            raise runtime_error(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[shape.index(-1)] = numel // known
+    if math.prod(shape) != numel:
+        raise runtime_error(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def view(input, *shape):
+    if len(shape) == 1 and isinstance(shape[0], DType):
+        raise runtime_error("view(dtype) is not supported")
+    shape = _infer_shape(size_args(shape, "view") if shape else (), input.array.size)
+    try:
+        input.array.reshape(shape, copy=False)
+    except ValueError:
+        raise runtime_error(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        ) from None
+    return call(O.view, (input,), shape)
+
+
+def reshape(input, *shape):
+    shape = _infer_shape(size_args(shape, "reshape"), input.array.size)
+    try:
+        input.array.reshape(shape, copy=False)
+    except ValueError:
+        # Not expressible as a view: PyTorch copies, then _unsafe_view.
+        return call(O.unsafe_view, (clone(input),), shape)
+    return call(O.view, (input,), shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    start, end = wrap_dim(start_dim, input.ndim), wrap_dim(end_dim, input.ndim)
+    if start > end:
+        raise runtime_error("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return input
+    shape = input.shape[:start] + (math.prod(input.shape[start : end + 1]),) + input.shape[end + 1 :]
+    return reshape(input, shape)
+
+
+def squeeze(input, dim=None):
+    if dim is None:
+        return call(O.squeeze_all, (input,))
+    if isinstance(dim, (tuple, list)):
+        dims = tuple(d for d in wrap_dims(dim, input.ndim) if input.shape[d] == 1)
+        return call(O.squeeze_dims, (input,), dims)
+    d = wrap_dim(dim, input.ndim)
+    # Squeezing a dimension that is not 1 is still a (no-op) view in PyTorch.
+    return call(O.squeeze_dim, (input,), d if input.ndim and input.shape[d] == 1 else ())
+
+
+def unsqueeze(input, dim):
+    d = wrap_dim(dim, input.ndim + 1)
+    return call(O.unsqueeze, (input,), d)
+
+
+def transpose(input, dim0, dim1):
+    if input.ndim == 0:
+        wrap_dim(dim0, 0), wrap_dim(dim1, 0)
+        return call(O.alias, (input,))
+    return call(O.transpose, (input,), (wrap_dim(dim0, input.ndim), wrap_dim(dim1, input.ndim)))
+
+
+def permute(input, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if len(dims) != input.ndim:
+        raise runtime_error(
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            "length of the desired ordering of dimensions i.e. input.dim() = "
+            f"{input.ndim} is not equal to len(dims) = {len(dims)}"
+        )
+    wrapped = tuple(wrap_dim(d, input.ndim) for d in dims)
+    if len(set(wrapped)) != len(wrapped):
+        raise runtime_error("permute(): duplicate dims are not allowed.")
+    return call(O.permute, (input,), wrapped)
+
+
+def t(input):
+    if input.ndim > 2:
+        raise runtime_error(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return call(O.t, (input,))
+
+
+def T(input):
+    """`x.T`: permute reversing all dims (PyTorch warns unless the tensor is 2-D)."""
+    return call(O.permute, (input,), tuple(range(input.ndim - 1, -1, -1)))
+
+
+def expand(input, *sizes):
+    sizes = size_args(sizes, "expand") if not any(s == -1 for s in _flat(sizes)) else tuple(
+        _flat(sizes)
+    )
+    if len(sizes) < input.ndim:
+        raise runtime_error(
+            f"expand(torch.FloatTensor{{[{', '.join(map(str, input.shape))}]}}, size=[{', '.join(map(str, sizes))}]): "
+            "the number of sizes provided ("
+            f"{len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
+            f"({input.ndim})"
+        )
+    lead = len(sizes) - input.ndim
+    target = []
+    for i, size in enumerate(sizes):
+        if i < lead:
+            target.append(size)
+            continue
+        existing = input.shape[i - lead]
+        if size == -1:
+            size = existing
+        elif existing != 1 and existing != size:
+            raise runtime_error(
+                f"The expanded size of the tensor ({size}) must match the existing size "
+                f"({existing}) at non-singleton dimension {i}.  Target sizes: "
+                f"[{', '.join(map(str, sizes))}].  Tensor sizes: [{', '.join(map(str, input.shape))}]"
+            )
+        target.append(size)
+    return call(O.expand, (input,), tuple(target))
+
+
+def _flat(sizes):
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        return tuple(sizes[0])
+    return tuple(sizes)
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def repeat(input, *repeats):
+    repeats = size_args(repeats, "repeat")
+    if len(repeats) < input.ndim:
+        raise runtime_error(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+        )
+    return call(O.repeat, (input,), repeats)
+
+
+def _check_sequence(tensors, name):
+    if is_tensor(tensors) or not isinstance(tensors, (list, tuple)):
+        raise type_error(
+            f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+            f"{type_name(tensors)}"
+        )
+    if not tensors:
+        raise runtime_error(f"{name}(): expected a non-empty list of Tensors")
+    return list(tensors)
+
+
+def _promote_all(tensors):
+    dtype = tensors[0].dtype
+    for x in tensors[1:]:
+        dtype = dtypes.promote_pair(dtype, x.dtype)
+    return dtype
+
+
+def cat(tensors, dim=0):
+    tensors = _check_sequence(tensors, "cat")
+    dtype = _promote_all(tensors)
+    reference = next((x for x in tensors if x.shape != (0,)), tensors[0])
+    if reference.ndim == 0:
+        raise runtime_error("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = wrap_dim(dim, reference.ndim)
+    for i, x in enumerate(tensors):
+        if x.shape == (0,):
+            continue
+        if x.ndim != reference.ndim:
+            raise runtime_error(
+                f"Tensors must have same number of dimensions: got {reference.ndim} and {x.ndim}"
+            )
+        for axis in range(x.ndim):
+            if axis != d and x.shape[axis] != reference.shape[axis]:
+                raise runtime_error(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{reference.shape[axis]} but got size {x.shape[axis]} for tensor number {i} "
+                    "in the list."
+                )
+    arrays = tuple(cast(x, dtype) for x in tensors if x.shape != (0,) or reference is x)
+    kept = tuple(x for x in tensors if x.shape != (0,) or reference is x)
+    return call(O.cat, kept, d, arrays)
+
+
+def stack(tensors, dim=0):
+    tensors = _check_sequence(tensors, "stack")
+    for i, x in enumerate(tensors[1:], 1):
+        if x.shape != tensors[0].shape:
+            raise runtime_error(
+                f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} "
+                f"at entry 0 and {list(x.shape)} at entry {i}"
+            )
+    dtype = _promote_all(tensors)
+    d = wrap_dim(dim, tensors[0].ndim + 1)
+    return call(O.stack, tuple(tensors), d, tuple(cast(x, dtype) for x in tensors))
+
+
+# ----- conversions and autograd-facing methods -------------------------------------------
+
+
+def clone(input):
+    return call(O.clone, (input,))
+
+
+def contiguous(input):
+    if input.array.flags.c_contiguous:
+        return input
+    return clone(input)
+
+
+def detach(input):
+    out = Tensor(input.array, input.dtype)
+    out.version = input.version
+    return out
+
+
+def to(input, *args, dtype=None, copy=False, **ignored):
+    for arg in args:
+        if isinstance(arg, DType) or arg in (float, int, bool):
+            dtype = arg
+    dtype = as_dtype(dtype)
+    if dtype is None or dtype is input.dtype:
+        return clone(input) if copy else input
+    return call(O.to_copy, (input,), dtype.numpy)
+
+
+def double(input):
+    return to(input, dtypes.float64)
+
+
+def float_(input):
+    return to(input, dtypes.float32)
+
+
+def long(input):
+    return to(input, dtypes.int64)
+
+
+def int_(input):
+    return to(input, dtypes.int32)
+
+
+def bool_(input):
+    return to(input, dtypes.bool_)
+
+
+def item(input):
+    if input.array.size != 1:
+        raise runtime_error(
+            f"a Tensor with {input.array.size} elements cannot be converted to Scalar"
+        )
+    return input.array.reshape(()).item()
+
+
+def tolist(input):
+    return input.array.tolist()
+
+
+def size(input, dim=None):
+    if dim is None:
+        return Size(input.shape)
+    return input.shape[wrap_dim(dim, input.ndim)]
+
+
+def dim(input):
+    return input.ndim
+
+
+def numel(input):
+    return input.array.size
+
+
+def requires_grad_(input, requires_grad=True):
+    if input.grad_fn is not None and not requires_grad:
+        raise runtime_error(
+            "you can only change requires_grad flags of leaf variables. If you want to use a "
+            "computed variable in a subgraph that doesn't require differentiation use "
+            "var_no_grad = var.detach()."
+        )
+    check_requires_grad(input.dtype, requires_grad, constructor=False)
+    input.requires_grad = bool(requires_grad)
+    return input
+
+
+def set_requires_grad(input, value):
+    if input.grad_fn is not None:
+        if value:
+            return
+        raise runtime_error(
+            "you can only change requires_grad flags of leaf variables. If you want to use a "
+            "computed variable in a subgraph that doesn't require differentiation use "
+            "var_no_grad = var.detach()."
+        )
+    if not isinstance(value, bool):
+        raise type_error("requires_grad must be a bool")
+    check_requires_grad(input.dtype, value, constructor=False)
+    input.requires_grad = value
+
+
+def retain_grad(input):
+    if not input.requires_grad:
+        raise runtime_error("can't retain_grad on Tensor that has requires_grad=False")
+    if input.grad_fn is None or input.retains_grad:
+        return None
+    import weakref
+
+    input.retains_grad = True
+    input.grad_fn.retained = weakref.ref(input)
+    return None
+
+
+def backward(input, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    if create_graph:
+        raise ProgramError(
+            "NotImplementedError",
+            "backward(create_graph=True) is not supported yet in gradcli",
+        )
+    if inputs is not None:
+        raise ProgramError("NotImplementedError", "backward(inputs=...) is not supported yet")
+    if gradient is not None and not is_tensor(gradient):
+        if isinstance(gradient, Number):
+            gradient = tensor(gradient)
+        else:
+            raise type_error(
+                f"gradient must be a Tensor or None, not {type(gradient).__name__}"
+            )
+    engine.backward(input, gradient, retain_graph)
+
+
+class Size(tuple):
+    """torch.Size: a tuple of ints that prints as `torch.Size([2, 3])`."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size([{', '.join(str(s) for s in self)}])"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        return math.prod(self)
+
+
+# ----- indexing ---------------------------------------------------------------------------
+
+
+def getitem(input, index):
+    """PyTorch's indexing: basic indices become select/slice/unsqueeze ops one at a time;
+    tensors, lists and masks become one index.Tensor (IndexBackward0)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    advanced = any(
+        is_tensor(i) or isinstance(i, list) for i in index
+    )
+    if advanced:
+        return _advanced_index(input, index)
+    result = input
+    dims_used = builtins.sum(1 for i in index if i is not None and i is not Ellipsis)
+    if dims_used > input.ndim:
+        raise index_error(f"too many indices for tensor of dimension {input.ndim}")
+    dim = 0
+    ellipsis_seen = False
+    for i in index:
+        if i is Ellipsis:
+            if ellipsis_seen:
+                raise index_error("an index can only have a single ellipsis ('...')")
+            ellipsis_seen = True
+            dim += input.ndim - dims_used
+        elif i is None:
+            result = call(O.unsqueeze, (result,), dim)
+            dim += 1
+        elif isinstance(i, bool):
+            result = call(O.unsqueeze, (result,), dim)
+            if not i:
+                result = call(O.slice_, (result,), (dim, 0, 0, 1))
+            dim += 1
+        elif isinstance(i, int):
+            size_ = result.shape[dim]
+            if i < -size_ or i >= size_:
+                raise index_error(
+                    f"index {i} is out of bounds for dimension {dim} with size {size_}"
+                )
+            result = call(O.select, (result,), (dim, i % size_))
+        elif isinstance(i, slice):
+            start, stop, step = i.start, i.stop, i.step
+            for bound in (start, stop, step):
+                if bound is not None and not isinstance(bound, int):
+                    raise type_error(
+                        "slice indices must be integers or None or have an __index__ method"
+                    )
+            if step is not None and step <= 0:
+                raise value_error("step must be greater than zero")
+            length = result.shape[dim]
+            begin, end, stride = slice(start, stop, step).indices(length)
+            end = builtins.max(end, begin)
+            if not (begin == 0 and end == length and stride == 1):
+                result = call(O.slice_, (result,), (dim, begin, end, stride))
+            dim += 1
+        else:
+            raise index_error(
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                "are valid indices (got " + type(i).__name__ + ")"
+            )
+    if result is input:
+        return call(O.alias, (input,))
+    return result
+
+
+def _index_array(i, size_, dim):
+    if is_tensor(i):
+        if i.dtype is dtypes.bool_:
+            return i.array
+        if i.dtype.category != dtypes.INTEGRAL:
+            raise index_error(
+                "tensors used as indices must be long, int, byte or bool tensors"
+            )
+        arr = i.array
+    else:
+        arr = np.asarray(i)
+        if arr.dtype == np.bool_:
+            return arr
+        if arr.dtype.kind not in "iu":
+            if arr.size == 0:
+                arr = arr.astype(np.int64)
+            else:
+                raise index_error(
+                    "tensors used as indices must be long, int, byte or bool tensors"
+                )
+    bad = (arr < -size_) | (arr >= size_)
+    if bad.any():
+        raise index_error(
+            f"index {int(arr[bad].flat[0])} is out of bounds for dimension {dim} with size {size_}"
+        )
+    return arr
+
+
+def _advanced_index(input, index):
+    converted = []
+    dim = 0
+    dims_used = builtins.sum(
+        (i.ndim if is_tensor(i) and i.dtype is dtypes.bool_ else 1)
+        for i in index
+        if i is not None and i is not Ellipsis
+    )
+    if dims_used > input.ndim:
+        raise index_error(f"too many indices for tensor of dimension {input.ndim}")
+    for i in index:
+        if i is Ellipsis:
+            converted.append(Ellipsis)
+            dim += input.ndim - dims_used
+        elif i is None:
+            converted.append(None)
+        elif isinstance(i, slice):
+            converted.append(i)
+            dim += 1
+        elif isinstance(i, int) and not isinstance(i, bool):
+            size_ = input.shape[dim]
+            if i < -size_ or i >= size_:
+                raise index_error(
+                    f"index {i} is out of bounds for dimension {dim} with size {size_}"
+                )
+            converted.append(i)
+            dim += 1
+        else:
+            arr = _index_array(i, input.shape[dim], dim)
+            if arr.dtype == np.bool_:
+                mask_shape = input.shape[dim : dim + arr.ndim]
+                if arr.shape != mask_shape:
+                    bad = next(k for k in range(arr.ndim) if arr.shape[k] != mask_shape[k])
+                    raise index_error(
+                        f"The shape of the mask [{', '.join(map(str, arr.shape))}] at index "
+                        f"{bad} does not match the shape of the indexed tensor "
+                        f"[{', '.join(map(str, input.shape))}] at index {dim + bad}"
+                    )
+                dim += arr.ndim
+            else:
+                dim += 1
+            converted.append(arr)
+    key = tuple(converted)
+    try:
+        return call(O.index, (input,), key)
+    except IndexError as exc:
+        raise index_error(str(exc)) from None
+
+
+# ----- neural-network functions ----------------------------------------------------------
+
+
+def softmax(input, dim=None, dtype=None, **ignored):
+    if dtype is not None:
+        input = to(input, dtype)
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    d = wrap_dim(dim, input.ndim)
+    return call(O.softmax, (input,), d, (cast(input, float_dtype(input)),))
+
+
+def log_softmax(input, dim=None, dtype=None, **ignored):
+    if dtype is not None:
+        input = to(input, dtype)
+    if dim is None:
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    d = wrap_dim(dim, input.ndim)
+    return call(O.log_softmax, (input,), d, (cast(input, float_dtype(input)),))
+
+
+def _check_reduction(reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise value_error(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _check_reduction(reduction)
+    if input.shape != target.shape:
+        import warnings
+
+        warnings.warn(
+            f"Using a target size ({Size(target.shape)}) that is different to the input size "
+            f"({Size(input.shape)}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return binary(O.mse_loss, input, target, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _check_reduction(reduction)
+    loss = abs(sub(input, target))
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    return loss
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    _check_reduction(reduction)
+    if input.shape != target.shape:
+        raise value_error(
+            f"Using a target size ({Size(target.shape)}) that is different to the input size "
+            f"({Size(input.shape)}) is deprecated. Please ensure they have the same size."
+        )
+    x = input.array
+    if ((x < 0) | (x > 1)).any():
+        raise runtime_error("all elements of input should be between 0 and 1")
+    w = weight.array if weight is not None else None
+    return call(O.binary_cross_entropy, (input, target), (reduction, w))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    _check_reduction(reduction)
+    if target.dtype.category != dtypes.INTEGRAL:
+        raise runtime_error(
+            f"expected scalar type Long but found {_dtype_name(target.dtype)}"
+        )
+    if input.ndim not in (1, 2):
+        raise value_error(f"Expected 2 or more dimensions (got {input.ndim})")
+    batch = input.shape[0] if input.ndim == 2 else None
+    if batch is not None and target.shape != (batch,):
+        raise value_error(
+            f"Expected input batch_size ({batch}) to match target batch_size "
+            f"({target.shape[0] if target.ndim else 0})."
+        )
+    classes = input.shape[-1]
+    t_arr = target.array
+    bad = (t_arr != ignore_index) & ((t_arr < 0) | (t_arr >= classes))
+    if bad.any():
+        raise index_error(f"Target {int(t_arr[bad].flat[0])} is out of bounds.")
+    w = weight.array if weight is not None else None
+    return call(O.nll_loss, (input,), (t_arr, w, reduction, ignore_index, []))
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    class_dim = 0 if input.ndim == 1 else 1
+    return nll_loss(
+        log_softmax(input, class_dim), target, weight, ignore_index=ignore_index,
+        reduction=reduction,
+    )
+
+
+def no_grad_enabled() -> bool:
+    return GradMode.enabled

@@ -1,0 +1,111 @@
+"""Backward graph nodes (what `t.grad_fn` is) and PyTorch's rule for naming them."""
+
+from __future__ import annotations
+
+import itertools
+
+from gradcli.overloads import DERIVATIVES_YAML_ORDER
+from gradcli.tensor import Tensor
+
+
+def backward_prefix(base: str) -> str:
+    """torchgen's _create_op_prefix: `_log_softmax` -> `LogSoftmaxBackward`."""
+    camel = "".join(part.title() for part in base.split("_"))
+    return (camel + "Backward").replace("ForwardBackward", "Backward")
+
+
+_name_table: dict[str, str] | None = None
+
+
+def backward_name(overload: str) -> str:
+    """grad_fn class name of an ATen overload, e.g. `rsub.Scalar` -> `RsubBackward1`.
+
+    The digit counts the derivatives.yaml entries sharing the prefix, in file order.
+    """
+    global _name_table
+    if _name_table is None:
+        counters: dict[str, int] = {}
+        _name_table = {}
+        for entry in DERIVATIVES_YAML_ORDER:
+            prefix = backward_prefix(entry.split(".")[0])
+            _name_table[entry] = f"{prefix}{counters.get(prefix, 0)}"
+            counters[prefix] = counters.get(prefix, 0) + 1
+    return _name_table[overload]
+
+
+_sequence = itertools.count()
+
+
+class Node:
+    """One recorded operation. `inputs_meta` holds (shape, dtype) of each input so the
+    engine can sum a broadcast gradient back to the input's shape and cast it."""
+
+    __slots__ = (
+        "op",
+        "next_functions",
+        "saved",
+        "saved_versions",
+        "params",
+        "inputs_meta",
+        "sequence_nr",
+        "released",
+        "retained",
+        "source",
+        "__weakref__",
+    )
+
+    def __init__(self, op, next_functions, saved, saved_versions, params, inputs_meta):
+        self.op = op
+        self.next_functions = next_functions
+        self.saved = saved
+        self.saved_versions = saved_versions
+        self.params = params
+        self.inputs_meta = inputs_meta
+        self.sequence_nr = next(_sequence)
+        self.released = False
+        self.retained = None  # weakref to a non-leaf tensor that called retain_grad()
+        self.source = None  # (line, column, text) of the program expression, if known
+
+    def name(self) -> str:
+        return self.op.backward_name
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """The node behind every leaf that requires grad: adds incoming gradient to `.grad`."""
+
+    __slots__ = ("variable", "sequence_nr", "__weakref__")
+    next_functions = ()
+    retained = None
+    source = None
+
+    def __init__(self, variable):
+        self.variable = variable
+        # PyTorch gives AccumulateGrad the highest priority in the ready queue.
+        self.sequence_nr = float("inf")
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+def accumulator_of(tensor) -> AccumulateGrad:
+    node = tensor.accumulator
+    if node is None:
+        node = tensor.accumulator = AccumulateGrad(tensor)
+    return node
+
+
+def edge_to(value):
+    """The next_functions entry for an op input."""
+    if value.__class__ is not Tensor or not value.requires_grad:
+        return (None, 0)
+    fn = value.grad_fn
+    if fn is None:
+        return (accumulator_of(value), 0)
+    return (fn, 0)
+

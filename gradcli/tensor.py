@@ -1,0 +1,92 @@
+"""The Tensor: a numpy array plus PyTorch's autograd metadata."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradcli import dtypes
+from gradcli.errors import runtime_error, type_error
+
+
+class GradMode:
+    """torch.is_grad_enabled(): a process-wide flag that no_grad/enable_grad flip."""
+
+    enabled = True
+
+
+class Tensor:
+    """A tensor is a leaf exactly when it has no grad_fn (PyTorch's definition)."""
+
+    __slots__ = (
+        "array",
+        "dtype",
+        "requires_grad",
+        "grad",
+        "grad_fn",
+        "retains_grad",
+        "version",
+        "base",
+        "accumulator",
+        "__weakref__",
+    )
+
+    def __init__(self, array: np.ndarray, dtype=None, requires_grad=False, grad_fn=None):
+        self.array = array
+        self.dtype = dtype if dtype is not None else dtypes.BY_NUMPY[array.dtype]
+        self.requires_grad = requires_grad
+        self.grad = None
+        self.grad_fn = grad_fn
+        self.retains_grad = False
+        # Views share their base's version counter, as in PyTorch.
+        self.version = [0]
+        self.base = None
+        self.accumulator = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.array.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.array.ndim
+
+    def numel(self) -> int:
+        return self.array.size
+
+    def __repr__(self) -> str:
+        from gradcli.printing import tensor_repr
+
+        return tensor_repr(
+            self.array,
+            self.dtype.name,
+            grad_fn=self.grad_fn.name() if self.grad_fn is not None else None,
+            requires_grad=self.requires_grad,
+        )
+
+    __str__ = __repr__
+
+    def __len__(self) -> int:
+        if not self.array.ndim:
+            raise type_error("len() of a 0-d tensor")
+        return self.array.shape[0]
+
+    def __bool__(self) -> bool:
+        if self.array.size != 1:
+            raise runtime_error(
+                "Boolean value of Tensor with more than one value is ambiguous"
+                if self.array.size
+                else "Boolean value of Tensor with no values is ambiguous"
+            )
+        return bool(self.array.reshape(()))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def leaf(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """A user-created tensor (no history)."""
+    return Tensor(array, None, requires_grad, None)
