@@ -89,15 +89,27 @@ def type_name(value) -> str:
 # ----- dtype handling -------------------------------------------------------------------
 
 
+def python_float(value=0.0):
+    return float(item(value)) if is_tensor(value) else float(value)
+
+
+def python_int(value=0, *base):
+    return int(item(value)) if is_tensor(value) else int(value, *base)
+
+
+def python_bool(value=False):
+    return bool(value)
+
+
 def as_dtype(value) -> DType | None:
     """dtype= arguments: torch dtypes, or Python's float/int/bool (float64/int64/bool)."""
     if value is None or isinstance(value, DType):
         return value
-    if value is float:
+    if value is float or value is python_float:
         return dtypes.float64
-    if value is int:
+    if value is int or value is python_int:
         return dtypes.int64
-    if value is bool:
+    if value is bool or value is python_bool:
         return dtypes.bool_
     raise type_error(f"dtype must be torch.dtype, not {type(value).__name__}")
 
@@ -164,7 +176,7 @@ def _check_nested(data, dim=0):
                 raise value_error(
                     f"expected sequence of length {len(data[0])} at dim {dim + 1} (got {got})"
                 )
-            raise type_error(f"not a sequence")
+            raise type_error("not a sequence")
         if shape != first:
             raise value_error(f"expected sequence of length {first[0]} at dim {dim + 2} (got {shape[0]})")
     return (len(data),) + first
@@ -658,9 +670,9 @@ def _shape_x(shape) -> str:
 
 def mm(input, mat2):
     if input.ndim != 2:
-        raise runtime_error(f"self must be a matrix")
+        raise runtime_error("self must be a matrix")
     if mat2.ndim != 2:
-        raise runtime_error(f"mat2 must be a matrix")
+        raise runtime_error("mat2 must be a matrix")
     if input.shape[1] != mat2.shape[0]:
         raise runtime_error(
             f"mat1 and mat2 shapes cannot be multiplied ({_shape_x(input.shape)} and "
@@ -1157,7 +1169,7 @@ def detach(input):
 
 def to(input, *args, dtype=None, copy=False, **ignored):
     for arg in args:
-        if isinstance(arg, DType) or arg in (float, int, bool):
+        if isinstance(arg, DType) or arg in (float, int, bool, python_float, python_int, python_bool):
             dtype = arg
     dtype = as_dtype(dtype)
     if dtype is None or dtype is input.dtype:
@@ -1524,3 +1536,164 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def no_grad_enabled() -> bool:
     return GradMode.enabled
+
+
+# ----- in-place operations ------------------------------------------------------------------
+
+LEAF_INPLACE_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+def _check_inplace(target: Tensor) -> None:
+    if GradMode.enabled and target.requires_grad and target.grad_fn is None:
+        raise runtime_error(LEAF_INPLACE_MESSAGE)
+
+
+def _write_into(target: Tensor, result: Tensor) -> None:
+    """Store an out-of-place result in `target`: PyTorch's in-place semantics."""
+    if result.dtype is not target.dtype and not _can_cast(result.dtype, target.dtype):
+        raise runtime_error(
+            f"result type {_dtype_name(result.dtype)} can't be cast to the desired output type "
+            f"{_dtype_name(target.dtype)}"
+        )
+    if result.shape != target.shape:
+        try:
+            shape = np.broadcast_shapes(result.shape, target.shape)
+        except ValueError:
+            shape = None
+        if shape != target.shape:
+            raise runtime_error(
+                f"output with shape [{', '.join(map(str, target.shape))}] doesn't match the "
+                f"broadcast shape [{', '.join(map(str, shape or result.shape))}]"
+            )
+    if not target.array.flags.writeable:
+        target.array = target.array.copy()
+    np.copyto(target.array, result.array, casting="unsafe")
+    target.version[0] += 1
+    if result.grad_fn is not None:
+        # The tensor's history is rebased onto the in-place op's node.
+        target.grad_fn = result.grad_fn
+        target.requires_grad = True
+        target.grad_fn.retained = None
+        if target.retains_grad:
+            import weakref
+
+            target.grad_fn.retained = weakref.ref(target)
+
+
+def _can_cast(source: DType, target: DType) -> bool:
+    return source.category <= target.category
+
+
+def inplace(target: Tensor, compute, *args) -> Tensor:
+    """`target op= value` / `target.op_(value)`: compute out of place, then write back.
+
+    The op reads a snapshot of the target that carries its history, so a recorded node
+    saves the values from before the write, as PyTorch's in-place formulas do."""
+    if not is_tensor(target):
+        raise type_error("in-place operations need a tensor")
+    _check_inplace(target)
+    snapshot = Tensor(target.array.copy(), target.dtype, target.requires_grad, target.grad_fn)
+    snapshot.accumulator = target.accumulator
+    if target.grad_fn is None and target.requires_grad:
+        snapshot.grad_fn = None
+    result = compute(snapshot, *args)
+    _write_into(target, result)
+    return target
+
+
+def add_(input, other, *, alpha=1):
+    return inplace(input, lambda s, o: add(s, o, alpha=alpha), other)
+
+
+def sub_(input, other, *, alpha=1):
+    return inplace(input, lambda s, o: sub(s, o, alpha=alpha), other)
+
+
+def mul_(input, other):
+    return inplace(input, mul, other)
+
+
+def div_(input, other, *, rounding_mode=None):
+    return inplace(input, lambda s, o: div(s, o, rounding_mode=rounding_mode), other)
+
+
+def clamp_(input, min=None, max=None):
+    return inplace(input, lambda s: clamp(s, min, max))
+
+
+def zero_(input):
+    _check_inplace(input)
+    input.array[...] = 0
+    input.version[0] += 1
+    return input
+
+
+def fill_(input, value):
+    _check_inplace(input)
+    input.array[...] = _item(value)
+    input.version[0] += 1
+    return input
+
+
+def copy_(input, src):
+    _check_inplace(input)
+    if src.requires_grad and GradMode.enabled:
+        raise ProgramError("NotImplementedError", "copy_ from a tensor that requires grad is not supported yet in gradcli")
+    _write_into(input, Tensor(np.broadcast_to(src.array, input.shape).astype(input.dtype.numpy), input.dtype))
+    return input
+
+
+def set_grad(input, value):
+    if value is not None:
+        if not is_tensor(value):
+            raise type_error(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+        if value.shape != input.shape:
+            raise runtime_error("assigned grad has data of a different size")
+        if value.dtype is not input.dtype:
+            raise runtime_error("assigned grad has data of a different type")
+    input.grad = value
+
+
+def set_data(input, value):
+    if not is_tensor(value):
+        raise type_error(f"Variable data has to be a tensor, but got {type(value).__name__}")
+    input.array = value.array
+    input.dtype = value.dtype
+
+
+def setitem(target: Tensor, index, value) -> None:
+    """`t[index] = value`: an in-place write (CopySlices in PyTorch)."""
+    _check_inplace(target)
+    if is_tensor(value) and value.requires_grad and GradMode.enabled:
+        raise ProgramError(
+            "NotImplementedError",
+            "assigning a tensor that requires grad into a slice is not supported yet in gradcli",
+        )
+    if target.requires_grad and GradMode.enabled:
+        raise ProgramError(
+            "NotImplementedError",
+            "indexed assignment into a tensor with history is not supported yet in gradcli",
+        )
+    key = _numpy_key(target, index)
+    source = value.array if is_tensor(value) else value
+    if not target.array.flags.writeable:
+        target.array = target.array.copy()
+    try:
+        target.array[key] = source
+    except ValueError as exc:
+        raise runtime_error(str(exc)) from None
+    target.version[0] += 1
+
+
+def _numpy_key(target, index):
+    if not isinstance(index, tuple):
+        index = (index,)
+    key = []
+    for i in index:
+        if is_tensor(i):
+            key.append(i.array)
+        elif isinstance(i, list):
+            key.append(np.asarray(i))
+        else:
+            key.append(i)
+    return tuple(key)

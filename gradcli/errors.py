@@ -36,11 +36,14 @@ class ProgramError(Exception):
 
 
 class GradcliSyntaxError(Exception):
-    def __init__(self, message: str, line: int, column: int):
+    """The program is not valid gradcli syntax (SyntaxError, IndentationError, TabError)."""
+
+    def __init__(self, message: str, line: int, column: int, type_name: str = "SyntaxError"):
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.type_name = type_name
 
 
 def runtime_error(message: str) -> ProgramError:

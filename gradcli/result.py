@@ -29,6 +29,7 @@ class ErrorRecord:
     line: int | None
     column: int | None
     hint: str | None = None
+    phase: str = "run"  # "parse" for syntax errors (exit 3), "run" otherwise (exit 1)
 
 
 @dataclass

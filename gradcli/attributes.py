@@ -1,0 +1,282 @@
+"""Attribute access from programs: tensor properties and methods, grad_fn nodes, modules,
+and a few harmless methods of Python values. Everything else is an AttributeError, so a
+program cannot walk from a value into Python's internals (`x.__class__`)."""
+
+from __future__ import annotations
+
+import functools
+
+from gradcli import api, diagnostics
+from gradcli.autograd_api import GradModeContext
+from gradcli.dtypes import DType
+from gradcli.errors import attribute_error, runtime_error, type_error
+from gradcli.names import Namespace
+from gradcli.node import AccumulateGrad, Node
+from gradcli.tensor import Tensor
+
+NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead. See github.com/pytorch/pytorch/pull/30531 for more information. (Triggered "
+    "internally at /__w/pytorch/pytorch/build/aten/src/ATen/core/TensorBody.h:493.)"
+)
+T_DEPRECATION_WARNING = (
+    "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+    "deprecated and it will throw an error in a future release. Consider `x.mT` to transpose "
+    "batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the "
+    "dimensions of a tensor. (Triggered internally at "
+    "/__w/pytorch/pytorch/aten/src/ATen/native/TensorShape.cpp:4314.)"
+)
+
+
+def _grad(t: Tensor):
+    if t.grad_fn is not None and not t.retains_grad and t.grad is None:
+        diagnostics.warn(NON_LEAF_GRAD_WARNING)
+    return t.grad
+
+
+def _T(t: Tensor):
+    if t.ndim != 2:
+        diagnostics.warn(T_DEPRECATION_WARNING, once_per_process=True)
+    return api.T(t)
+
+
+def _mT(t: Tensor):
+    if t.ndim < 2:
+        raise runtime_error("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    return api.transpose(t, -2, -1)
+
+
+TENSOR_PROPERTIES = {
+    "grad": _grad,
+    "grad_fn": lambda t: t.grad_fn,
+    "is_leaf": lambda t: t.grad_fn is None,
+    "requires_grad": lambda t: t.requires_grad,
+    "retains_grad": lambda t: t.retains_grad,
+    "shape": lambda t: api.Size(t.shape),
+    "dtype": lambda t: t.dtype,
+    "ndim": lambda t: t.ndim,
+    "T": _T,
+    "mT": _mT,
+    "data": api.detach,
+    "device": lambda t: "cpu",
+    "is_cuda": lambda t: False,
+    "_version": lambda t: t.version[0],
+}
+
+TENSOR_METHODS = {
+    # arithmetic
+    "add": api.add,
+    "sub": api.sub,
+    "mul": api.mul,
+    "div": api.div,
+    "true_divide": api.true_divide,
+    "pow": api.pow,
+    "neg": api.neg,
+    "matmul": api.matmul,
+    "mm": api.mm,
+    "mv": api.mv,
+    "dot": api.dot,
+    "outer": api.outer,
+    "remainder": api.remainder,
+    "floor_divide": api.floor_divide,
+    # element-wise
+    "exp": api.exp,
+    "log": api.log,
+    "log2": api.log2,
+    "log10": api.log10,
+    "log1p": api.log1p,
+    "expm1": api.expm1,
+    "sqrt": api.sqrt,
+    "rsqrt": api.rsqrt,
+    "sin": api.sin,
+    "cos": api.cos,
+    "tan": api.tan,
+    "tanh": api.tanh,
+    "sigmoid": api.sigmoid,
+    "relu": api.relu,
+    "abs": api.abs,
+    "sign": api.sign,
+    "square": api.square,
+    "reciprocal": api.reciprocal,
+    "clamp": api.clamp,
+    "clip": api.clip,
+    "maximum": api.maximum,
+    "minimum": api.minimum,
+    "where": lambda self, condition, other: api.where(condition, self, other),
+    "gt": api.gt,
+    "ge": api.ge,
+    "lt": api.lt,
+    "le": api.le,
+    "eq": api.eq,
+    "ne": api.ne,
+    "isnan": api.isnan,
+    "logical_not": api.logical_not,
+    "all": api.all_,
+    "any": api.any_,
+    "equal": api.equal,
+    "allclose": api.allclose,
+    # reductions
+    "sum": api.sum,
+    "mean": api.mean,
+    "prod": api.prod,
+    "max": api.max,
+    "min": api.min,
+    "amax": api.amax,
+    "amin": api.amin,
+    "argmax": api.argmax,
+    "argmin": api.argmin,
+    "norm": api.norm,
+    "var": api.var,
+    "std": api.std,
+    "logsumexp": api.logsumexp,
+    "softmax": api.softmax,
+    "log_softmax": api.log_softmax,
+    # shape
+    "reshape": api.reshape,
+    "view": api.view,
+    "view_as": lambda self, other: api.view(self, other.shape),
+    "reshape_as": lambda self, other: api.reshape(self, other.shape),
+    "flatten": api.flatten,
+    "squeeze": api.squeeze,
+    "unsqueeze": api.unsqueeze,
+    "transpose": api.transpose,
+    "permute": api.permute,
+    "t": api.t,
+    "expand": api.expand,
+    "expand_as": api.expand_as,
+    "repeat": api.repeat,
+    "clone": api.clone,
+    "contiguous": api.contiguous,
+    "detach": api.detach,
+    # conversions and metadata
+    "double": api.double,
+    "float": api.float_,
+    "long": api.long,
+    "int": api.int_,
+    "bool": api.bool_,
+    "to": api.to,
+    "type": lambda self, dtype=None: api.to(self, dtype) if dtype is not None else (
+        f"torch.{ {'float32': 'Float', 'float64': 'Double', 'int64': 'Long', 'int32': 'Int', 'bool': 'Bool'}[self.dtype.name]}Tensor"
+    ),
+    "item": api.item,
+    "tolist": api.tolist,
+    "size": api.size,
+    "dim": api.dim,
+    "ndimension": api.dim,
+    "numel": api.numel,
+    "nelement": api.numel,
+    "element_size": lambda self: self.dtype.itemsize,
+    "is_floating_point": lambda self: self.dtype.is_floating_point,
+    "is_contiguous": lambda self: bool(self.array.flags.c_contiguous),
+    "cpu": lambda self: self,
+    "numpy": None,
+    # autograd
+    "backward": api.backward,
+    "retain_grad": api.retain_grad,
+    "requires_grad_": api.requires_grad_,
+    "detach_": None,
+    # in-place
+    "add_": api.add_,
+    "sub_": api.sub_,
+    "mul_": api.mul_,
+    "div_": api.div_,
+    "zero_": api.zero_,
+    "fill_": api.fill_,
+    "clamp_": api.clamp_,
+    "copy_": api.copy_,
+}
+TENSOR_METHODS = {name: fn for name, fn in TENSOR_METHODS.items() if fn is not None}
+
+NODE_ATTRIBUTES = {
+    "next_functions": lambda n: n.next_functions,
+    "name": lambda n: n.name,
+    "variable": lambda n: n.variable if isinstance(n, AccumulateGrad) else _missing(n, "variable"),
+    "metadata": lambda n: {},
+}
+
+PYTHON_METHODS = {
+    str: {"format", "join", "upper", "lower", "strip", "lstrip", "rstrip", "split", "replace",
+          "startswith", "endswith", "ljust", "rjust", "center", "count", "find", "title",
+          "zfill", "isdigit"},
+    list: {"append", "extend", "pop", "index", "count", "copy", "reverse", "insert", "clear"},
+    tuple: {"count", "index"},
+    float: {"is_integer"},
+    dict: {"keys", "values", "items", "get"},
+}
+
+
+def _missing(obj, attr):
+    raise attribute_error(f"'{type_name(obj)}' object has no attribute '{attr}'")
+
+
+def type_name(obj) -> str:
+    if isinstance(obj, Tensor):
+        return "Tensor"
+    if isinstance(obj, (Node, AccumulateGrad)):
+        return obj.name()
+    if isinstance(obj, api.Size):
+        return "Size"
+    if isinstance(obj, DType):
+        return "torch.dtype"
+    if isinstance(obj, api.ReturnTypes):
+        return obj.kind
+    if callable(obj) and not isinstance(obj, type):
+        return "builtin_function_or_method"
+    return type(obj).__name__
+
+
+def get_attribute(obj, attr: str):
+    if attr.startswith("__"):
+        _missing(obj, attr)
+    cls = obj.__class__
+    if cls is Tensor:
+        prop = TENSOR_PROPERTIES.get(attr)
+        if prop is not None:
+            return prop(obj)
+        method = TENSOR_METHODS.get(attr)
+        if method is not None:
+            return functools.partial(method, obj)
+        _missing(obj, attr)
+    if cls is Namespace:
+        return obj.get(attr)
+    if cls is Node or cls is AccumulateGrad:
+        getter = NODE_ATTRIBUTES.get(attr)
+        return getter(obj) if getter is not None else _missing(obj, attr)
+    if cls is api.ReturnTypes and attr in ("values", "indices"):
+        return getattr(obj, attr)
+    if cls is DType and attr in ("is_floating_point", "itemsize"):
+        return getattr(obj, attr)
+    if cls is api.Size and attr == "numel":
+        return obj.numel
+    allowed = PYTHON_METHODS.get(cls)
+    if allowed is not None and attr in allowed:
+        return getattr(obj, attr)
+    if cls is GradModeContext:
+        _missing(obj, attr)
+    return _missing(obj, attr)
+
+
+def set_attribute(obj, attr: str, value) -> None:
+    if obj.__class__ is not Tensor:
+        raise attribute_error(
+            f"'{type_name(obj)}' object has no attribute '{attr}'"
+            if attr not in TENSOR_PROPERTIES
+            else f"'{type_name(obj)}' object attribute '{attr}' is read-only"
+        )
+    if attr == "requires_grad":
+        api.set_requires_grad(obj, value)
+    elif attr == "grad":
+        api.set_grad(obj, value)
+    elif attr == "data":
+        api.set_data(obj, value)
+    elif attr in TENSOR_PROPERTIES or attr in TENSOR_METHODS:
+        raise attribute_error(
+            f"attribute '{attr}' of 'torch._C.TensorBase' objects is not writable"
+        )
+    else:
+        raise type_error(
+            f"gradcli tensors do not take new attributes ('{attr}')"
+        )

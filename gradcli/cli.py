@@ -1,0 +1,250 @@
+"""The command line: reads input, calls the interpreter, picks a renderer, and maps every
+outcome to an exit code in one place (`main`). No computation happens here."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from gradcli import __version__
+from gradcli.errors import ExitStatus
+
+FORMATS = ("table", "tsv", "json")
+
+
+class SourceError(Exception):
+    """The input bytes are not a program (bad encoding, NUL byte): a syntax error, exit 3."""
+
+    def __init__(self, message: str, line: int, column: int):
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+def decode_source(data: bytes) -> str:
+    if b"\x00" in data:
+        offset = data.index(b"\x00")
+        line = data.count(b"\n", 0, offset) + 1
+        raise SourceError(
+            f"source code cannot contain null bytes (byte offset {offset})",
+            line,
+            offset - (data.rfind(b"\n", 0, offset) + 1) + 1,
+        )
+    try:
+        return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SourceError(
+            f"(unicode error) 'utf-8' codec can't decode byte 0x{data[exc.start]:02x} in "
+            f"position {exc.start}: invalid start byte",
+            line,
+            column,
+        ) from None
+
+
+def read_program(file: str | None, expr: str | None) -> tuple[str, str]:
+    if expr is not None:
+        if file is not None:
+            raise click.UsageError("give either FILE or -e TEXT, not both")
+        return "<string>", expr
+    if file is None or file == "-":
+        if file is None and sys.stdin.isatty():
+            raise click.UsageError("no program: give FILE, '-' for stdin, or -e TEXT")
+        return "<stdin>", decode_source(sys.stdin.buffer.read())
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read '{file}': {exc.strerror}", param_hint="FILE") from None
+    return file, decode_source(data)
+
+
+def parse_sets(values) -> dict[str, str]:
+    overrides = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise click.BadParameter(f"expected NAME=VALUE, got '{item}'", param_hint="--set")
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+def source_line(source: str, line: int | None) -> str | None:
+    if not line:
+        return None
+    lines = source.split("\n")
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def format_error(filename: str, source: str, error) -> str:
+    where = f"{filename}:{error.line}:{error.column}" if error.line else filename
+    text = f"{where}: {error.type}: {error.message}"
+    code = source_line(source, error.line)
+    if code is not None:
+        column = max(error.column or 1, 1)
+        stripped = code.lstrip()
+        indent = len(code) - len(stripped)
+        text += f"\n    {stripped}\n    {' ' * max(column - 1 - indent, 0)}^"
+    if getattr(error, "hint", None):
+        text += f"\nhint: {error.hint}"
+    return text
+
+
+def format_warning(filename: str, source: str, warning) -> str:
+    # Python's own warning format: file:line: Category: message, then the source line.
+    text = f"{filename}:{warning.line}: {warning.category}: {warning.message}"
+    code = source_line(source, warning.line)
+    if code is not None:
+        text += f"\n  {code.strip()}"
+    return text
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gradcli")
+def cli():
+    """gradcli: see what PyTorch's autograd does with a small tensor program."""
+
+
+@cli.command("eval")
+@click.argument("file", required=False)
+@click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Output format.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Replace the data of NAME's first tensor(...) declaration.")
+@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
+@click.option("--precision", type=click.IntRange(0, 16), default=4, show_default=True,
+              help="Digits after the point in the table.")
+@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
+@click.option("--trace", is_flag=True, help="Show every backward pass node by node.")
+@click.option("--detect-anomaly", is_flag=True, help="Report the first NaN/inf made in backward.")
+@click.option("--max-steps", type=click.IntRange(1), default=None,
+              help="Loop-iteration budget for the whole program.")
+def eval_command(file, expr, output_format, sets, seed, precision, no_color, trace,
+                 detect_anomaly, max_steps):
+    """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors."""
+    if trace or detect_anomaly:
+        raise NotSupportedYet("--trace and --detect-anomaly are not supported yet")
+    from gradcli.interpreter import run
+    from gradcli.limits import Limits
+
+    overrides = parse_sets(sets)
+    try:
+        filename, source = read_program(file, expr)
+    except SourceError as exc:
+        raise SyntaxExit(file or "<stdin>", "", exc, output_format) from None
+    limits = Limits()
+    if max_steps is not None:
+        limits.max_steps = max_steps
+    result = run(source, filename, seed=seed, overrides=overrides, limits=limits)
+    emit(result, output_format, precision, no_color)
+    if result.error is not None:
+        sys.exit(ExitStatus.SYNTAX if result.error.phase == "parse" else ExitStatus.PROGRAM_ERROR)
+
+
+def emit(result, output_format: str, precision: int, no_color: bool) -> None:
+    err = sys.stderr
+    for warning in result.warnings:
+        print(format_warning(result.filename, result.source, warning), file=err)
+    if output_format == "json":
+        from gradcli.render.jsondoc import dumps
+
+        sys.stdout.write(dumps(result) + "\n")
+    else:
+        sys.stdout.write(result.stdout)
+        if output_format == "tsv":
+            from gradcli.render.table import tsv
+
+            sys.stdout.write(tsv(result, precision))
+        elif result.tensors:
+            from rich.console import Console
+
+            from gradcli.render.table import rich_table
+
+            color = not no_color and not os.environ.get("NO_COLOR")
+            console = Console(no_color=not color, highlight=False, soft_wrap=False)
+            console.print(rich_table(result, precision))
+    sys.stdout.flush()
+    if result.error is not None:
+        print(format_error(result.filename, result.source, result.error), file=err)
+
+
+class NotSupportedYet(click.ClickException):
+    exit_code = ExitStatus.PROGRAM_ERROR
+
+
+class SyntaxExit(Exception):
+    def __init__(self, filename, source, error, output_format):
+        super().__init__(error.message)
+        self.filename, self.source, self.error, self.output_format = (
+            filename, source, error, output_format)
+
+
+def _deferred(name: str, help_text: str):
+    @cli.command(name, help=help_text, context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args):
+        raise NotSupportedYet(f"'gradcli {name}' is not supported yet")
+
+    return command
+
+
+_deferred("graph", "The autograd graph as a tree, DOT or Mermaid (not supported yet).")
+_deferred("check", "Gradients against finite differences (not supported yet).")
+_deferred("repl", "An interactive session (not supported yet).")
+
+
+def main(argv=None) -> None:
+    """Entry point: every outcome becomes one exit code here."""
+    try:
+        cli.main(args=argv, prog_name="gradcli", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("gradcli: interrupted", file=sys.stderr)
+        sys.exit(ExitStatus.INTERRUPTED)
+    except SyntaxExit as exc:
+        _report_source_error(exc)
+        sys.exit(ExitStatus.SYNTAX)
+    except KeyboardInterrupt:
+        print("gradcli: interrupted", file=sys.stderr)
+        sys.exit(ExitStatus.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`gradcli eval f | head -1`): exit quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(ExitStatus.OK)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the one place internal bugs are reported
+        if os.environ.get("GRADCLI_DEBUG"):
+            raise
+        tb = exc.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        print(
+            f"gradcli: internal error ({type(exc).__name__}: {exc}) at {where}. This is a bug "
+            "in gradcli; please report it with the program that caused it "
+            "(GRADCLI_DEBUG=1 shows the traceback).",
+            file=sys.stderr,
+        )
+        sys.exit(ExitStatus.INTERNAL)
+
+
+def _report_source_error(exc: SyntaxExit) -> None:
+    from gradcli.result import ErrorRecord, RunResult
+
+    error = ErrorRecord("SyntaxError", exc.error.message, exc.error.line, exc.error.column,
+                        phase="parse")
+    result = RunResult(filename=exc.filename, source=exc.source, error=error)
+    if exc.output_format == "json":
+        from gradcli.render.jsondoc import dumps
+
+        sys.stdout.write(dumps(result) + "\n")
+    print(format_error(exc.filename, exc.source, error), file=sys.stderr)

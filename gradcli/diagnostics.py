@@ -1,0 +1,10 @@
+"""Warnings raised while a statement runs; the interpreter stamps them with the source
+position of the expression that raised them and applies Python's once-per-line rule."""
+
+from __future__ import annotations
+
+PENDING: list[tuple[str, str, bool]] = []
+
+
+def warn(message: str, category: str = "UserWarning", once_per_process: bool = False) -> None:
+    PENDING.append((message, category, once_per_process))

@@ -1,0 +1,246 @@
+"""Run a program: parse, compile, execute, and collect what happened into a RunResult.
+
+This module knows nothing of click or rich; the CLI and the renderers read its result.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+
+from gradcli import api, diagnostics
+from gradcli.errors import GradcliSyntaxError, ProgramError, type_error
+from gradcli.lang import ast as A
+from gradcli.lang.compiler import Compiler
+from gradcli.lang.parser import parse, parse_expression
+from gradcli.limits import Limits, resource_error
+from gradcli.names import MODULES, global_scope
+from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
+from gradcli.tensor import GradMode, Tensor
+
+STACK_BYTES = 512 * 2**20  # deep programs recurse in the parser and compiler, not in backward
+RECURSION_LIMIT = 200_000
+
+
+class IPythonMath:
+    """`display(Math(...))` from the notebook: outside Jupyter, display() prints the repr."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __repr__(self) -> str:
+        return "<IPython.core.display.Math object>"
+
+
+class Runtime:
+    def __init__(self, limits: Limits):
+        self.vars: dict = {}
+        self.scope = global_scope()
+        self.scope["print"] = self.print
+        self.output: list[str] = []
+        self.warnings: list[WarningRecord] = []
+        self.warned: set = set()
+        self.limits = limits
+        self.steps = 0
+        self.line = 0
+
+    def print(self, *values, sep=" ", end="\n", flush=False):
+        if sep is None:
+            sep = " "
+        if end is None:
+            end = "\n"
+        if not isinstance(sep, str) or not isinstance(end, str):
+            raise type_error("sep must be None or a string")
+        self.output.append(sep.join(str(v) for v in values) + end)
+
+    def flush_warnings(self, line: int, column: int) -> None:
+        for message, category, once_per_process in diagnostics.PENDING:
+            key = (message, category) if once_per_process else (message, category, line)
+            if key in self.warned:
+                continue
+            self.warned.add(key)
+            self.warnings.append(WarningRecord(message, category, line, column))
+        diagnostics.PENDING.clear()
+
+    def iterate(self, value, counted=False):
+        if isinstance(value, Tensor):
+            if not value.ndim:
+                raise type_error("iteration over a 0-d tensor")
+            value = [api.getitem(value, i) for i in range(value.shape[0])]
+        elif isinstance(value, (int, float, bool)) or value is None:
+            raise type_error(f"'{type(value).__name__}' object is not iterable")
+        if counted:
+            length = len(value) if hasattr(value, "__len__") else 0
+            if self.steps + length > self.limits.max_steps:
+                raise resource_error(
+                    f"this loop would run {length:,} iterations, past gradcli's step budget of "
+                    f"{self.limits.max_steps:,} (raise it with --max-steps)"
+                )
+            self.steps += length
+        return value
+
+    def do_import(self, bound: str, module: str, node) -> None:
+        if module.startswith("IPython."):
+            self.vars[bound] = {"display": self.display, "Math": IPythonMath}.get(
+                bound, IPythonMath
+            )
+            return
+        if module.startswith("torch.") and module not in MODULES:
+            name = module.split(".", 1)[1]
+            namespace = MODULES["torch"]
+            if "." not in name and name in namespace.members:
+                self.vars[bound] = namespace.members[name]
+                return
+        if module not in MODULES:
+            raise ProgramError(
+                "ModuleNotFoundError", f"No module named '{module.split('.')[0]}'"
+                if module.split(".")[0] not in ("torch", "numpy")
+                else f"No module named '{module}'"
+            ).at(node.line, node.column)
+        self.vars[bound] = MODULES[module]
+
+    def display(self, *objects, **kwargs):
+        for obj in objects:
+            self.print(repr(obj))
+
+
+def apply_overrides(program: A.Program, overrides: dict[str, str]) -> None:
+    """--set NAME=VALUE: replace the data of NAME's first `tensor(...)` declaration."""
+    for name, text in overrides.items():
+        call = _first_tensor_call(program.body, name)
+        if call is None:
+            raise ProgramError(
+                "ValueError", f"--set {name}: no `{name} = tensor(...)` declaration in the program"
+            )
+        try:
+            value = parse_expression(text, call.line, call.column)
+        except GradcliSyntaxError:
+            raise ProgramError("ValueError", f"--set {name}: '{text}' is not a number or list") from None
+        if not _is_literal(value):
+            raise ProgramError("ValueError", f"--set {name}: '{text}' is not a number or list")
+        if not any(k == "dtype" for k, _ in call.kwargs) and call.args and _is_literal(call.args[0]):
+            dtype = api._infer_dtype(_literal_value(call.args[0]))
+            call.kwargs.append(("dtype", A.Const(call.line, call.column, dtype)))
+        if call.args:
+            call.args[0] = value
+        else:
+            call.kwargs = [(k, v) for k, v in call.kwargs if k != "data"] + [("data", value)]
+
+
+def _first_tensor_call(body, name):
+    for statement in body:
+        if isinstance(statement, A.Assign):
+            value = statement.value
+            is_tensor_call = isinstance(value, A.Call) and (
+                (isinstance(value.func, A.Name) and value.func.id == "tensor")
+                or (isinstance(value.func, A.Attribute) and value.func.attr == "tensor")
+            )
+            if is_tensor_call and any(isinstance(t, A.Name) and t.id == name for t in statement.targets):
+                return value
+        for block in ("body", "orelse"):
+            inner = getattr(statement, block, None)
+            if isinstance(inner, list):
+                found = _first_tensor_call(inner, name)
+                if found is not None:
+                    return found
+    return None
+
+
+def _is_literal(node) -> bool:
+    if isinstance(node, A.Const):
+        return isinstance(node.value, (int, float, bool))
+    if isinstance(node, A.UnaryOp) and node.op in "+-":
+        return _is_literal(node.operand)
+    if isinstance(node, (A.ListExpr, A.TupleExpr)):
+        return all(_is_literal(item) for item in node.items)
+    return False
+
+
+def _literal_value(node):
+    if isinstance(node, A.Const):
+        return node.value
+    if isinstance(node, A.UnaryOp):
+        value = _literal_value(node.operand)
+        return -value if node.op == "-" else value
+    return [_literal_value(item) for item in node.items]
+
+
+def run(
+    source: str,
+    filename: str = "<stdin>",
+    *,
+    seed: int | None = None,
+    overrides: dict[str, str] | None = None,
+    limits: Limits | None = None,
+) -> RunResult:
+    """Run `source` and report what it printed, warned, bound and raised."""
+    box: list = []
+
+    def work():
+        box.append(_run(source, filename, seed, overrides or {}, limits or Limits()))
+
+    previous = threading.stack_size()
+    threading.stack_size(STACK_BYTES)
+    try:
+        worker = threading.Thread(target=work, name="gradcli-run", daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    while worker.is_alive():
+        worker.join(0.1)
+    if not box:
+        raise RuntimeError("the interpreter thread ended without a result")
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
+
+def _run(source, filename, seed, overrides, limits):
+    try:
+        return _execute(source, filename, seed, overrides, limits)
+    except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+        return exc
+
+
+def _execute(source, filename, seed, overrides, limits) -> RunResult:
+    result = RunResult(filename=filename, source=source)
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(RECURSION_LIMIT)
+    GradMode.enabled = True
+    diagnostics.PENDING.clear()
+    api.Random.seed(0 if seed is None else seed)
+    try:
+        with np.errstate(all="ignore"):
+            try:
+                program = parse(source)
+            except GradcliSyntaxError as exc:
+                result.error = ErrorRecord(exc.type_name, exc.message, exc.line, exc.column, phase="parse")
+                return result
+            runtime = Runtime(limits)
+            try:
+                apply_overrides(program, overrides)
+                compiled = [Compiler(limits).stmt(s) for s in program.body]
+                for statement in compiled:
+                    statement(runtime)
+            except ProgramError as exc:
+                line = exc.line if exc.line is not None else (runtime.line or None)
+                result.error = ErrorRecord(exc.type_name, exc.message, line, exc.column or (1 if line else None), exc.hint)
+            except RecursionError:
+                result.error = ErrorRecord(
+                    "RecursionError", "maximum recursion depth exceeded", runtime.line or None, 1
+                )
+            if diagnostics.PENDING:
+                runtime.flush_warnings(runtime.line, 1)
+            result.stdout = "".join(runtime.output)
+            result.warnings = runtime.warnings
+            result.tensors = [
+                TensorRecord(name, value)
+                for name, value in runtime.vars.items()
+                if isinstance(value, Tensor)
+            ]
+            return result
+    finally:
+        sys.setrecursionlimit(old_limit)
+        GradMode.enabled = True

@@ -1,0 +1,1 @@
+"""Renderers: read a RunResult, compute nothing, return text or rich renderables."""
