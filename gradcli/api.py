@@ -59,7 +59,7 @@ def wrap_dims(dims, ndim: int):
     return tuple(wrapped) if ndim else ()
 
 
-def size_args(sizes, name="size"):
+def size_args(sizes, name="size", allow_infer=False):
     """`zeros(2, 3)`, `zeros((2, 3))` and `zeros([2, 3])` all mean shape (2, 3)."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
@@ -72,7 +72,7 @@ def size_args(sizes, name="size"):
                 f"{name}(): argument 'size' must be tuple of ints, but found element of type "
                 f"{type_name(s)} at pos 0"
             )
-        if s < 0:
+        if s < 0 and not (allow_infer and s == -1):
             raise runtime_error(
                 f"Trying to create tensor with negative dimension {s}: {list(sizes)}"
             )
@@ -89,16 +89,31 @@ def type_name(value) -> str:
 # ----- dtype handling -------------------------------------------------------------------
 
 
+SCALAR_OF_GRAD_TENSOR = (
+    "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+    "Consider using tensor.detach() first. (Triggered internally at "
+    "/__w/pytorch/pytorch/torch/csrc/autograd/generated/python_variable_methods.cpp:822.)"
+)
+
+
+def _scalar_of(value):
+    if value.requires_grad:
+        from gradcli import diagnostics
+
+        diagnostics.warn(SCALAR_OF_GRAD_TENSOR, once_per_process=True)
+    return item(value)
+
+
 def python_float(value=0.0):
-    return float(item(value)) if is_tensor(value) else float(value)
+    return float(_scalar_of(value)) if is_tensor(value) else float(value)
 
 
 def python_int(value=0, *base):
-    return int(item(value)) if is_tensor(value) else int(value, *base)
+    return int(_scalar_of(value)) if is_tensor(value) else int(value, *base)
 
 
 def python_bool(value=False):
-    return bool(value)
+    return bool(_scalar_of(value)) if is_tensor(value) else bool(value)
 
 
 def as_dtype(value) -> DType | None:
@@ -137,23 +152,29 @@ def check_requires_grad(dtype: DType, flag: bool, constructor: bool = True) -> N
 
 def _infer_dtype(data) -> DType:
     category = dtypes.BOOL
+    seen_any = False
     stack = [data]
     while stack:
         item = stack.pop()
         if isinstance(item, (list, tuple)):
             stack.extend(item)
         elif is_tensor(item):
-            category = max(category, item.dtype.category)
+            seen_any = True
+            category = builtins.max(category, item.dtype.category)
             if item.dtype is dtypes.float64:
                 return dtypes.float64 if category == dtypes.FLOATING else dtypes.float64
         elif isinstance(item, bool):
-            pass
+            seen_any = True
         elif isinstance(item, int):
-            category = max(category, dtypes.INTEGRAL)
+            seen_any = True
+            category = builtins.max(category, dtypes.INTEGRAL)
         elif isinstance(item, float):
+            seen_any = True
             category = dtypes.FLOATING
         else:
             raise type_error(f"new(): invalid data type '{type(item).__name__}'")
+    if not seen_any:
+        return dtypes.DEFAULT_FLOAT
     return {dtypes.BOOL: dtypes.bool_, dtypes.INTEGRAL: dtypes.int64}.get(
         category, dtypes.DEFAULT_FLOAT
     )
@@ -260,10 +281,21 @@ rand = _factory(lambda shape, dtype: Random.generator.random(shape).astype(dtype
 randn = _factory(lambda shape, dtype: Random.generator.standard_normal(shape).astype(dtype.numpy))
 
 
-def randint(*args, size=None, dtype=None, requires_grad=False):
-    if size is None:
-        *args, size = args
-    low, high = (0, args[0]) if len(args) == 1 else args
+def randint(*args, low=None, high=None, size=None, dtype=None, requires_grad=False):
+    """randint(high, size), randint(low, high, size), or the same by keyword."""
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if high is None:
+            high = args[0]
+        else:
+            low = args[0]
+    if high is None or size is None:
+        raise type_error("randint() missing required arguments 'high' and 'size'")
+    low = 0 if low is None else low
     dtype = as_dtype(dtype) or dtypes.int64
     values = Random.generator.integers(low, high, size=size_args((size,), "randint"))
     return new_leaf(values.astype(dtype.numpy), dtype, requires_grad)
@@ -313,7 +345,7 @@ def arange(*args, start=None, end=None, step=None, dtype=None, requires_grad=Fal
         raise runtime_error("upper bound and larger bound inconsistent with step sign")
     integral = all(isinstance(v, int) for v in (begin, stop, stride))
     dtype = as_dtype(dtype) or (dtypes.int64 if integral else dtypes.DEFAULT_FLOAT)
-    count = max(math.ceil((stop - begin) / stride), 0)
+    count = builtins.max(math.ceil((stop - begin) / stride), 0)
     array = (begin + stride * np.arange(count, dtype=np.float64)).astype(dtype.numpy)
     return new_leaf(array, dtype, requires_grad)
 
@@ -347,7 +379,7 @@ def _item(value):
 
 
 def broadcast_error(a_shape, b_shape) -> ProgramError:
-    ndim = max(len(a_shape), len(b_shape))
+    ndim = builtins.max(len(a_shape), len(b_shape))
     for i in range(ndim - 1, -1, -1):
         offset = ndim - 1 - i
         sa = a_shape[len(a_shape) - 1 - offset] if offset < len(a_shape) else 1
@@ -737,7 +769,7 @@ def matmul(input, other):
     if da == 2 and db == 1:
         return mv(input, other)
     if da == 1 and db == 2:
-        return squeeze(mm(unsqueeze(input, 0), other), 0)
+        return call(O.squeeze_inplace_dim, (mm(unsqueeze(input, 0), other),), 0)
     if da == 2 and db == 2:
         return mm(input, other)
     if da >= 3 and db <= 2:
@@ -783,6 +815,11 @@ def outer(input, vec2):
 
 
 def linear(input, weight, bias=None):
+    if input.ndim != 2 and bias is not None and input.ndim >= 1:
+        # PyTorch folds other ranks into a matrix, runs addmm, and views the result back.
+        folded = reshape(input, (-1, input.shape[-1]))
+        out = linear(folded, weight, bias)
+        return view(out, input.shape[:-1] + (weight.shape[0],))
     if input.ndim == 2 and bias is not None:
         return call(O.addmm, (bias, input, t(weight)), None, (
             cast(bias, input.dtype), input.array, weight.array.T))
@@ -846,6 +883,11 @@ class ReturnTypes(tuple):
         self = super().__new__(cls, (values, indices))
         self.kind = kind
         return self
+
+    def __repr__(self) -> str:
+        return f"torch.return_types.{self.kind}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+    __str__ = __repr__
 
     @property
     def values(self):
@@ -960,7 +1002,7 @@ def _infer_shape(shape, numel):
 def view(input, *shape):
     if len(shape) == 1 and isinstance(shape[0], DType):
         raise runtime_error("view(dtype) is not supported")
-    shape = _infer_shape(size_args(shape, "view") if shape else (), input.array.size)
+    shape = _infer_shape(size_args(shape, "view", True) if shape else (), input.array.size)
     try:
         input.array.reshape(shape, copy=False)
     except ValueError:
@@ -972,7 +1014,7 @@ def view(input, *shape):
 
 
 def reshape(input, *shape):
-    shape = _infer_shape(size_args(shape, "reshape"), input.array.size)
+    shape = _infer_shape(size_args(shape, "reshape", True), input.array.size)
     try:
         input.array.reshape(shape, copy=False)
     except ValueError:
@@ -1298,6 +1340,7 @@ class Size(tuple):
 def getitem(input, index):
     """PyTorch's indexing: basic indices become select/slice/unsqueeze ops one at a time;
     tensors, lists and masks become one index.Tensor (IndexBackward0)."""
+    lone_slice = isinstance(index, slice)
     if not isinstance(index, tuple):
         index = (index,)
     advanced = any(
@@ -1344,7 +1387,8 @@ def getitem(input, index):
             length = result.shape[dim]
             begin, end, stride = slice(start, stop, step).indices(length)
             end = builtins.max(end, begin)
-            if not (begin == 0 and end == length and stride == 1):
+            # A full `:` inside a tuple index is skipped; a lone `x[:]` still slices.
+            if lone_slice or not (begin == 0 and end == length and stride == 1):
                 result = call(O.slice_, (result,), (dim, begin, end, stride))
             dim += 1
         else:
@@ -1437,9 +1481,21 @@ def _advanced_index(input, index):
 # ----- neural-network functions ----------------------------------------------------------
 
 
+def _implicit_dim(name, input):
+    from gradcli import diagnostics
+
+    diagnostics.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument."
+    )
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
 def softmax(input, dim=None, dtype=None, **ignored):
     if dtype is not None:
         input = to(input, dtype)
+    if dim is None:
+        dim = _implicit_dim("softmax", input)
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
     d = wrap_dim(dim, input.ndim)
@@ -1449,6 +1505,8 @@ def softmax(input, dim=None, dtype=None, **ignored):
 def log_softmax(input, dim=None, dtype=None, **ignored):
     if dtype is not None:
         input = to(input, dtype)
+    if dim is None:
+        dim = _implicit_dim("log_softmax", input)
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
     d = wrap_dim(dim, input.ndim)

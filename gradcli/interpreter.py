@@ -216,7 +216,8 @@ def _execute(source, filename, seed, overrides, limits) -> RunResult:
             try:
                 program = parse(source)
             except GradcliSyntaxError as exc:
-                result.error = ErrorRecord(exc.type_name, exc.message, exc.line, exc.column, phase="parse")
+                # SPEC §2.1: every syntax error (indentation and tabs included) is a SyntaxError.
+                result.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
                 return result
             runtime = Runtime(limits)
             try:

@@ -91,6 +91,10 @@ def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
             saved = versions = ()
         meta = tuple([(x.array.shape, x.dtype) if x.__class__ is Tensor else None for x in inputs])
         result = Tensor(out, None, True, Node(entry, next_functions, saved, versions, p, meta))
+    if out.dtype.kind != "f" and result.grad_fn is not None:
+        # Integer and bool outputs never require grad (argmax, .long(), comparisons).
+        result.grad_fn = None
+        result.requires_grad = False
     if entry.is_view:
         base = inputs[0]
         result.version = base.version
@@ -394,7 +398,8 @@ cos = unary("cos", np.cos, lambda g, x, xp: -g * xp.sin(x))
 tan = unary("tan", np.tan, lambda g, result, xp: g * (1 + result * result), save_result)
 tanh = unary("tanh", np.tanh, lambda g, result, xp: g * (1 - result * result), save_result)
 abs_ = unary("abs", np.abs, lambda g, x, xp: g * xp.sign(x))
-sign = unary("sign", np.sign, lambda g, x, xp: xp.zeros_like(g), save_nothing)
+sign = op("sign")(lambda xs, p: np.sign(xs[0]))
+sign.derivative(lambda ctx, grad, xp: (xp.zeros_like(grad),))
 
 
 def _sigmoid(x):
@@ -795,7 +800,9 @@ def _squeeze_backward(ctx, grad, xp):
 squeeze_all = op("squeeze", is_view=True)(lambda xs, p: np.squeeze(xs[0]))
 squeeze_dim = op("squeeze.dim", is_view=True)(lambda xs, p: np.squeeze(xs[0], axis=p))
 squeeze_dims = op("squeeze.dims", is_view=True)(lambda xs, p: np.squeeze(xs[0], axis=p))
-for _entry in (squeeze_all, squeeze_dim, squeeze_dims):
+# matmul(vector, matrix) squeezes its result in place: squeeze_.dim is SqueezeBackward4.
+squeeze_inplace_dim = op("squeeze_.dim")(lambda xs, p: np.squeeze(xs[0], axis=p))
+for _entry in (squeeze_all, squeeze_dim, squeeze_dims, squeeze_inplace_dim):
     _entry.derivative(_squeeze_backward)
 
 

@@ -3,6 +3,7 @@
 Usage (with the oracle interpreter, which has torch installed):
 
     /opt/oracle/bin/python tools/oracle.py FILE.expr
+    /opt/oracle/bin/python tools/oracle.py --batch FILE.expr...   # JSON lines
 
 The program text is compiled with the filename ``"<program>"`` and executed
 with the names of SPEC §1.3 in scope, so the document is what gradcli must
@@ -15,7 +16,9 @@ import builtins
 import io
 import json
 import math
+import os
 import sys
+import traceback
 import warnings
 from contextlib import redirect_stdout
 
@@ -142,8 +145,12 @@ def run_program(source: str) -> dict:
         code = compile(source, PROGRAM, "exec")
     except SyntaxError as e:
         doc["ok"] = False
-        doc["error"] = {"type": "SyntaxError", "message": e.msg, "line": e.lineno,
-                        "column": e.offset}
+        doc["error"] = {
+            "type": "SyntaxError",
+            "message": e.msg,
+            "line": e.lineno,
+            "column": e.offset,
+        }
         return doc
 
     env: dict = {"__builtins__": make_builtins(), "__name__": "__main__"}
@@ -176,8 +183,12 @@ def run_program(source: str) -> dict:
                         line_no = tb.tb_lineno
                 tb = tb.tb_next
             doc["ok"] = False
-            doc["error"] = {"type": type(e).__name__, "message": str(e), "line": line_no,
-                            "column": column}
+            doc["error"] = {
+                "type": type(e).__name__,
+                "message": str(e),
+                "line": line_no,
+                "column": column,
+            }
 
     doc["stdout"] = split_lines(out.getvalue())
     doc["warnings"] = shown
@@ -186,15 +197,54 @@ def run_program(source: str) -> dict:
     return doc
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: oracle.py FILE.expr", file=sys.stderr)
-        return 2
-    with open(argv[0], encoding="utf-8") as f:
+def document_text(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
         source = f.read()
-    doc = run_program(source)
-    sys.stdout.write(json.dumps(doc, indent=1, sort_keys=False) + "\n")
-    return 0
+    return json.dumps(run_program(source), indent=1, sort_keys=False) + "\n"
+
+
+def run_forked(path: str) -> str:
+    """document_text(path) in a forked child of this torch-initialised process.
+
+    Each program gets a process in which no program ran before, so warnings
+    PyTorch issues once per process behave as in a fresh interpreter, without
+    paying for `import torch` again.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read_fd)
+        status = 0
+        try:
+            data = document_text(path).encode("utf-8")
+        except BaseException:  # noqa: BLE001 - report and exit, never return
+            data = traceback.format_exc().encode("utf-8")
+            status = 1
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(data)
+        os._exit(status)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read().decode("utf-8")
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError(f"oracle failed on {path}:\n{data}")
+    return data
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 1 and argv[0] != "--batch":
+        sys.stdout.write(document_text(argv[0]))
+        return 0
+    if len(argv) >= 1 and argv[0] == "--batch":
+        # one JSON object per line: {"path": ..., "document": <document text>}
+        for path in argv[1:]:
+            record = {"path": path, "document": run_forked(path)}
+            sys.stdout.write(json.dumps(record) + "\n")
+            sys.stdout.flush()
+        return 0
+    print("usage: oracle.py FILE.expr | oracle.py --batch FILE.expr...", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

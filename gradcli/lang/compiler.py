@@ -194,6 +194,8 @@ class Compiler:
             if isinstance(container, (list, tuple, str, range)) or container.__class__ is api.Size:
                 if isinstance(key, Tensor):
                     key = api.item(key) if key.array.ndim == 0 else key
+                if container.__class__ is api.Size and isinstance(key, slice):
+                    return api.Size(container[key])
                 return container[key]
             if isinstance(container, dict):
                 return container[key]
@@ -404,7 +406,11 @@ class Compiler:
 
     def stmt_ExprStmt(self, node):
         value = self.expr(node.value)
-        return lambda rt: value(rt) and None
+
+        def expression_statement(rt):
+            value(rt)
+
+        return expression_statement
 
     def stmt_Pass(self, node):
         return lambda rt: None

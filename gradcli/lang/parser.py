@@ -169,7 +169,7 @@ def _classify(text: str, exc: UnexpectedInput) -> SyntaxProblem:
         header = _block_header(text, token.line or line) if token.type != "$END" else None
         if header is None and token.type == "$END":
             header = _block_header(text, line + 1)
-        if header is not None:
+        if header is not None and _indent_of(text, token.line or line) <= _indent_of(text, header[1]):
             if True:
                 keyword, header_line = header
                 return SyntaxProblem(
@@ -198,6 +198,13 @@ def _classify(text: str, exc: UnexpectedInput) -> SyntaxProblem:
             char and not char.isascii()
         ) else SyntaxProblem("invalid syntax", line, column)
     return SyntaxProblem("invalid syntax", line or 1, column or 1)
+
+
+def _indent_of(text: str, line: int) -> int:
+    lines = text.split("\n")
+    if not 0 < line <= len(lines):
+        return 0
+    return len(lines[line - 1]) - len(lines[line - 1].lstrip())
 
 
 def _block_header(text: str, line: int):
@@ -527,7 +534,8 @@ class ToAst(Transformer):
 
     def testlist_star(self, meta, children):
         items = [c for c in children if c is not None]
-        if len(children) == 1:
+        trailing_comma = self.text[meta.start_pos : meta.end_pos].rstrip().endswith(",")
+        if len(items) == 1 and not trailing_comma:
             return items[0]
         return A.TupleExpr(*self.pos(meta), items)
 
