@@ -113,7 +113,9 @@ def python_int(value=0, *base):
 
 
 def python_bool(value=False):
-    return bool(_scalar_of(value)) if is_tensor(value) else bool(value)
+    if is_tensor(value) and value.requires_grad and value.array.size == 1:
+        _scalar_of(value)
+    return bool(value)
 
 
 def as_dtype(value) -> DType | None:
@@ -332,13 +334,12 @@ def arange(*args, start=None, end=None, step=None, dtype=None, requires_grad=Fal
     values = [_item(a) for a in args]
     if len(values) == 1:
         values = [0, values[0]]
-    begin, stop, stride = (values + [1])[:3] if len(values) < 3 else values
-    if start is not None:
-        begin = start
-    if end is not None:
-        stop = end
-    if step is not None:
-        stride = step
+    begin, stop, stride = (values + [None, None, None])[:3]
+    begin = start if start is not None else (begin if begin is not None else 0)
+    stop = end if end is not None else stop
+    stride = step if step is not None else (stride if stride is not None else 1)
+    if stop is None:
+        raise type_error("arange() missing required argument 'end'")
     if stride == 0:
         raise runtime_error("step must be nonzero")
     if (stop - begin) * stride < 0:
@@ -696,6 +697,12 @@ def _dtype_name(dtype: DType) -> str:
     )
 
 
+def _c_type(dtype: DType) -> str:
+    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int"}.get(
+        dtype.name, "bool"
+    )
+
+
 def _shape_x(shape) -> str:
     return "x".join(str(s) for s in shape)
 
@@ -960,11 +967,24 @@ def _correction(unbiased, correction):
     return 1 if unbiased in (None, True) else 0
 
 
+def _check_dof(input, dims, correction, name="var"):
+    count = math.prod(input.shape[d] for d in dims) if dims is not None else input.array.size
+    if count - correction <= 0:
+        from gradcli import diagnostics
+
+        diagnostics.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel). (Triggered internally at "
+            "/__w/pytorch/pytorch/aten/src/ATen/native/ReduceOps.cpp:1861.)"
+        )
+
+
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     _check_float_reduction(input, "var")
     dims = wrap_dims(dim, input.ndim) if dim is not None else None
+    _check_dof(input, dims, _correction(unbiased, correction))
     return call(O.var, (input,), (dims, _correction(unbiased, correction), keepdim))
 
 
@@ -973,6 +993,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         dim, unbiased = None, dim
     _check_float_reduction(input, "std")
     dims = wrap_dims(dim, input.ndim) if dim is not None else None
+    _check_dof(input, dims, _correction(unbiased, correction), "std")
     return call(O.std, (input,), (dims, _correction(unbiased, correction), keepdim))
 
 
@@ -1288,7 +1309,8 @@ def set_requires_grad(input, value):
         )
     if not isinstance(value, bool):
         raise type_error("requires_grad must be a bool")
-    check_requires_grad(input.dtype, value, constructor=False)
+    if value and not input.dtype.is_floating_point:
+        raise runtime_error("only Tensors of floating point and complex dtype can require gradients")
     input.requires_grad = value
 
 
@@ -1353,6 +1375,7 @@ def getitem(input, index):
     if dims_used > input.ndim:
         raise index_error(f"too many indices for tensor of dimension {input.ndim}")
     dim = 0
+    source_dim = 0  # the dimension of `input` an index refers to (for messages)
     ellipsis_seen = False
     for i in index:
         if i is Ellipsis:
@@ -1360,6 +1383,7 @@ def getitem(input, index):
                 raise index_error("an index can only have a single ellipsis ('...')")
             ellipsis_seen = True
             dim += input.ndim - dims_used
+            source_dim += input.ndim - dims_used
         elif i is None:
             result = call(O.unsqueeze, (result,), dim)
             dim += 1
@@ -1372,9 +1396,10 @@ def getitem(input, index):
             size_ = result.shape[dim]
             if i < -size_ or i >= size_:
                 raise index_error(
-                    f"index {i} is out of bounds for dimension {dim} with size {size_}"
+                    f"index {i} is out of bounds for dimension {source_dim} with size {size_}"
                 )
             result = call(O.select, (result,), (dim, i % size_))
+            source_dim += 1
         elif isinstance(i, slice):
             start, stop, step = i.start, i.stop, i.step
             for bound in (start, stop, step):
@@ -1391,6 +1416,7 @@ def getitem(input, index):
             if lone_slice or not (begin == 0 and end == length and stride == 1):
                 result = call(O.slice_, (result,), (dim, begin, end, stride))
             dim += 1
+            source_dim += 1
         else:
             raise index_error(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
@@ -1491,6 +1517,14 @@ def _implicit_dim(name, input):
     return 0 if input.ndim in (0, 1, 3) else 1
 
 
+def torch_softmax(input, dim, dtype=None):
+    return softmax(input, dim, dtype)
+
+
+def torch_log_softmax(input, dim, dtype=None):
+    return log_softmax(input, dim, dtype)
+
+
 def softmax(input, dim=None, dtype=None, **ignored):
     if dtype is not None:
         input = to(input, dtype)
@@ -1562,10 +1596,6 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     _check_reduction(reduction)
-    if target.dtype.category != dtypes.INTEGRAL:
-        raise runtime_error(
-            f"expected scalar type Long but found {_dtype_name(target.dtype)}"
-        )
     if input.ndim not in (1, 2):
         raise value_error(f"Expected 2 or more dimensions (got {input.ndim})")
     batch = input.shape[0] if input.ndim == 2 else None
@@ -1574,6 +1604,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
             f"Expected input batch_size ({batch}) to match target batch_size "
             f"({target.shape[0] if target.ndim else 0})."
         )
+    if target.dtype is dtypes.int32:
+        raise runtime_error("expected target dtype to be Long or Byte, but got Int")
+    if target.dtype.category != dtypes.INTEGRAL:
+        raise runtime_error(f"expected scalar type Long but found {_dtype_name(target.dtype)}")
     classes = input.shape[-1]
     t_arr = target.array
     bad = (t_arr != ignore_index) & ((t_arr < 0) | (t_arr >= classes))
@@ -1586,6 +1620,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     class_dim = 0 if input.ndim == 1 else 1
+    if target.dtype.is_floating_point and target.shape == input.shape:
+        # Class probabilities: -(log_softmax * target) summed over classes.
+        _check_reduction(reduction)
+        logp = log_softmax(input, class_dim)
+        if reduction == "none":
+            return neg(sum(mul(logp, target), class_dim))
+        total = neg(sum(mul(logp, target)))
+        if reduction == "sum":
+            return total
+        batch = input.shape[0] if input.ndim > 1 else 1
+        return call(O.div_scalar, (total,), batch)
     return nll_loss(
         log_softmax(input, class_dim), target, weight, ignore_index=ignore_index,
         reduction=reduction,
@@ -1705,10 +1750,21 @@ def set_grad(input, value):
     if value is not None:
         if not is_tensor(value):
             raise type_error(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
-        if value.shape != input.shape:
-            raise runtime_error("assigned grad has data of a different size")
         if value.dtype is not input.dtype:
-            raise runtime_error("assigned grad has data of a different type")
+            raise runtime_error(
+                f"attempting to assign a gradient with dtype '{_c_type(value.dtype)}' to a tensor "
+                f"with grad_dtype '{_dtype_name(input.dtype)}'. The gradient must match the "
+                "tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's "
+                "grad_dtype attribute with a specific dtype, or None to allow any dtype. Set "
+                "grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may "
+                "break downstream systems that assume they match."
+            )
+        if value.shape != input.shape:
+            raise runtime_error(
+                f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of "
+                f"size '{list(input.shape)}'. Please ensure that the gradient and the tensor are "
+                "the same size"
+            )
     input.grad = value
 
 

@@ -218,7 +218,7 @@ def type_name(obj) -> str:
     if isinstance(obj, (Node, AccumulateGrad)):
         return obj.name()
     if isinstance(obj, api.Size):
-        return "Size"
+        return "torch.Size"
     if isinstance(obj, DType):
         return "torch.dtype"
     if isinstance(obj, api.ReturnTypes):

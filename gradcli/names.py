@@ -142,8 +142,8 @@ TORCH_FUNCTIONS = {
     "clone": api.clone,
     "detach": api.detach,
     # nn
-    "softmax": api.softmax,
-    "log_softmax": api.log_softmax,
+    "softmax": api.torch_softmax,
+    "log_softmax": api.torch_log_softmax,
     # autograd
     "no_grad": G.no_grad,
     "enable_grad": G.enable_grad,

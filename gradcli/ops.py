@@ -203,6 +203,14 @@ def _(ctx, grad, xp):
     )
 
 
+@op("div.Scalar")
+def div_scalar(xs, p):
+    return xs[0] / p
+
+
+div_scalar.derivative(lambda ctx, grad, xp: (grad / ctx.params,))
+
+
 @op("neg")
 def neg(xs, p):
     return -xs[0]

@@ -86,8 +86,9 @@ def compare_stdout(expected: list[str], actual: list[str], skip_values: bool, pr
         diff = "\n".join(
             difflib.unified_diff(exp, act, "expected stdout", "gradcli stdout", lineterm="")
         )
-        problems.append(f"stdout differs{' (value lines not compared)' if skip_values else ''}:"
-                        f"\n{diff}")
+        problems.append(
+            f"stdout differs{' (value lines not compared)' if skip_values else ''}:\n{diff}"
+        )
 
 
 def compare_warnings(expected: list[dict], actual: list[dict], problems: list[str]) -> None:
@@ -129,7 +130,9 @@ def compare_tensors(expected: list[dict], actual: list[dict], skip_values: bool,
             if a.get(key) != e[key]:
                 problems.append(f"{where} {key}: expected {e[key]!r}, got {a.get(key)!r}")
         if (e["grad"] is None) != (a.get("grad") is None):
-            problems.append(f"{where} grad: expected {short(e['grad'])}, got {short(a.get('grad'))}")
+            problems.append(
+                f"{where} grad: expected {short(e['grad'])}, got {short(a.get('grad'))}"
+            )
         elif not skip_values:
             compare_values(f"{where} data", e["data"], a.get("data"), problems)
             if e["grad"] is not None:

@@ -9,6 +9,7 @@ position CPython 3.11 reports for the same failure.
 from __future__ import annotations
 
 import operator
+import re
 
 from gradcli import api, diagnostics
 from gradcli.attributes import get_attribute, set_attribute, type_name
@@ -97,6 +98,10 @@ def located(fn, node):
 
 def binary_op(op: str, a, b):
     if a.__class__ is Tensor or b.__class__ is Tensor:
+        if op == "+" and isinstance(a, (str, list, tuple)):
+            raise type_error(
+                f'can only concatenate {type(a).__name__} (not "Tensor") to {type(a).__name__}'
+            )
         fn = TENSOR_BINOPS.get(op)
         if fn is None:
             raise type_error(
@@ -528,8 +533,18 @@ def located2(fn, node):
     return run
 
 
+PYTHON_FUNCTION_NAMES = {"len", "range", "float", "int", "round", "bool", "str", "repr", "list",
+                         "tuple", "enumerate", "zip", "print"}
+
+
 def _call_message(message: str, name: str) -> str:
     # Python names our internal wrappers; show the name the program used instead.
     if "()" in message and name:
-        return name + "()" + message.split("()", 1)[1]
+        message = name + "()" + message.split("()", 1)[1]
+    if name not in PYTHON_FUNCTION_NAMES:
+        # PyTorch's argument parser words a missing argument its own way.
+        match = re.match(r"(\w+\(\)) missing (\d+) required positional arguments?: (.*)", message)
+        if match:
+            names = ", ".join(f'"{n}"' for n in re.findall(r"'(\w+)'", match.group(3)))
+            return f"{match.group(1)} missing {match.group(2)} required positional arguments: {names}"
     return message

@@ -120,7 +120,12 @@ def parse(source: str) -> A.Program:
     try:
         tree = lark_parser().parse(text, start="start")
         return ToAst(text).transform(tree)
-    except GradcliSyntaxError:
+    except GradcliSyntaxError as exc:
+        if exc.message.startswith("unindent does not match"):
+            # CPython points just past the end of the offending line.
+            lines = text.split("\n")
+            if 0 < exc.line <= len(lines):
+                exc.column = len(lines[exc.line - 1]) + 1
         raise
     except VisitError as exc:
         if isinstance(exc.orig_exc, GradcliSyntaxError):
@@ -162,7 +167,9 @@ def _classify(text: str, exc: UnexpectedInput) -> SyntaxProblem:
     if isinstance(exc, UnexpectedToken):
         token = exc.token
         if token.type == "_INDENT":
-            return SyntaxProblem("unexpected indent", token.line or line, 1, "IndentationError")
+            return SyntaxProblem(
+                "unexpected indent", token.end_line or line, len(str(token)), "IndentationError"
+            )
         if token.type == "$END":
             lines = text.rstrip("\n").split("\n")
             line, column = len(lines), len(lines[-1]) + 1
@@ -181,6 +188,9 @@ def _classify(text: str, exc: UnexpectedInput) -> SyntaxProblem:
                 )
         if token.type == "$END":
             return SyntaxProblem("invalid syntax", line, column)
+        comma = _missing_comma(text, token)
+        if comma is not None:
+            return comma
         if token.type == "STRING" or token.type == "LONG_STRING":
             return SyntaxProblem("invalid syntax", token.line, token.column)
         if token.type == "_NEWLINE" and "COLON" in exc.expected:
@@ -221,6 +231,36 @@ def _block_header(text: str, line: int):
 
 
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
+_ENDS_EXPRESSION = {"NAME", "DEC_NUMBER", "FLOAT_NUMBER", "HEX_NUMBER", "STRING", "LONG_STRING",
+                    "RPAR", "RSQB"}
+_STARTS_EXPRESSION = {"NAME", "DEC_NUMBER", "FLOAT_NUMBER", "HEX_NUMBER", "STRING",
+                      "LONG_STRING", "LPAR", "LSQB"}
+
+
+def _missing_comma(text: str, bad) -> SyntaxProblem | None:
+    """CPython's hint when two expressions stand side by side inside brackets."""
+    if bad.type not in _STARTS_EXPRESSION:
+        return None
+    try:
+        tokens = list(lark_parser().lex(text, dont_ignore=False))
+    except Exception:  # noqa: BLE001 - only a hint
+        return None
+    depth, previous = 0, None
+    for token in tokens:
+        if token.start_pos == bad.start_pos:
+            if depth > 0 and previous is not None and previous.type in _ENDS_EXPRESSION:
+                if previous.type in ("NAME",) and previous.value in _RESERVED:
+                    return None
+                return SyntaxProblem(
+                    "invalid syntax. Perhaps you forgot a comma?", previous.line, previous.column
+                )
+            return None
+        if token.value in ("(", "[", "{"):
+            depth += 1
+        elif token.value in (")", "]", "}"):
+            depth -= 1
+        previous = token
+    return None
 
 
 def _bracket_problem(text: str) -> SyntaxProblem | None:

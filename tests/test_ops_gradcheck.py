@@ -1,0 +1,759 @@
+"""Finite-difference checks, in float64, for every entry of the op table.
+
+The test is parametrized over ``gradcli.ops.OPS`` itself: registering a new op without
+adding a case to ``CASES`` below makes ``test_gradcheck[<overload>]`` fail.
+
+Each case builds float64 leaves (``requires_grad=True``), calls gradcli's torch surface
+(``gradcli.api``), reduces the result with a random projection ``(out * R).sum()`` and
+runs ``gradcli.engine.backward``.  Every leaf's ``.grad`` is compared with central
+differences of the same forward evaluated with grad mode off.  Inputs are chosen away
+from kinks and ties (positive where log/sqrt need it, distinct values for max/min, ...).
+The output's ``grad_fn.name()`` must be the name derived for the overload
+(``gradcli.node.backward_name``), and the overload's node must be in the graph.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from gradcli import api, dtypes, engine
+from gradcli.node import backward_name
+from gradcli.ops import OPS
+from gradcli.tensor import GradMode, Tensor
+
+EPS = 1e-6
+RTOL = 1e-5
+ATOL = 1e-7
+
+
+# ----- input builders --------------------------------------------------------------------
+
+
+def distinct(shape, rng):
+    """Values in (-1.5, 1.5): pairwise distinct, distinct in absolute value, away from 0."""
+    n = max(math.prod(shape), 1)
+    magnitude = (rng.permutation(n) + rng.uniform(0.2, 0.8, n)) * (1.5 / n)
+    sign = rng.choice([-1.0, 1.0], n)
+    return (magnitude * sign).reshape(shape)
+
+
+def positive(shape, rng):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def unit(shape, rng):
+    """Probabilities in (0.1, 0.9)."""
+    return rng.uniform(0.1, 0.9, shape)
+
+
+def small(shape, rng):
+    return rng.uniform(-1.0, 1.0, shape)
+
+
+@dataclass
+class Case:
+    label: str
+    inputs: list  # (shape, builder) pairs, or callables rng -> list of arrays
+    fn: object  # fn(*leaves) -> Tensor
+    root: str | None = None  # overload expected at the root when not the tested one
+    grad: tuple | None = None  # which leaves require grad (default: all)
+    eps: float = EPS
+    rtol: float = RTOL
+    atol: float = ATOL
+    bug: str | None = None  # a known gradcli bug: checked as a strict xfail
+
+
+def C(label, inputs, fn, **kw) -> Case:
+    return Case(label, inputs, fn, **kw)
+
+
+D, P, U, S = distinct, positive, unit, small
+t64 = dtypes.float64
+f32 = dtypes.float32
+i64 = dtypes.int64
+
+
+def const(values, dtype=None):
+    return api.tensor(values, dtype=dtype)
+
+
+def remainder_pair(rng):
+    """a = b * (k + f) with f in (0.2, 0.8): far from remainder's jumps."""
+    b = rng.uniform(1.0, 2.0, (2, 3))
+    k = rng.integers(-2, 3, (2, 3))
+    return [b * (k + rng.uniform(0.2, 0.8, (2, 3))), b]
+
+
+def with_zero(shape):
+    def build(rng):
+        x = distinct(shape, rng)
+        x.reshape(-1)[1] = 0.0
+        return [x]
+
+    return build
+
+
+BUG_RESHAPE_MINUS_ONE = (
+    "reshape/view with an inferred -1 size raises 'Trying to create tensor with negative "
+    "dimension -1' (size_args rejects -1), which also breaks matmul of a >=3-D tensor"
+)
+BUG_MATMUL_1D_2D = (
+    "matmul(1-D, 2-D) ends in SqueezeBackward1 (squeeze.dim); PyTorch squeezes in place: "
+    "SqueezeBackward4 (squeeze_.dim)"
+)
+BUG_MATMUL_2D_3D = (
+    "matmul(2-D, 3-D) is lowered to expand+bmm (UnsafeViewBackward0); PyTorch computes "
+    "(B^T @ x^T)^T with one mm and ends in CloneBackward0(TransposeBackward0(...))"
+)
+BUG_MATMUL_1D_3D = (
+    "matmul(1-D, 3-D) is lowered to bmm + squeeze; PyTorch folds it into one mv: "
+    "UnsafeViewBackward0(MvBackward0(...))"
+)
+BUG_LONE_FULL_SLICE = (
+    "x[:] (a lone slice covering the whole dim) records AliasBackward0; PyTorch records "
+    "SliceBackward0 (x[:, :] and x[...] are AliasBackward0 in both)"
+)
+BUG_SIGN_BACKWARD = (
+    "sign is registered with save_nothing but its formula reads ctx.saved[0]: backward "
+    "raises IndexError instead of giving zeros"
+)
+BUG_WHERE_SCALAR_INPUT = (
+    "where(cond, <python scalar>, tensor) computes where(cond, tensor, scalar): the forward "
+    "swaps the two branches"
+)
+
+COND = np.array([[True, False, True], [False, False, True]])
+
+CASES: dict[str, list[Case]] = {
+    # ----- arithmetic
+    "add.Tensor": [
+        C("scalar0d", [((), D), ((), D)], api.add),
+        C("vec", [((3,), D), ((3,), D)], api.add),
+        C("mat", [((2, 3), D), ((2, 3), D)], api.add),
+        C("bcast_2x1_3", [((2, 1), D), ((3,), D)], api.add),
+        C("bcast_0d", [((2, 3), D), ((), D)], api.add),
+        C("alpha", [((2, 3), D), ((3,), D)], lambda a, b: api.add(a, b, alpha=2.5)),
+        C("python_scalar", [((2, 3), D)], lambda a: api.add(a, 2.0)),
+        C("scalar_first", [((3,), D)], lambda a: api.add(3, a)),
+    ],
+    "sub.Tensor": [
+        C("mat", [((2, 3), D), ((2, 3), D)], api.sub),
+        C("bcast_2x1_3", [((2, 1), D), ((3,), D)], api.sub),
+        C("alpha", [((3,), D), ((3,), D)], lambda a, b: api.sub(a, b, alpha=-1.5)),
+        C("python_scalar", [((2, 3), D)], lambda a: api.sub(a, 2.0)),
+        C("only_other_grad", [((3,), D), ((2, 3), D)], api.sub, grad=(False, True)),
+    ],
+    "rsub.Scalar": [
+        C("vec", [((3,), D)], lambda a: api.sub(2.0, a)),
+        C("scalar0d", [((), D)], lambda a: api.sub(2, a)),
+        C("alpha", [((2, 3), D)], lambda a: api.rsub(a, 2.0, alpha=3)),
+    ],
+    "mul.Tensor": [
+        C("scalar0d", [((), D), ((), D)], api.mul),
+        C("mat", [((2, 3), D), ((2, 3), D)], api.mul),
+        C("bcast_2x1_3", [((2, 1), D), ((3,), D)], api.mul),
+        C("python_scalar", [((2, 3), D)], lambda a: api.mul(a, 2.5)),
+        C("one_side", [((2, 3), D), ((2, 3), D)], api.mul, grad=(True, False)),
+        C("self_square", [((3,), D)], lambda a: api.mul(a, a)),
+    ],
+    "div.Tensor": [
+        C("mat", [((2, 3), D), ((2, 3), P)], api.div),
+        C("bcast_2x1_3", [((2, 1), D), ((3,), P)], api.div),
+        C("python_scalar", [((2, 3), D)], lambda a: api.div(a, 4.0)),
+        C("denominator_only", [((3,), D), ((3,), P)], api.div, grad=(False, True)),
+    ],
+    "neg": [C("mat", [((2, 3), D)], api.neg), C("scalar0d", [((), D)], api.neg)],
+    "reciprocal": [
+        C("pos", [((2, 3), P)], api.reciprocal),
+        C("neg", [((3,), P)], lambda a: api.reciprocal(api.neg(a))),
+        C("rdiv", [((3,), P)], lambda a: api.div(2.0, a), root="mul.Tensor"),
+    ],
+    "pow.Tensor_Scalar": [
+        C("square", [((2, 3), D)], lambda a: api.pow(a, 2)),
+        C("square_method", [((3,), D)], api.square),
+        C("cube", [((3,), D)], lambda a: api.pow(a, 3)),
+        C("sqrt", [((2, 3), P)], lambda a: api.pow(a, 0.5)),
+        C("negative_frac", [((3,), P)], lambda a: api.pow(a, -1.5)),
+        C("zero", [((3,), D)], lambda a: api.pow(a, 0)),
+        C("scalar0d", [((), P)], lambda a: api.pow(a, 2.5)),
+    ],
+    "pow.Tensor_Tensor": [
+        C("mat", [((2, 3), P), ((2, 3), D)], api.pow),
+        C("bcast_2x1_3", [((2, 1), P), ((3,), D)], api.pow),
+        C("base_only", [((3,), P), ((3,), D)], api.pow, grad=(True, False)),
+        C("exponent_only", [((3,), P), ((3,), D)], api.pow, grad=(False, True)),
+    ],
+    "pow.Scalar": [
+        C("two", [((2, 3), D)], lambda a: api.pow(2.0, a)),
+        C("half", [((3,), D)], lambda a: api.pow(0.5, a)),
+        C("int_base", [((), D)], lambda a: api.pow(3, a)),
+    ],
+    "remainder.Scalar": [
+        C(
+            "vec",
+            [lambda rng: [1.5 * (rng.integers(-2, 3, 6) + rng.uniform(0.2, 0.8, 6))]],
+            lambda a: api.remainder(a, 1.5),
+        ),
+    ],
+    "remainder.Tensor": [
+        C("mat", [remainder_pair], api.remainder),
+        C("divisor_only", [remainder_pair], api.remainder, grad=(False, True)),
+    ],
+    # ----- matrix products
+    "mm": [
+        C("mm", [((2, 3), D), ((3, 4), D)], api.mm),
+        C("matmul_2d", [((2, 3), D), ((3, 4), D)], api.matmul),
+        C(
+            "matmul_1d_2d",
+            [((3,), D), ((3, 4), D)],
+            api.matmul,
+            root="squeeze_.dim",
+            bug=BUG_MATMUL_1D_2D,
+        ),
+        C(
+            "matmul_2d_3d",
+            [((2, 3), D), ((2, 3, 4), D)],
+            api.matmul,
+            root="clone",
+            bug=BUG_MATMUL_2D_3D,
+        ),
+        C(
+            "matmul_3d_2d",
+            [((2, 2, 3), D), ((3, 4), D)],
+            api.matmul,
+            root="_unsafe_view",
+            bug=BUG_RESHAPE_MINUS_ONE,
+        ),
+        C("rhs_only", [((2, 3), D), ((3, 4), D)], api.mm, grad=(False, True)),
+    ],
+    "mv": [
+        C("mv", [((2, 3), D), ((3,), D)], api.mv),
+        C("matmul_2d_1d", [((2, 3), D), ((3,), D)], api.matmul),
+        C(
+            "matmul_1d_3d",
+            [((3,), D), ((2, 3, 4), D)],
+            api.matmul,
+            root="_unsafe_view",
+            bug=BUG_MATMUL_1D_3D,
+        ),
+        C(
+            "matmul_3d_1d",
+            [((2, 2, 3), D), ((3,), D)],
+            api.matmul,
+            root="_unsafe_view",
+            bug=BUG_RESHAPE_MINUS_ONE,
+        ),
+    ],
+    "dot": [
+        C("dot", [((3,), D), ((3,), D)], api.dot),
+        C("matmul_1d_1d", [((4,), D), ((4,), D)], api.matmul),
+        C("same", [((3,), D)], lambda a: api.dot(a, a)),
+    ],
+    "bmm": [
+        C("matmul_3d_3d", [((2, 2, 3), D), ((2, 3, 4), D)], api.matmul, root="_unsafe_view"),
+        C("matmul_bcast", [((2, 1, 2, 3), D), ((2, 3, 4), D)], api.matmul, root="_unsafe_view"),
+    ],
+    "addmm": [
+        C("linear_bias", [((2, 3), D), ((4, 3), D), ((4,), D)], api.linear),
+        C(
+            "linear_weight_only",
+            [((2, 3), D), ((4, 3), D), ((4,), D)],
+            api.linear,
+            grad=(False, True, False),
+        ),
+    ],
+    # ----- element-wise
+    "exp": [C("mat", [((2, 3), D)], api.exp), C("scalar0d", [((), D)], api.exp)],
+    "log": [C("mat", [((2, 3), P)], api.log), C("scalar0d", [((), P)], api.log)],
+    "log2": [C("mat", [((2, 3), P)], api.log2)],
+    "log10": [C("mat", [((2, 3), P)], api.log10)],
+    "log1p": [C("mat", [((2, 3), U)], api.log1p)],
+    "expm1": [C("mat", [((2, 3), D)], api.expm1)],
+    "sqrt": [C("mat", [((2, 3), P)], api.sqrt), C("scalar0d", [((), P)], api.sqrt)],
+    "rsqrt": [C("mat", [((2, 3), P)], api.rsqrt)],
+    "sin": [C("mat", [((2, 3), D)], api.sin)],
+    "cos": [C("mat", [((2, 3), D)], api.cos)],
+    "tan": [C("mat", [((2, 3), S)], api.tan)],
+    "tanh": [C("mat", [((2, 3), D)], api.tanh)],
+    "abs": [C("mat", [((2, 3), D)], api.abs), C("scalar0d", [((), D)], api.abs)],
+    "sign": [C("mat", [((2, 3), D)], api.sign, bug=BUG_SIGN_BACKWARD)],
+    "sigmoid": [C("mat", [((2, 3), D)], api.sigmoid), C("vec", [((3,), D)], api.sigmoid)],
+    "relu": [C("mat", [((2, 3), D)], api.relu), C("scalar0d", [((), D)], api.relu)],
+    "clamp": [
+        C("both", [((2, 3), D)], lambda a: api.clamp(a, min=-0.55, max=0.55)),
+        C("min0", [((2, 3), D)], lambda a: api.clamp(a, min=0)),
+        C("max_only", [((3,), D)], lambda a: api.clamp(a, max=0.05)),
+        C("clip", [((2, 3), D)], lambda a: api.clip(a, -0.55, 0.55)),
+    ],
+    "maximum": [
+        C("mat", [((2, 3), D), ((2, 3), D)], api.maximum),
+        C("bcast_2x1_3", [((2, 1), D), ((3,), D)], api.maximum),
+    ],
+    "minimum": [
+        C("mat", [((2, 3), D), ((2, 3), D)], api.minimum),
+        C("bcast_2x1_3", [((2, 1), D), ((3,), D)], api.minimum),
+    ],
+    "where.self": [
+        C("mat", [((2, 3), D), ((2, 3), D)], lambda a, b: api.where(const(COND.tolist()), a, b)),
+        C("bcast", [((2, 1), D), ((3,), D)], lambda a, b: api.where(const(COND.tolist()), a, b)),
+        C("scalar_other", [((2, 3), D)], lambda a: api.where(const(COND.tolist()), a, 0.5)),
+        C(
+            "scalar_input",
+            [((2, 3), D)],
+            lambda a: api.where(const(COND.tolist()), 0.5, a),
+            bug=BUG_WHERE_SCALAR_INPUT,
+        ),
+    ],
+    # ----- reductions
+    "sum": [
+        C("scalar0d", [((), D)], api.sum),
+        C("vec", [((3,), D)], api.sum),
+        C("mat", [((2, 3), D)], api.sum),
+    ],
+    "sum.dim_IntList": [
+        C("dim0", [((2, 3), D)], lambda a: api.sum(a, 0)),
+        C("dim_neg", [((2, 3), D)], lambda a: api.sum(a, -1)),
+        C("dims_keepdim", [((2, 3, 2), D)], lambda a: api.sum(a, (0, 2), keepdim=True)),
+        C("dims_tuple", [((2, 3, 2), D)], lambda a: api.sum(a, (2, 0))),
+    ],
+    "mean": [C("vec", [((3,), D)], api.mean), C("mat", [((2, 3), D)], api.mean)],
+    "mean.dim": [
+        C("dim1", [((2, 3), D)], lambda a: api.mean(a, 1)),
+        C("keepdim", [((2, 3), D)], lambda a: api.mean(a, 0, keepdim=True)),
+        C("dims", [((2, 3, 2), D)], lambda a: api.mean(a, (0, 2))),
+    ],
+    "prod": [
+        C("mat", [((2, 3), D)], api.prod),
+        C("with_zero", [with_zero((2, 3))], api.prod),
+        C("scalar0d", [((), D)], api.prod),
+    ],
+    "prod.dim_int": [
+        C("dim1", [((2, 3), D)], lambda a: api.prod(a, 1)),
+        C("keepdim", [((2, 3), D)], lambda a: api.prod(a, 0, keepdim=True)),
+        C("with_zero", [with_zero((2, 3))], lambda a: api.prod(a, 1)),
+    ],
+    "max.dim": [
+        C("dim1", [((2, 3), D)], lambda a: api.max(a, 1)[0]),
+        C("dim0_keepdim", [((2, 3), D)], lambda a: api.max(a, 0, keepdim=True)[0]),
+        C("dim_neg_3d", [((2, 3, 2), D)], lambda a: api.max(a, -1).values),
+    ],
+    "min.dim": [
+        C("dim1", [((2, 3), D)], lambda a: api.min(a, 1)[0]),
+        C("dim0_keepdim", [((2, 3), D)], lambda a: api.min(a, 0, keepdim=True)[0]),
+    ],
+    "max": [C("mat", [((2, 3), D)], api.max), C("vec", [((4,), D)], api.max)],
+    "min": [C("mat", [((2, 3), D)], api.min)],
+    "amax": [
+        C("dim1", [((2, 3), D)], lambda a: api.amax(a, 1)),
+        C("all", [((2, 3), D)], api.amax),
+        C("dims_keepdim", [((2, 3, 2), D)], lambda a: api.amax(a, (0, 2), keepdim=True)),
+    ],
+    "amin": [
+        C("dim0", [((2, 3), D)], lambda a: api.amin(a, 0)),
+        C("all", [((2, 3), D)], api.amin),
+    ],
+    "linalg_vector_norm": [
+        C("fro", [((2, 3), D)], api.norm),
+        C("vec", [((3,), D)], api.norm),
+        C("p1", [((2, 3), D)], lambda a: api.norm(a, p=1)),
+        C("p3", [((2, 3), D)], lambda a: api.norm(a, p=3)),
+        C("p1_5", [((3,), D)], lambda a: api.norm(a, p=1.5)),
+        C("inf", [((2, 3), D)], lambda a: api.norm(a, p=math.inf)),
+        C("neg_inf", [((2, 3), D)], lambda a: api.norm(a, p=-math.inf)),
+        C("dim1", [((2, 3), D)], lambda a: api.norm(a, dim=1)),
+        C("dim0_keepdim_p1", [((2, 3), D)], lambda a: api.norm(a, p=1, dim=0, keepdim=True)),
+        C("dim1_p3", [((2, 3), D)], lambda a: api.norm(a, p=3, dim=1)),
+    ],
+    "var.correction": [
+        C("all", [((2, 3), D)], api.var),
+        C("dim1", [((2, 3), D)], lambda a: api.var(a, 1)),
+        C("biased", [((2, 3), D)], lambda a: api.var(a, unbiased=False)),
+        C("keepdim", [((2, 3), D)], lambda a: api.var(a, 0, keepdim=True)),
+        C("correction0_dims", [((2, 3, 2), D)], lambda a: api.var(a, (0, 2), correction=0)),
+    ],
+    "std.correction": [
+        C("all", [((2, 3), D)], api.std),
+        C("dim1", [((2, 3), D)], lambda a: api.std(a, 1)),
+        C("biased_keepdim", [((2, 3), D)], lambda a: api.std(a, 0, False, True)),
+    ],
+    "logsumexp": [
+        C("dim1", [((2, 3), D)], lambda a: api.logsumexp(a, 1)),
+        C("dims_keepdim", [((2, 3), D)], lambda a: api.logsumexp(a, (0, 1), keepdim=True)),
+        C("vec", [((4,), D)], lambda a: api.logsumexp(a, 0)),
+    ],
+    # ----- shape and indexing
+    "view": [
+        C("view", [((2, 3), D)], lambda a: api.view(a, 6)),
+        C("view_infer", [((2, 3), D)], lambda a: api.view(a, -1, 2), bug=BUG_RESHAPE_MINUS_ONE),
+        C(
+            "reshape_infer",
+            [((2, 3), D)],
+            lambda a: api.reshape(a, -1),
+            bug=BUG_RESHAPE_MINUS_ONE,
+        ),
+        C("reshape", [((2, 3), D)], lambda a: api.reshape(a, (3, 2))),
+        C("flatten", [((2, 3, 2), D)], lambda a: api.flatten(a, 1)),
+    ],
+    "_unsafe_view": [
+        C("reshape_noncontig", [((2, 3), D)], lambda a: api.reshape(api.t(a), (6,))),
+    ],
+    "clone": [C("clone", [((2, 3), D)], api.clone)],
+    "alias": [
+        C("ellipsis", [((3,), D)], lambda a: api.getitem(a, Ellipsis)),
+        C("two_full_slices", [((2, 3), D)], lambda a: api.getitem(a, (slice(None),) * 2)),
+        C("scalar0d_ellipsis", [((), D)], lambda a: api.getitem(a, Ellipsis)),
+    ],
+    "_to_copy": [
+        C(
+            "float32_roundtrip",
+            [((2, 3), D)],
+            lambda a: api.double(api.to(a, f32)),
+            eps=1e-2,
+            rtol=1e-4,
+            atol=1e-5,
+        ),
+    ],
+    "unsqueeze": [
+        C("dim0", [((2, 3), D)], lambda a: api.unsqueeze(a, 0)),
+        C("dim_neg", [((3,), D)], lambda a: api.unsqueeze(a, -1)),
+        C("scalar0d", [((), D)], lambda a: api.unsqueeze(a, 0)),
+        C("getitem_none", [((2, 3), D)], lambda a: api.getitem(a, (slice(None), None))),
+    ],
+    "squeeze": [C("all", [((2, 1, 3), D)], api.squeeze)],
+    "squeeze.dim": [
+        C("dim1", [((2, 1, 3), D)], lambda a: api.squeeze(a, 1)),
+        C("noop", [((2, 3), D)], lambda a: api.squeeze(a, 0)),
+    ],
+    "squeeze.dims": [C("dims", [((2, 1, 3, 1), D)], lambda a: api.squeeze(a, (1, 3)))],
+    "transpose.int": [
+        C("mat", [((2, 3), D)], lambda a: api.transpose(a, 0, 1)),
+        C("3d", [((2, 3, 2), D)], lambda a: api.transpose(a, -1, 0)),
+        C(
+            "scalar0d",
+            [((), D)],
+            lambda a: api.transpose(a, 0, -1),
+            bug="transpose of a 0-d tensor records AliasBackward0; PyTorch: TransposeBackward0",
+        ),
+    ],
+    "t": [
+        C("mat", [((2, 3), D)], api.t),
+        C("vec", [((3,), D)], api.t),
+        C("scalar0d", [((), D)], api.t),
+    ],
+    "permute": [
+        C("3d", [((2, 3, 2), D)], lambda a: api.permute(a, (2, 0, 1))),
+        C("T", [((2, 3), D)], api.T),
+    ],
+    "expand": [
+        C("2x1", [((2, 1), D)], lambda a: api.expand(a, 2, 3)),
+        C("new_lead", [((3,), D)], lambda a: api.expand(a, (2, 3))),
+        C("minus_one", [((1, 3), D)], lambda a: api.expand(a, 4, -1)),
+    ],
+    "repeat": [
+        C("mat", [((2, 3), D)], lambda a: api.repeat(a, 2, 3)),
+        C("vec_more_dims", [((3,), D)], lambda a: api.repeat(a, 2, 2)),
+    ],
+    "cat": [
+        C("dim0", [((2, 3), D), ((1, 3), D)], lambda a, b: api.cat([a, b], 0)),
+        C("dim1", [((2, 3), D), ((2, 2), D)], lambda a, b: api.cat([a, b], 1)),
+        C("three", [((3,), D), ((2,), D), ((3,), D)], lambda a, b, c: api.cat([a, b, c])),
+    ],
+    "stack": [
+        C("dim0", [((2, 3), D), ((2, 3), D)], lambda a, b: api.stack([a, b])),
+        C("dim_last", [((3,), D), ((3,), D)], lambda a, b: api.stack([a, b], -1)),
+    ],
+    "select.int": [
+        C("row", [((2, 3), D)], lambda a: api.getitem(a, 0)),
+        C("column", [((2, 3), D)], lambda a: api.getitem(a, (slice(None), 1))),
+        C("negative", [((3,), D)], lambda a: api.getitem(a, -1)),
+    ],
+    "slice.Tensor": [
+        C("tail", [((3, 2), D)], lambda a: api.getitem(a, slice(1, None))),
+        C("step", [((5,), D)], lambda a: api.getitem(a, slice(None, None, 2))),
+        C("dim1", [((2, 4), D)], lambda a: api.getitem(a, (slice(None), slice(1, 3)))),
+        C(
+            "lone_full_slice",
+            [((2, 3), D)],
+            lambda a: api.getitem(a, slice(None)),
+            bug=BUG_LONE_FULL_SLICE,
+        ),
+    ],
+    "index.Tensor": [
+        C("list", [((3, 2), D)], lambda a: api.getitem(a, [0, 2])),
+        C("repeated", [((4,), D)], lambda a: api.getitem(a, [1, 1, 3, 1])),
+        C(
+            "mask",
+            [((2, 3), D)],
+            lambda a: api.getitem(a, const(COND.tolist())),
+        ),
+        C(
+            "pairs",
+            [((3, 4), D)],
+            lambda a: api.getitem(a, (api.arange(3), const([0, 3, 1]))),
+        ),
+    ],
+    # ----- nn
+    "_softmax": [
+        C("dim1", [((2, 3), D)], lambda a: api.softmax(a, 1)),
+        C("dim0", [((2, 3), D)], lambda a: api.softmax(a, 0)),
+        C("vec", [((4,), D)], lambda a: api.softmax(a, -1)),
+    ],
+    "_log_softmax": [
+        C("dim1", [((2, 3), D)], lambda a: api.log_softmax(a, 1)),
+        C("dim0", [((2, 3), D)], lambda a: api.log_softmax(a, 0)),
+    ],
+    "mse_loss": [
+        C("mean", [((2, 3), D), ((2, 3), D)], api.mse_loss),
+        C("sum", [((2, 3), D), ((2, 3), D)], lambda a, b: api.mse_loss(a, b, reduction="sum")),
+        C("none", [((3,), D), ((3,), D)], lambda a, b: api.mse_loss(a, b, reduction="none")),
+        C("input_only", [((2, 3), D), ((2, 3), D)], api.mse_loss, grad=(True, False)),
+    ],
+    "binary_cross_entropy": [
+        C("mean", [((2, 3), U), ((2, 3), U)], api.binary_cross_entropy),
+        C(
+            "sum_input_only",
+            [((4,), U), ((4,), U)],
+            lambda a, b: api.binary_cross_entropy(a, b, reduction="sum"),
+            grad=(True, False),
+        ),
+        C(
+            "none",
+            [((3,), U), ((3,), U)],
+            lambda a, b: api.binary_cross_entropy(a, b, reduction="none"),
+        ),
+        C(
+            "weight",
+            [((2, 3), U), ((2, 3), U)],
+            lambda a, b: api.binary_cross_entropy(a, b, weight=const([[1.0, 2.0, 0.5]], t64)),
+        ),
+    ],
+    "nll_loss_forward": [
+        C("mean", [((3, 4), D)], lambda a: api.nll_loss(a, const([0, 3, 1]))),
+        C("sum", [((3, 4), D)], lambda a: api.nll_loss(a, const([2, 2, 0]), reduction="sum")),
+        C("none", [((3, 4), D)], lambda a: api.nll_loss(a, const([1, 0, 3]), reduction="none")),
+        C("unbatched", [((4,), D)], lambda a: api.nll_loss(a, const(2))),
+        C(
+            "weight",
+            [((3, 4), D)],
+            lambda a: api.nll_loss(a, const([0, 3, 1]), weight=const([1.0, 2.0, 3.0, 0.5], t64)),
+        ),
+        C(
+            "ignore_index",
+            [((3, 4), D)],
+            lambda a: api.nll_loss(a, const([0, -100, 1])),
+        ),
+        C(
+            "cross_entropy",
+            [((3, 4), D)],
+            lambda a: api.cross_entropy(a, const([0, 3, 1])),
+        ),
+    ],
+}
+
+
+# ----- the check --------------------------------------------------------------------------
+
+
+def build_arrays(case: Case, rng) -> list[np.ndarray]:
+    arrays = []
+    for spec in case.inputs:
+        if callable(spec):
+            arrays.extend(np.asarray(a, dtype=np.float64) for a in spec(rng))
+        else:
+            shape, builder = spec
+            arrays.append(np.asarray(builder(shape, rng), dtype=np.float64))
+    return arrays
+
+
+def forward_no_grad(case: Case, arrays, R) -> float:
+    previous = GradMode.enabled
+    GradMode.enabled = False
+    try:
+        out = case.fn(*[Tensor(a.copy(), t64, False) for a in arrays])
+    finally:
+        GradMode.enabled = previous
+    assert out.grad_fn is None
+    return float(np.sum(np.asarray(out.array, dtype=np.float64) * R))
+
+
+def graph_ops(root) -> set[str]:
+    seen, stack, found = set(), [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if hasattr(node, "op"):
+            found.add(node.op.overload)
+        stack.extend(child for child, _ in node.next_functions)
+    return found
+
+
+def check_case(overload: str, case: Case) -> list[str]:
+    problems: list[str] = []
+    rng = np.random.default_rng(zlib.crc32(f"{overload}/{case.label}".encode()))
+    arrays = build_arrays(case, rng)
+    wants = case.grad or (True,) * len(arrays)
+    leaves = [Tensor(a.copy(), t64, bool(w)) for a, w in zip(arrays, wants, strict=True)]
+    out = case.fn(*leaves)
+    R = rng.standard_normal(out.shape)
+
+    expected_root = backward_name(case.root or overload)
+    if out.grad_fn is None:
+        return [f"{case.label}: result has no grad_fn"]
+    if out.grad_fn.name() != expected_root:
+        problems.append(f"{case.label}: grad_fn {out.grad_fn.name()}, expected {expected_root}")
+    if overload not in graph_ops(out.grad_fn):
+        problems.append(f"{case.label}: no {backward_name(overload)} node in the graph")
+    if out.dtype is not t64:
+        problems.append(f"{case.label}: result dtype {out.dtype.name}")
+
+    loss = api.sum(api.mul(out, Tensor(R.copy(), t64, False)))
+    engine.backward(loss)
+
+    for i, (leaf, want) in enumerate(zip(leaves, wants, strict=True)):
+        if not want:
+            if leaf.grad is not None:
+                problems.append(f"{case.label}: input {i} has grad but does not require it")
+            continue
+        if leaf.grad is None:
+            problems.append(f"{case.label}: input {i} got no grad")
+            continue
+        grad = leaf.grad.array
+        if grad.shape != arrays[i].shape or leaf.grad.dtype is not t64:
+            problems.append(
+                f"{case.label}: input {i} grad {grad.shape}/{leaf.grad.dtype.name}, "
+                f"expected {arrays[i].shape}/float64"
+            )
+            continue
+        numeric = np.zeros_like(arrays[i])
+        flat = numeric.reshape(-1)
+        for k in range(arrays[i].size):
+            plus = [a.copy() for a in arrays]
+            minus = [a.copy() for a in arrays]
+            plus[i].reshape(-1)[k] += case.eps
+            minus[i].reshape(-1)[k] -= case.eps
+            flat[k] = (forward_no_grad(case, plus, R) - forward_no_grad(case, minus, R)) / (
+                2 * case.eps
+            )
+        if not np.allclose(grad, numeric, rtol=case.rtol, atol=case.atol):
+            problems.append(
+                f"{case.label}: input {i} analytic grad\n{grad}\nnumeric\n{numeric}"
+            )
+    return problems
+
+
+@pytest.mark.parametrize("overload", list(OPS), ids=list(OPS))
+def test_gradcheck(overload):
+    cases = CASES.get(overload)
+    assert cases, f"op {overload!r} is registered in gradcli.ops.OPS but has no gradcheck case"
+    problems = []
+    for case in cases:
+        if case.bug:
+            continue  # checked by test_gradcheck_known_bug
+        try:
+            problems += check_case(overload, case)
+        except Exception as exc:  # noqa: BLE001 - report every case, not just the first
+            problems.append(f"{case.label}: raised {type(exc).__name__}: {exc}")
+    assert not problems, f"{overload}:\n" + "\n".join(problems)
+
+
+KNOWN_BUGS = [
+    pytest.param(
+        overload,
+        case,
+        id=f"{overload}-{case.label}",
+        marks=pytest.mark.xfail(reason=case.bug, strict=True),
+    )
+    for overload, cases in CASES.items()
+    for case in cases
+    if case.bug
+]
+
+
+@pytest.mark.parametrize(("overload", "case"), KNOWN_BUGS)
+def test_gradcheck_known_bug(overload, case):
+    problems = check_case(overload, case)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_case_names_a_registered_op():
+    stale = sorted(set(CASES) - set(OPS))
+    assert not stale, f"gradcheck cases for ops that are not registered: {stale}"
+
+
+def test_backward_names_are_unique():
+    names = [backward_name(o) for o in OPS]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    assert not duplicates, duplicates
+
+
+def test_op_entries_have_derivatives():
+    missing = [o for o, entry in OPS.items() if entry.backward is None]
+    assert not missing, missing
+
+
+def test_grad_mode_off_records_nothing_for_every_case():
+    """With grad mode off, no case's forward creates a node (checked for one case per op)."""
+    previous = GradMode.enabled
+    GradMode.enabled = False
+    try:
+        for overload, cases in CASES.items():
+            case = cases[0]
+            rng = np.random.default_rng(1)
+            arrays = build_arrays(case, rng)
+            out = case.fn(*[Tensor(a, t64, True) for a in arrays])
+            assert out.grad_fn is None, overload
+            assert out.requires_grad is False, overload
+    finally:
+        GradMode.enabled = previous
+
+
+def test_cross_entropy_matches_reference_values():
+    """A fixed value check on top of the finite differences (softmax - onehot)/N."""
+    x = np.array([[0.1, 0.2, 0.7], [1.0, -1.0, 0.5]])
+    target = np.array([2, 0])
+    leaf = Tensor(x.copy(), t64, True)
+    loss = api.cross_entropy(leaf, const(target.tolist()))
+    engine.backward(loss)
+    e = np.exp(x - x.max(1, keepdims=True))
+    sm = e / e.sum(1, keepdims=True)
+    expected_loss = -np.log(sm[np.arange(2), target]).mean()
+    onehot = np.eye(3)[target]
+    assert math.isclose(float(loss.array), expected_loss, rel_tol=1e-12)
+    np.testing.assert_allclose(leaf.grad.array, (sm - onehot) / 2, rtol=1e-12)
+
+
+def test_ties_follow_pytorch():
+    """PyTorch's tie rules: max() over all splits evenly, max(dim) picks one index,
+    maximum() splits in half, amax splits evenly, abs'(0) = 0, relu'(0) = 0."""
+    x = Tensor(np.array([1.0, 3.0, 3.0, 2.0]), t64, True)
+    engine.backward(api.max(x))
+    np.testing.assert_array_equal(x.grad.array, [0, 0.5, 0.5, 0])
+
+    x = Tensor(np.array([[1.0, 3.0, 3.0]]), t64, True)
+    engine.backward(api.sum(api.max(x, 1)[0]))
+    np.testing.assert_array_equal(x.grad.array, [[0, 1, 0]])
+
+    a = Tensor(np.array([1.0, 2.0]), t64, True)
+    b = Tensor(np.array([1.0, 3.0]), t64, True)
+    engine.backward(api.sum(api.maximum(a, b)))
+    np.testing.assert_array_equal(a.grad.array, [0.5, 0])
+    np.testing.assert_array_equal(b.grad.array, [0.5, 1])
+
+    x = Tensor(np.array([[2.0, 2.0, 1.0]]), t64, True)
+    engine.backward(api.sum(api.amax(x, 1)))
+    np.testing.assert_array_equal(x.grad.array, [[0.5, 0.5, 0]])
+
+    x = Tensor(np.array([0.0, -1.0, 2.0]), t64, True)
+    engine.backward(api.sum(api.abs(x)))
+    np.testing.assert_array_equal(x.grad.array, [0, -1, 1])
+
+    x = Tensor(np.array([0.0, -1.0, 2.0]), t64, True)
+    engine.backward(api.sum(api.relu(x)))
+    np.testing.assert_array_equal(x.grad.array, [0, 0, 1])
