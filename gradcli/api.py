@@ -481,10 +481,9 @@ def _trunc_div(input, other):
 
 
 def floor_divide(input, other):
-    dtype, xa, xb = promote(input, other)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = np.floor_divide(xa, xb)
-    return Tensor(np.asarray(result).astype(dtype.numpy), dtype)
+    if not is_tensor(input):
+        input = tensor(input)
+    return binary(O.floor_divide, input, other)
 
 
 def remainder(input, other):

@@ -38,9 +38,9 @@ from gradcli.tensor import GradMode, Tensor
 class Op:
     __slots__ = ("overload", "backward_name", "forward", "backward", "save", "is_view")
 
-    def __init__(self, overload, forward, save, is_view):
+    def __init__(self, overload, forward, save, is_view, name=None):
         self.overload = overload
-        self.backward_name = backward_name(overload)
+        self.backward_name = name or backward_name(overload)
         self.forward = forward
         self.save = save
         self.backward = None
@@ -57,9 +57,9 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
-def op(overload: str, save=None, is_view=False):
+def op(overload: str, save=None, is_view=False, name=None):
     def register(forward) -> Op:
-        entry = Op(overload, forward, save, is_view)
+        entry = Op(overload, forward, save, is_view, name)
         OPS[overload] = entry
         return entry
 
@@ -277,6 +277,19 @@ def _(ctx, grad, xp):
     if base == 0:
         return (xp.zeros_like(result),)
     return (grad * result * math.log(base),)
+
+
+@op("floor_divide", name="NotImplemented")
+def floor_divide(xs, p):
+    # PyTorch records floor division with a placeholder node that fails in backward.
+    return np.floor_divide(xs[0], xs[1])
+
+
+@floor_divide.derivative
+def _(ctx, grad, xp):
+    from gradcli.errors import runtime_error
+
+    raise runtime_error("derivative for aten::floor_divide is not implemented")
 
 
 @op("remainder.Scalar")
