@@ -182,18 +182,14 @@ class SyntaxExit(Exception):
             filename, source, error, output_format)
 
 
-def _deferred(name: str, help_text: str):
-    @cli.command(name, help=help_text, context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def command(args):
-        raise NotSupportedYet(f"'gradcli {name}' is not supported yet")
+def _register_subcommands() -> None:
+    from gradcli.commands import check, graph, repl
 
-    return command
+    for module in (graph, check, repl):
+        cli.add_command(module.command)
 
 
-_deferred("graph", "The autograd graph as a tree, DOT or Mermaid (not supported yet).")
-_deferred("check", "Gradients against finite differences (not supported yet).")
-_deferred("repl", "An interactive session (not supported yet).")
+_register_subcommands()
 
 
 def main(argv=None) -> None:

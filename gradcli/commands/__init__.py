@@ -1,0 +1,1 @@
+"""Subcommands other than `eval`, one module each; cli.py registers them."""
