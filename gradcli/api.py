@@ -1231,7 +1231,9 @@ def detach(input):
 
 def to(input, *args, dtype=None, copy=False, **ignored):
     for arg in args:
-        if isinstance(arg, DType) or arg in (float, int, bool, python_float, python_int, python_bool):
+        if isinstance(arg, DType) or any(
+            arg is kind for kind in (float, int, bool, python_float, python_int, python_bool)
+        ):
             dtype = arg
     dtype = as_dtype(dtype)
     if dtype is None or dtype is input.dtype:
@@ -1325,22 +1327,47 @@ def retain_grad(input):
     return None
 
 
+CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the "
+    "parameter and its gradient which can cause a memory leak. We recommend using "
+    "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+    "make sure to reset the .grad fields of your parameters to None after use to break the "
+    "cycle and avoid the leak. (Triggered internally at "
+    "/__w/pytorch/pytorch/torch/csrc/autograd/engine.cpp:1307.)"
+)
+
+
+def _as_gradient(gradient):
+    if gradient is None or is_tensor(gradient):
+        return gradient
+    if isinstance(gradient, Number):
+        return tensor(gradient)
+    raise type_error(f"gradient must be a Tensor or None, not {type(gradient).__name__}")
+
+
 def backward(input, gradient=None, retain_graph=None, create_graph=False, inputs=None):
     if create_graph:
-        raise ProgramError(
-            "NotImplementedError",
-            "backward(create_graph=True) is not supported yet in gradcli",
-        )
-    if inputs is not None:
-        raise ProgramError("NotImplementedError", "backward(inputs=...) is not supported yet")
-    if gradient is not None and not is_tensor(gradient):
-        if isinstance(gradient, Number):
-            gradient = tensor(gradient)
-        else:
-            raise type_error(
-                f"gradient must be a Tensor or None, not {type(gradient).__name__}"
-            )
-    engine.backward(input, gradient, retain_graph)
+        from gradcli import diagnostics
+
+        diagnostics.warn(CREATE_GRAPH_WARNING)
+    if inputs is not None and is_tensor(inputs):
+        inputs = [inputs]
+    engine.backward(input, _as_gradient(gradient), retain_graph, bool(create_graph), inputs)
+
+
+def autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+                  only_inputs=True, allow_unused=None, is_grads_batched=False,
+                  materialize_grads=False):
+    if is_tensor(grad_outputs) or grad_outputs is None:
+        grad_outputs = _as_gradient(grad_outputs)
+    else:
+        grad_outputs = [_as_gradient(g) for g in grad_outputs]
+    result = engine.grad(outputs, inputs, grad_outputs, retain_graph, bool(create_graph),
+                         bool(allow_unused) or bool(materialize_grads))
+    if materialize_grads:
+        targets = [inputs] if is_tensor(inputs) else list(inputs)
+        result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, targets))
+    return result
 
 
 class Size(tuple):
@@ -1810,3 +1837,47 @@ def _numpy_key(target, index):
         else:
             key.append(i)
     return tuple(key)
+
+
+# ----- Python operators on tensors (the engine's own API; backward formulas use them) -----
+
+
+def _reflected(fn):
+    return lambda self, other: fn(other, self)
+
+
+Tensor.__add__ = add
+Tensor.__radd__ = add
+Tensor.__sub__ = sub
+Tensor.__rsub__ = _reflected(sub)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = mul
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = _reflected(div)
+Tensor.__pow__ = pow
+Tensor.__rpow__ = _reflected(pow)
+Tensor.__matmul__ = matmul
+Tensor.__neg__ = neg
+Tensor.__pos__ = positive
+Tensor.__abs__ = abs
+Tensor.__invert__ = invert
+Tensor.__and__ = bitwise_and
+Tensor.__rand__ = _reflected(bitwise_and)
+Tensor.__or__ = bitwise_or
+Tensor.__ror__ = _reflected(bitwise_or)
+Tensor.__lt__ = lt
+Tensor.__le__ = le
+Tensor.__gt__ = gt
+Tensor.__ge__ = ge
+Tensor.__eq__ = eq
+Tensor.__ne__ = ne
+Tensor.__getitem__ = getitem
+Tensor.__hash__ = lambda self: id(self)
+Tensor.__float__ = lambda self: float(item(self))
+Tensor.__int__ = lambda self: int(item(self))
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.exp = exp
+Tensor.log = log
+Tensor.tanh = tanh
+Tensor.backward = backward

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradcli.errors import ProgramError, type_error
+from gradcli.errors import type_error
 from gradcli.tensor import GradMode
 
 
@@ -61,10 +61,10 @@ def is_grad_enabled():
     return GradMode.enabled
 
 
-def autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-                  only_inputs=True, allow_unused=None, is_grads_batched=False,
-                  materialize_grads=False):
-    raise ProgramError("NotImplementedError", "torch.autograd.grad is not supported yet in gradcli")
+def autograd_grad(*args, **kwargs):
+    from gradcli import api
+
+    return api.autograd_grad(*args, **kwargs)
 
 
 def autograd_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,

@@ -3,18 +3,22 @@
 Nodes run when every node that feeds them has run (dependency counting, so graphs of
 any depth need no recursion). Among ready nodes the most recently created runs first,
 as in PyTorch's ready queue; AccumulateGrad nodes go before everything else.
+
+Gradients are numpy arrays, or, with create_graph=True, tensors built by the engine's
+own differentiable ops, so that the gradient can itself be differentiated.
 """
 
 from __future__ import annotations
 
 import heapq
+import re
 
 import numpy as np
 
-from gradcli.backend import NumpyVocabulary, sum_to
+from gradcli.backend import NumpyVocabulary, TensorVocabulary, _install_tensor_vocabulary, sum_to
 from gradcli.errors import runtime_error
 from gradcli.node import AccumulateGrad, accumulator_of
-from gradcli.tensor import Tensor
+from gradcli.tensor import GradMode, Tensor
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -23,6 +27,7 @@ FREED_MESSAGE = (
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward."
 )
+_vocabulary_ready = False
 
 
 class BackwardContext:
@@ -53,48 +58,122 @@ def root_node(tensor: Tensor):
     return None
 
 
-def describe(tensor: Tensor) -> str:
+def describe(tensor_dtype_name: str, shape) -> str:
     kind = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}.get(
-        tensor.dtype.name, "Bool"
+        tensor_dtype_name, "Bool"
     )
-    shape = ", ".join(str(s) for s in tensor.shape)
-    return f"[torch.{kind}Tensor [{shape}]]"
+    return f"[torch.{kind}Tensor [{', '.join(str(s) for s in shape)}]]"
 
 
-def unpack_saved(node):
-    """The saved values as arrays, after PyTorch's check that none was modified in place."""
+def _version_error(dtype_name, shape, producer, found, expected):
+    # PyTorch names the forward op that produced the tensor: "output 0 of Exp".
+    where = ""
+    if producer is not None:
+        forward_op = re.sub(r"Backward\d*$", "", producer)
+        where = f", which is output 0 of {forward_op},"
+    return runtime_error(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {describe(dtype_name, shape)}{where} is at version {found}; "
+        f"expected version {expected} instead. Hint: enable anomaly detection to find the "
+        "operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True)."
+    )
+
+
+def unpack_saved(node, as_tensors: bool):
+    """The saved values after PyTorch's check that none was modified in place."""
+    from gradcli.ops import SavedResult
+
     values = []
     for value, version in zip(node.saved, node.saved_versions):
         if value.__class__ is Tensor:
             if value.version[0] != version:
                 producer = value.grad_fn.name() if value.grad_fn is not None else None
-                where = f"which is output 0 of {producer}, " if producer else ""
-                raise runtime_error(
-                    "one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: {describe(value)}, {where}is at version "
-                    f"{value.version[0]}; expected version {version} instead. Hint: enable "
-                    "anomaly detection to find the operation that failed to compute its "
-                    "gradient, with torch.autograd.set_detect_anomaly(True)."
+                raise _version_error(value.dtype.name, value.shape, producer,
+                                     value.version[0], version)
+            if not as_tensors:
+                value = value.array
+        elif value.__class__ is SavedResult:
+            if value.version[0] != value.expected:
+                raise _version_error(
+                    {"f": "float32"}.get(value.array.dtype.kind, "float32")
+                    if value.array.dtype != np.float64 else "float64",
+                    value.array.shape, node.name(), value.version[0], value.expected,
                 )
-            value = value.array
+            if as_tensors:
+                value = Tensor(value.array, None, True, node)
+            else:
+                value = value.array
         values.append(value)
     return tuple(values)
 
 
-def run_backward(roots, retain_graph: bool, observer: Observer | None = None) -> None:
-    """roots: list of (node, gradient array). Accumulates into leaves' `.grad`."""
+class Plan:
+    """What a backward pass computes: accumulate into leaves (backward) or capture the
+    gradients of chosen tensors (autograd.grad / backward(inputs=...))."""
+
+    def __init__(self, capture=None, accumulate=True, only=None):
+        self.capture = capture or {}  # node -> slot index in the result
+        self.accumulate = accumulate
+        self.only = only  # set of nodes whose subgraph leads to a capture, or None
+        self.captured: dict = {}
+
+
+def _dependencies(roots):
     dependencies: dict = {}
-    stack = [node for node, _ in roots]
+    stack = list(roots)
     seen = set(stack)
+    order = []
     while stack:
         node = stack.pop()
+        order.append(node)
         for child, _ in node.next_functions:
             if child is not None:
                 dependencies[child] = dependencies.get(child, 0) + 1
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
+    return dependencies, order
 
+
+def _needed(order, targets):
+    """Nodes from which some target is reachable (PyTorch only runs those)."""
+    needed = set(targets)
+    # `order` lists parents before children; walk it backwards so children come first.
+    for node in reversed(order):
+        if node in needed:
+            continue
+        for child, _ in node.next_functions:
+            if child is not None and child in needed:
+                needed.add(node)
+                break
+    return needed
+
+
+def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Plan | None = None,
+                 observer: Observer | None = None):
+    """roots: list of (node, gradient). Returns the plan (with captured gradients)."""
+    global _vocabulary_ready
+    plan = plan or Plan()
+    dependencies, order = _dependencies([node for node, _ in roots])
+    if plan.capture:
+        plan.only = _needed(order, plan.capture)
+    xp = NumpyVocabulary
+    previous_mode = GradMode.enabled
+    if create_graph:
+        if not _vocabulary_ready:
+            _install_tensor_vocabulary()
+            _vocabulary_ready = True
+        xp = TensorVocabulary
+    GradMode.enabled = create_graph
+    try:
+        _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer)
+    finally:
+        GradMode.enabled = previous_mode
+    return plan
+
+
+def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer):
     buffers: dict = {}
     for node, grad in roots:
         previous = buffers.get(node)
@@ -109,18 +188,22 @@ def run_backward(roots, retain_graph: bool, observer: Observer | None = None) ->
     while ready:
         node = heapq.heappop(ready)[2]
         grad = buffers.pop(node, None)
-        if grad is not None and node.retained is not None:
-            _retain(node.retained(), grad)
+        if plan.only is not None and node not in plan.only:
+            continue
+        if node in plan.capture and grad is not None:
+            plan.captured[node] = grad
+        if grad is not None and node.retained is not None and plan.accumulate:
+            _retain(node.retained(), grad, create_graph)
         if node.__class__ is AccumulateGrad:
-            if grad is not None:
-                _accumulate(node.variable, grad, observer)
+            if grad is not None and plan.accumulate and (plan.only is None or node in plan.capture):
+                _accumulate(node.variable, grad, create_graph, observer)
             continue
         grads = ()
         if grad is not None:
             if node.released:
                 raise runtime_error(FREED_MESSAGE)
-            ctx = BackwardContext(node, unpack_saved(node) if node.saved else ())
-            grads = node.op.backward(ctx, grad, NumpyVocabulary)
+            saved = unpack_saved(node, create_graph) if node.saved else ()
+            grads = node.op.backward(BackwardContext(node, saved), grad, xp)
             if not retain_graph and node.saved:
                 node.saved = None
                 node.released = True
@@ -131,11 +214,7 @@ def run_backward(roots, retain_graph: bool, observer: Observer | None = None) ->
                 continue
             child_grad = grads[i] if grads else None
             if child_grad is not None:
-                shape, dtype = node.inputs_meta[i]
-                if child_grad.shape != shape:
-                    child_grad = sum_to(child_grad, shape)
-                if child_grad.dtype != dtype.numpy:
-                    child_grad = child_grad.astype(dtype.numpy)
+                child_grad = _conform(child_grad, node.inputs_meta[i], xp)
                 previous = buffers.get(child)
                 buffers[child] = child_grad if previous is None else previous + child_grad
             remaining = dependencies[child] - 1
@@ -145,24 +224,62 @@ def run_backward(roots, retain_graph: bool, observer: Observer | None = None) ->
                 order += 1
 
 
+def _conform(grad, meta, xp):
+    """The engine's one place for un-broadcasting: sum to the input's shape, cast to its dtype."""
+    shape, dtype = meta
+    if grad.__class__ is Tensor:
+        from gradcli import api
+
+        if grad.shape != shape:
+            grad = xp.sum_to(grad, shape)
+        if grad.dtype is not dtype:
+            grad = api.to(grad, dtype)
+        return grad
+    if grad.shape != shape:
+        grad = sum_to(grad, shape)
+    if grad.dtype != dtype.numpy:
+        grad = grad.astype(dtype.numpy)
+    return grad
+
+
 def _owned(grad: np.ndarray, dtype) -> np.ndarray:
     """A fresh, writable, contiguous copy (gradients may be broadcast views or shared)."""
     return np.array(grad, dtype=dtype, copy=True, order="C")
 
 
-def _accumulate(variable: Tensor, grad: np.ndarray, observer) -> None:
-    if variable.grad is None:
+def _accumulate(variable: Tensor, grad, create_graph: bool, observer) -> None:
+    if grad.__class__ is Tensor:
+        from gradcli import api
+        from gradcli import ops as O
+
+        if variable.grad is None:
+            # PyTorch copies the incoming gradient into a fresh buffer: CopyBackwards.
+            target = Tensor(np.zeros(variable.shape, variable.dtype.numpy))
+            variable.grad = O.call(O.copy, (target, grad))
+        else:
+            variable.grad = api.add(variable.grad, grad)
+    elif variable.grad is None:
         variable.grad = Tensor(_owned(grad, variable.dtype.numpy))
+    elif variable.grad.grad_fn is not None or variable.grad.requires_grad:
+        from gradcli import api
+
+        variable.grad = api.add(variable.grad, Tensor(np.asarray(grad)))
     else:
         # PyTorch adds into the existing .grad in place.
-        variable.grad.array += grad
+        variable.grad.array = np.add(variable.grad.array, grad, casting="unsafe",
+                                     out=variable.grad.array if variable.grad.array.flags.writeable else None)
         variable.grad.version[0] += 1
     if observer is not None:
         observer.accumulated(variable, grad, variable.grad.array)
 
 
-def _retain(tensor, grad: np.ndarray) -> None:
+def _retain(tensor, grad, create_graph: bool) -> None:
     if tensor is None:
+        return
+    if grad.__class__ is Tensor:
+        from gradcli import api
+
+        tensor.grad = grad if tensor.grad is None else api.add(tensor.grad, grad)
         return
     if tensor.grad is None:
         tensor.grad = Tensor(_owned(grad, tensor.dtype.numpy))
@@ -170,20 +287,97 @@ def _retain(tensor, grad: np.ndarray) -> None:
         tensor.grad = Tensor(tensor.grad.array + grad)
 
 
-def backward(tensor: Tensor, gradient=None, retain_graph=None, observer=None) -> None:
-    """Tensor.backward(gradient=None, retain_graph=None), PyTorch's checks included."""
-    node = root_node(tensor)
-    if node is None:
-        raise runtime_error("element 0 of tensors does not require grad and does not have a grad_fn")
+def _root_gradient(tensor: Tensor, gradient, index: int, create_graph: bool):
     if gradient is None:
         if tensor.array.size != 1:
             raise runtime_error("grad can be implicitly created only for scalar outputs")
-        root_grad = np.ones(tensor.shape, dtype=tensor.dtype.numpy)
-    else:
-        if gradient.shape != tensor.shape:
+        root = np.ones(tensor.shape, dtype=tensor.dtype.numpy)
+        return Tensor(root) if create_graph else root
+    if gradient.shape != tensor.shape:
+        raise runtime_error(
+            f"Mismatch in shape: grad_output[{index}] has a shape of "
+            f"torch.Size({list(gradient.shape)}) and output[{index}] has a shape of "
+            f"torch.Size({list(tensor.shape)})."
+        )
+    if create_graph:
+        if gradient.dtype is not tensor.dtype:
+            from gradcli import api
+
+            return api.to(gradient, tensor.dtype)
+        return gradient
+    return gradient.array.astype(tensor.dtype.numpy, copy=False)
+
+
+def _roots(tensors, gradients, create_graph):
+    roots = []
+    for index, (tensor, gradient) in enumerate(zip(tensors, gradients)):
+        node = root_node(tensor)
+        if node is None:
             raise runtime_error(
-                f"Mismatch in shape: grad_output[0] has a shape of torch.Size({list(gradient.shape)}) "
-                f"and output[0] has a shape of torch.Size({list(tensor.shape)})."
+                f"element {index} of tensors does not require grad and does not have a grad_fn"
             )
-        root_grad = gradient.array.astype(tensor.dtype.numpy, copy=False)
-    run_backward([(node, root_grad)], bool(retain_graph), observer)
+        roots.append((node, _root_gradient(tensor, gradient, index, create_graph)))
+    return roots
+
+
+def backward(tensor: Tensor, gradient=None, retain_graph=None, create_graph=False,
+             inputs=None, observer=None) -> None:
+    """Tensor.backward(gradient=None, retain_graph=None, create_graph=False, inputs=None)."""
+    tensors = tensor if isinstance(tensor, (list, tuple)) else [tensor]
+    gradients = gradient if isinstance(gradient, (list, tuple)) else [gradient] * len(tensors)
+    roots = _roots(tensors, gradients, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    plan = None
+    if inputs is not None:
+        capture = {}
+        for i, t in enumerate(inputs):
+            capture[root_node(t) if t.grad_fn is None else t.grad_fn] = i
+        plan = Plan(capture=capture, accumulate=True)
+    run_backward(roots, retain_graph, create_graph, plan, observer)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False, observer=None):
+    """torch.autograd.grad: the gradients of `outputs` w.r.t. `inputs`, as a tuple."""
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    single_input = not isinstance(inputs, (list, tuple))
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise runtime_error(
+            f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs "
+            f"and {len(outputs)} outputs"
+        )
+    for t in inputs:
+        if not t.requires_grad:
+            raise runtime_error("One of the differentiated Tensors does not require grad")
+    roots = _roots(outputs, grad_outputs, create_graph)
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = {}
+    targets = []
+    for t in inputs:
+        node = t.grad_fn if t.grad_fn is not None else accumulator_of(t)
+        capture[node] = True
+        targets.append(node)
+    plan = run_backward(roots, retain_graph, create_graph, Plan(capture, accumulate=False),
+                        observer)
+    results = []
+    for t, node in zip(inputs, targets):
+        value = plan.captured.get(node)
+        if value is None:
+            if not allow_unused:
+                raise runtime_error(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+            results.append(None)
+            continue
+        if value.__class__ is not Tensor:
+            value = Tensor(_owned(value, t.dtype.numpy))
+        results.append(value)
+    return tuple(results)

@@ -99,7 +99,22 @@ def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
         base = inputs[0]
         result.version = base.version
         result.base = base.base if base.base is not None else base
+    node = result.grad_fn
+    if node is not None and node.saved:
+        # A saved output is checked against later in-place writes, like any saved tensor.
+        node.saved = tuple([SavedResult(s, result) if s is out else s for s in node.saved])
     return result
+
+
+class SavedResult:
+    """An op's own output, saved for its backward (PyTorch's is_output SavedVariable)."""
+
+    __slots__ = ("array", "version", "expected")
+
+    def __init__(self, array, tensor):
+        self.array = array
+        self.version = tensor.version
+        self.expected = tensor.version[0]
 
 
 # ----- save helpers: PyTorch saves an input only if another input's formula uses it ----
@@ -1076,3 +1091,111 @@ def _(ctx, grad, xp):
     full_shape = shape if batched else (1,) + tuple(shape)
     result = xp.index_add(full_shape, (rows, safe), per_row)
     return (result if batched else xp.reshape(result, shape),)
+
+
+# ----- ops that only appear in backward graphs (create_graph=True) or in-place writes ---
+
+
+def _embed_forward(xs, p):
+    shape, index = p
+    out = np.zeros(shape, dtype=xs[0].dtype)
+    out[index] = xs[0]
+    return out
+
+
+def _embed_backward(ctx, grad, xp):
+    shape, index = ctx.params
+    return (xp.gather_index(grad, index),)
+
+
+select_backward = op("select_backward")(_embed_forward)
+slice_backward = op("slice_backward")(_embed_forward)
+select_backward.derivative(_embed_backward)
+slice_backward.derivative(_embed_backward)
+
+
+@op("index_put")
+def index_put_zeros(xs, p):
+    # index_put_(zeros, indices, values, accumulate=True): IndexBackward0's formula.
+    shape, index = p
+    out = np.zeros(shape, dtype=xs[0].dtype)
+    np.add.at(out, index, xs[0])
+    return out
+
+
+index_put_zeros.derivative(lambda ctx, grad, xp: (xp.gather_index(grad, ctx.params[1]),))
+
+
+@op("value_selecting_reduction_backward", name="ValueSelectingReductionBackwardBackward0")
+def value_selecting_reduction_backward(xs, p):
+    shape, dim, indices = p
+    out = np.zeros(shape, dtype=xs[0].dtype)
+    np.put_along_axis(out, indices, xs[0], axis=dim)
+    return out
+
+
+@value_selecting_reduction_backward.derivative
+def _(ctx, grad, xp):
+    shape, dim, indices = ctx.params
+    return (xp.gather_along(grad, dim, indices),)
+
+
+@op("copy_", name="CopyBackwards")
+def copy(xs, p):
+    # copy_(self, src): self is overwritten, so only src receives a gradient.
+    return np.broadcast_to(xs[1], xs[0].shape).astype(xs[0].dtype)
+
+
+copy.derivative(lambda ctx, grad, xp: (xp.zeros_like(grad), grad))
+
+
+@op("fill_.Scalar")
+def fill(xs, p):
+    return np.full_like(xs[0], p)
+
+
+fill.derivative(lambda ctx, grad, xp: (xp.zeros_like(grad),))
+
+
+@op("zero_")
+def zero(xs, p):
+    return np.zeros_like(xs[0])
+
+
+zero.derivative(lambda ctx, grad, xp: (xp.zeros_like(grad),))
+
+
+@op("as_strided", is_view=True)
+def as_strided(xs, p):
+    # The view of a base that an in-place op rewrote: p is the flat index of its elements.
+    return xs[0].reshape(-1)[p]
+
+
+@as_strided.derivative
+def _(ctx, grad, xp):
+    flat_shape = (int(np.prod(ctx.shapes[0])),)
+    return (xp.reshape(xp.index_add(flat_shape, (ctx.params,), grad), ctx.shapes[0]),)
+
+
+class CopySlicesOp:
+    """PyTorch's CopySlices: an in-place op on a view, seen from the view's base.
+
+    The base's gradient passes through unchanged outside the view; inside it, the
+    in-place op's own backward runs on that slice and its input-0 gradient is put back."""
+
+    overload = "CopySlices"
+    backward_name = "CopySlices"
+    is_view = False
+    save = None
+
+    @staticmethod
+    def backward(ctx, grad, xp):
+        region, inner_node, inner_backward = ctx.params
+        flat = xp.reshape(grad, (-1,))
+        grad_view = xp.gather_index(flat, (region,))
+        inner = inner_backward(inner_node, grad_view, xp)
+        first = inner[0] if inner[0] is not None else xp.zeros_like(grad_view)
+        if first.shape != region.shape:
+            first = xp.sum_to(first, region.shape)
+        rebuilt = xp.put_index(flat, (region,), first)
+        return (xp.reshape(rebuilt, ctx.shapes[0]),) + tuple(inner[1:])
