@@ -1229,6 +1229,11 @@ def detach(input):
     return out
 
 
+def data_of(input):
+    """`.data`: the same storage, but a fresh version counter (unlike detach())."""
+    return Tensor(input.array, input.dtype)
+
+
 def to(input, *args, dtype=None, copy=False, **ignored):
     for arg in args:
         if isinstance(arg, DType) or any(
@@ -1673,8 +1678,15 @@ LEAF_INPLACE_MESSAGE = "a leaf Variable that requires grad is being used in an i
 
 
 def _check_inplace(target: Tensor) -> None:
-    if GradMode.enabled and target.requires_grad and target.grad_fn is None:
+    if not GradMode.enabled:
+        return
+    if target.requires_grad and target.grad_fn is None:
         raise runtime_error(LEAF_INPLACE_MESSAGE)
+    base = target.base
+    if base is not None and base.requires_grad and base.grad_fn is None and target.requires_grad:
+        raise runtime_error(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
 
 
 def _write_into(target: Tensor, result: Tensor) -> None:
@@ -1698,7 +1710,9 @@ def _write_into(target: Tensor, result: Tensor) -> None:
         target.array = target.array.copy()
     np.copyto(target.array, result.array, casting="unsafe")
     target.version[0] += 1
-    if result.grad_fn is not None:
+    if result.grad_fn is not None and target.base is not None:
+        _rebase_view(target, result.grad_fn)
+    elif result.grad_fn is not None:
         # The tensor's history is rebased onto the in-place op's node.
         target.grad_fn = result.grad_fn
         target.requires_grad = True
@@ -1707,6 +1721,42 @@ def _write_into(target: Tensor, result: Tensor) -> None:
             import weakref
 
             target.grad_fn.retained = weakref.ref(target)
+
+
+def _view_region(view: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """The flat indices in `base` of each element of `view` (a numpy view into it)."""
+    if not base.flags.c_contiguous:
+        raise ProgramError(
+            "NotImplementedError", "in-place writes through views of this tensor are not supported"
+        )
+    itemsize = base.itemsize
+    offset = (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // itemsize
+    flat = np.arange(base.size, dtype=np.int64)
+    strides = tuple(stride // itemsize * flat.itemsize for stride in view.strides)
+    return np.lib.stride_tricks.as_strided(flat[offset:], view.shape, strides).copy()
+
+
+def _rebase_view(view: Tensor, inner) -> None:
+    """An in-place op on a view rewrites its base: the base's grad_fn becomes CopySlices,
+    and the view reads its values back out of the base (AsStridedBackward0)."""
+    from gradcli.engine import run_node_backward
+    from gradcli.node import Node, edge_to
+
+    base = view.base
+    region = _view_region(view.array, base.array)
+    copy_slices = Node(
+        O.CopySlicesOp,
+        (edge_to(base),) + inner.next_functions[1:],
+        (),
+        (),
+        (region, inner, run_node_backward),
+        ((base.shape, base.dtype),) + inner.inputs_meta[1:],
+    )
+    base.grad_fn = copy_slices
+    base.requires_grad = True
+    view.grad_fn = Node(O.as_strided, ((copy_slices, 0),), (), (), region,
+                        ((base.shape, base.dtype),))
+    view.requires_grad = True
 
 
 def _can_cast(source: DType, target: DType) -> bool:
@@ -1751,25 +1801,22 @@ def clamp_(input, min=None, max=None):
 
 
 def zero_(input):
-    _check_inplace(input)
-    input.array[...] = 0
-    input.version[0] += 1
-    return input
+    return inplace(input, lambda s: call(O.zero, (s,)))
 
 
 def fill_(input, value):
-    _check_inplace(input)
-    input.array[...] = _item(value)
-    input.version[0] += 1
-    return input
+    value = _item(value)
+    return inplace(input, lambda s: call(O.fill, (s,), value))
 
 
 def copy_(input, src):
-    _check_inplace(input)
-    if src.requires_grad and GradMode.enabled:
-        raise ProgramError("NotImplementedError", "copy_ from a tensor that requires grad is not supported yet in gradcli")
-    _write_into(input, Tensor(np.broadcast_to(src.array, input.shape).astype(input.dtype.numpy), input.dtype))
-    return input
+    if not is_tensor(src):
+        src = tensor(src)
+    try:
+        np.broadcast_shapes(src.shape, input.shape)
+    except ValueError:
+        raise broadcast_error(input.shape, src.shape) from None
+    return inplace(input, lambda s, o: call(O.copy, (s, o), None, (s.array, o.array)), src)
 
 
 def set_grad(input, value):

@@ -60,7 +60,7 @@ TENSOR_PROPERTIES = {
     "ndim": lambda t: t.ndim,
     "T": _T,
     "mT": _mT,
-    "data": api.detach,
+    "data": api.data_of,
     "device": lambda t: "cpu",
     "is_cuda": lambda t: False,
     "_version": lambda t: t.version[0],

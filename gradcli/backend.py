@@ -126,6 +126,15 @@ def _put_index(x, index, values):
 
 
 NumpyVocabulary.gather_index = staticmethod(_gather_index)
+NumpyVocabulary.tanh_backward = staticmethod(lambda g, y: g * (1 - y * y))
+NumpyVocabulary.sigmoid_backward = staticmethod(lambda g, y: g * y * (1 - y))
+NumpyVocabulary.threshold_backward = staticmethod(lambda g, y: g * (y > 0))
+NumpyVocabulary.softmax_backward = staticmethod(
+    lambda g, y, dim: y * (g - np.sum(g * y, axis=dim, keepdims=True))
+)
+NumpyVocabulary.log_softmax_backward = staticmethod(
+    lambda g, y, dim: g - np.exp(y) * np.sum(g, axis=dim, keepdims=True)
+)
 NumpyVocabulary.put_index = staticmethod(_put_index)
 NumpyVocabulary.gather_along = staticmethod(
     lambda x, dim, indices: np.take_along_axis(x, indices, axis=dim)
@@ -221,6 +230,13 @@ def _install_tensor_vocabulary():
         "gather_index": lambda x, index: O.call(O.index, (x,), index),
         "gather_along": lambda x, dim, indices: Tensor(
             np.take_along_axis(x.array, indices, axis=dim)
+        ),
+        "tanh_backward": lambda g, y: O.call(O.tanh_backward, (g, y)),
+        "sigmoid_backward": lambda g, y: O.call(O.sigmoid_backward, (g, y)),
+        "threshold_backward": lambda g, y: O.call(O.threshold_backward, (g, y)),
+        "softmax_backward": lambda g, y, dim: O.call(O.softmax_backward_data, (g, y), dim),
+        "log_softmax_backward": lambda g, y, dim: O.call(
+            O.log_softmax_backward_data, (g, y), dim
         ),
         "put_index": lambda x, index, values: api.add(
             api.mul(x, Tensor(_mask_outside(x.shape, index, x.array.dtype))),

@@ -78,15 +78,19 @@ def source_line(source: str, line: int | None) -> str | None:
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
-def format_error(filename: str, source: str, error) -> str:
+def format_error(filename: str, source: str, error, color: bool = False) -> str:
     where = f"{filename}:{error.line}:{error.column}" if error.line else filename
-    text = f"{where}: {error.type}: {error.message}"
+    kind = f"\x1b[1;31m{error.type}\x1b[0m" if color else error.type
+    text = f"{where}: {kind}: {error.message}"
     code = source_line(source, error.line)
     if code is not None:
+        from gradcli.lexer import highlight
+
         column = max(error.column or 1, 1)
         stripped = code.lstrip()
         indent = len(code) - len(stripped)
-        text += f"\n    {stripped}\n    {' ' * max(column - 1 - indent, 0)}^"
+        caret = "\x1b[1;31m^\x1b[0m" if color else "^"
+        text += f"\n    {highlight(stripped, color)}\n    {' ' * max(column - 1 - indent, 0)}{caret}"
     if getattr(error, "hint", None):
         text += f"\nhint: {error.hint}"
     return text
@@ -183,9 +187,10 @@ class SyntaxExit(Exception):
 
 
 def _register_subcommands() -> None:
-    from gradcli.commands import check, graph, repl
+    from gradcli.commands import check, completion, graph, repl, show
+    from gradcli.commands import help as help_command
 
-    for module in (graph, check, repl):
+    for module in (graph, check, repl, show, help_command, completion):
         cli.add_command(module.command)
 
 

@@ -76,7 +76,7 @@ def _version_error(dtype_name, shape, producer, found, expected):
         f"inplace operation: {describe(dtype_name, shape)}{where} is at version {found}; "
         f"expected version {expected} instead. Hint: enable anomaly detection to find the "
         "operation that failed to compute its gradient, with "
-        "torch.autograd.set_detect_anomaly(True)."
+        "torch.autograd.set_detect_anomaly(True, check_nan=False)."
     )
 
 
@@ -120,34 +120,39 @@ class Plan:
 
 
 def _dependencies(roots):
+    """How many edges lead into each node, and each node's parents (for `_needed`)."""
     dependencies: dict = {}
+    parents: dict = {}
     stack = list(roots)
     seen = set(stack)
-    order = []
     while stack:
         node = stack.pop()
-        order.append(node)
         for child, _ in node.next_functions:
             if child is not None:
                 dependencies[child] = dependencies.get(child, 0) + 1
+                parents.setdefault(child, []).append(node)
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
-    return dependencies, order
+    return dependencies, parents
 
 
-def _needed(order, targets):
+def _needed(parents, targets):
     """Nodes from which some target is reachable (PyTorch only runs those)."""
     needed = set(targets)
-    # `order` lists parents before children; walk it backwards so children come first.
-    for node in reversed(order):
-        if node in needed:
-            continue
-        for child, _ in node.next_functions:
-            if child is not None and child in needed:
-                needed.add(node)
-                break
+    stack = list(targets)
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if parent not in needed:
+                needed.add(parent)
+                stack.append(parent)
     return needed
+
+
+def run_node_backward(node, grad, xp):
+    """Run one node's formula outside the queue (CopySlices runs its inner op this way)."""
+    saved = unpack_saved(node, xp is TensorVocabulary) if node.saved else ()
+    return node.op.backward(BackwardContext(node, saved), grad, xp)
 
 
 def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Plan | None = None,
@@ -155,9 +160,9 @@ def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Pl
     """roots: list of (node, gradient). Returns the plan (with captured gradients)."""
     global _vocabulary_ready
     plan = plan or Plan()
-    dependencies, order = _dependencies([node for node, _ in roots])
+    dependencies, parents = _dependencies([node for node, _ in roots])
     if plan.capture:
-        plan.only = _needed(order, plan.capture)
+        plan.only = _needed(parents, plan.capture)
     xp = NumpyVocabulary
     previous_mode = GradMode.enabled
     if create_graph:
@@ -367,13 +372,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     plan = run_backward(roots, retain_graph, create_graph, Plan(capture, accumulate=False),
                         observer)
     results = []
-    for t, node in zip(inputs, targets):
+    for index, (t, node) in enumerate(zip(inputs, targets)):
         value = plan.captured.get(node)
         if value is None:
             if not allow_unused:
                 raise runtime_error(
-                    "One of the differentiated Tensors appears to not have been used in the "
-                    "graph. Set allow_unused=True if this is the desired behavior."
+                    f"The differentiated Tensor at index {index} appears to not have been used "
+                    "in the graph. Set allow_unused=True if this is the desired behavior."
                 )
             results.append(None)
             continue

@@ -432,7 +432,7 @@ rsqrt = unary(
 sin = unary("sin", np.sin, lambda g, x, xp: g * xp.cos(x))
 cos = unary("cos", np.cos, lambda g, x, xp: -g * xp.sin(x))
 tan = unary("tan", np.tan, lambda g, result, xp: g * (1 + result * result), save_result)
-tanh = unary("tanh", np.tanh, lambda g, result, xp: g * (1 - result * result), save_result)
+tanh = unary("tanh", np.tanh, lambda g, result, xp: xp.tanh_backward(g, result), save_result)
 abs_ = unary("abs", np.abs, lambda g, x, xp: g * xp.sign(x))
 sign = op("sign")(lambda xs, p: np.sign(xs[0]))
 sign.derivative(lambda ctx, grad, xp: (xp.zeros_like(grad),))
@@ -448,9 +448,11 @@ def _sigmoid(x):
     return out
 
 
-sigmoid = unary("sigmoid", _sigmoid, lambda g, y, xp: g * y * (1 - y), save_result)
+sigmoid = unary("sigmoid", _sigmoid, lambda g, y, xp: xp.sigmoid_backward(g, y), save_result)
 # threshold_backward(grad, result, 0): the gradient passes where the output is positive.
-relu = unary("relu", lambda x: np.maximum(x, 0), lambda g, y, xp: g * (y > 0), save_result)
+relu = unary(
+    "relu", lambda x: np.maximum(x, 0), lambda g, y, xp: xp.threshold_backward(g, y), save_result
+)
 
 
 @op("clamp", save=save_self)
@@ -583,22 +585,25 @@ def _product_of_others(x, axis):
     return before * np.flip(after, axis)
 
 
-@op("prod", save=save_self)
+@op("prod", save=save_self_and_result)
 def prod_all(xs, p):
     return np.prod(xs[0], dtype=p)
 
 
 @prod_all.derivative
 def _(ctx, grad, xp):
-    (self,) = ctx.saved
-    flat = xp.numpy(self).reshape(-1)
-    if flat.size == 0:
+    self, result = ctx.saved
+    array = xp.numpy(self)
+    if array.size and np.all(array != 0):
+        # Without zeros, d prod / d x_i = prod / x_i (differentiable, for create_graph).
+        return (grad * result / self,)
+    if array.size == 0:
         return (xp.zeros_like(self),)
-    others = _product_of_others(flat, 0).reshape(ctx.shapes[0])
+    others = _product_of_others(array.reshape(-1), 0).reshape(ctx.shapes[0])
     return (grad * xp.constant(others),)
 
 
-@op("prod.dim_int", save=save_self)
+@op("prod.dim_int", save=save_self_and_result)
 def prod_dim(xs, p):
     dim, keepdim, dtype = p
     return np.prod(xs[0], axis=dim, keepdims=keepdim, dtype=dtype)
@@ -606,13 +611,15 @@ def prod_dim(xs, p):
 
 @prod_dim.derivative
 def _(ctx, grad, xp):
-    (self,) = ctx.saved
+    self, result = ctx.saved
     dim, keepdim, _ = ctx.params
     array = xp.numpy(self)
     if array.ndim == 0 or array.shape[dim] == 0:
         return (xp.expand(grad, ctx.shapes[0]) * 0,)
-    others = _product_of_others(array, dim)
-    return (restore_dims(grad, (dim,), keepdim, xp) * xp.constant(others),)
+    grad = restore_dims(grad, (dim,), keepdim, xp)
+    if np.all(array != 0):
+        return (grad * restore_dims(result, (dim,), keepdim, xp) / self,)
+    return (grad * xp.constant(_product_of_others(array, dim)),)
 
 
 def _select_along(x, dim, keepdim, pick):
@@ -925,7 +932,8 @@ def _(ctx, grad, xp):
 @op("select.int", is_view=True)
 def select(xs, p):
     dim, index = p
-    return xs[0][(slice(None),) * dim + (index,)]
+    # The trailing Ellipsis keeps a 0-d result a view (numpy would return a scalar copy).
+    return xs[0][(slice(None),) * dim + (index, Ellipsis)]
 
 
 @select.derivative
@@ -975,8 +983,7 @@ def softmax(xs, p):
 @softmax.derivative
 def _(ctx, grad, xp):
     (result,) = ctx.saved
-    dim = ctx.params if grad.ndim else None
-    return (result * (grad - xp.sum(grad * result, dim, True)),)
+    return (xp.softmax_backward(grad, result, ctx.params if grad.ndim else None),)
 
 
 @op("_log_softmax", save=save_result)
@@ -991,8 +998,7 @@ def log_softmax(xs, p):
 @log_softmax.derivative
 def _(ctx, grad, xp):
     (result,) = ctx.saved
-    dim = ctx.params if grad.ndim else None
-    return (grad - xp.exp(result) * xp.sum(grad, dim, True),)
+    return (xp.log_softmax_backward(grad, result, ctx.params if grad.ndim else None),)
 
 
 def _reduce(loss, reduction):
@@ -1199,3 +1205,79 @@ class CopySlicesOp:
             first = xp.sum_to(first, region.shape)
         rebuilt = xp.put_index(flat, (region,), first)
         return (xp.reshape(rebuilt, ctx.shapes[0]),) + tuple(inner[1:])
+
+
+# ----- PyTorch's named backward ops: what a create_graph gradient's grad_fn is called -----
+
+
+def _softmax_grad(go, y, dim):
+    return y * (go - np.sum(go * y, axis=dim, keepdims=True))
+
+
+def _log_softmax_grad(go, y, dim):
+    return go - np.exp(y) * np.sum(go, axis=dim, keepdims=True)
+
+
+@op("tanh_backward", save=save_inputs)
+def tanh_backward(xs, p):
+    go, y = xs
+    return go * (1 - y * y)
+
+
+@tanh_backward.derivative
+def _(ctx, grad, xp):
+    go, y = ctx.saved
+    return xp.tanh_backward(grad, y), -2 * y * grad * go
+
+
+@op("sigmoid_backward", save=save_inputs)
+def sigmoid_backward(xs, p):
+    go, y = xs
+    return go * y * (1 - y)
+
+
+@sigmoid_backward.derivative
+def _(ctx, grad, xp):
+    go, y = ctx.saved
+    return xp.sigmoid_backward(grad, y), grad * go * (1 - 2 * y)
+
+
+@op("threshold_backward", save=lambda inputs, out, p, needs: (inputs[1],))
+def threshold_backward(xs, p):
+    go, y = xs
+    return go * (y > 0)
+
+
+@threshold_backward.derivative
+def _(ctx, grad, xp):
+    (y,) = ctx.saved
+    return xp.threshold_backward(grad, y), xp.zeros_like(grad)
+
+
+@op("_softmax_backward_data", save=save_inputs)
+def softmax_backward_data(xs, p):
+    return _softmax_grad(xs[0], xs[1], p)
+
+
+@softmax_backward_data.derivative
+def _(ctx, grad, xp):
+    go, y = ctx.saved
+    dim = ctx.params
+    s = xp.sum(go * y, dim, True)
+    return (
+        xp.softmax_backward(grad, y, dim),
+        grad * go - grad * s - go * xp.sum(grad * y, dim, True),
+    )
+
+
+@op("_log_softmax_backward_data", save=save_inputs)
+def log_softmax_backward_data(xs, p):
+    return _log_softmax_grad(xs[0], xs[1], p)
+
+
+@log_softmax_backward_data.derivative
+def _(ctx, grad, xp):
+    go, y = ctx.saved
+    dim = ctx.params
+    e = xp.exp(y)
+    return grad - xp.sum(grad * e, dim, True), -grad * e * xp.sum(go, dim, True)

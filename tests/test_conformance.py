@@ -171,7 +171,6 @@ def test_conformance(path: Path) -> None:
     check_case(path)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 3")
 @pytest.mark.parametrize("path", CASES_LATER, ids=[p.stem for p in CASES_LATER])
 def test_conformance_inplace_higher(path: Path) -> None:
     check_case(path)

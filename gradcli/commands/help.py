@@ -1,0 +1,196 @@
+"""`gradcli help [TOPIC]`: the language reference (and each command's help) in the terminal.
+
+`gradcli help language` prints a man-page-like reference of the `.expr` language. The
+lists of names are read from the allow-lists the interpreter itself uses (names.py,
+attributes.py), so the page cannot drift from what programs can reach.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+
+import click
+
+from gradcli.lexer import COLOR_MODES, color_enabled, highlight
+
+WIDTH = 78
+
+# (section title, paragraphs); a paragraph starting with "$ " is code, kept as written.
+LANGUAGE = [
+    ("NAME", ["gradcli language - the .expr language: PyTorch syntax, interpreted by gradcli"]),
+    ("RULE OF MEANING", [
+        "A program means exactly what the same text means to Python 3 + PyTorch 2.13 with "
+        "the names below in scope. PyTorch is the oracle: values, gradients, grad_fn class "
+        "names, is_leaf, requires_grad, error types and messages, warnings, and the text "
+        "print writes. The deliberate differences are listed under DIFFERENCES.",
+        "Nothing you write is handed to Python's eval or exec: gradcli parses and "
+        "interprets the language itself, so a program can do tensor work and print, and "
+        "nothing else.",
+    ]),
+    ("STATEMENTS", [
+        "$ a = expr                     # assignment; also a = b = expr",
+        "$ v, i = x.max(dim=0)          # tuple targets; g, = torch.autograd.grad(y, [x])",
+        "$ w -= lr * w.grad             # += -= *= /= //= %= **= @= (in-place on tensors)",
+        "$ t.requires_grad = True       # attribute assignment: requires_grad, grad, data",
+        "$ L.backward(); print(a.grad)  # expression statements, ; between statements",
+        "$ with torch.no_grad():        # also enable_grad(), set_grad_enabled(False),",
+        "$     w -= lr * w.grad         # with or without torch., nested",
+        "$ for i in range(3):           # range with 1-3 int arguments, lists, tensors",
+        "$     loss = (w * x).sum()",
+        "$ if x.sum() > 0:              # if / elif / else",
+        "$     pass",
+        "$ import torch                 # accepted and ignored, as are",
+        "$ import torch.nn.functional as F; import numpy as np",
+        "$ from IPython.display import display, Math",
+        "Comments start with #. Blank lines are free. A line continues inside brackets or "
+        "after a backslash. Blocks are indented with spaces or tabs, consistently, as "
+        "Python requires. A bare string statement is a docstring (no effect).",
+    ]),
+    ("EXPRESSIONS", [
+        "Literals: ints, floats (1e-3, .5), True, False, None, strings in every quote style, "
+        "f-strings with {expr}, {expr=} and a format spec ({x:.4f}), lists, tuples, list "
+        "comprehensions.",
+        "Operators, with Python's precedence: + - * / // % ** @, unary - + ~, comparisons "
+        "< <= > >= == != (element-wise on tensors), and, or, not, is, in, and "
+        "a if cond else b.",
+        "Calls with positional and keyword arguments, attributes, methods, and indexing: "
+        "ints, slices with steps, None, ..., tuples of these, and PyTorch's advanced "
+        "indexing with a bool mask or an integer tensor or list, gradients included:",
+        "$ x[0]   x[:, 1]   x[1:3, ::2]   x[..., None]   x[x > 0]   logp[arange(3), y]",
+    ]),
+    ("NAMES IN SCOPE", ["@names"]),
+    ("AUTOGRAD, IN BRIEF", [
+        "The default dtype is float32. requires_grad is contagious: a result requires grad "
+        "when any input does. Leaves are the tensors with requires_grad=False and those "
+        "with requires_grad=True that you created; only leaves get .grad, plus non-leaves "
+        "that called retain_grad(). Reading .grad of a non-leaf warns.",
+        "backward() on a non-scalar needs gradient=. A second backward through freed "
+        "buffers fails unless retain_graph=True. Gradients accumulate across backward "
+        "calls (reset with w.grad = None or w.grad.zero_()). Broadcasting is undone in "
+        "backward by summing. no_grad records nothing and saves nothing. "
+        "create_graph=True records the backward pass itself, so gradients of gradients "
+        "work (Newton's method, Hessian-vector products).",
+        "grad_fn names are PyTorch's: AddBackward0, RsubBackward1, PowBackward0/1/2, "
+        "MmBackward0, SelectBackward0, AccumulateGrad, ...",
+    ]),
+    ("DIFFERENCES FROM PYTORCH", [
+        "Random numbers (rand, randn, randint, *_like) come from numpy, seeded by "
+        "manual_seed or --seed (default 0): values differ from PyTorch's; shapes, dtypes "
+        "and graphs do not.",
+        "Uninitialised storage (Tensor(3, 5), empty) is zero-filled.",
+        "Object addresses in <MulBackward0 object at 0x...> are gradcli's own.",
+        "No CUDA, no complex dtypes, no nn.Module, no def, while, class or lambda.",
+    ]),
+    ("EXAMPLE", [
+        "$ x = tensor([1.0, 2.0, 3.0], requires_grad=True)",
+        "$ y = (x ** 2).sum()           # SumBackward0",
+        "$ y.backward()",
+        "$ print(x.grad)                # tensor([2., 4., 6.])",
+        "Run it with gradcli eval FILE, look at it with gradcli show FILE, try it line by "
+        "line in gradcli repl.",
+    ]),
+    ("SEE ALSO", [
+        "gradcli eval --help, gradcli repl --help, gradcli show --help, gradcli completion "
+        "--help; the examples/ directory and its README.",
+    ]),
+]
+
+
+def _names_section() -> list[str]:
+    from gradcli import attributes, names
+
+    scope = names.global_scope()
+    python = sorted(set(names.PYTHON_BUILTINS) | {"print"})
+    torch_members = names.TORCH.members
+    bare = sorted(name for name in names.BARE_TORCH if name not in names.TORCH_DTYPES)
+    torch_only = sorted(
+        name for name, value in torch_members.items()
+        if name not in scope and not isinstance(value, names.Namespace)
+        and name not in names.TORCH_DTYPES
+    )  # fmt: skip
+    properties = sorted(name for name in attributes.TENSOR_PROPERTIES if not name.startswith("_"))
+    return [
+        "Each name works in every form PyTorch offers it: bare (log(d), as from torch import "
+        "* binds it), as torch.log(d), and as a method (d.log()). A form PyTorch lacks "
+        "(bare view) is a NameError or AttributeError here too.",
+        "Torch functions, bare and as torch.NAME: " + " ".join(bare) + ".",
+        "Only as torch.NAME: " + " ".join(torch_only) + ".",
+        "dtypes: " + " ".join(sorted(names.TORCH_DTYPES)) + " (bare or torch.NAME); Python's "
+        "float, int and bool given as a dtype mean float64, int64 and bool, as in PyTorch.",
+        "F. (torch.nn.functional): " + " ".join(sorted(names.FUNCTIONAL.members)) + ".",
+        "torch.autograd.: " + " ".join(sorted(names.AUTOGRAD.members)) + ".",
+        "Tensor properties: " + " ".join(properties) + ".",
+        "Tensor methods: " + " ".join(sorted(attributes.TENSOR_METHODS)) + ".",
+        "grad_fn nodes: .name() .next_functions .variable (AccumulateGrad) .metadata.",
+        "Python builtins: " + " ".join(python) + "; abs min max sum act like Python's on "
+        "numbers and like torch's on tensors.",
+        "Functions take the positional and keyword arguments PyTorch 2.13 accepts, with its "
+        "defaults (flatten(start_dim=1), norm(p=1), var(unbiased=False)).",
+    ]
+
+
+def render_language(color: bool) -> str:
+    def bold(text):
+        return f"\x1b[1m{text}\x1b[0m" if color else text
+
+    title = "GRADCLI-LANGUAGE(7)"
+    out = [bold(title) + " " * max(WIDTH - 2 * len(title), 1) + bold(title), ""]
+    for heading, paragraphs in LANGUAGE:
+        out.append(bold(heading))
+        if paragraphs == ["@names"]:
+            paragraphs = _names_section()
+        previous_code = False
+        for paragraph in paragraphs:
+            if paragraph.startswith("$ "):
+                out.append("       " + highlight(paragraph[2:], color))
+                previous_code = True
+                continue
+            if previous_code:
+                out.append("")
+            previous_code = False
+            out.extend(textwrap.wrap(paragraph, WIDTH, initial_indent="       ",
+                                     subsequent_indent="       ", break_on_hyphens=False))
+            out.append("")
+        if previous_code:
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+TOPICS = {"language": "the .expr language reference (man-page style)"}
+
+
+@click.command("help")
+@click.argument("topic", required=False)
+@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default="auto",
+              show_default=True, help="Bold headings and highlighted code.")
+@click.option("--pager/--no-pager", default=None,
+              help="Page the output (default: on a terminal, with $PAGER or less).")
+@click.pass_context
+def command(ctx, topic, color_mode, pager):
+    """Help on TOPIC: `language`, or a command name (eval, repl, show, ...)."""
+    root = ctx.find_root().command
+    if topic is None:
+        click.echo(ctx.find_root().get_help())
+        click.echo("\nTopics:\n  " + "\n  ".join(f"{name:10} {text}" for name, text
+                                               in TOPICS.items()))
+        click.echo("  COMMAND    the help of that command (same as gradcli COMMAND --help)")
+        return
+    if topic == "language":
+        color = color_enabled(color_mode, sys.stdout)
+        text = render_language(color)
+        use_pager = pager if pager is not None else (
+            sys.stdout.isatty() and sys.stdin.isatty() and os.environ.get("TERM") != "dumb")
+        if use_pager:
+            click.echo_via_pager(text, color=color)
+        else:
+            click.echo(text, nl=False, color=color)
+        return
+    sub = root.get_command(ctx, topic) if isinstance(root, click.Group) else None
+    if sub is None:
+        raise click.UsageError(
+            f"no help topic '{topic}'; topics: language, "
+            + ", ".join(sorted(root.list_commands(ctx))), ctx=ctx)
+    with click.Context(sub, info_name=topic, parent=ctx.find_root()) as sub_ctx:
+        click.echo(sub.get_help(sub_ctx))

@@ -1,0 +1,117 @@
+"""`gradcli show FILE`: the program, each line annotated with the tensors it bound.
+
+A line's note lists every name the statement starting there bound to a tensor, as the
+tensor was at that moment: shape, dtype and grad_fn (or `leaf`, with `requires_grad`
+when it has it). A line run several times (a loop body) shows its last binding and the
+count. The program runs once, exactly as `gradcli eval` runs it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gradcli.errors import ExitStatus
+from gradcli.lexer import COLOR_MODES, color_enabled, highlight
+
+MAX_CODE_WIDTH = 56
+
+
+def describe(binding) -> str:
+    shape = "(" + ", ".join(str(s) for s in binding.shape) + ("," if len(binding.shape) == 1
+                                                               else "") + ")"
+    if binding.grad_fn is not None:
+        kind = binding.grad_fn
+    else:
+        kind = "leaf requires_grad" if binding.requires_grad else "leaf"
+    return f"{binding.name}: {shape} {binding.dtype} {kind}"
+
+
+def annotations(bindings) -> dict[int, str]:
+    """line -> note, in order of binding; repeated bindings of a name count up."""
+    per_line: dict[int, dict[str, list]] = {}
+    for binding in bindings:
+        names = per_line.setdefault(binding.line, {})
+        entry = names.setdefault(binding.name, [binding, 0])
+        entry[0] = binding
+        entry[1] += 1
+    notes = {}
+    for line, names in per_line.items():
+        parts = []
+        for binding, count in names.values():
+            parts.append(describe(binding) + (f" (×{count}, last shown)" if count > 1 else ""))
+        notes[line] = "; ".join(parts)
+    return notes
+
+
+def render(source: str, notes: dict[int, str], error_line: int | None, color: bool) -> str:
+    lines = source.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    number_width = len(str(len(lines)))
+    code_width = min(max((len(line.rstrip()) for line in lines), default=0), MAX_CODE_WIDTH)
+
+    def dim(text):
+        return f"\x1b[2m{text}\x1b[0m" if color else text
+
+    out = []
+    for number, line in enumerate(lines, 1):
+        code = line.rstrip().expandtabs(4)
+        shown = highlight(code, color)
+        if error_line is not None and number > error_line:
+            shown = dim(code)  # never ran
+        prefix = dim(str(number).rjust(number_width) + " │ ")
+        note = notes.get(number)
+        if number == error_line:
+            note = (note + "; " if note else "") + "✗ failed here"
+            mark = f"\x1b[1;31m# {note}\x1b[0m" if color else f"# {note}"
+        elif note:
+            mark = f"\x1b[32m# {note}\x1b[0m" if color else f"# {note}"
+        else:
+            mark = ""
+        padding = " " * (max(code_width - len(code), 0) + 2)
+        out.append(prefix + shown + (padding + mark if mark else ""))
+    return "\n".join(out) + "\n"
+
+
+@click.command("show")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
+@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
+@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default="auto",
+              show_default=True, help="Highlighting and colour.")
+def command(file, expr, seed, color_mode):
+    """Print a program with each line annotated by the tensors it bound.
+
+    Each note reads `name: shape dtype grad_fn` (or `leaf`), as the tensor was when that
+    line bound it. The program's own output is not shown (`gradcli eval` shows it);
+    warnings and errors go to stderr as with eval.
+    """
+    from gradcli.cli import SourceError, format_error, format_warning, read_program
+    from gradcli.session import Session
+
+    color = color_enabled(color_mode, sys.stdout)
+    err_color = color_enabled(color_mode, sys.stderr)
+    try:
+        filename, source = read_program(file, expr)
+    except SourceError as exc:
+        from gradcli.result import ErrorRecord
+
+        error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
+        click.echo(format_error(file or "<stdin>", "", error, color=err_color), err=True)
+        sys.exit(ExitStatus.SYNTAX)
+    session = Session(seed=seed, record_bindings=True)
+    outcome = session.execute(source, echo=False)
+    error = outcome.error
+    if error is not None and error.phase == "parse":
+        click.echo(format_error(filename, source, error, color=err_color), err=True)
+        sys.exit(ExitStatus.SYNTAX)
+    for warning in outcome.warnings:
+        click.echo(format_warning(filename, source, warning), err=True)
+    sys.stdout.write(render(source, annotations(session.bindings),
+                            error.line if error is not None else None, color))
+    sys.stdout.flush()
+    if error is not None:
+        click.echo(format_error(filename, source, error, color=err_color), err=True)
+        sys.exit(ExitStatus.PROGRAM_ERROR)

@@ -1,0 +1,359 @@
+"""A Runtime kept alive across inputs: what `gradcli repl` and `gradcli show` run on.
+
+`gradcli eval` runs a whole program at once (interpreter.run); a Session runs one input at
+a time against the same variables, random generator and warning registry, and remembers
+the inputs that ran so the session can be saved as a program that `gradcli eval` runs to
+the same tensors.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradcli import api, diagnostics
+from gradcli.errors import GradcliSyntaxError, ProgramError
+from gradcli.interpreter import RECURSION_LIMIT, STACK_BYTES, Runtime
+from gradcli.lang import ast as A
+from gradcli.lang.compiler import Compiler
+from gradcli.lang.parser import parse
+from gradcli.limits import Limits
+from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
+from gradcli.tensor import GradMode, Tensor
+
+
+@dataclass
+class Binding:
+    """A name bound to a tensor by the statement starting at `line`, as it was then."""
+
+    line: int
+    name: str
+    shape: tuple
+    dtype: str
+    requires_grad: bool
+    grad_fn: str | None
+
+
+@dataclass
+class Outcome:
+    """What one input did."""
+
+    source: str
+    stdout: str = ""
+    warnings: list[WarningRecord] = field(default_factory=list)
+    error: ErrorRecord | None = None
+    echoes: list[str] = field(default_factory=list)  # reprs of expression values (REPL echo)
+    ran: str = ""  # the text of the top-level statements that completed
+    failed: str = ""  # the text from the statement that failed to the end of the input
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Interrupted(ProgramError):
+    def __init__(self):
+        super().__init__("KeyboardInterrupt", "")
+
+
+class _Vars(dict):
+    """The program's variables; records tensor bindings with the line that made them."""
+
+    __slots__ = ("runtime", "bindings")
+
+    def __init__(self, runtime, record: bool):
+        super().__init__()
+        self.runtime = runtime
+        self.bindings: list[Binding] | None = [] if record else None
+
+    def __setitem__(self, name, value):
+        super().__setitem__(name, value)
+        if self.bindings is not None and isinstance(value, Tensor):
+            self.bindings.append(Binding(
+                self.runtime.line, name, tuple(value.shape), value.dtype.name,
+                value.requires_grad, value.grad_fn.name() if value.grad_fn is not None else None,
+            ))  # fmt: skip
+
+
+class SessionRuntime(Runtime):
+    """A Runtime that can be interrupted between statements (Ctrl-C in the REPL)."""
+
+    def __init__(self, limits: Limits, record: bool = False):
+        self.cancel = threading.Event()
+        self._line = 0
+        super().__init__(limits)
+        self.vars = _Vars(self, record)
+
+    @property
+    def line(self) -> int:
+        return self._line
+
+    @line.setter
+    def line(self, value: int) -> None:
+        # The compiler sets `rt.line` before every statement, loop bodies included.
+        if self.cancel.is_set():
+            raise Interrupted()
+        self._line = value
+
+
+class Session:
+    def __init__(self, *, seed: int | None = None, limits: Limits | None = None,
+                 record_bindings: bool = False):
+        self.seed = seed
+        self.limits = limits or Limits()
+        self.record_bindings = record_bindings
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every variable; reseed the random generator; start a new history."""
+        GradMode.enabled = True
+        diagnostics.PENDING.clear()
+        api.Random.seed(0 if self.seed is None else self.seed)
+        self.runtime = SessionRuntime(self.limits, self.record_bindings)
+        self.history: list[Outcome] = []
+
+    @property
+    def variables(self) -> dict:
+        return self.runtime.vars
+
+    @property
+    def bindings(self) -> list[Binding]:
+        return self.runtime.vars.bindings or []
+
+    def tensors(self) -> list[TensorRecord]:
+        return [TensorRecord(n, v) for n, v in self.runtime.vars.items() if isinstance(v, Tensor)]
+
+    def result(self, filename: str = "<repl>", source: str = "", outcome: Outcome | None = None
+               ) -> RunResult:
+        """The session's state as a RunResult, for the renderers."""
+        result = RunResult(filename=filename, source=source, tensors=self.tensors())
+        if outcome is not None:
+            result.stdout, result.warnings, result.error = (
+                outcome.stdout, outcome.warnings, outcome.error)
+        return result
+
+    def execute(self, source: str, *, echo: bool = False) -> Outcome:
+        """Run one input (any number of statements) against the session's variables.
+
+        With `echo`, the value of each top-level expression statement that is not None is
+        kept as its repr, as Python's interactive prompt shows it.
+        """
+        box: list = []
+
+        def work():
+            try:
+                box.append(self._execute(source, echo))
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                box.append(exc)
+
+        previous = threading.stack_size()
+        threading.stack_size(STACK_BYTES)
+        try:
+            worker = threading.Thread(target=work, name="gradcli-session", daemon=True)
+            worker.start()
+        finally:
+            threading.stack_size(previous)
+        try:
+            while worker.is_alive():
+                worker.join(0.1)
+        except KeyboardInterrupt:
+            # Stop at the next statement; numpy work already under way finishes first.
+            self.runtime.cancel.set()
+            while worker.is_alive():
+                try:
+                    worker.join(0.1)
+                except KeyboardInterrupt:
+                    continue
+        finally:
+            self.runtime.cancel.clear()
+        if not box:
+            raise RuntimeError("the session thread ended without a result")
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        outcome = box[0]
+        self.history.append(outcome)
+        return outcome
+
+    def _execute(self, source: str, echo: bool) -> Outcome:
+        outcome = Outcome(source=source)
+        rt = self.runtime
+        rt.output.clear()
+        rt.warnings.clear()
+        # Python's once-per-line warning rule applies within one input: a new input is new
+        # text, so a warning that an earlier input raised on its line 1 shows again.
+        rt.warned = {key for key in rt.warned if len(key) == 2}
+        diagnostics.PENDING.clear()
+        old_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(RECURSION_LIMIT)
+        try:
+            with np.errstate(all="ignore"):
+                try:
+                    program = parse(source)
+                except GradcliSyntaxError as exc:
+                    # SPEC §2.1: indentation and tab errors are reported as SyntaxError too.
+                    outcome.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column,
+                                                phase="parse")
+                    outcome.failed = source
+                    return outcome
+                starts = _offsets(source)
+                body = program.body
+                done = 0
+                try:
+                    compiler = Compiler(self.limits)
+                    compiled = [_compile(compiler, s, echo) for s in body]
+                    for statement in compiled:
+                        value = statement(rt)
+                        if diagnostics.PENDING:
+                            rt.flush_warnings(rt.line, 1)
+                        if value is not None:
+                            rt.output.append(repr(value) + "\n")
+                            outcome.echoes.append(repr(value))
+                        done += 1
+                except ProgramError as exc:
+                    line = exc.line if exc.line is not None else (rt.line or None)
+                    outcome.error = ErrorRecord(exc.type_name, exc.message, line,
+                                                exc.column or (1 if line else None), exc.hint)
+                except RecursionError:
+                    outcome.error = ErrorRecord(
+                        "RecursionError", "maximum recursion depth exceeded", rt.line or None, 1)
+                if diagnostics.PENDING:
+                    rt.flush_warnings(rt.line, 1)
+                outcome.ran, outcome.failed = _split(source, starts, body, done)
+                outcome.stdout = "".join(rt.output)
+                outcome.warnings = list(rt.warnings)
+                return outcome
+        finally:
+            sys.setrecursionlimit(old_limit)
+            GradMode.enabled = True
+
+    def program(self) -> str:
+        """The session as a program: every input's completed statements, in order.
+
+        A statement that failed is kept as a comment, so the program runs to the end and
+        leaves the same tensors as the session.
+        """
+        parts = []
+        for outcome in self.history:
+            if outcome.ran.strip():
+                parts.append(outcome.ran.rstrip("\n") + "\n")
+            if outcome.error is not None and outcome.failed.strip():
+                first = (outcome.error.message.split("\n") or [""])[0]
+                lines = [f"# failed: {outcome.error.type}: {first}"]
+                lines += [f"# {line}".rstrip() for line in outcome.failed.strip("\n").split("\n")]
+                parts.append("\n".join(lines) + "\n")
+        return "".join(parts)
+
+
+def _compile(compiler: Compiler, node, echo: bool):
+    """A top-level statement as fn(rt) -> value to echo (None for nothing)."""
+    if echo and isinstance(node, A.ExprStmt):
+        value = compiler.expr(node.value)
+        line = node.line
+
+        def expression(rt):
+            rt.line = line
+            return value(rt)
+
+        return expression
+    statement = compiler.stmt(node)
+
+    def run(rt):
+        statement(rt)
+        return None
+
+    return run
+
+
+def _offsets(source: str) -> list[int]:
+    """Offset of the start of each line (1-based line numbers index it directly)."""
+    starts = [0, 0]
+    for index, char in enumerate(source):
+        if char == "\n":
+            starts.append(index + 1)
+    return starts
+
+
+def _split(source: str, starts: list[int], body: list, done: int) -> tuple[str, str]:
+    """The text of the first `done` top-level statements, and the text after them."""
+    if done >= len(body):
+        return (source if source.endswith("\n") else source + "\n"), ""
+    following = body[done]
+    end = starts[following.line] + following.column - 1
+    ran = source[:end].rstrip(" \t;")
+    if ran.strip() and not ran.endswith("\n"):
+        ran += "\n"
+    return (ran if ran.strip() else ""), source[end:]
+
+
+def is_complete(source: str) -> bool:
+    """Whether an input is ready to run (an interactive prompt's question).
+
+    Incomplete: an open bracket or triple-quoted string, a trailing backslash, or a block
+    header (`with ...:`, `for ...:`) whose body has not been ended by an empty line.
+    """
+    if not source.strip():
+        return True
+    lines = source.split("\n")
+    last = lines[-1]
+    depth, quote = _open_brackets(source)
+    if quote or depth > 0:
+        return False
+    if last.rstrip().endswith("\\"):
+        return False
+    opens_block = any(
+        _code_part(line).rstrip().endswith(":") and line.strip()
+        for line in lines
+    )
+    if opens_block:
+        # A block ends with an empty line, as at Python's prompt.
+        return last.strip() == "" and len(lines) > 1
+    return True
+
+
+def _code_part(line: str) -> str:
+    """The line without a trailing # comment (quotes respected)."""
+    quote = None
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            return line[:i]
+    return line
+
+
+def _open_brackets(source: str) -> tuple[int, str | None]:
+    """Bracket depth at the end of the text, and an unclosed triple quote if any."""
+    depth = 0
+    i = 0
+    n = len(source)
+    while i < n:
+        char = source[i]
+        if char == "#":
+            while i < n and source[i] != "\n":
+                i += 1
+            continue
+        if char in "'\"":
+            triple = source[i:i + 3]
+            if triple in ('"""', "'''"):
+                end = source.find(triple, i + 3)
+                if end < 0:
+                    return depth, triple
+                i = end + 3
+                continue
+            end = i + 1
+            while end < n and source[end] not in (char, "\n"):
+                end += 2 if source[end] == "\\" else 1
+            i = end + 1
+            continue
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        i += 1
+    return depth, None
