@@ -120,6 +120,8 @@ def python_bool(value=False):
 
 def as_dtype(value) -> DType | None:
     """dtype= arguments: torch dtypes, or Python's float/int/bool (float64/int64/bool)."""
+    if value is dtypes.float32 and dtypes.FORCE_FLOAT64:
+        return dtypes.float64
     if value is None or isinstance(value, DType):
         return value
     if value is float or value is python_float:

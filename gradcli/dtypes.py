@@ -34,6 +34,8 @@ ALL = (bool_, int32, int64, float32, float64)
 BY_NUMPY = {d.numpy: d for d in ALL}
 BY_NAME = {d.name: d for d in ALL}
 DEFAULT_FLOAT = float32
+# gradcli check re-runs programs with every float32 tensor made float64.
+FORCE_FLOAT64 = False
 
 # Within one category the wider dtype wins (torch's promoteTypes table restricted to ours).
 _RANK = {bool_: 0, int32: 1, int64: 2, float32: 3, float64: 4}
@@ -75,5 +77,5 @@ def result_type(tensors_dtypes_dims, scalars=()) -> DType:
     for value in scalars:
         category = scalar_category(value)
         if result is None or category > result.category:
-            result = _DEFAULT_FOR_CATEGORY[category]
+            result = DEFAULT_FLOAT if category == FLOATING else _DEFAULT_FOR_CATEGORY[category]
     return result

@@ -43,6 +43,13 @@ class BackwardContext:
 class Observer:
     """Receives each step of a backward pass (for traces); the default does nothing."""
 
+    # The observer a running program installed (--trace, --detect-anomaly): used by every
+    # backward pass that was not handed one explicitly.
+    active: Observer | None = None
+
+    def begin(self, roots, retain_graph):
+        pass
+
     def node_ran(self, node, grad_in, grads_out):
         pass
 
@@ -159,6 +166,10 @@ def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Pl
                  observer: Observer | None = None):
     """roots: list of (node, gradient). Returns the plan (with captured gradients)."""
     global _vocabulary_ready
+    if observer is None:
+        observer = Observer.active
+    if observer is not None:
+        observer.begin(roots, retain_graph)
     plan = plan or Plan()
     dependencies, parents = _dependencies([node for node, _ in roots])
     if plan.capture:
@@ -325,10 +336,15 @@ def _roots(tensors, gradients, create_graph):
     return roots
 
 
+BACKWARD_HOOKS: list = []  # callables told of every backward() root (gradcli check)
+
+
 def backward(tensor: Tensor, gradient=None, retain_graph=None, create_graph=False,
              inputs=None, observer=None) -> None:
     """Tensor.backward(gradient=None, retain_graph=None, create_graph=False, inputs=None)."""
     tensors = tensor if isinstance(tensor, (list, tuple)) else [tensor]
+    for hook in BACKWARD_HOOKS:
+        hook(tensors)
     gradients = gradient if isinstance(gradient, (list, tuple)) else [gradient] * len(tensors)
     roots = _roots(tensors, gradients, create_graph)
     if retain_graph is None:

@@ -11,6 +11,7 @@ import threading
 import numpy as np
 
 from gradcli import api, diagnostics
+from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError, type_error
 from gradcli.lang import ast as A
 from gradcli.lang.compiler import Compiler
@@ -35,8 +36,8 @@ class IPythonMath:
 
 
 class Runtime:
-    def __init__(self, limits: Limits):
-        self.vars: dict = {}
+    def __init__(self, limits: Limits, bindings: dict | None = None):
+        self.vars: dict = bindings if bindings is not None else {}
         self.scope = global_scope()
         self.scope["print"] = self.print
         self.output: list[str] = []
@@ -174,12 +175,18 @@ def run(
     seed: int | None = None,
     overrides: dict[str, str] | None = None,
     limits: Limits | None = None,
+    bindings: dict | None = None,
+    observer=None,
 ) -> RunResult:
-    """Run `source` and report what it printed, warned, bound and raised."""
+    """Run `source` and report what it printed, warned, bound and raised.
+
+    `bindings` may be a dict subclass that watches assignments (gradcli check uses it);
+    `observer` (an engine.Observer) sees every backward pass (--trace, --detect-anomaly)."""
     box: list = []
 
     def work():
-        box.append(_run(source, filename, seed, overrides or {}, limits or Limits()))
+        box.append(_run(source, filename, seed, overrides or {}, limits or Limits(), bindings,
+                        observer))
 
     previous = threading.stack_size()
     threading.stack_size(STACK_BYTES)
@@ -197,14 +204,14 @@ def run(
     return box[0]
 
 
-def _run(source, filename, seed, overrides, limits):
+def _run(source, filename, seed, overrides, limits, bindings=None, observer=None):
     try:
-        return _execute(source, filename, seed, overrides, limits)
+        return _execute(source, filename, seed, overrides, limits, bindings, observer)
     except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
         return exc
 
 
-def _execute(source, filename, seed, overrides, limits) -> RunResult:
+def _execute(source, filename, seed, overrides, limits, bindings=None, observer=None) -> RunResult:
     result = RunResult(filename=filename, source=source)
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(RECURSION_LIMIT)
@@ -219,7 +226,11 @@ def _execute(source, filename, seed, overrides, limits) -> RunResult:
                 # SPEC §2.1: every syntax error (indentation and tabs included) is a SyntaxError.
                 result.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
                 return result
-            runtime = Runtime(limits)
+            runtime = Runtime(limits, bindings)
+            if observer is not None:
+                if hasattr(observer, "attach"):
+                    observer.attach(runtime)
+                Observer.active = observer
             try:
                 apply_overrides(program, overrides)
                 compiled = [Compiler(limits).stmt(s) for s in program.body]
@@ -245,3 +256,4 @@ def _execute(source, filename, seed, overrides, limits) -> RunResult:
     finally:
         sys.setrecursionlimit(old_limit)
         GradMode.enabled = True
+        Observer.active = None
