@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from gradcli import dtypes, engine
+from gradcli import dtypes, engine, hints
 from gradcli import ops as O
 from gradcli.dtypes import DType
 from gradcli.errors import (
@@ -1712,6 +1712,7 @@ def _write_into(target: Tensor, result: Tensor) -> None:
         target.array = target.array.copy()
     np.copyto(target.array, result.array, casting="unsafe")
     target.version[0] += 1
+    hints.mark_inplace(target)
     if result.grad_fn is not None and target.base is not None:
         _rebase_view(target, result.grad_fn)
     elif result.grad_fn is not None:

@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 
+from gradcli import hints
 from gradcli.backend import NumpyVocabulary, TensorVocabulary, _install_tensor_vocabulary, sum_to
 from gradcli.errors import runtime_error
 from gradcli.node import AccumulateGrad, accumulator_of
@@ -72,19 +73,22 @@ def describe(tensor_dtype_name: str, shape) -> str:
     return f"[torch.{kind}Tensor [{', '.join(str(s) for s in shape)}]]"
 
 
-def _version_error(dtype_name, shape, producer, found, expected):
+def _version_error(dtype_name, shape, producer, found, expected, version=None):
     # PyTorch names the forward op that produced the tensor: "output 0 of Exp".
     where = ""
     if producer is not None:
         forward_op = re.sub(r"Backward\d*$", "", producer)
         where = f", which is output 0 of {forward_op},"
-    return runtime_error(
+    error = runtime_error(
         "one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: {describe(dtype_name, shape)}{where} is at version {found}; "
         f"expected version {expected} instead. Hint: enable anomaly detection to find the "
         "operation that failed to compute its gradient, with "
         "torch.autograd.set_detect_anomaly(True, check_nan=False)."
     )
+    if version is not None:
+        error.hint = hints.modified_inplace(version, shape)
+    return error
 
 
 def unpack_saved(node, as_tensors: bool):
@@ -97,7 +101,7 @@ def unpack_saved(node, as_tensors: bool):
             if value.version[0] != version:
                 producer = value.grad_fn.name() if value.grad_fn is not None else None
                 raise _version_error(value.dtype.name, value.shape, producer,
-                                     value.version[0], version)
+                                     value.version[0], version, value.version)
             if not as_tensors:
                 value = value.array
         elif value.__class__ is SavedResult:
@@ -106,6 +110,7 @@ def unpack_saved(node, as_tensors: bool):
                     {"f": "float32"}.get(value.array.dtype.kind, "float32")
                     if value.array.dtype != np.float64 else "float64",
                     value.array.shape, node.name(), value.version[0], value.expected,
+                    value.version,
                 )
             if as_tensors:
                 value = Tensor(value.array, None, True, node)
@@ -217,12 +222,14 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
         grads = ()
         if grad is not None:
             if node.released:
-                raise runtime_error(FREED_MESSAGE)
+                error = runtime_error(FREED_MESSAGE)
+                error.hint = hints.freed_by(node.released)
+                raise error
             saved = unpack_saved(node, create_graph) if node.saved else ()
             grads = node.op.backward(BackwardContext(node, saved), grad, xp)
             if not retain_graph and node.saved:
                 node.saved = None
-                node.released = True
+                node.released = hints.current_line() or True
             if observer is not None:
                 observer.node_ran(node, grad, grads)
         for i, (child, _) in enumerate(node.next_functions):
@@ -306,7 +313,9 @@ def _retain(tensor, grad, create_graph: bool) -> None:
 def _root_gradient(tensor: Tensor, gradient, index: int, create_graph: bool):
     if gradient is None:
         if tensor.array.size != 1:
-            raise runtime_error("grad can be implicitly created only for scalar outputs")
+            error = runtime_error("grad can be implicitly created only for scalar outputs")
+            error.hint = hints.non_scalar(tensor)
+            raise error
         root = np.ones(tensor.shape, dtype=tensor.dtype.numpy)
         return Tensor(root) if create_graph else root
     if gradient.shape != tensor.shape:

@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-from gradcli import api, diagnostics
+from gradcli import api, diagnostics, hints
 from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError, type_error
 from gradcli.lang import ast as A
@@ -227,6 +227,8 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
                 result.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
                 return result
             runtime = Runtime(limits, bindings)
+            hints.Context.line = lambda: runtime.line
+            hints.Context.variables = lambda: runtime.vars
             if observer is not None:
                 if hasattr(observer, "attach"):
                     observer.attach(runtime)
