@@ -33,5 +33,5 @@ def test_non_scalar_output_is_named():
 
 
 def test_no_hint_where_the_message_is_clear():
-    error = error_of("x = tensor([1.0]) + tensor([1.0, 2.0, 3.0])\n")
+    error = error_of("x = tensor([1.0, 2.0]) + tensor([1.0, 2.0, 3.0])\n")
     assert error.hint is None
