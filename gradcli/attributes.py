@@ -192,7 +192,9 @@ TENSOR_METHODS = {name: fn for name, fn in TENSOR_METHODS.items() if fn is not N
 
 NODE_ATTRIBUTES = {
     "next_functions": lambda n: n.next_functions,
-    "name": lambda n: n.name,
+    # PyTorch's C++ class name shows through for the leaf accumulator.
+    "name": lambda n: (lambda: "torch::autograd::AccumulateGrad")
+    if isinstance(n, AccumulateGrad) else n.name,
     "variable": lambda n: n.variable if isinstance(n, AccumulateGrad) else _missing(n, "variable"),
     "metadata": lambda n: {},
 }

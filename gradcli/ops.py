@@ -410,6 +410,18 @@ def _(ctx, grad, xp):
 # ----- element-wise functions --------------------------------------------------------
 
 
+def correctly_rounded(fn):
+    """numpy's float32 transcendental functions can be an ulp off PyTorch's (exp(6) prints
+    806.8575 instead of 806.8576): compute float32 in float64 and round once."""
+
+    def apply(x):
+        if x.dtype == np.float32:
+            return fn(x.astype(np.float64)).astype(np.float32)
+        return fn(x)
+
+    return apply
+
+
 def unary(overload, forward, formula, save=save_self):
     """Register a one-input element-wise op whose formula needs only `grad` and one saved value."""
     entry = op(overload, save=save)(lambda xs, p: forward(xs[0]))
@@ -419,20 +431,20 @@ def unary(overload, forward, formula, save=save_self):
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
 
-exp = unary("exp", np.exp, lambda g, result, xp: g * result, save_result)
-log = unary("log", np.log, lambda g, x, xp: g / x)
-log2 = unary("log2", np.log2, lambda g, x, xp: g / (x * LN2))
-log10 = unary("log10", np.log10, lambda g, x, xp: g / (x * LN10))
-log1p = unary("log1p", np.log1p, lambda g, x, xp: g / (x + 1))
-expm1 = unary("expm1", np.expm1, lambda g, result, xp: g * (result + 1), save_result)
+exp = unary("exp", correctly_rounded(np.exp), lambda g, result, xp: g * result, save_result)
+log = unary("log", correctly_rounded(np.log), lambda g, x, xp: g / x)
+log2 = unary("log2", correctly_rounded(np.log2), lambda g, x, xp: g / (x * LN2))
+log10 = unary("log10", correctly_rounded(np.log10), lambda g, x, xp: g / (x * LN10))
+log1p = unary("log1p", correctly_rounded(np.log1p), lambda g, x, xp: g / (x + 1))
+expm1 = unary("expm1", correctly_rounded(np.expm1), lambda g, result, xp: g * (result + 1), save_result)
 sqrt = unary("sqrt", np.sqrt, lambda g, result, xp: g / (2 * result), save_result)
 rsqrt = unary(
-    "rsqrt", lambda x: 1 / np.sqrt(x), lambda g, r, xp: -0.5 * g * r * r * r, save_result
+    "rsqrt", correctly_rounded(lambda x: 1 / np.sqrt(x)), lambda g, r, xp: -0.5 * g * r * r * r, save_result
 )
-sin = unary("sin", np.sin, lambda g, x, xp: g * xp.cos(x))
-cos = unary("cos", np.cos, lambda g, x, xp: -g * xp.sin(x))
-tan = unary("tan", np.tan, lambda g, result, xp: g * (1 + result * result), save_result)
-tanh = unary("tanh", np.tanh, lambda g, result, xp: xp.tanh_backward(g, result), save_result)
+sin = unary("sin", correctly_rounded(np.sin), lambda g, x, xp: g * xp.cos(x))
+cos = unary("cos", correctly_rounded(np.cos), lambda g, x, xp: -g * xp.sin(x))
+tan = unary("tan", correctly_rounded(np.tan), lambda g, result, xp: g * (1 + result * result), save_result)
+tanh = unary("tanh", correctly_rounded(np.tanh), lambda g, result, xp: xp.tanh_backward(g, result), save_result)
 abs_ = unary("abs", np.abs, lambda g, x, xp: g * xp.sign(x))
 sign = op("sign")(lambda xs, p: np.sign(xs[0]))
 sign.derivative(lambda ctx, grad, xp: (xp.zeros_like(grad),))
@@ -448,7 +460,7 @@ def _sigmoid(x):
     return out
 
 
-sigmoid = unary("sigmoid", _sigmoid, lambda g, y, xp: xp.sigmoid_backward(g, y), save_result)
+sigmoid = unary("sigmoid", correctly_rounded(_sigmoid), lambda g, y, xp: xp.sigmoid_backward(g, y), save_result)
 # threshold_backward(grad, result, 0): the gradient passes where the output is positive.
 relu = unary(
     "relu", lambda x: np.maximum(x, 0), lambda g, y, xp: xp.threshold_backward(g, y), save_result
