@@ -211,6 +211,7 @@ def _to_array(data, dtype: DType) -> np.ndarray:
     if is_tensor(data):
         return data.array.astype(dtype.numpy, copy=True)
     if isinstance(data, (list, tuple)):
+        _limits().check_literal_size(data)
         _check_nested(data)
         flat = _flatten_tensors(data)
         return np.array(flat, dtype=dtype.numpy)
@@ -227,6 +228,17 @@ def _flatten_tensors(data):
     if isinstance(data, (list, tuple)):
         return [_flatten_tensors(item) for item in data]
     return data
+
+
+def _limits():
+    from gradcli import limits
+
+    return limits
+
+
+def _check_size(shape, dtype: DType, view: bool = False) -> None:
+    """gradcli's size limits, checked from the shape before numpy allocates."""
+    _limits().check_tensor_size(shape, dtype.itemsize, dtype.name, view)
 
 
 def new_leaf(array: np.ndarray, dtype: DType, requires_grad: bool) -> Tensor:
@@ -247,7 +259,9 @@ def legacy_constructor(dtype: DType):
             len(args) == 1 and is_tensor(args[0])
         ):
             return Tensor(_to_array(args[0], dtype), dtype)
-        return Tensor(np.zeros(size_args(args), dtype=dtype.numpy), dtype)
+        shape = size_args(args)
+        _check_size(shape, dtype)
+        return Tensor(np.zeros(shape, dtype=dtype.numpy), dtype)
 
     return construct
 
@@ -256,6 +270,7 @@ def _factory(fill):
     def create(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
         shape = size_args(size)
         dtype = as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+        _check_size(shape, dtype)
         return new_leaf(fill(shape, dtype), dtype, requires_grad)
 
     return create
@@ -301,19 +316,23 @@ def randint(*args, low=None, high=None, size=None, dtype=None, requires_grad=Fal
         raise type_error("randint() missing required arguments 'high' and 'size'")
     low = 0 if low is None else low
     dtype = as_dtype(dtype) or dtypes.int64
-    values = Random.generator.integers(low, high, size=size_args((size,), "randint"))
+    shape = size_args((size,), "randint")
+    _check_size(shape, dtype)
+    values = Random.generator.integers(low, high, size=shape)
     return new_leaf(values.astype(dtype.numpy), dtype, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, requires_grad=False):
     dtype = as_dtype(dtype) or _infer_dtype(fill_value)
     shape = size_args((size,), "full")
+    _check_size(shape, dtype)
     return new_leaf(np.full(shape, fill_value, dtype.numpy), dtype, requires_grad)
 
 
 def _like(fill):
     def create(input, *, dtype=None, requires_grad=False):
         dtype = as_dtype(dtype) or input.dtype
+        _check_size(input.shape, dtype)
         return new_leaf(fill(input.shape, dtype), dtype, requires_grad)
 
     return create
@@ -329,6 +348,7 @@ randn_like = _like(
 
 def full_like(input, fill_value, *, dtype=None, requires_grad=False):
     dtype = as_dtype(dtype) or input.dtype
+    _check_size(input.shape, dtype)
     return new_leaf(np.full(input.shape, fill_value, dtype.numpy), dtype, requires_grad)
 
 
@@ -349,12 +369,17 @@ def arange(*args, start=None, end=None, step=None, dtype=None, requires_grad=Fal
     integral = all(isinstance(v, int) for v in (begin, stop, stride))
     dtype = as_dtype(dtype) or (dtypes.int64 if integral else dtypes.DEFAULT_FLOAT)
     count = builtins.max(math.ceil((stop - begin) / stride), 0)
+    _check_size((count,), dtypes.float64)  # computed in float64 first
     array = (begin + stride * np.arange(count, dtype=np.float64)).astype(dtype.numpy)
     return new_leaf(array, dtype, requires_grad)
 
 
 def linspace(start, end, steps, *, dtype=None, requires_grad=False):
     dtype = as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    if steps < 0:
+        raise runtime_error("number of steps must be non-negative")
+    if isinstance(steps, int):
+        _check_size((steps,), dtypes.float64)  # computed in float64 first
     start, end = _item(start), _item(end)
     if steps == 1:
         array = np.array([start], dtype=np.float64)
@@ -369,6 +394,8 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False):
 
 def eye(n, m=None, *, dtype=None, requires_grad=False):
     dtype = as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    if isinstance(n, int) and (m is None or isinstance(m, int)):
+        _check_size((builtins.max(n, 0), builtins.max(n if m is None else m, 0)), dtype)
     return new_leaf(np.eye(n, n if m is None else m, dtype=dtype.numpy), dtype, requires_grad)
 
 
@@ -436,15 +463,15 @@ def _check_alpha(alpha, dtype_source):
 
 
 def add(input, other, *, alpha=1):
-    if not is_tensor(input):
-        input, other = other, input
-    return binary(O.add, input, operand(other, "+"), _check_alpha(alpha, input))
+    # torch.add(2, a) keeps the number first: next_functions ((None, 0), (a's node, 0)).
+    return binary(O.add, operand(input, "+"), operand(other, "+"), _check_alpha(alpha, input))
 
 
 def sub(input, other, *, alpha=1):
-    if not is_tensor(input):
-        return rsub(other, input, alpha=alpha)
-    if input.dtype is dtypes.bool_ and (
+    if not is_tensor(input) and not is_tensor(other):
+        raise type_error("sub(): argument 'input' (position 1) must be Tensor, not "
+                         f"{type(input).__name__}")
+    if is_tensor(input) and input.dtype is dtypes.bool_ and (
         (is_tensor(other) and other.dtype is dtypes.bool_) or isinstance(other, bool)
     ):
         raise runtime_error(
@@ -463,18 +490,32 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other):
-    if not is_tensor(input):
-        input, other = other, input
-    return binary(O.mul, input, operand(other, "*"))
+    return binary(O.mul, operand(input, "*"), operand(other, "*"))
+
+
+def radd(input, other):
+    """`2 + a` is a.__radd__(2): the tensor comes first."""
+    return add(input, other)
+
+
+def rmul(input, other):
+    return mul(input, other)
+
+
+def rdiv(input, other):
+    """`2 / a` is a.reciprocal() * 2 in PyTorch."""
+    return mul(reciprocal(input), other)
 
 
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is not None:
-        return floor_divide(input, other) if rounding_mode == "floor" else _trunc_div(input, other)
-    if not is_tensor(input):
-        # `2 / a` is `a.reciprocal() * 2` in PyTorch.
-        return mul(reciprocal(other), input)
-    return binary(O.div, input, operand(other, "/"), floating=True)
+        if rounding_mode not in ("floor", "trunc"):
+            raise runtime_error(
+                "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                f"'{rounding_mode}'"
+            )
+        return binary(O.div_mode, operand(input, "/"), operand(other, "/"), rounding_mode)
+    return binary(O.div, operand(input, "/"), operand(other, "/"), floating=True)
 
 
 def _trunc_div(input, other):
@@ -485,6 +526,10 @@ def _trunc_div(input, other):
 def floor_divide(input, other):
     if not is_tensor(input):
         input = tensor(input)
+    if isinstance(other, Number):
+        # A number divisor is not an input of PyTorch's placeholder node.
+        dtype, x, scalar = promote(input, other)
+        return call(O.floor_divide, (input,), scalar, (x,))
     return binary(O.floor_divide, input, other)
 
 
@@ -579,13 +624,9 @@ def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise runtime_error("torch.clamp: At least one of 'min' or 'max' must not be None")
     if is_tensor(min) or is_tensor(max):
-        low = min if min is not None else None
-        result = input
-        if low is not None:
-            result = maximum(result, low)
-        if max is not None:
-            result = minimum(result, max)
-        return result
+        bounds = [b if b is None or is_tensor(b) else tensor(b) for b in (min, max)]
+        arrays = (input.array,) + tuple(None if b is None else b.array for b in bounds)
+        return call(O.clamp_tensor, (input, *bounds), None, arrays)
     dtype = input.dtype
     if dtype.category != dtypes.FLOATING and any(isinstance(v, float) for v in (min, max)):
         dtype = dtypes.DEFAULT_FLOAT
@@ -606,16 +647,8 @@ def minimum(input, other):
 def where(condition, input=None, other=None):
     if input is None and other is None:
         return tuple(Tensor(i.astype(np.int64)) for i in np.nonzero(condition.array))
-    if not is_tensor(input):
-        input, other_ = other, input
-        dtype, xb, xa = promote(input, other_)
-        scalar_first = True
-    else:
-        dtype, xa, xb = promote(input, other)
-        scalar_first = False
+    dtype, xa, xb = promote(input, other)
     cond = condition.array.astype(bool)
-    if scalar_first:
-        return call(O.where, (other_, input), cond, (xb, xa))
     return call(O.where, (input, other), cond, (xa, xb))
 
 
@@ -780,15 +813,37 @@ def matmul(input, other):
         return call(O.squeeze_inplace_dim, (mm(unsqueeze(input, 0), other),), 0)
     if da == 2 and db == 2:
         return mm(input, other)
-    if da >= 3 and db <= 2:
-        # Fold the batch into the rows: one mm, then _unsafe_view back.
-        folded = reshape(input, (-1, input.shape[-1]))
-        if db == 1:
-            out = mv(folded, other)
-            return call(O.unsafe_view, (out,), input.shape[:-1])
-        out = mm(folded, other)
-        return call(O.unsafe_view, (out,), input.shape[:-1] + (other.shape[-1],))
+    if da >= 3 and db <= 2 and _should_fold(input, other):
+        return _folded_matmul(input, other)
+    if db >= 3 and da <= 2 and _should_fold(T_last(other), input):
+        # PyTorch computes (B^T a^T)^T: fold the transposed batch, then transpose back.
+        out = _folded_matmul(T_last(other), t(input) if da == 2 else input)
+        return contiguous(transpose(out, -2, -1)) if da == 2 else out
     return _batched_matmul(input, other)
+
+
+def T_last(x):
+    return transpose(x, -2, -1)
+
+
+def _should_fold(batched, small) -> bool:
+    """PyTorch's should_fold: fold a batch into one mm/mv when the small operand needs a
+    gradient, or when the batch can be viewed as a matrix without copying."""
+    if batched.shape[-1] != 1 and small.requires_grad and GradMode.enabled:
+        return True
+    try:
+        batched.array.reshape((-1, batched.shape[-1]), copy=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _folded_matmul(batched, small):
+    folded = reshape(batched, (-1, batched.shape[-1]))
+    if small.ndim == 1:
+        return call(O.unsafe_view, (mv(folded, small),), batched.shape[:-1])
+    out = mm(folded, small)
+    return call(O.unsafe_view, (out,), batched.shape[:-1] + (small.shape[-1],))
 
 
 def _batched_matmul(input, other):
@@ -849,6 +904,8 @@ def _reduction_dtype(input, dtype):
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
+    if dim is not None and not isinstance(dim, int) and len(dim) == 0:
+        dim = tuple(range(input.ndim))  # dim=() reduces every dimension (PyTorch's legacy)
     out_dtype = _reduction_dtype(input, dtype)
     x = cast(input, out_dtype)
     if dim is None:
@@ -869,6 +926,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         input = to(input, dtype)
     _check_float_reduction(input, "mean")
+    if dim is not None and not isinstance(dim, int) and len(dim) == 0:
+        dim = tuple(range(input.ndim))
     if dim is None:
         return call(O.mean_all, (input,))
     return call(O.mean_dims, (input,), (wrap_dims(dim, input.ndim), keepdim))
@@ -1076,7 +1135,7 @@ def unsqueeze(input, dim):
 def transpose(input, dim0, dim1):
     if input.ndim == 0:
         wrap_dim(dim0, 0), wrap_dim(dim1, 0)
-        return call(O.alias, (input,))
+        return call(O.transpose, (input,), (0, 0))
     return call(O.transpose, (input,), (wrap_dim(dim0, input.ndim), wrap_dim(dim1, input.ndim)))
 
 
@@ -1133,6 +1192,7 @@ def expand(input, *sizes):
                 f"[{', '.join(map(str, sizes))}].  Tensor sizes: [{', '.join(map(str, input.shape))}]"
             )
         target.append(size)
+    _check_size(target, input.dtype, view=True)
     return call(O.expand, (input,), tuple(target))
 
 
@@ -1152,6 +1212,8 @@ def repeat(input, *repeats):
         raise runtime_error(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
         )
+    padded = (1,) * (len(repeats) - input.ndim) + tuple(input.shape)
+    _check_size([n * r for n, r in zip(padded, repeats, strict=True)], input.dtype)
     return call(O.repeat, (input,), repeats)
 
 
@@ -1236,7 +1298,10 @@ def data_of(input):
     return Tensor(input.array, input.dtype)
 
 
-def to(input, *args, dtype=None, copy=False, **ignored):
+def to(input, *args, dtype=None, copy=False, device=None, **ignored):
+    for arg in (*args, device):
+        if isinstance(arg, str) and arg.startswith("cuda"):
+            raise ProgramError("AssertionError", "Torch not compiled with CUDA enabled")
     for arg in args:
         if isinstance(arg, DType) or any(
             arg is kind for kind in (float, int, bool, python_float, python_int, python_bool)
@@ -1348,7 +1413,8 @@ def _as_gradient(gradient):
     if gradient is None or is_tensor(gradient):
         return gradient
     if isinstance(gradient, Number):
-        return tensor(gradient)
+        # PyTorch treats a non-tensor gradient as a sequence of tensors.
+        raise type_error(f"'{type(gradient).__name__}' object is not iterable")
     raise type_error(f"gradient must be a Tensor or None, not {type(gradient).__name__}")
 
 
@@ -1869,9 +1935,20 @@ def setitem(target: Tensor, index, value) -> None:
     if not target.array.flags.writeable:
         target.array = target.array.copy()
     try:
+        region_shape = target.array[key].shape
+    except IndexError as exc:
+        raise index_error(str(exc)) from None
+    if is_tensor(value) and value.ndim > len(region_shape):
+        raise runtime_error(
+            f"expand(torch.{_dtype_name(value.dtype)}Tensor{{[{', '.join(map(str, value.shape))}]}}, "
+            f"size=[{', '.join(map(str, region_shape))}]): the number of sizes provided "
+            f"({len(region_shape)}) must be greater or equal to the number of dimensions in the "
+            f"tensor ({value.ndim})"
+        )
+    try:
         target.array[key] = source
-    except ValueError as exc:
-        raise runtime_error(str(exc)) from None
+    except ValueError:
+        raise broadcast_error(region_shape, np.shape(source)) from None
     target.version[0] += 1
 
 
@@ -1897,13 +1974,13 @@ def _reflected(fn):
 
 
 Tensor.__add__ = add
-Tensor.__radd__ = add
+Tensor.__radd__ = radd
 Tensor.__sub__ = sub
-Tensor.__rsub__ = _reflected(sub)
+Tensor.__rsub__ = rsub
 Tensor.__mul__ = mul
-Tensor.__rmul__ = mul
+Tensor.__rmul__ = rmul
 Tensor.__truediv__ = div
-Tensor.__rtruediv__ = _reflected(div)
+Tensor.__rtruediv__ = rdiv
 Tensor.__pow__ = pow
 Tensor.__rpow__ = _reflected(pow)
 Tensor.__matmul__ = matmul

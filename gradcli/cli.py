@@ -3,6 +3,7 @@ outcome to an exit code in one place (`main`). No computation happens here."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -11,7 +12,7 @@ import click
 from gradcli import __version__
 from gradcli.errors import ExitStatus
 
-FORMATS = ("table", "tsv", "json")
+FORMATS = ("table", "tsv", "json", "latex")
 
 
 class SourceError(Exception):
@@ -90,7 +91,8 @@ def format_error(filename: str, source: str, error, color: bool = False) -> str:
         stripped = code.lstrip()
         indent = len(code) - len(stripped)
         caret = "\x1b[1;31m^\x1b[0m" if color else "^"
-        text += f"\n    {highlight(stripped, color)}\n    {' ' * max(column - 1 - indent, 0)}{caret}"
+        pad = " " * max(column - 1 - indent, 0)
+        text += f"\n    {highlight(stripped, color)}\n    {pad}{caret}"
     if getattr(error, "hint", None):
         text += f"\nhint: {error.hint}"
     return text
@@ -112,7 +114,8 @@ def cli():
 
 
 @cli.command("eval")
-@click.argument("file", required=False)
+@click.argument("files", nargs=-1, metavar="[FILE]...",
+                type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
@@ -121,44 +124,110 @@ def cli():
 @click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
 @click.option("--precision", type=click.IntRange(0, 16), default=4, show_default=True,
               help="Digits after the point in the table.")
-@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
+@click.option("--no-color", is_flag=True, help="No colour (same as --color never).")
+@click.option("--color", "color_mode", type=click.Choice(("auto", "always", "never")),
+              default="auto", show_default=True,
+              help="Colour: auto means a terminal and no NO_COLOR in the environment.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only what the program's print() wrote (errors still go to stderr).")
 @click.option("--trace", is_flag=True, help="Show every backward pass node by node.")
 @click.option("--detect-anomaly", is_flag=True, help="Report the first NaN/inf made in backward.")
+@click.option("--trace-values", type=click.Choice(("summary", "full")), default="summary",
+              show_default=True, help="--trace: summarise long tensors, or show every value.")
+@click.option("--partials", is_flag=True,
+              help="After each backward, print ∂output/∂leaf for every leaf it reached.")
 @click.option("--max-steps", type=click.IntRange(1), default=None,
               help="Loop-iteration budget for the whole program.")
-def eval_command(file, expr, output_format, sets, seed, precision, no_color, trace,
-                 detect_anomaly, max_steps):
-    """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors."""
-    if trace or detect_anomaly:
-        raise NotSupportedYet("--trace and --detect-anomaly are not supported yet")
+def eval_command(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
+                 trace, detect_anomaly, max_steps, trace_values, partials):
+    """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
+
+    With several FILEs, each runs on its own and prints its own result, in order (json:
+    one document per line, each with a "file" key); the exit code is the worst outcome.
+    """
     from gradcli.interpreter import run
     from gradcli.limits import Limits
 
     overrides = parse_sets(sets)
-    try:
-        filename, source = read_program(file, expr)
-    except SourceError as exc:
-        raise SyntaxExit(file or "<stdin>", "", exc, output_format) from None
+    if quiet and output_format == "json":
+        raise click.UsageError("--quiet prints only what print() wrote; drop --format json")
+    if expr is not None and files:
+        raise click.UsageError("give either FILE or -e TEXT, not both")
     limits = Limits()
     if max_steps is not None:
         limits.max_steps = max_steps
-    result = run(source, filename, seed=seed, overrides=overrides, limits=limits)
-    emit(result, output_format, precision, no_color)
-    if result.error is not None:
-        sys.exit(ExitStatus.SYNTAX if result.error.phase == "parse" else ExitStatus.PROGRAM_ERROR)
+    several = len(files) > 1
+    status = ExitStatus.OK
+    programs = []  # every file is read before any runs: a missing one is a usage error
+    for file in files or (None,):
+        try:
+            programs.append((file, read_program(file, expr)))
+        except SourceError as exc:
+            if not several:
+                raise SyntaxExit(file or "<stdin>", "", exc, output_format) from None
+            programs.append((file, exc))
+    for index, (file, program) in enumerate(programs):
+        views = None
+        if isinstance(program, SourceError):
+            result = _source_error_result(file, program)
+        else:
+            filename, source = program
+            from gradcli.render.trace import make_views
+
+            views = make_views(source, trace, trace_values, partials, detect_anomaly,
+                               output_format)
+            result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
+                         observer=views.tracer if views is not None else None)
+        if several and output_format != "json" and not quiet:
+            sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
+        emit(result, output_format, precision, no_color, color_mode=color_mode, quiet=quiet,
+             several=several, views=views)
+        if result.error is not None:
+            status = max(status, ExitStatus.SYNTAX if result.error.phase == "parse"
+                         else ExitStatus.PROGRAM_ERROR)
+    if status:
+        sys.exit(status)
 
 
-def emit(result, output_format: str, precision: int, no_color: bool) -> None:
+def _source_error_result(filename, exc):
+    from gradcli.result import ErrorRecord, RunResult
+
+    error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
+    return RunResult(filename=filename, source="", error=error)
+
+
+def emit(result, output_format: str, precision: int, no_color: bool = False, *,
+         color_mode: str = "auto", quiet: bool = False, several: bool = False,
+         views=None) -> None:
+    from gradcli.lexer import color_enabled
+
     err = sys.stderr
-    for warning in result.warnings:
-        print(format_warning(result.filename, result.source, warning), file=err)
-    if output_format == "json":
+    mode = "never" if no_color else color_mode
+    if not quiet:
+        for warning in result.warnings:
+            print(format_warning(result.filename, result.source, warning), file=err)
+    if output_format == "json" and several:
+        # One document per line (JSON Lines), so `jq -c` and `while read` take them apart.
+        from gradcli.render.jsondoc import document
+
+        doc = {"file": result.filename, **document(result),
+               **(views.json() if views is not None else {})}
+        sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
+    elif output_format == "json":
         from gradcli.render.jsondoc import dumps
 
-        sys.stdout.write(dumps(result) + "\n")
+        sys.stdout.write(dumps(result, views.json() if views is not None else None) + "\n")
     else:
-        sys.stdout.write(result.stdout)
-        if output_format == "tsv":
+        if views is not None:
+            # Each backward pass's trace and partials where backward() ran, between prints.
+            views.write(result.stdout, color_enabled(mode, sys.stdout), sys.stdout)
+        else:
+            sys.stdout.write(result.stdout)
+        if quiet:
+            pass
+        elif output_format == "latex":
+            sys.stdout.write(views.latex() if views is not None else "")
+        elif output_format == "tsv":
             from gradcli.render.table import tsv
 
             sys.stdout.write(tsv(result, precision))
@@ -167,12 +236,17 @@ def emit(result, output_format: str, precision: int, no_color: bool) -> None:
 
             from gradcli.render.table import rich_table
 
-            color = not no_color and not os.environ.get("NO_COLOR")
-            console = Console(no_color=not color, highlight=False, soft_wrap=False)
+            color = color_enabled(mode, sys.stdout)
+            # color_system=None writes no escape at all (no bold or dim either).
+            # A terminal gets its own width; a pipe gets room enough not to fold cells.
+            width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+            console = Console(force_terminal=color, color_system="auto" if color else None,
+                              highlight=False, soft_wrap=False, width=width)
             console.print(rich_table(result, precision))
     sys.stdout.flush()
     if result.error is not None:
-        print(format_error(result.filename, result.source, result.error), file=err)
+        print(format_error(result.filename, result.source, result.error,
+                           color=color_enabled(mode, err)), file=err)
 
 
 class NotSupportedYet(click.ClickException):

@@ -297,7 +297,44 @@ def _(ctx, grad, xp):
 @op("floor_divide", name="NotImplemented")
 def floor_divide(xs, p):
     # PyTorch records floor division with a placeholder node that fails in backward.
-    return np.floor_divide(xs[0], xs[1])
+    return np.floor_divide(xs[0], xs[1] if len(xs) > 1 else p)
+
+
+@op("div.Tensor_mode")
+def div_mode(xs, p):
+    quotient = np.true_divide(xs[0], xs[1])
+    rounded = np.floor(quotient) if p == "floor" else np.trunc(quotient)
+    kind = np.result_type(xs[0], xs[1]) if not np.isscalar(xs[0]) or not np.isscalar(xs[1]) else None
+    return rounded.astype(kind) if kind is not None and np.dtype(kind).kind in "iub" else rounded
+
+
+# Rounded division is piecewise constant: its gradient is zero everywhere PyTorch defines it.
+div_mode.derivative(lambda ctx, grad, xp: (xp.zeros_like(grad), xp.zeros_like(grad)))
+
+
+@op("clamp.Tensor", save=save_inputs)
+def clamp_tensor(xs, p):
+    x, low, high = xs
+    if low is not None:
+        x = np.maximum(x, low)
+    if high is not None:
+        x = np.minimum(x, high)
+    return x
+
+
+@clamp_tensor.derivative
+def _(ctx, grad, xp):
+    self, low, high = ctx.saved
+    inside = True
+    if low is not None:
+        inside = self >= low
+    if high is not None:
+        inside = inside & (self <= high)
+    return (
+        xp.where(inside, grad, 0.0),
+        xp.where(self < low, grad, 0.0) if low is not None and ctx.needs[1] else None,
+        xp.where(self > high, grad, 0.0) if high is not None and ctx.needs[2] else None,
+    )
 
 
 @floor_divide.derivative
@@ -863,10 +900,12 @@ for _entry in (squeeze_all, squeeze_dim, squeeze_dims, squeeze_inplace_dim):
 
 @op("transpose.int", is_view=True)
 def transpose(xs, p):
-    return np.swapaxes(xs[0], *p)
+    return np.swapaxes(xs[0], *p) if xs[0].ndim else xs[0].view()
 
 
-transpose.derivative(lambda ctx, grad, xp: (xp.transpose(grad, *ctx.params),))
+transpose.derivative(
+    lambda ctx, grad, xp: (xp.transpose(grad, *ctx.params) if grad.ndim else grad,)
+)
 
 
 @op("t", is_view=True)

@@ -26,11 +26,6 @@ SETUP = DATA["setup"]
 
 # Expressions where gradcli is known to differ from PyTorch: strict xfails, so that a fix
 # shows up as an unexpected pass and the entry is removed.
-RESHAPE_MINUS_ONE = (
-    "reshape/view with an inferred -1 size raises 'Trying to create tensor with negative "
-    "dimension -1' (api.size_args rejects -1); matmul of a >=3-D tensor by a 1-D/2-D one "
-    "folds the batch with reshape(-1, n) and fails the same way"
-)
 WRAPPED_FIRST = (
     "torch.add/mul/sub/div(<number>, tensor) as a function call keeps the wrapped number "
     "first: PyTorch records [None, AccumulateGrad] (and SubBackward0 / DivBackward0 for "
@@ -42,45 +37,12 @@ CLAMP_TENSOR = (
     "next_functions [self, min, max]); gradcli chains maximum/minimum"
 )
 EMPTY_DIMS = "sum/mean over dim=() reduce every dim in PyTorch (0-d result); gradcli reduces none"
-LONE_FULL_SLICE = (
-    "a lone slice index (x[:], x[0:3], x[-5:]) records SliceBackward0 in PyTorch even when it "
-    "covers the whole dim; gradcli records AliasBackward0"
+ROUNDING_DIV = (
+    "div(..., rounding_mode='floor'/'trunc') is div.Tensor_mode in PyTorch: DivBackward2 "
+    "(zero gradients); gradcli records floor_divide's NotImplemented node for 'floor' and "
+    "no node at all for 'trunc' (requires_grad False)"
 )
-KNOWN_BUGS = {
-    "x.reshape(-1)": RESHAPE_MINUS_ONE,
-    "x.view(-1, 3)": RESHAPE_MINUS_ONE,
-    "B @ x": RESHAPE_MINUS_ONE,
-    "B @ a": RESHAPE_MINUS_ONE,
-    "torch.outer(a, b)": RESHAPE_MINUS_ONE + " (outer is a.reshape(-1, 1) * b)",
-    "torch.add(2, a)": WRAPPED_FIRST,
-    "torch.mul(2, a)": WRAPPED_FIRST,
-    "torch.sub(2, a)": WRAPPED_FIRST,
-    "torch.div(2, a)": WRAPPED_FIRST,
-    "torch.clamp(a, min=b)": CLAMP_TENSOR,
-    "torch.clamp(a, min=b, max=s)": CLAMP_TENSOR,
-    "a.sum(())": EMPTY_DIMS,
-    "x.mean(())": EMPTY_DIMS,
-    "x[:]": LONE_FULL_SLICE,
-    "x[0:3]": LONE_FULL_SLICE,
-    "x[-5:]": LONE_FULL_SLICE,
-    "s.transpose(0, 0)": "transpose of a 0-d tensor: PyTorch TransposeBackward0, gradcli Alias",
-    "a @ x": (
-        "matmul(1-D, 2-D): PyTorch squeezes in place, SqueezeBackward4 (squeeze_.dim); "
-        "gradcli SqueezeBackward1"
-    ),
-    "a @ B": (
-        "matmul(1-D, 3-D): PyTorch folds into one mv, UnsafeViewBackward0(MvBackward0); "
-        "gradcli SqueezeBackward1(UnsafeViewBackward0(BmmBackward0))"
-    ),
-    "x @ B": (
-        "matmul(2-D, 3-D): PyTorch computes (B^T x^T)^T with mm, "
-        "CloneBackward0(TransposeBackward0); gradcli UnsafeViewBackward0(BmmBackward0)"
-    ),
-    "F.linear(a, w, c)": (
-        "F.linear with a 1-D input and a bias: PyTorch ViewBackward0(AddmmBackward0); "
-        "gradcli AddBackward0(SqueezeBackward1, AccumulateGrad)"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def actual(expression: str) -> dict:

@@ -17,6 +17,8 @@ from gradcli.errors import ProgramError, name_error, type_error, value_error
 from gradcli.lang import ast as A
 from gradcli.limits import check_format_spec, check_python_binop
 from gradcli.tensor import Tensor
+from gradcli.trace import bind as bind_name
+from gradcli.trace import expression_text, stamp_result
 
 # Python exceptions that user-level operations on Python values raise legitimately.
 USER_EXCEPTIONS = (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError, OverflowError)
@@ -32,6 +34,13 @@ TENSOR_BINOPS = {
     "@": api.matmul,
     "&": api.bitwise_and,
     "|": api.bitwise_or,
+}
+REFLECTED = {
+    "+": api.radd,
+    "*": api.rmul,
+    "-": api.rsub,
+    "/": api.rdiv,
+    "**": lambda exponent, base: api.pow(base, exponent),
 }
 PYTHON_BINOPS = {
     "+": operator.add,
@@ -79,8 +88,10 @@ def as_program_error(exc: Exception) -> ProgramError:
 
 
 def located(fn, node):
-    """Stamp errors raised inside `fn` with the node's position; flush warnings there."""
+    """Stamp errors raised inside `fn` with the node's position; flush warnings there.
+    A tensor it makes gets that position and the expression's text on its grad_fn."""
     line, column = node.line, node.column
+    origin: list = []  # (line, column, text, bound name), built the first time it is needed
 
     def run(rt):
         try:
@@ -91,6 +102,11 @@ def located(fn, node):
             raise as_program_error(exc).at(line, column) from None
         if diagnostics.PENDING:
             rt.flush_warnings(line, column)
+        if (value.__class__ is Tensor and value.grad_fn is not None
+                and value.grad_fn.source is None) or value.__class__ is tuple:
+            if not origin:
+                origin.append((line, column, expression_text(node), None))
+            stamp_result(value, origin[0])
         return value
 
     return run
@@ -115,8 +131,11 @@ def binary_op(op: str, a, b):
             raise type_error(
                 f"unsupported operand type(s) for {op}: 'Tensor' and '{type_name(b)}'"
             )
-        if op == "**" and a.__class__ is not Tensor:
-            return api.pow(a, b)
+        if a.__class__ is not Tensor:
+            # Python tries the tensor's reflected operator: 2 - a is a.__rsub__(2).
+            reflected = REFLECTED.get(op)
+            if reflected is not None:
+                return reflected(b, a)
         return fn(a, b)
     check_python_binop(op, a, b)
     return PYTHON_BINOPS[op](a, b)
@@ -346,9 +365,12 @@ class Compiler:
     def target(self, node):
         if isinstance(node, A.Name):
             name = node.id
+            line, column = node.line, node.column
 
             def bind(rt, value):
                 rt.vars[name] = value
+                if value.__class__ is Tensor:
+                    bind_name(value, name, line, column)
 
             return bind
         if isinstance(node, (A.TupleExpr, A.ListExpr)):
@@ -356,6 +378,10 @@ class Compiler:
             count = len(targets)
 
             def unpack(rt, value):
+                if isinstance(value, (int, float, bool)) or value is None:
+                    raise type_error(
+                        f"cannot unpack non-iterable {type(value).__name__} object"
+                    ).at(node.line, node.column)
                 items = list(rt.iterate(value))
                 if len(items) != count:
                     if len(items) < count:
