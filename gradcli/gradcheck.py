@@ -121,7 +121,9 @@ def check(source: str, filename: str, of: str | None = None, wrt=(), atol=1e-5, 
     base = _run64(source, filename, seed, roots=roots)
     if base.error is not None:
         e = base.error
-        raise CheckError(f"the program fails: {filename}:{e.line}:{e.column}: {e.type}: {e.message}")
+        error = CheckError(f"the program fails: {filename}:{e.line}:{e.column}: {e.type}: {e.message}")
+        error.syntax = e.phase == "parse"
+        raise error
     named = {record.name: record.tensor for record in base.tensors}
     notes = []
     if of is None:

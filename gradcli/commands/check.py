@@ -24,8 +24,9 @@ from gradcli.errors import ExitStatus
 @click.option("--seed", type=int, default=None)
 @click.option("--format", "output_format", type=click.Choice(("table", "json")), default="table",
               show_default=True)
+@click.option("--brief", is_flag=True, help="One row per leaf instead of one per element.")
 @click.option("--no-color", is_flag=True)
-def command(file, expr, of, wrt, atol, rtol, eps, seed, output_format, no_color):
+def command(file, expr, of, wrt, atol, rtol, eps, seed, output_format, brief, no_color):
     """Check every leaf's gradient against central finite differences (float64)."""
     from gradcli.cli import read_program
     from gradcli.gradcheck import CheckError, check
@@ -34,6 +35,9 @@ def command(file, expr, of, wrt, atol, rtol, eps, seed, output_format, no_color)
     try:
         report = check(source, filename, of, wrt, atol, rtol, eps, seed)
     except CheckError as exc:
+        if getattr(exc, "syntax", False):
+            click.echo(f"gradcli check: {exc}", err=True)
+            sys.exit(ExitStatus.SYNTAX)
         if output_format == "json":
             print(json.dumps({"version": 1, "ok": False, "error": str(exc)}))
         click.echo(f"gradcli check: {exc}", err=True)
@@ -45,12 +49,15 @@ def command(file, expr, of, wrt, atol, rtol, eps, seed, output_format, no_color)
     else:
         from rich.console import Console
 
-        from gradcli.render.check import leaf_table, summary
+        from gradcli.render.check import brief_table, leaf_table, summary
 
         console = Console(no_color=no_color or bool(os.environ.get("NO_COLOR")), highlight=False)
         for note in report.notes:
             console.print(f"note: {note}", style="dim")
-        for leaf in report.leaves:
-            console.print(leaf_table(leaf))
+        if brief:
+            console.print(brief_table(report))
+        else:
+            for leaf in report.leaves:
+                console.print(leaf_table(leaf))
         console.print(summary(report), markup=False)
     sys.exit(ExitStatus.OK if report.passed else ExitStatus.PROGRAM_ERROR)

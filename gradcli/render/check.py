@@ -23,6 +23,26 @@ def leaf_table(leaf) -> Table:
     return table
 
 
+def brief_table(report) -> Table:
+    """One row per leaf: how many elements agreed and the largest disagreement."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("leaf", "shape", "checked", "max abs err", "max rel err", "status"):
+        table.add_column(column, no_wrap=True,
+                         justify="right" if column.startswith(("checked", "max")) else "left")
+    for leaf in report.leaves:
+        counts = {s: sum(e.status == s for e in leaf.elements) for s in ("ok", "FAIL", "kink")}
+        status = "[green]ok[/]" if leaf.passed else f"[bold red]{counts['FAIL']} FAIL[/]"
+        if counts["kink"]:
+            status += f" [yellow]({counts['kink']} non-diff.)[/]"
+        table.add_row(
+            leaf.name, str(tuple(leaf.shape)),
+            f"{len(leaf.elements)}" + (" dirs" if leaf.method == "projection" else ""),
+            f"{max(e.abs_error for e in leaf.elements):.2e}",
+            f"{max(e.rel_error for e in leaf.elements):.2e}", status,
+        )
+    return table
+
+
 def summary(report) -> str:
     counts = {"ok": 0, "FAIL": 0, "kink": 0}
     for leaf in report.leaves:
