@@ -7,22 +7,28 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import numpy as np
 
 from gradcli import api, diagnostics, hints
+from gradcli import limits as resource_limits
 from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError, type_error
 from gradcli.lang import ast as A
 from gradcli.lang.compiler import Compiler
 from gradcli.lang.parser import parse, parse_expression
-from gradcli.limits import Limits, resource_error
+from gradcli.limits import Limits, budget_error, format_bytes, resource_error
 from gradcli.names import MODULES, global_scope
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
 from gradcli.tensor import GradMode, Tensor
 
 STACK_BYTES = 512 * 2**20  # deep programs recurse in the parser and compiler, not in backward
 RECURSION_LIMIT = 200_000
+MAX_OUTPUT_CHARS = 100_000_000  # what print() may write in one run (it is kept in memory)
+TIMEOUT_GRACE = 1.0  # seconds to wait past --timeout for a long numpy call to finish
+# Builtins that consume a whole iterable: list(range(10**12)) is a loop in disguise.
+CONSUMERS = ("list", "tuple", "sum", "min", "max")
 
 
 class IPythonMath:
@@ -46,6 +52,10 @@ class Runtime:
         self.limits = limits
         self.steps = 0
         self.line = 0
+        self.output_chars = 0
+        self.deadline = None if limits.timeout is None else time.monotonic() + limits.timeout
+        for name in CONSUMERS:
+            self.scope[name] = self._bounded(self.scope[name], name in ("list", "tuple"))
 
     def print(self, *values, sep=" ", end="\n", flush=False):
         if sep is None:
@@ -54,7 +64,65 @@ class Runtime:
             end = "\n"
         if not isinstance(sep, str) or not isinstance(end, str):
             raise type_error("sep must be None or a string")
-        self.output.append(sep.join(str(v) for v in values) + end)
+        text = sep.join(str(v) for v in values) + end
+        self.output_chars += len(text)
+        if self.output_chars > MAX_OUTPUT_CHARS:
+            raise resource_error(
+                f"the program printed more than {MAX_OUTPUT_CHARS:,} characters, gradcli's "
+                "limit for one run"
+            )
+        self.output.append(text)
+
+    # ----- budgets: loop steps and the wall clock -----
+
+    def check_time(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise budget_error(
+                f"the program ran longer than its time limit of {self.limits.timeout:g} "
+                "seconds",
+                "raise the limit with --timeout SECONDS",
+            )
+
+    def _charge(self, count) -> None:
+        """Spend `count` loop steps, refusing (before the loop starts) to pass the budget."""
+        if self.steps + count > self.limits.max_steps:
+            budget = self.limits.max_steps
+            if count > budget // 2:
+                message = (f"this loop would run {count:,} iterations, past gradcli's budget "
+                           f"of {budget:,} loop steps for the whole program")
+            else:
+                message = (f"the program has used up gradcli's budget of {budget:,} loop "
+                           "steps (iterations of all loops and comprehensions together)")
+            raise budget_error(message, "raise the budget with --max-steps N")
+        self.steps += count
+
+    def _count_items(self, iterator, line):
+        """An iterable of unknown length (enumerate, zip): one step per item."""
+        budget = self.limits.max_steps
+        for item in iterator:
+            self.steps += 1
+            if self.steps > budget or self.deadline is not None:
+                self._check_loop(line)
+            yield item
+
+    def _timed(self, items, line):
+        for item in items:
+            self._check_loop(line)
+            yield item
+
+    def _check_loop(self, line) -> None:
+        # Raised between iterations, after the body set rt.line: point back at the loop.
+        try:
+            if self.steps > self.limits.max_steps:
+                self.steps -= 1
+                self._charge(1)
+            self.check_time()
+        except ProgramError:
+            self.line = line
+            raise
+
+    def _bounded(self, consume, keep_tensors: bool):
+        return _Bounded(self, consume, keep_tensors)
 
     def flush_warnings(self, line: int, column: int) -> None:
         for message, category, once_per_process in diagnostics.PENDING:
@@ -66,20 +134,25 @@ class Runtime:
         diagnostics.PENDING.clear()
 
     def iterate(self, value, counted=False):
+        """What a `for` loop, a comprehension or an unpacking walks over. Every item is a
+        step of the program's budget (`counted` is kept for callers; all loops count)."""
         if isinstance(value, Tensor):
             if not value.ndim:
                 raise type_error("iteration over a 0-d tensor")
+            self._charge(value.shape[0])
             value = [api.getitem(value, i) for i in range(value.shape[0])]
         elif isinstance(value, (int, float, bool)) or value is None:
             raise type_error(f"'{type(value).__name__}' object is not iterable")
-        if counted:
-            length = len(value) if hasattr(value, "__len__") else 0
-            if self.steps + length > self.limits.max_steps:
-                raise resource_error(
-                    f"this loop would run {length:,} iterations, past gradcli's step budget of "
-                    f"{self.limits.max_steps:,} (raise it with --max-steps)"
-                )
-            self.steps += length
+        elif isinstance(value, (list, tuple, str, range, dict)) or value.__class__ is api.Size:
+            try:
+                length = len(value)
+            except OverflowError:  # len(range(10**30))
+                length = sys.maxsize
+            self._charge(length)
+        else:
+            return self._count_items(iter(value), self.line)
+        if self.deadline is not None:
+            return self._timed(value, self.line)
         return value
 
     def do_import(self, bound: str, module: str, node) -> None:
@@ -105,6 +178,31 @@ class Runtime:
     def display(self, *objects, **kwargs):
         for obj in objects:
             self.print(repr(obj))
+
+
+class _Bounded:
+    """list(x), sum(x), ...: the same step budget as a loop over x. Shows itself as the
+    builtin it wraps (`print(list)` is still `<class 'list'>`)."""
+
+    __slots__ = ("runtime", "consume", "keep_tensors", "__name__")
+
+    def __init__(self, runtime, consume, keep_tensors: bool):
+        self.runtime, self.consume, self.keep_tensors = runtime, consume, keep_tensors
+        self.__name__ = getattr(consume, "__name__", "builtin")
+
+    def __call__(self, *args, **kwargs):
+        if args:
+            first = args[0]
+            if first.__class__ is Tensor:
+                # list(t) and tuple(t) walk the tensor as a for loop does.
+                if self.keep_tensors and len(args) == 1:
+                    args = (self.runtime.iterate(first),)
+            elif len(args) == 1 or self.__name__ == "sum":
+                args = (self.runtime.iterate(first), *args[1:])
+        return self.consume(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return repr(self.consume)
 
 
 def apply_overrides(program: A.Program, overrides: dict[str, str]) -> None:
@@ -183,10 +281,12 @@ def run(
     `bindings` may be a dict subclass that watches assignments (gradcli check uses it);
     `observer` (an engine.Observer) sees every backward pass (--trace, --detect-anomaly)."""
     box: list = []
+    limits = limits or Limits()
+    shared = {"started": time.monotonic()}  # and "runtime", once the program runs
 
     def work():
-        box.append(_run(source, filename, seed, overrides or {}, limits or Limits(), bindings,
-                        observer))
+        box.append(_run(source, filename, seed, overrides or {}, limits, bindings,
+                        observer, shared))
 
     previous = threading.stack_size()
     threading.stack_size(STACK_BYTES)
@@ -195,8 +295,14 @@ def run(
         worker.start()
     finally:
         threading.stack_size(previous)
+    give_up = None if limits.timeout is None else (
+        shared["started"] + limits.timeout + TIMEOUT_GRACE)
     while worker.is_alive():
         worker.join(0.1)
+        if give_up is not None and time.monotonic() > give_up and worker.is_alive():
+            # The program is inside one long call (numpy, or the parser) and has not
+            # reached a check; leave the daemon thread behind and report the timeout.
+            return _timed_out(source, filename, limits, shared.get("runtime"))
     if not box:
         raise RuntimeError("the interpreter thread ended without a result")
     if isinstance(box[0], BaseException):
@@ -204,29 +310,65 @@ def run(
     return box[0]
 
 
-def _run(source, filename, seed, overrides, limits, bindings=None, observer=None):
+def _timed_out(source, filename, limits, runtime) -> RunResult:
+    error = budget_error(
+        f"the program ran longer than its time limit of {limits.timeout:g} seconds",
+        "raise the limit with --timeout SECONDS",
+    )
+    result = RunResult(filename=filename, source=source)
+    line = runtime.line if runtime is not None and runtime.line else None
+    result.error = ErrorRecord(error.type_name, error.message, line, 1 if line else None,
+                               error.hint)
+    if runtime is not None:
+        # A snapshot: the interpreter thread may still be inside its last statement.
+        result.stdout = "".join(list(runtime.output))
+        result.warnings = list(runtime.warnings)
+        result.tensors = [TensorRecord(name, value) for name, value in list(runtime.vars.items())
+                          if isinstance(value, Tensor)]
+    return result
+
+
+def _memory_error(exc: MemoryError, line, limits) -> ErrorRecord:
+    # numpy says which allocation failed ("Unable to allocate 3.6 GiB for an array with
+    # shape ..."); Python's own MemoryError says nothing.
+    message = str(exc) or "out of memory"
+    return ErrorRecord("MemoryError", message, line, 1 if line else None,
+                       f"gradcli's memory limit is {format_bytes(limits.max_memory)}; "
+                       "raise it with --max-memory")
+
+
+def _run(source, filename, seed, overrides, limits, bindings=None, observer=None, shared=None):
     try:
-        return _execute(source, filename, seed, overrides, limits, bindings, observer)
+        return _execute(source, filename, seed, overrides, limits, bindings, observer, shared)
     except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
         return exc
 
 
-def _execute(source, filename, seed, overrides, limits, bindings=None, observer=None) -> RunResult:
+def _execute(source, filename, seed, overrides, limits, bindings=None, observer=None,
+             shared=None) -> RunResult:
     result = RunResult(filename=filename, source=source)
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(RECURSION_LIMIT)
     GradMode.enabled = True
     diagnostics.PENDING.clear()
     api.Random.seed(0 if seed is None else seed)
+    previous_limits = resource_limits.activate(limits)
     try:
         with np.errstate(all="ignore"):
             try:
                 program = parse(source)
+            except MemoryError as exc:
+                result.error = _memory_error(exc, None, limits)
+                return result
             except GradcliSyntaxError as exc:
                 # SPEC §2.1: every syntax error (indentation and tabs included) is a SyntaxError.
                 result.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
                 return result
             runtime = Runtime(limits, bindings)
+            if shared is not None:
+                shared["runtime"] = runtime
+                if limits.timeout is not None:
+                    runtime.deadline = shared["started"] + limits.timeout
             hints.Context.line = lambda: runtime.line
             hints.Context.variables = lambda: runtime.vars
             if observer is not None:
@@ -237,6 +379,8 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
                 apply_overrides(program, overrides)
                 compiled = [Compiler(limits).stmt(s) for s in program.body]
                 for statement in compiled:
+                    if runtime.deadline is not None:
+                        runtime.check_time()
                     statement(runtime)
             except ProgramError as exc:
                 line = exc.line if exc.line is not None else (runtime.line or None)
@@ -245,6 +389,8 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
                 result.error = ErrorRecord(
                     "RecursionError", "maximum recursion depth exceeded", runtime.line or None, 1
                 )
+            except MemoryError as exc:
+                result.error = _memory_error(exc, runtime.line or None, limits)
             if diagnostics.PENDING:
                 runtime.flush_warnings(runtime.line, 1)
             result.stdout = "".join(runtime.output)
@@ -259,3 +405,4 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
         sys.setrecursionlimit(old_limit)
         GradMode.enabled = True
         Observer.active = None
+        resource_limits.activate(previous_limits)

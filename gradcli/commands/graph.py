@@ -1,16 +1,135 @@
-"""`gradcli graph` (not supported yet)."""
+"""`gradcli graph`: the backward graph of a program's outputs as a tree, DOT or Mermaid."""
+
+from __future__ import annotations
+
+import os
+import sys
 
 import click
 
 from gradcli.errors import ExitStatus
 
+FORMATS = ("tree", "dot", "mermaid")
 
-class NotSupportedYet(click.ClickException):
+
+class GraphError(click.ClickException):
     exit_code = ExitStatus.PROGRAM_ERROR
 
 
-@click.command("graph", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args):
-    """Not supported yet."""
-    raise NotSupportedYet("'gradcli graph' is not supported yet")
+def find_roots(records) -> list[tuple[str, object]]:
+    """Bound tensors with a grad_fn that no other bound tensor's graph uses as an input."""
+    candidates, fns = [], set()
+    for record in records:
+        fn = record.tensor.grad_fn
+        if fn is not None and fn not in fns:
+            fns.add(fn)
+            candidates.append((record.name, record.tensor))
+    inputs: set = set()
+    visited: set = set()
+    for _, tensor in candidates:
+        stack = [tensor.grad_fn]
+        while stack:
+            node = stack.pop()
+            if node in visited:
+                continue
+            visited.add(node)
+            for child, _ in node.next_functions:
+                if child is not None:
+                    inputs.add(child)
+                    stack.append(child)
+    return [(name, tensor) for name, tensor in candidates if tensor.grad_fn not in inputs]
+
+
+def select_roots(records, names) -> list[tuple[str, object]]:
+    bound = {}
+    for record in records:
+        bound.setdefault(record.name, record.tensor)
+    chosen = []
+    for name in names:
+        tensor = bound.get(name)
+        if tensor is None:
+            known = ", ".join(sorted(bound)) or "none"
+            raise click.BadParameter(f"no tensor named '{name}' (tensors: {known})",
+                                     param_hint="--root")
+        if tensor.grad_fn is None and not tensor.requires_grad:
+            raise GraphError(f"{name} has no backward graph: it does not require grad")
+        chosen.append((name, tensor))
+    return chosen
+
+
+def _color(no_color: bool) -> bool:
+    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+@click.command("graph")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="tree",
+              show_default=True, help="tree (terminal), dot (Graphviz) or mermaid (Markdown).")
+@click.option("--root", "roots", multiple=True, metavar="NAME",
+              help="Draw the graph of NAME only (repeatable). Default: every tensor that "
+                   "is not an input to another op.")
+@click.option("--show-saved", is_flag=True,
+              help="Show what each node saved for backward (tensor, shape, dtype, bytes).")
+@click.option("--depth", type=click.IntRange(1), default=12, show_default=True,
+              help="Tree: levels shown before the rest is summarised.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Replace the data of NAME's first tensor(...) declaration.")
+@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
+@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
+def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_color):
+    """Run a program (FILE, '-' or piped stdin, or -e TEXT) and draw its backward graph.
+
+    What the program prints is not shown; errors go to stderr. Graphviz draws the
+    dot format:
+
+    \b
+        gradcli graph prog.expr --format dot | dot -Tsvg > graph.svg
+    """
+    from gradcli.cli import (
+        SourceError,
+        SyntaxExit,
+        format_error,
+        parse_sets,
+        read_program,
+    )
+    from gradcli.interpreter import run
+    from gradcli.render import graph as G
+    from gradcli.trace import Labeller
+
+    overrides = parse_sets(sets)
+    try:
+        filename, source = read_program(file, expr)
+    except SourceError as exc:
+        raise SyntaxExit(file or "<stdin>", "", exc, output_format) from None
+    result = run(source, filename, seed=seed, overrides=overrides)
+    if result.error is not None and result.error.phase == "parse":
+        print(format_error(filename, source, result.error), file=sys.stderr)
+        sys.exit(ExitStatus.SYNTAX)
+    chosen = select_roots(result.tensors, roots) if roots else find_roots(result.tensors)
+    names = {}
+    for record in result.tensors:
+        names.setdefault(id(record.tensor), record.name)
+    labeller = Labeller(source, names)
+    graph = G.build(chosen, labeller)
+
+    if output_format == "dot":
+        sys.stdout.write(G.dot(graph, show_saved))
+    elif output_format == "mermaid":
+        sys.stdout.write(G.mermaid(graph, show_saved))
+    else:
+        from rich.console import Console
+
+        color = _color(no_color)
+        console = Console(force_terminal=color, color_system="auto" if color else None,
+                          highlight=False, soft_wrap=False)
+        if not graph.nodes:
+            console.print("no backward graph: no tensor the program bound requires grad")
+        for tree in G.tree(graph, show_saved, depth, console.width):
+            console.print(tree)
+        if show_saved:
+            console.print(G.saved_summary(graph), style="dim" if graph.nodes else None)
+    sys.stdout.flush()
+    if result.error is not None:
+        print(format_error(filename, source, result.error), file=sys.stderr)
+        sys.exit(ExitStatus.PROGRAM_ERROR)

@@ -46,5 +46,10 @@ def document(result: RunResult) -> dict:
     }
 
 
-def dumps(result: RunResult) -> str:
-    return json.dumps(document(result), indent=2, allow_nan=False)
+def dumps(result: RunResult, extra: dict | None = None) -> str:
+    """`extra`: keys only some options add ("traces" with --trace, "partials" with
+    --partials)."""
+    doc = document(result)
+    if extra:
+        doc.update(extra)
+    return json.dumps(doc, indent=2, allow_nan=False)
