@@ -24,6 +24,7 @@ from pygments.token import (
     Punctuation,
     String,
     Text,
+    Token,
     Whitespace,
 )
 
@@ -86,6 +87,10 @@ def _member_name(lexer, match):
     yield match.start(3), token, word
 
 
+def _words(words) -> str:
+    return "(" + "|".join(words) + r")\b"
+
+
 def _string_rules(quote: str, token) -> list:
     """Body of a non-f string: escapes and text, ended by `quote`."""
     return [
@@ -132,10 +137,10 @@ class ExprLexer(RegexLexer):
             include("strings"),
             include("numbers"),
             (r"\.\.\.", Keyword.Constant),
-            (r"(%s)\b" % "|".join(CONSTANTS), Keyword.Constant),
-            (r"(%s)\b" % "|".join(NAMESPACE_KEYWORDS), Keyword.Namespace),
-            (r"(%s)\b" % "|".join(KEYWORDS), Keyword),
-            (r"(%s)\b" % "|".join(WORD_OPERATORS), Operator.Word),
+            (_words(CONSTANTS), Keyword.Constant),
+            (_words(NAMESPACE_KEYWORDS), Keyword.Namespace),
+            (_words(KEYWORDS), Keyword),
+            (_words(WORD_OPERATORS), Operator.Word),
             (r"[A-Za-z_]\w*", _bare_name),
             (r"\*\*=?|//=?|[-+*/%@&|^]=?|[<>]=?|[=!]=|~|=", Operator),
             (r"[()\[\]{}]", Punctuation),
@@ -199,6 +204,7 @@ class ExprLexer(RegexLexer):
 
 # 16-colour ANSI, so the terminal's own palette (light or dark) decides the shades.
 TERMINAL_COLORS = {
+    Token: ("", ""),
     Comment: ("brightblack", "brightblack"),
     Keyword: ("magenta", "brightmagenta"),
     Keyword.Constant: ("magenta", "brightmagenta"),

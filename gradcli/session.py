@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcli import api, diagnostics
+from gradcli import api, diagnostics, hints
+from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError
 from gradcli.interpreter import RECURSION_LIMIT, STACK_BYTES, Runtime
 from gradcli.lang import ast as A
@@ -135,19 +136,23 @@ class Session:
                 outcome.stdout, outcome.warnings, outcome.error)
         return result
 
-    def execute(self, source: str, *, echo: bool = False) -> Outcome:
+    def execute(self, source: str, *, echo: bool = False, observer=None) -> Outcome:
         """Run one input (any number of statements) against the session's variables.
 
         With `echo`, the value of each top-level expression statement that is not None is
-        kept as its repr, as Python's interactive prompt shows it.
+        kept as its repr, as Python's interactive prompt shows it. `observer` (an
+        engine.Observer, e.g. trace.Tracer) sees this input's backward passes.
         """
         box: list = []
+        finished = threading.Event()
 
         def work():
             try:
-                box.append(self._execute(source, echo))
+                box.append(self._execute(source, echo, observer))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
                 box.append(exc)
+            finally:
+                finished.set()
 
         previous = threading.stack_size()
         threading.stack_size(STACK_BYTES)
@@ -156,15 +161,17 @@ class Session:
             worker.start()
         finally:
             threading.stack_size(previous)
+        # An Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread
+        # looking finished while it still runs (CPython bpo-21822).
         try:
-            while worker.is_alive():
-                worker.join(0.1)
+            while not finished.wait(0.05):
+                pass
         except KeyboardInterrupt:
             # Stop at the next statement; numpy work already under way finishes first.
             self.runtime.cancel.set()
-            while worker.is_alive():
+            while not finished.is_set():
                 try:
-                    worker.join(0.1)
+                    finished.wait(0.05)
                 except KeyboardInterrupt:
                     continue
         finally:
@@ -177,9 +184,15 @@ class Session:
         self.history.append(outcome)
         return outcome
 
-    def _execute(self, source: str, echo: bool) -> Outcome:
+    def _execute(self, source: str, echo: bool, observer) -> Outcome:
         outcome = Outcome(source=source)
         rt = self.runtime
+        hints.Context.line = lambda: rt.line
+        hints.Context.variables = lambda: rt.vars
+        if observer is not None:
+            if hasattr(observer, "attach"):
+                observer.attach(rt)
+            Observer.active = observer
         rt.output.clear()
         rt.warnings.clear()
         # Python's once-per-line warning rule applies within one input: a new input is new
@@ -228,6 +241,7 @@ class Session:
         finally:
             sys.setrecursionlimit(old_limit)
             GradMode.enabled = True
+            Observer.active = None
 
     def program(self) -> str:
         """The session as a program: every input's completed statements, in order.

@@ -762,14 +762,7 @@ def test_other_commands_exit_codes(write, command):
     [
         "eval",
         "graph",
-        pytest.param(
-            "check",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="`gradcli check` reports a syntax error as 'the program fails' with "
-                "exit 1; SPEC §2.2 says 3 (eval and graph give 3)",
-            ),
-        ),
+        "check",
     ],
 )
 def test_syntax_error_exits_3_for_every_command(write, command):

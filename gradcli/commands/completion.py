@@ -13,11 +13,6 @@ import click
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_GRADCLI_COMPLETE"
-INSTALL = {
-    "bash": 'echo \'eval "$(gradcli completion bash)"\' >> ~/.bashrc',
-    "zsh": 'echo \'eval "$(gradcli completion zsh)"\' >> ~/.zshrc   # after compinit',
-    "fish": "gradcli completion fish > ~/.config/fish/completions/gradcli.fish",
-}
 
 
 def script(root: click.Command, shell: str, prog_name: str = "gradcli") -> str:

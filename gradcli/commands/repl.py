@@ -102,7 +102,8 @@ def describe_value(value) -> str:
     from gradcli.tensor import Tensor
 
     if isinstance(value, Tensor):
-        shape = "(" + ", ".join(str(s) for s in value.shape) + ("," if value.ndim == 1 else "") + ")"
+        dims = ", ".join(str(s) for s in value.shape)
+        shape = "(" + dims + ("," if value.ndim == 1 else "") + ")"
         fn = value.grad_fn.name() if value.grad_fn is not None else "leaf"
         return f"tensor {shape} {value.dtype.name} {fn}"
     return type(value).__name__
@@ -198,9 +199,10 @@ def _paths(argument: str) -> list[tuple[str, str]]:
 
 
 class Repl:
-    def __init__(self, session, color: bool, out=None, err=None):
+    def __init__(self, session, color: bool, out=None, err=None, err_color: bool | None = None):
         self.session = session
         self.color = color
+        self.err_color = color if err_color is None else err_color
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.trace = False
@@ -242,21 +244,26 @@ class Repl:
     def run_source(self, source: str, filename: str, echo: bool) -> None:
         from gradcli.cli import format_error, format_warning
 
-        with self._tracing():
-            outcome = self.session.execute(source, echo=echo)
-        if outcome.stdout:
+        views = None
+        if self.trace:
+            from gradcli.render.trace import make_views
+
+            views = make_views(source, trace=True)
+        outcome = self.session.execute(source, echo=echo,
+                                       observer=views.tracer if views is not None else None)
+        if views is not None and views.traces:
+            # Each backward pass is shown where it ran, between the lines print() wrote.
+            views.write(outcome.stdout, self.color, self.out)
+            self.out.flush()
+        elif outcome.stdout:
             self.write(outcome.stdout if outcome.stdout.endswith("\n") else outcome.stdout + "\n")
         for warning in outcome.warnings:
             self.warn(format_warning(filename, source, warning))
-        if outcome.error is not None:
-            self.warn(format_error(filename, source, outcome.error, color=self.color))
-
-    def _tracing(self):
-        from contextlib import nullcontext
-
-        if not self.trace:
-            return nullcontext()
-        return trace_backward(self)
+        if outcome.error is not None and outcome.error.type == "KeyboardInterrupt":
+            self.warn(f"KeyboardInterrupt (stopped before line {outcome.error.line}; the "
+                      "statements before it ran)")
+        elif outcome.error is not None:
+            self.warn(format_error(filename, source, outcome.error, color=self.err_color))
 
     # -- meta-commands --
     def meta(self, line: str) -> None:
@@ -411,41 +418,6 @@ def graph_lines(name: str, tensor, variables: dict, style) -> list[str]:
     return lines
 
 
-class trace_backward:  # noqa: N801 - used as a context manager
-    """While active, every backward pass prints its nodes in the order they ran."""
-
-    def __init__(self, repl: Repl):
-        self.repl = repl
-
-    def __enter__(self):
-        from gradcli import engine
-
-        repl = self.repl
-
-        class Printer(engine.Observer):
-            def node_ran(self, node, grad_in, grads_out):
-                repl.write(f"  {repl.style('backward', '2')} {node.name()}\n")
-
-            def accumulated(self, tensor, grad, total):
-                owner = next((n for n, v in repl.session.variables.items() if v is tensor),
-                             "a leaf")
-                repl.write(f"  {repl.style('backward', '2')} AccumulateGrad → {owner}\n")
-
-        self.original = engine.run_backward
-
-        def run_backward(roots, retain_graph, create_graph=False, plan=None, observer=None):
-            return self.original(roots, retain_graph, create_graph, plan, observer or Printer())
-
-        engine.run_backward = run_backward
-        return self
-
-    def __exit__(self, *exc):
-        from gradcli import engine
-
-        engine.run_backward = self.original
-        return False
-
-
 # ----- front ends ------------------------------------------------------------------------
 
 
@@ -490,6 +462,9 @@ def prompt_toolkit_loop(repl: Repl, history: Path | None) -> None:
         text = buffer.document.text
         at_end = not buffer.document.text_after_cursor.strip()
         if at_end and (text.lstrip().startswith(":") or is_complete(text)):
+            cleaned = text.rstrip()
+            if cleaned != text:  # the empty line that ended a block stays out of history
+                buffer.text = cleaned
             buffer.validate_and_handle()
             return
         line = buffer.document.current_line_before_cursor
@@ -509,7 +484,7 @@ def prompt_toolkit_loop(repl: Repl, history: Path | None) -> None:
             store = InMemoryHistory()
     else:
         store = InMemoryHistory()
-    styles = {token: "ansi" + normal for token, (normal, _) in TERMINAL_COLORS.items()}
+    styles = {token: "ansi" + normal for token, (normal, _) in TERMINAL_COLORS.items() if normal}
     prompt = PromptSession(
         history=store,
         lexer=PygmentsLexer(ExprLexer) if repl.color else None,
@@ -649,7 +624,7 @@ def command(seed, color_mode, simple, no_history, load_file):
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     color = color_enabled(color_mode, sys.stdout)
-    repl = Repl(Session(seed=seed), color)
+    repl = Repl(Session(seed=seed), color, err_color=color_enabled(color_mode, sys.stderr))
     history = None if no_history else history_path()
     if interactive:
         sys.stdout.write("gradcli repl: PyTorch autograd on numpy. :help for commands, "

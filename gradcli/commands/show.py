@@ -50,7 +50,9 @@ def render(source: str, notes: dict[int, str], error_line: int | None, color: bo
     if lines and lines[-1] == "":
         lines.pop()
     number_width = len(str(len(lines)))
-    code_width = min(max((len(line.rstrip()) for line in lines), default=0), MAX_CODE_WIDTH)
+    marked = [n for n in (*notes, error_line) if n is not None and 0 < n <= len(lines)]
+    code_width = min(max((len(lines[n - 1].rstrip().expandtabs(4)) for n in marked), default=0),
+                     MAX_CODE_WIDTH)
 
     def dim(text):
         return f"\x1b[2m{text}\x1b[0m" if color else text
@@ -63,16 +65,21 @@ def render(source: str, notes: dict[int, str], error_line: int | None, color: bo
             shown = dim(code)  # never ran
         prefix = dim(str(number).rjust(number_width) + " │ ")
         note = notes.get(number)
+        # The note's arrow keeps it apart from the program's own `#` comments.
         if number == error_line:
             note = (note + "; " if note else "") + "✗ failed here"
-            mark = f"\x1b[1;31m# {note}\x1b[0m" if color else f"# {note}"
+            mark = f"\x1b[1;31m← {note}\x1b[0m" if color else f"← {note}"
         elif note:
-            mark = f"\x1b[32m# {note}\x1b[0m" if color else f"# {note}"
+            mark = f"\x1b[32m← {note}\x1b[0m" if color else f"← {note}"
         else:
             mark = ""
         padding = " " * (max(code_width - len(code), 0) + 2)
         out.append(prefix + shown + (padding + mark if mark else ""))
     return "\n".join(out) + "\n"
+
+
+def _report(text: str, color: bool) -> None:
+    click.echo(text, err=True, color=color)
 
 
 @click.command("show")
@@ -84,7 +91,7 @@ def render(source: str, notes: dict[int, str], error_line: int | None, color: bo
 def command(file, expr, seed, color_mode):
     """Print a program with each line annotated by the tensors it bound.
 
-    Each note reads `name: shape dtype grad_fn` (or `leaf`), as the tensor was when that
+    Each note reads `← name: shape dtype grad_fn` (or `leaf`), as the tensor was when that
     line bound it. The program's own output is not shown (`gradcli eval` shows it);
     warnings and errors go to stderr as with eval.
     """
@@ -99,13 +106,13 @@ def command(file, expr, seed, color_mode):
         from gradcli.result import ErrorRecord
 
         error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
-        click.echo(format_error(file or "<stdin>", "", error, color=err_color), err=True)
+        _report(format_error(file or "<stdin>", "", error, color=err_color), err_color)
         sys.exit(ExitStatus.SYNTAX)
     session = Session(seed=seed, record_bindings=True)
     outcome = session.execute(source, echo=False)
     error = outcome.error
     if error is not None and error.phase == "parse":
-        click.echo(format_error(filename, source, error, color=err_color), err=True)
+        _report(format_error(filename, source, error, color=err_color), err_color)
         sys.exit(ExitStatus.SYNTAX)
     for warning in outcome.warnings:
         click.echo(format_warning(filename, source, warning), err=True)
@@ -113,5 +120,5 @@ def command(file, expr, seed, color_mode):
                             error.line if error is not None else None, color))
     sys.stdout.flush()
     if error is not None:
-        click.echo(format_error(filename, source, error, color=err_color), err=True)
+        _report(format_error(filename, source, error, color=err_color), err_color)
         sys.exit(ExitStatus.PROGRAM_ERROR)

@@ -1,0 +1,133 @@
+"""Record the expected output of every examples/*.expr into tests/data/examples/NAME.json.
+
+The recorded document is gradcli's own (SPEC §2.1 JSON, plus the exit code), so
+tests/test_examples.py notices any change in what an example does. Before writing, each
+example is checked against real PyTorch through tools/oracle.py when an oracle interpreter
+is available: in full for deterministic programs, and for names, shapes, dtypes, flags,
+grad_fn names, warnings and errors when the program draws random numbers or reads
+uninitialised memory (gradcli's values differ from PyTorch's there, by design). An
+example that disagrees with PyTorch is reported and nothing is written for it.
+
+    /opt/dev/bin/python tools/record_examples.py                 # record all (checks the oracle)
+    /opt/dev/bin/python tools/record_examples.py --only newton   # names containing "newton"
+    /opt/dev/bin/python tools/record_examples.py --check         # compare, write nothing
+    /opt/dev/bin/python tools/record_examples.py --oracle none   # skip the PyTorch check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+EXPECTED = ROOT / "tests" / "data" / "examples"
+DEFAULT_ORACLE = "/opt/oracle/bin/python"
+# Programs whose values are gradcli's own: random numbers and uninitialised storage.
+NONDETERMINISTIC = re.compile(
+    r"\b(rand|randn|randint|rand_like|randn_like|empty)\s*\(|\b(Float|Double)?Tensor\s*\(\s*\d"
+)
+
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def gradcli_document(path: Path) -> tuple[dict, int]:
+    from gradcli.interpreter import run
+    from gradcli.render.jsondoc import document
+
+    result = run(path.read_text(encoding="utf-8"), path.name, seed=0)
+    doc = document(result)
+    return doc, exit_code(doc)
+
+
+def exit_code(doc: dict) -> int:
+    if doc["ok"]:
+        return 0
+    return 3 if doc["error"]["type"] == "SyntaxError" else 1
+
+
+def oracle_documents(interpreter: str, paths: list[Path]) -> dict[str, dict]:
+    done = subprocess.run(
+        [interpreter, str(ROOT / "tools" / "oracle.py"), "--batch", *map(str, paths)],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    out = {}
+    for line in done.stdout.splitlines():
+        record = json.loads(line)
+        out[Path(record["path"]).name] = json.loads(record["document"])
+    return out
+
+
+def differences(expected: dict, actual: dict, skip_values: bool) -> list[str]:
+    """Where gradcli's document differs from PyTorch's (the conformance suite's rules)."""
+    from test_conformance import compare_error, compare_stdout, compare_tensors, compare_warnings
+
+    problems: list[str] = []
+    if actual["ok"] != expected["ok"]:
+        problems.append(f"ok: PyTorch {expected['ok']}, gradcli {actual['ok']}")
+    compare_error(expected["error"], actual["error"], problems)
+    compare_stdout(expected["stdout"], actual["stdout"], skip_values, problems)
+    compare_warnings(expected["warnings"], actual["warnings"], problems)
+    compare_tensors(expected["tensors"], actual["tensors"], skip_values, problems)
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default="", help="only examples whose name contains this")
+    parser.add_argument("--check", action="store_true", help="compare with the recorded files")
+    parser.add_argument("--oracle", default=DEFAULT_ORACLE,
+                        help="python with torch for tools/oracle.py, or 'none'")
+    args = parser.parse_args(argv)
+
+    paths = sorted(p for p in EXAMPLES.glob("*.expr") if args.only in p.stem)
+    use_oracle = args.oracle != "none" and os.path.exists(args.oracle)
+    if args.oracle != "none" and not use_oracle:
+        print(f"note: no oracle at {args.oracle}; recording without the PyTorch check")
+    oracle = oracle_documents(args.oracle, paths) if use_oracle else {}
+
+    EXPECTED.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for path in paths:
+        doc, code = gradcli_document(path)
+        skip_values = bool(NONDETERMINISTIC.search(path.read_text(encoding="utf-8")))
+        verdict = "not checked"
+        if path.name in oracle:
+            problems = differences(oracle[path.name], doc, skip_values)
+            if problems:
+                failed += 1
+                print(f"DIFFERS FROM PYTORCH {path.name}:\n  - " + "\n  - ".join(problems))
+                continue
+            verdict = "structure" if skip_values else "exact"
+        record = {
+            "program": f"examples/{path.name}",
+            "exit_code": code,
+            "oracle": verdict,
+            "document": doc,
+        }
+        target = EXPECTED / (path.stem + ".json")
+        text = json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        if args.check:
+            if not target.exists() or json.loads(target.read_text())["document"] != doc:
+                failed += 1
+                print(f"OUT OF DATE {target.relative_to(ROOT)}")
+            continue
+        target.write_text(text, encoding="utf-8")
+        print(f"{path.name:45} exit {code}  PyTorch check: {verdict}")
+    if not args.only and not args.check:
+        stems = {p.stem for p in paths}
+        for stale in EXPECTED.glob("*.json"):
+            if stale.stem not in stems:
+                stale.unlink()
+                print(f"removed {stale.name} (no such example)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
