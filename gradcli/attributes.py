@@ -10,7 +10,7 @@ from gradcli import api, diagnostics
 from gradcli.autograd_api import GradModeContext
 from gradcli.dtypes import DType
 from gradcli.errors import attribute_error, runtime_error, type_error
-from gradcli.names import Namespace
+from gradcli.names import TORCH_FUNCTIONS, Namespace
 from gradcli.node import AccumulateGrad, Node
 from gradcli.tensor import Tensor
 
@@ -66,91 +66,26 @@ TENSOR_PROPERTIES = {
     "_version": lambda t: t.version[0],
 }
 
-TENSOR_METHODS = {
-    # arithmetic
-    "add": api.add,
-    "sub": api.sub,
-    "mul": api.mul,
-    "div": api.div,
-    "true_divide": api.true_divide,
-    "pow": api.pow,
-    "neg": api.neg,
-    "matmul": api.matmul,
-    "mm": api.mm,
-    "mv": api.mv,
-    "dot": api.dot,
-    "outer": api.outer,
-    "remainder": api.remainder,
-    "floor_divide": api.floor_divide,
-    # element-wise
-    "exp": api.exp,
-    "log": api.log,
-    "log2": api.log2,
-    "log10": api.log10,
-    "log1p": api.log1p,
-    "expm1": api.expm1,
-    "sqrt": api.sqrt,
-    "rsqrt": api.rsqrt,
-    "sin": api.sin,
-    "cos": api.cos,
-    "tan": api.tan,
-    "tanh": api.tanh,
-    "sigmoid": api.sigmoid,
-    "relu": api.relu,
-    "abs": api.abs,
-    "sign": api.sign,
-    "square": api.square,
-    "reciprocal": api.reciprocal,
-    "clamp": api.clamp,
-    "clip": api.clip,
-    "maximum": api.maximum,
-    "minimum": api.minimum,
+# Methods that are also torch functions taking the tensor first: one table serves both.
+SHARED_WITH_TORCH = (
+    "add sub mul div true_divide pow neg matmul mm mv dot outer remainder floor_divide "
+    "exp log log2 log10 log1p expm1 sqrt rsqrt sin cos tan tanh sigmoid relu abs sign square "
+    "reciprocal clamp clip maximum minimum gt ge lt le eq ne isnan logical_not all any equal "
+    "allclose sum mean prod max min amax amin argmax argmin norm var std logsumexp softmax "
+    "log_softmax reshape flatten squeeze unsqueeze transpose permute t clone detach"
+).split()
+
+TENSOR_METHODS = {name: TORCH_FUNCTIONS[name] for name in SHARED_WITH_TORCH}
+TENSOR_METHODS.update({
     "where": lambda self, condition, other: api.where(condition, self, other),
-    "gt": api.gt,
-    "ge": api.ge,
-    "lt": api.lt,
-    "le": api.le,
-    "eq": api.eq,
-    "ne": api.ne,
-    "isnan": api.isnan,
-    "logical_not": api.logical_not,
-    "all": api.all_,
-    "any": api.any_,
-    "equal": api.equal,
-    "allclose": api.allclose,
-    # reductions
-    "sum": api.sum,
-    "mean": api.mean,
-    "prod": api.prod,
-    "max": api.max,
-    "min": api.min,
-    "amax": api.amax,
-    "amin": api.amin,
-    "argmax": api.argmax,
-    "argmin": api.argmin,
-    "norm": api.norm,
-    "var": api.var,
-    "std": api.std,
-    "logsumexp": api.logsumexp,
-    "softmax": api.softmax,
-    "log_softmax": api.log_softmax,
     # shape
-    "reshape": api.reshape,
     "view": api.view,
     "view_as": lambda self, other: api.view(self, other.shape),
     "reshape_as": lambda self, other: api.reshape(self, other.shape),
-    "flatten": api.flatten,
-    "squeeze": api.squeeze,
-    "unsqueeze": api.unsqueeze,
-    "transpose": api.transpose,
-    "permute": api.permute,
-    "t": api.t,
     "expand": api.expand,
     "expand_as": api.expand_as,
     "repeat": api.repeat,
-    "clone": api.clone,
     "contiguous": api.contiguous,
-    "detach": api.detach,
     # conversions and metadata
     "double": api.double,
     "float": api.float_,
@@ -172,12 +107,10 @@ TENSOR_METHODS = {
     "is_floating_point": lambda self: self.dtype.is_floating_point,
     "is_contiguous": lambda self: bool(self.array.flags.c_contiguous),
     "cpu": lambda self: self,
-    "numpy": None,
     # autograd
     "backward": api.backward,
     "retain_grad": api.retain_grad,
     "requires_grad_": api.requires_grad_,
-    "detach_": None,
     # in-place
     "add_": api.add_,
     "sub_": api.sub_,
@@ -187,8 +120,7 @@ TENSOR_METHODS = {
     "fill_": api.fill_,
     "clamp_": api.clamp_,
     "copy_": api.copy_,
-}
-TENSOR_METHODS = {name: fn for name, fn in TENSOR_METHODS.items() if fn is not None}
+})
 
 NODE_ATTRIBUTES = {
     "next_functions": lambda n: n.next_functions,
