@@ -247,6 +247,7 @@ def new_leaf(array: np.ndarray, dtype: DType, requires_grad: bool) -> Tensor:
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
+    _limits().check_literal_size(data)  # before _infer_dtype walks every element
     dtype = as_dtype(dtype) or _infer_dtype(data)
     return new_leaf(_to_array(data, dtype), dtype, requires_grad)
 

@@ -3,7 +3,6 @@ outcome to an exit code in one place (`main`). No computation happens here."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -39,7 +38,7 @@ def decode_source(data: bytes) -> str:
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SourceError(
             f"(unicode error) 'utf-8' codec can't decode byte 0x{data[exc.start]:02x} in "
-            f"position {exc.start}: invalid start byte",
+            f"position {exc.start}: {exc.reason}",
             line,
             column,
         ) from None
@@ -107,7 +106,24 @@ def format_warning(filename: str, source: str, warning) -> str:
     return text
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Subcommands other than `eval` are imported when first looked up (each module is
+    named after its command), so `gradcli eval` does not import the REPL or Pygments."""
+
+    lazy = ("check", "completion", "graph", "help", "repl", "show")
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in self.lazy:
+            from importlib import import_module
+
+            self.add_command(import_module(f"gradcli.commands.{name}").command)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gradcli")
 def cli():
     """gradcli: see what PyTorch's autograd does with a small tensor program."""
@@ -137,9 +153,15 @@ def cli():
 @click.option("--partials", is_flag=True,
               help="After each backward, print ∂output/∂leaf for every leaf it reached.")
 @click.option("--max-steps", type=click.IntRange(1), default=None,
-              help="Loop-iteration budget for the whole program.")
+              help="Loop-iteration budget for the whole program (default 10,000,000).")
+@click.option("--max-memory", metavar="SIZE", default=None, callback=lambda c, p, v: _size(v),
+              help="Memory budget: the largest tensor, and all live data (default 2G; "
+                   "forms like 512M, 2G, 1.5GiB).")
+@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(0, min_open=True),
+              default=None, help="Stop the program after this many seconds (default: no limit).")
 def eval_command(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
-                 trace, detect_anomaly, max_steps, trace_values, partials):
+                 trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
+                 timeout=None):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
 
     With several FILEs, each runs on its own and prints its own result, in order (json:
@@ -156,6 +178,10 @@ def eval_command(files, expr, output_format, sets, seed, precision, no_color, co
     limits = Limits()
     if max_steps is not None:
         limits.max_steps = max_steps
+    if max_memory is not None:
+        limits.max_memory = max_memory
+    limits.timeout = timeout
+    _cap_memory(limits)
     several = len(files) > 1
     status = ExitStatus.OK
     programs = []  # every file is read before any runs: a missing one is a usage error
@@ -164,7 +190,8 @@ def eval_command(files, expr, output_format, sets, seed, precision, no_color, co
             programs.append((file, read_program(file, expr)))
         except SourceError as exc:
             if not several:
-                raise SyntaxExit(file or "<stdin>", "", exc, output_format) from None
+                raise SyntaxExit(file if file not in (None, "-") else "<stdin>", "", exc,
+                                 output_format) from None
             programs.append((file, exc))
     for index, (file, program) in enumerate(programs):
         views = None
@@ -172,10 +199,14 @@ def eval_command(files, expr, output_format, sets, seed, precision, no_color, co
             result = _source_error_result(file, program)
         else:
             filename, source = program
-            from gradcli.render.trace import make_views
+            plain = output_format in ("table", "tsv", "json")
+            if trace or partials or detect_anomaly or not plain:
+                # The trace renderer imports rich; plain table/tsv/json runs need no views.
+                # (Any new option that make_views reads must be added to this test.)
+                from gradcli.render.trace import make_views
 
-            views = make_views(source, trace, trace_values, partials, detect_anomaly,
-                               output_format)
+                views = make_views(source, trace, trace_values, partials, detect_anomaly,
+                                   output_format)
             result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
                          observer=views.tracer if views is not None else None)
         if several and output_format != "json" and not quiet:
@@ -189,6 +220,30 @@ def eval_command(files, expr, output_format, sets, seed, precision, no_color, co
         sys.exit(status)
 
 
+def _size(value):
+    if value is None:
+        return None
+    from gradcli.limits import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--max-memory") from None
+
+
+_OWN_PROCESS = False  # set by main(): the process is gradcli's alone, so it may be capped
+
+
+def _cap_memory(limits) -> None:
+    """Past --max-memory an allocation fails with MemoryError (a program error, exit 1)
+    instead of swapping the machine; only when gradcli owns the process (not in tests)."""
+    if _OWN_PROCESS:
+        from gradcli.interpreter import STACK_BYTES
+        from gradcli.limits import cap_process_memory
+
+        cap_process_memory(limits.max_memory, STACK_BYTES)
+
+
 def _source_error_result(filename, exc):
     from gradcli.result import ErrorRecord, RunResult
 
@@ -199,8 +254,7 @@ def _source_error_result(filename, exc):
 def emit(result, output_format: str, precision: int, no_color: bool = False, *,
          color_mode: str = "auto", quiet: bool = False, several: bool = False,
          views=None) -> None:
-    from gradcli.lexer import color_enabled
-
+    # gradcli.lexer imports Pygments: only the outputs that may colour pay for it.
     err = sys.stderr
     mode = "never" if no_color else color_mode
     if not quiet:
@@ -208,6 +262,8 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
             print(format_warning(result.filename, result.source, warning), file=err)
     if output_format == "json" and several:
         # One document per line (JSON Lines), so `jq -c` and `while read` take them apart.
+        import json
+
         from gradcli.render.jsondoc import document
 
         doc = {"file": result.filename, **document(result),
@@ -219,6 +275,8 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
         sys.stdout.write(dumps(result, views.json() if views is not None else None) + "\n")
     else:
         if views is not None:
+            from gradcli.lexer import color_enabled
+
             # Each backward pass's trace and partials where backward() ran, between prints.
             views.write(result.stdout, color_enabled(mode, sys.stdout), sys.stdout)
         else:
@@ -234,6 +292,7 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
         elif result.tensors:
             from rich.console import Console
 
+            from gradcli.lexer import color_enabled
             from gradcli.render.table import rich_table
 
             color = color_enabled(mode, sys.stdout)
@@ -245,6 +304,8 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
             console.print(rich_table(result, precision))
     sys.stdout.flush()
     if result.error is not None:
+        from gradcli.lexer import color_enabled
+
         print(format_error(result.filename, result.source, result.error,
                            color=color_enabled(mode, err)), file=err)
 
@@ -260,19 +321,15 @@ class SyntaxExit(Exception):
             filename, source, error, output_format)
 
 
-def _register_subcommands() -> None:
-    from gradcli.commands import check, completion, graph, repl, show
-    from gradcli.commands import help as help_command
-
-    for module in (graph, check, repl, show, help_command, completion):
-        cli.add_command(module.command)
-
-
-_register_subcommands()
-
-
 def main(argv=None) -> None:
     """Entry point: every outcome becomes one exit code here."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or pipe whose encoding lacks a character (a latin-1 locale and `α`)
+        # gets an escape, not a crash while writing the result.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         cli.main(args=argv, prog_name="gradcli", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -296,6 +353,11 @@ def main(argv=None) -> None:
         sys.exit(ExitStatus.OK)
     except SystemExit:
         raise
+    except MemoryError as exc:
+        # Past --max-memory while writing the result (the program itself reports its own).
+        print(f"gradcli: out of memory{': ' + str(exc) if str(exc) else ''} (raise the limit "
+              "with --max-memory)", file=sys.stderr)
+        sys.exit(ExitStatus.PROGRAM_ERROR)
     except Exception as exc:  # noqa: BLE001 - the one place internal bugs are reported
         if os.environ.get("GRADCLI_DEBUG"):
             raise
@@ -310,6 +372,28 @@ def main(argv=None) -> None:
             file=sys.stderr,
         )
         sys.exit(ExitStatus.INTERNAL)
+    finally:
+        from gradcli.limits import restore_process_memory
+
+        restore_process_memory()
+        _OWN_PROCESS = False
+        _exit_now_if_abandoned()
+
+
+def _exit_now_if_abandoned() -> None:
+    """After --timeout gave up on a program stuck in one numpy call, skip the interpreter's
+    shutdown: OpenBLAS's exit handler would wait for that call forever."""
+    from gradcli.interpreter import abandoned_threads
+
+    if abandoned_threads():
+        exc = sys.exc_info()[1]
+        code = exc.code if isinstance(exc, SystemExit) else (0 if exc is None else 1)
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(int(code or 0))
 
 
 def _report_source_error(exc: SyntaxExit) -> None:

@@ -5,6 +5,7 @@ This module knows nothing of click or rich; the CLI and the renderers read its r
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -24,11 +25,25 @@ from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
 from gradcli.tensor import GradMode, Tensor
 
 STACK_BYTES = 512 * 2**20  # deep programs recurse in the parser and compiler, not in backward
+# A recorded graph is millions of small objects that live until backward and hold no
+# reference cycles, so the collector's full passes over them are pure cost (70% of a
+# 100,000-step chain's forward). While a program runs, full passes wait for 1,000 young
+# passes instead of 10; the young passes still free short-lived cycles.
+FULL_COLLECTION_EVERY = 1000
 RECURSION_LIMIT = 200_000
 MAX_OUTPUT_CHARS = 100_000_000  # what print() may write in one run (it is kept in memory)
 TIMEOUT_GRACE = 1.0  # seconds to wait past --timeout for a long numpy call to finish
 # Builtins that consume a whole iterable: list(range(10**12)) is a loop in disguise.
 CONSUMERS = ("list", "tuple", "sum", "min", "max")
+# Interpreter threads left running (past --timeout, or after Ctrl-C), by their "finished"
+# events.
+_abandoned: list[threading.Event] = []
+
+
+def abandoned_threads() -> bool:
+    """Whether a program is still running in the background. The process must then end
+    with os._exit: OpenBLAS's exit handler would wait for that thread's call forever."""
+    return any(not finished.is_set() for finished in _abandoned)
 
 
 class IPythonMath:
@@ -65,6 +80,11 @@ class Runtime:
         if not isinstance(sep, str) or not isinstance(end, str):
             raise type_error("sep must be None or a string")
         text = sep.join(str(v) for v in values) + end
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:  # a lone surrogate: Python's print fails too
+                raise ProgramError("UnicodeEncodeError", str(exc)) from None
         self.output_chars += len(text)
         if self.output_chars > MAX_OUTPUT_CHARS:
             raise resource_error(
@@ -283,10 +303,14 @@ def run(
     box: list = []
     limits = limits or Limits()
     shared = {"started": time.monotonic()}  # and "runtime", once the program runs
+    finished = threading.Event()
 
     def work():
-        box.append(_run(source, filename, seed, overrides or {}, limits, bindings,
-                        observer, shared))
+        try:
+            box.append(_run(source, filename, seed, overrides or {}, limits, bindings,
+                            observer, shared))
+        finally:
+            finished.set()
 
     previous = threading.stack_size()
     threading.stack_size(STACK_BYTES)
@@ -297,12 +321,18 @@ def run(
         threading.stack_size(previous)
     give_up = None if limits.timeout is None else (
         shared["started"] + limits.timeout + TIMEOUT_GRACE)
-    while worker.is_alive():
-        worker.join(0.1)
-        if give_up is not None and time.monotonic() > give_up and worker.is_alive():
-            # The program is inside one long call (numpy, or the parser) and has not
-            # reached a check; leave the daemon thread behind and report the timeout.
-            return _timed_out(source, filename, limits, shared.get("runtime"))
+    try:
+        # An Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread
+        # looking finished while it still runs (CPython bpo-21822).
+        while not finished.wait(0.1):
+            if give_up is not None and time.monotonic() > give_up:
+                # The program is inside one long call (numpy, or the parser) and has not
+                # reached a check; leave the daemon thread behind and report the timeout.
+                _abandoned.append(finished)
+                return _timed_out(source, filename, limits, shared.get("runtime"))
+    except KeyboardInterrupt:
+        _abandoned.append(finished)  # Ctrl-C: the program may be inside a numpy call
+        raise
     if not box:
         raise RuntimeError("the interpreter thread ended without a result")
     if isinstance(box[0], BaseException):
@@ -353,6 +383,8 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
     diagnostics.PENDING.clear()
     api.Random.seed(0 if seed is None else seed)
     previous_limits = resource_limits.activate(limits)
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], FULL_COLLECTION_EVERY))
     try:
         with np.errstate(all="ignore"):
             try:
@@ -400,9 +432,17 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
                 for name, value in runtime.vars.items()
                 if isinstance(value, Tensor)
             ]
+            # Without the cycles through its scope (print, list, ... are bound to it) the
+            # runtime, and whatever else the program made, is freed before rendering.
+            runtime.scope = {}
             return result
     finally:
         sys.setrecursionlimit(old_limit)
+        gc.set_threshold(*thresholds)
         GradMode.enabled = True
         Observer.active = None
         resource_limits.activate(previous_limits)
+        # Let the program's values go (a list of big tensors after a MemoryError, say)
+        # before the result is rendered.
+        hints.Context.line = lambda: None
+        hints.Context.variables = lambda: {}

@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from gradcli.node import Node, backward_name, edge_to
+from gradcli.node import Node, accumulator_of, backward_name
 from gradcli.tensor import GradMode, Tensor
 
 
@@ -66,43 +66,116 @@ def op(overload: str, save=None, is_view=False, name=None):
     return register
 
 
+_ndarray = np.ndarray
+_asarray = np.asarray
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_NUMPY_SCALARS = frozenset((np.float32, np.float64, np.int64, np.int32, np.bool_))
+_NO_EDGE = (None, 0)
+_NONES = tuple((None,) * n for n in range(9))
+_META: dict = {}  # one shared (shape, dtype) tuple per distinct input description
+
+# Ops whose forward is plain Python arithmetic: on 0-d inputs they run on numpy scalars,
+# which give the same values and dtypes as 0-d arrays at a tenth of a ufunc call's cost.
+_SCALAR_FORWARD = frozenset(
+    ("add.Tensor", "sub.Tensor", "rsub.Scalar", "mul.Tensor", "div.Tensor", "div.Scalar", "neg")
+)
+
+
+def _as_scalars(arrays):
+    """The inputs with 0-d arrays as numpy scalars, or None if an input has dimensions."""
+    if len(arrays) == 2:
+        a, b = arrays
+        if a.__class__ is _ndarray:
+            if a.ndim:
+                return None
+            a = a[()]
+        if b.__class__ is _ndarray:
+            if b.ndim:
+                return None
+            b = b[()]
+        return (a, b)
+    out = []
+    for a in arrays:
+        if a.__class__ is _ndarray:
+            if a.ndim:
+                return None
+            a = a[()]
+        out.append(a)
+    return tuple(out)
+
+
 def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
     """Run an op forward and, when grad mode is on and an input requires grad, record it."""
+    # The hot path of every program: loops here avoid comprehensions, which cost a
+    # function call each.
     if arrays is None:
-        arrays = tuple(x.array if x.__class__ is Tensor else x for x in inputs)
+        arrays = []
+        for x in inputs:
+            arrays.append(x.array if x.__class__ is Tensor else x)
+        arrays = tuple(arrays)
+    if entry.overload in _SCALAR_FORWARD:
+        arrays = _as_scalars(arrays) or arrays
     out = entry.forward(arrays, p)
-    if out.__class__ is not np.ndarray:
-        out = np.asarray(out)
+    if out.__class__ is not _ndarray:
+        out = out.__array__() if out.__class__ in _NUMPY_SCALARS else _asarray(out)
     record = False
     if GradMode.enabled:
         for x in inputs:
             if x.__class__ is Tensor and x.requires_grad:
-                record = True
+                dt = out.dtype
+                # Integer and bool outputs never require grad (argmax, .long(), comparisons).
+                record = dt is _F32 or dt is _F64 or dt.kind == "f"
                 break
     if not record:
         result = Tensor(out)
-    else:
-        next_functions = tuple([edge_to(x) for x in inputs])
-        if entry.save is not None:
-            needs = tuple([edge[0] is not None for edge in next_functions])
-            saved = entry.save(inputs, out, p, needs)
-            versions = tuple([s.version[0] if s.__class__ is Tensor else None for s in saved])
+        if entry.is_view:
+            base = inputs[0]
+            result.version = base.version
+            result.base = base.base if base.base is not None else base
+        return result
+    edges, needs, metas = [], [], []
+    for x in inputs:
+        if x.__class__ is Tensor:
+            key = (x.array.shape, x.dtype)
+            meta = _META.get(key)
+            if meta is None:
+                meta = key
+                if len(_META) < 4096:
+                    _META[key] = key
+            metas.append(meta)
+            if x.requires_grad:
+                fn = x.grad_fn
+                edges.append((fn, 0) if fn is not None else (accumulator_of(x), 0))
+                needs.append(True)
+                continue
         else:
-            saved = versions = ()
-        meta = tuple([(x.array.shape, x.dtype) if x.__class__ is Tensor else None for x in inputs])
-        result = Tensor(out, None, True, Node(entry, next_functions, saved, versions, p, meta))
-    if out.dtype.kind != "f" and result.grad_fn is not None:
-        # Integer and bool outputs never require grad (argmax, .long(), comparisons).
-        result.grad_fn = None
-        result.requires_grad = False
+            metas.append(None)
+        edges.append(_NO_EDGE)
+        needs.append(False)
+    next_functions = tuple(edges)
+    saved = versions = ()
+    if entry.save is not None:
+        saved = entry.save(inputs, out, p, tuple(needs))
+        if saved:
+            versions = _NONES[len(saved)] if len(saved) < 9 else None
+            for s in saved:
+                if s.__class__ is Tensor or versions is None:
+                    versions = tuple([s.version[0] if s.__class__ is Tensor else None
+                                      for s in saved])
+                    break
+    node = Node(entry, next_functions, saved, versions, p, tuple(metas))
+    result = Tensor(out, None, True, node)
     if entry.is_view:
         base = inputs[0]
         result.version = base.version
         result.base = base.base if base.base is not None else base
-    node = result.grad_fn
-    if node is not None and node.saved:
-        # A saved output is checked against later in-place writes, like any saved tensor.
-        node.saved = tuple([SavedResult(s, result) if s is out else s for s in node.saved])
+    if saved:
+        for s in saved:
+            if s is out:
+                # A saved output is checked against later in-place writes, like any saved
+                # tensor.
+                node.saved = tuple([SavedResult(s, result) if s is out else s for s in saved])
+                break
     return result
 
 
@@ -453,10 +526,30 @@ def correctly_rounded(fn):
 
     def apply(x):
         if x.dtype == np.float32:
+            if x.size > _ROUNDING_CHUNK and x.flags.c_contiguous and isinstance(fn, np.ufunc):
+                return _rounded_in_chunks(fn, x)
             return fn(x.astype(np.float64)).astype(np.float32)
         return fn(x)
 
     return apply
+
+
+_ROUNDING_CHUNK = 1 << 16
+
+
+def _rounded_in_chunks(fn, x):
+    # The same values as fn(x.astype(float64)).astype(float32), a cache-sized block at a
+    # time: no float64 copy of the whole tensor (three times its size) is ever alive.
+    out = np.empty(x.shape, np.float32)
+    flat_in, flat_out = x.reshape(-1), out.reshape(-1)
+    buffer = np.empty(_ROUNDING_CHUNK, np.float64)
+    for start in range(0, flat_in.size, _ROUNDING_CHUNK):
+        stop = min(start + _ROUNDING_CHUNK, flat_in.size)
+        block = buffer[: stop - start]
+        block[...] = flat_in[start:stop]
+        fn(block, out=block)
+        flat_out[start:stop] = block
+    return out
 
 
 def unary(overload, forward, formula, save=save_self):

@@ -112,6 +112,38 @@ def located(fn, node):
     return run
 
 
+def located_binary(op: str, left, right, node):
+    """`located(lambda rt: binary_op(op, left(rt), right(rt)), node)` in one closure: a
+    tensor with a tensor or a Python number goes straight to the torch function."""
+    line, column = node.line, node.column
+    origin: list = []
+    tensor_fn = TENSOR_BINOPS.get(op)
+
+    def run(rt):
+        try:
+            a = left(rt)
+            b = right(rt)
+            if (a.__class__ is Tensor and tensor_fn is not None
+                    and (b.__class__ is Tensor or b.__class__ is float or b.__class__ is int)):
+                value = tensor_fn(a, b)
+            else:
+                value = binary_op(op, a, b)
+        except ProgramError as exc:
+            raise exc.at(line, column) from None
+        except USER_EXCEPTIONS as exc:
+            raise as_program_error(exc).at(line, column) from None
+        if diagnostics.PENDING:
+            rt.flush_warnings(line, column)
+        if (value.__class__ is Tensor and value.grad_fn is not None
+                and value.grad_fn.source is None) or value.__class__ is tuple:
+            if not origin:
+                origin.append((line, column, expression_text(node), None))
+            stamp_result(value, origin[0])
+        return value
+
+    return run
+
+
 def binary_op(op: str, a, b):
     if a.__class__ is Tensor or b.__class__ is Tensor:
         if op == "+" and isinstance(a, (str, list, tuple)):
@@ -271,8 +303,7 @@ class Compiler:
         return located(call, node)
 
     def expr_BinOp(self, node):
-        left, right, op = self.expr(node.left), self.expr(node.right), node.op
-        return located(lambda rt: binary_op(op, left(rt), right(rt)), node)
+        return located_binary(node.op, self.expr(node.left), self.expr(node.right), node)
 
     def expr_UnaryOp(self, node):
         operand, op = self.expr(node.operand), node.op
@@ -367,9 +398,21 @@ class Compiler:
             name = node.id
             line, column = node.line, node.column
 
+            renamed: dict = {}  # expression origin -> the same origin with this name
+
             def bind(rt, value):
                 rt.vars[name] = value
                 if value.__class__ is Tensor:
+                    grad_fn = value.grad_fn
+                    if grad_fn is not None:
+                        source = grad_fn.source
+                        if source is not None and source[3] is None:
+                            # trace.bind's renaming, sharing one tuple per origin.
+                            named = renamed.get(source)
+                            if named is None:
+                                named = renamed[source] = (source[0], source[1], source[2], name)
+                            grad_fn.source = named
+                            return
                     bind_name(value, name, line, column)
 
             return bind

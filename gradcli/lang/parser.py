@@ -7,10 +7,12 @@ difference matters to a user: unclosed brackets, indentation, tabs.
 
 from __future__ import annotations
 
+import gc
+import json
 import os
-from pathlib import Path
+import re
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.indenter import DedentError, PythonIndenter
 
@@ -19,15 +21,23 @@ from gradcli.lang import ast as A
 from gradcli.lang.strings import decode_string, split_fstring
 
 MAX_NESTED_BRACKETS = 200  # CPython's parser gives up at the same depth
+MAX_INDENT_LEVELS = 100  # CPython's tokenizer limit ("too many levels of indentation")
+# Compiling and running an expression recurses once per level of its tree (a 20,000-term
+# sum is 20,000 levels deep); past this depth a program is refused with a position
+# instead of running out of stack in the interpreter thread.
+MAX_EXPRESSION_DEPTH = 30_000
 
 
 SyntaxProblem = GradcliSyntaxError
 
 
-def grammar_path() -> Path:
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "grammar" / "gradcli.lark", here.parent / "grammar" / "gradcli.lark"):
-        if candidate.is_file():
+def grammar_path() -> str:
+    # os.path, not pathlib: pathlib (and urllib.parse, which it imports) would add
+    # milliseconds to every start-up.
+    here = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    for candidate in (os.path.join(here, "grammar", "gradcli.lark"),
+                      os.path.join(os.path.dirname(here), "grammar", "gradcli.lark")):
+        if os.path.isfile(candidate):
             return candidate
     raise FileNotFoundError("gradcli.lark grammar not found next to the gradcli package")
 
@@ -50,6 +60,11 @@ class Indenter(PythonIndenter):
             if not indent_str.startswith(self.indent_strings[-1]):
                 raise SyntaxProblem(
                     "inconsistent use of tabs and spaces in indentation", line, 1, "TabError"
+                )
+            if len(self.indent_level) > MAX_INDENT_LEVELS:
+                raise SyntaxProblem(
+                    "too many levels of indentation", line, len(indent_str) + 1,
+                    "IndentationError",
                 )
             self.indent_level.append(indent)
             self.indent_strings.append(indent_str)
@@ -95,15 +110,22 @@ _parser: Lark | None = None
 def lark_parser() -> Lark:
     global _parser
     if _parser is None:
-        cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gradcli"
+        cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+            os.path.expanduser("~"), ".cache")
+        cache_dir = os.path.join(cache_home, "gradcli")
         try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            cache = str(cache_dir / "grammar.lark-cache")
+            os.makedirs(cache_dir, exist_ok=True)
+            cache = os.path.join(cache_dir, "grammar.lark-cache")
         except OSError:
             cache = False
+        with open(grammar_path(), encoding="utf-8") as handle:
+            grammar = handle.read()
         _parser = Lark(
-            grammar_path().read_text(encoding="utf-8"),
+            grammar,
             parser="lalr",
+            # One scanner for every parser state: the contextual lexer compiles a regex
+            # per state on first use, 10-20 ms of every process's first parse.
+            lexer="basic",
             postlex=Indenter(),
             propagate_positions=True,
             maybe_placeholders=True,
@@ -115,11 +137,37 @@ def lark_parser() -> Lark:
 
 def parse(source: str) -> A.Program:
     """Parse a whole program. Raises SyntaxProblem."""
+    # A parse allocates tokens and tree nodes by the million, all alive until it ends and
+    # none in a reference cycle: the collector's passes over them are pure cost (half
+    # the time of a 100,000-line parse), so it pauses.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(source)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(source: str) -> A.Program:
     text = source if source.endswith("\n") else source + "\n"
     _check_first_indent(text)
+    folded, literals = fold_literals(text)
+    if literals:
+        # The fast path is only an optimisation: if anything about it is off (an error
+        # anywhere, a placeholder not used as a plain expression), parse the original.
+        try:
+            transformer = ToAst(text, literals=literals)
+            program = transformer.transform(lark_parser().parse(folded, start="start"))
+            check_depth(program)
+            if transformer.literals_used == len(literals):
+                return program
+        except (GradcliSyntaxError, UnexpectedInput, DedentError):
+            pass
     try:
-        tree = lark_parser().parse(text, start="start")
-        return ToAst(text).transform(tree)
+        program = ToAst(text).transform(lark_parser().parse(text, start="start"))
+        check_depth(program)
+        return program
     except GradcliSyntaxError as exc:
         if exc.message.startswith("unindent does not match"):
             # CPython points just past the end of the offending line.
@@ -156,7 +204,143 @@ def parse_expression(text: str, line: int, column: int) -> A.Node:
     except (UnexpectedInput, DedentError):
         raise SyntaxProblem("f-string: invalid syntax", line, column) from None
     offset = len(text) - len(text.lstrip())
-    return ToAst(text, line - 1, column - 1 + offset).transform(tree)
+    node = ToAst(text, line - 1, column - 1 + offset).transform(tree)
+    check_depth(node)
+    return node
+
+
+def check_depth(root: A.Node) -> None:
+    """Refuse trees deeper than MAX_EXPRESSION_DEPTH, pointing at the first node past it."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise SyntaxProblem(
+                f"expression nested too deeply (more than {MAX_EXPRESSION_DEPTH:,} levels)",
+                node.line,
+                node.column,
+            )
+        for child in node.children():
+            stack.append((child, depth + 1))
+
+
+# ----- the fast path for long numeric list literals ---------------------------------------
+# Lark spends tens of microseconds per token, so `tensor([...200,000 numbers...])` would
+# take most of a minute. Such a list (numbers, commas, brackets and spaces only) is read
+# with json instead and replaced, for Lark, by `(_   )`: a parenthesised name at the same
+# offsets and with the same newlines, which ToAst.name turns back into the list.
+
+FOLD_MIN_CHARS = 2000
+_FOLD_SCAN = re.compile(
+    r"#[^\n]*"  # a comment
+    r"|[rRbBuUfF]{0,2}(?:"  # a string: its brackets are not code
+    r'"""(?:\\.|[^\\])*?"""'
+    r"|'''(?:\\.|[^\\])*?'''"
+    r'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\.|[^'\\\n])*'"
+    r")"
+    r"|(\[)"  # a candidate
+)
+_FOLD_RUN = re.compile(r"[0-9eE.,+\-\s\[\]]*")
+_FOLD_BRACKET = re.compile(r"[\[\]]")
+_FOLD_AFTER_CHARS = set("=([,:;+-*/%@<>!|&^~")
+_FOLD_AFTER_WORDS = {"in", "and", "or", "not", "if", "else", "is"}
+_FOLD_JSON_FIXES = (
+    (re.compile(r"(?<=[0-9])\.(?![0-9])"), ".0"),  # 1.  -> 1.0
+    (re.compile(r"(?<![0-9])\.(?=[0-9])"), "0."),  # .5  -> 0.5
+    (re.compile(r"(?<=[0-9.\]])(\s*),(\s*)\]"), r"\1\2]"),  # a trailing comma
+)
+
+
+def fold_literals(text: str) -> tuple[str, dict]:
+    """-> (text for Lark, {offset of each placeholder name: (line, column, value)})."""
+    if len(text) < FOLD_MIN_CHARS or "[" not in text:
+        return text, {}
+    pieces: list[str] = []
+    literals: dict = {}
+    done = position = 0
+    while True:
+        match = _FOLD_SCAN.search(text, position)
+        if match is None:
+            break
+        position = match.end()
+        if match.group(1) is None:
+            continue
+        start = match.start()
+        run_end = _FOLD_RUN.match(text, start + 1).end()
+        if run_end - start < FOLD_MIN_CHARS or not _folds_after(text, start):
+            continue
+        end = _balanced_end(text, start, run_end)
+        if end is None or end - start < FOLD_MIN_CHARS:
+            continue
+        value = _json_numbers(text[start:end])
+        placeholder = _placeholder(text[start:end]) if value is not None else None
+        if placeholder is None:
+            continue
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1) + 1
+        literals[start + placeholder.index("_")] = (line, column, value)
+        pieces.append(text[done:start])
+        pieces.append(placeholder)
+        done = position = end
+    if not literals:
+        return text, {}
+    pieces.append(text[done:])
+    return "".join(pieces), literals
+
+
+def _folds_after(text: str, start: int) -> bool:
+    """A list display, not a subscript: what precedes `[` cannot end an expression."""
+    i = start - 1
+    while i >= 0 and text[i] in " \t\f":
+        i -= 1
+    if i < 0:
+        return True
+    if text[i] == "\n":
+        # The start of a line: a statement, unless an unfinished line precedes it.
+        j = i - 1
+        while j >= 0 and text[j] in " \t\f":
+            j -= 1
+        return j < 0 or text[j] == "\n" or text[j] in _FOLD_AFTER_CHARS
+    if text[i] in _FOLD_AFTER_CHARS:
+        return True
+    j = i
+    while j >= 0 and (text[j].isalnum() or text[j] == "_"):
+        j -= 1
+    return text[j + 1 : i + 1] in _FOLD_AFTER_WORDS
+
+
+def _balanced_end(text: str, start: int, run_end: int):
+    depth = 0
+    for bracket in _FOLD_BRACKET.finditer(text, start, run_end):
+        depth += 1 if bracket.group() == "[" else -1
+        if depth == 0:
+            return bracket.end()
+        if depth > 32:  # no tensor is that deep; the full parser reports the nesting
+            return None
+    return None
+
+
+def _json_numbers(span: str):
+    for pattern, replacement in _FOLD_JSON_FIXES:
+        span = pattern.sub(replacement, span)
+    try:
+        value = json.loads(span)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, list) else None
+
+
+def _placeholder(span: str) -> str | None:
+    """`(` and `)` where the brackets were, a one-letter name at the first character that
+    is not a newline, spaces elsewhere: the same length and the same newlines."""
+    chars = ["\n" if c == "\n" else " " for c in span]
+    chars[0], chars[-1] = "(", ")"
+    for i in range(1, len(chars) - 1):
+        if chars[i] != "\n":
+            chars[i] = "_"
+            return "".join(chars)
+    return None
 
 
 def _classify(text: str, exc: UnexpectedInput) -> SyntaxProblem:
@@ -336,11 +520,46 @@ def check_target(target: A.Node) -> A.Node:
 class ToAst(Transformer):
     """Lark parse tree -> gradcli AST (bottom-up)."""
 
-    def __init__(self, text: str, line_offset: int = 0, column_offset: int = 0):
+    __visit_tokens__ = False
+
+    def __init__(self, text: str, line_offset: int = 0, column_offset: int = 0, literals=None):
         super().__init__()
         self.text = text
         self.line_offset = line_offset
         self.column_offset = column_offset
+        self.literals = literals or {}
+        self.literals_used = 0
+
+    def transform(self, tree):
+        """Lark's Transformer recurses once per tree level (and an exception raised deep
+        inside costs time in proportion to the depth); this walk keeps its own stack."""
+        if not isinstance(tree, Tree):
+            return tree
+        values: list = []
+        todo: list = [(tree, False)]
+        while todo:
+            item, reduce = todo.pop()
+            if reduce is None:
+                values.append(item)
+            elif reduce:
+                count = len(item.children)
+                children = values[len(values) - count :]
+                del values[len(values) - count :]
+                values.append(self._reduce(item, children))
+            else:
+                todo.append((item, True))
+                for child in reversed(item.children):
+                    todo.append((child, False) if isinstance(child, Tree) else (child, None))
+        return values[0]
+
+    def _reduce(self, tree, children):
+        method = getattr(self, tree.data, None)
+        if method is None:
+            return Tree(tree.data, children, tree.meta)
+        wrapper = getattr(method, "visit_wrapper", None)
+        if wrapper is not None:
+            return method.visit_wrapper(method, tree.data, children, tree.meta)
+        return method(children)
 
     def pos(self, meta):
         line = meta.line + self.line_offset
@@ -583,6 +802,10 @@ class ToAst(Transformer):
 
     def name(self, meta, children):
         token = children[0]
+        literal = self.literals.get(token.start_pos)
+        if literal is not None:
+            self.literals_used += 1
+            return _literal_node(*literal)
         text = str(token)
         if text in _RESERVED:
             raise SyntaxProblem("invalid syntax", *self.tok_pos(token))
@@ -652,6 +875,12 @@ class ToAst(Transformer):
 
     def const_false(self, meta, children):
         return A.Const(*self.pos(meta), False)
+
+
+def _literal_node(line: int, column: int, value):
+    if isinstance(value, list):
+        return A.ListExpr(line, column, [_literal_node(line, column, v) for v in value])
+    return A.Const(line, column, value)
 
 
 _RESERVED = {
