@@ -65,6 +65,9 @@ def gradcli_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "gradcli"]
 
 
+CLOCK_WORDS = {"cpu": "CPU time of the child process", "wall": "wall time"}
+
+
 # ----- 1. start-up -----------------------------------------------------------------------
 
 TINY_EXPR = """a = tensor([2.0, 3.0], requires_grad=True)
@@ -85,7 +88,8 @@ print(json.dumps({"grad": a.grad.tolist()}))
 def bench_startup(cfg: Config) -> H.Section:
     section = H.Section(
         "1. Start-up",
-        "Whole processes, wall time from spawn to exit (stdout to a pipe). The program "
+        f"Whole processes, spawn to exit ({CLOCK_WORDS[H.Clock.kind]}; stdout to a pipe). "
+        "The program "
         "(`tiny.expr`): `a = tensor([2.0, 3.0], requires_grad=True); b = (a * a).sum(); "
         "b.backward()`; the torch script does the same and prints `a.grad` as JSON.",
         baseline="python -c \"import numpy\"",

@@ -192,7 +192,7 @@ def _check_nested(data, dim=0):
         return (0,)
     shapes = [_check_nested(item, dim + 1) for item in data]
     first = shapes[0]
-    for item, shape in zip(data, shapes):
+    for item, shape in zip(data, shapes, strict=False):
         if isinstance(item, (list, tuple)) != isinstance(data[0], (list, tuple)) or (
             isinstance(item, (list, tuple)) and len(item) != len(data[0])
         ):
@@ -1226,6 +1226,11 @@ def _check_sequence(tensors, name):
         )
     if not tensors:
         raise runtime_error(f"{name}(): expected a non-empty list of Tensors")
+    for i, item in enumerate(tensors):
+        if not is_tensor(item):
+            raise type_error(
+                f"expected Tensor as element {i} in argument 0, but got {type_name(item)}"
+            )
     return list(tensors)
 
 
@@ -1440,7 +1445,7 @@ def autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_
                          bool(allow_unused) or bool(materialize_grads))
     if materialize_grads:
         targets = [inputs] if is_tensor(inputs) else list(inputs)
-        result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, targets))
+        result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, targets, strict=False))
     return result
 
 

@@ -96,7 +96,7 @@ def unpack_saved(node, as_tensors: bool):
     from gradcli.ops import SavedResult
 
     values = []
-    for value, version in zip(node.saved, node.saved_versions):
+    for value, version in zip(node.saved, node.saved_versions, strict=False):
         if value.__class__ is Tensor:
             if value.version[0] != version:
                 producer = value.grad_fn.name() if value.grad_fn is not None else None
@@ -335,7 +335,7 @@ def _root_gradient(tensor: Tensor, gradient, index: int, create_graph: bool):
 
 def _roots(tensors, gradients, create_graph):
     roots = []
-    for index, (tensor, gradient) in enumerate(zip(tensors, gradients)):
+    for index, (tensor, gradient) in enumerate(zip(tensors, gradients, strict=False)):
         node = root_node(tensor)
         if node is None:
             raise runtime_error(
@@ -397,7 +397,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     plan = run_backward(roots, retain_graph, create_graph, Plan(capture, accumulate=False),
                         observer)
     results = []
-    for index, (t, node) in enumerate(zip(inputs, targets)):
+    for index, (t, node) in enumerate(zip(inputs, targets, strict=False)):
         value = plan.captured.get(node)
         if value is None:
             if not allow_unused:

@@ -1039,7 +1039,7 @@ def _(ctx, grad, xp):
     repeats = ctx.params
     shape = (1,) * (len(repeats) - len(ctx.shapes[0])) + tuple(ctx.shapes[0])
     split = []
-    for r, s in zip(repeats, shape):
+    for r, s in zip(repeats, shape, strict=False):
         split += [r, s]
     summed = xp.sum(xp.reshape(grad, tuple(split)), tuple(range(0, 2 * len(shape), 2)), False)
     return (xp.reshape(summed, ctx.shapes[0]),)

@@ -11,7 +11,7 @@ class Node:
     def __init__(self, line, column, *values):
         self.line = line
         self.column = column
-        for name, value in zip(self.fields, values):
+        for name, value in zip(self.fields, values, strict=False):
             setattr(self, name, value)
 
     def __repr__(self) -> str:

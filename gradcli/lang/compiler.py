@@ -20,6 +20,22 @@ from gradcli.tensor import Tensor
 from gradcli.trace import bind as bind_name
 from gradcli.trace import expression_text, stamp_result
 
+NOT_A_TENSOR = re.compile(
+    r"^'(int|float|bool|str|list|tuple|NoneType|dict|range|Size|dtype|Namespace|"
+    r"GradModeContext|ReturnTypes|function|partial|builtin_function_or_method)' object has no "
+    r"attribute '(array|dtype|shape|ndim|grad_fn|requires_grad|version|base|grad)'"
+)
+
+
+def not_a_tensor(exc: AttributeError) -> ProgramError | None:
+    """A Python value passed where PyTorch wants a tensor reaches tensor-only code as an
+    AttributeError; the program gets PyTorch's kind of error, not an internal one."""
+    match = NOT_A_TENSOR.match(str(exc))
+    if match is None:
+        return None
+    return type_error(f"expected Tensor as argument, but got {match.group(1)}")
+
+
 # Python exceptions that user-level operations on Python values raise legitimately.
 USER_EXCEPTIONS = (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError, OverflowError)
 
@@ -100,6 +116,11 @@ def located(fn, node):
             raise exc.at(line, column) from None
         except USER_EXCEPTIONS as exc:
             raise as_program_error(exc).at(line, column) from None
+        except AttributeError as exc:
+            converted = not_a_tensor(exc)
+            if converted is None:
+                raise
+            raise converted.at(line, column) from None
         if diagnostics.PENDING:
             rt.flush_warnings(line, column)
         if (value.__class__ is Tensor and value.grad_fn is not None
@@ -132,6 +153,11 @@ def located_binary(op: str, left, right, node):
             raise exc.at(line, column) from None
         except USER_EXCEPTIONS as exc:
             raise as_program_error(exc).at(line, column) from None
+        except AttributeError as exc:
+            converted = not_a_tensor(exc)
+            if converted is None:
+                raise
+            raise converted.at(line, column) from None
         if diagnostics.PENDING:
             rt.flush_warnings(line, column)
         if (value.__class__ is Tensor and value.grad_fn is not None
@@ -311,7 +337,7 @@ class Compiler:
 
     def expr_Compare(self, node):
         left = self.expr(node.left)
-        pairs = [(op, self.expr(c)) for op, c in zip(node.ops, node.comparators)]
+        pairs = [(op, self.expr(c)) for op, c in zip(node.ops, node.comparators, strict=False)]
 
         def compare(rt):
             a = left(rt)
@@ -434,7 +460,7 @@ class Compiler:
                     raise value_error(
                         f"too many values to unpack (expected {count})"
                     ).at(node.line, node.column)
-                for t, item in zip(targets, items):
+                for t, item in zip(targets, items, strict=False):
                     t(rt, item)
 
             return unpack

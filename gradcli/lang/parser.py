@@ -695,7 +695,7 @@ class ToAst(Transformer):
     def _chain(self, meta, children):
         result = children[0]
         line, column = self.pos(meta)
-        for op, operand in zip(children[1::2], children[2::2]):
+        for op, operand in zip(children[1::2], children[2::2], strict=False):
             result = A.BinOp(line, column, str(op), result, operand)
         return result
 

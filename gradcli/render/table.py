@@ -32,7 +32,7 @@ def rows(result: RunResult, precision: int = 4, linewidth: int = 80):
 def rich_table(result: RunResult, precision: int = 4) -> Table:
     table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, padding=(0, 1), collapse_padding=True)
     styles = ("bold cyan", "", "dim", "", "", "magenta", "", "green")
-    for name, style in zip(HEADERS, styles):
+    for name, style in zip(HEADERS, styles, strict=False):
         wraps = name in ("data", "grad")
         table.add_column(
             name, style=style or None, overflow="fold", no_wrap=not wraps, min_width=None
