@@ -283,13 +283,22 @@ empty = _factory(lambda shape, dtype: np.zeros(shape, dtype.numpy))
 
 
 class Random:
-    """numpy's generator behind rand/randn/randint; manual_seed() reseeds it."""
+    """numpy's generator behind rand/randn/randint; manual_seed() reseeds it.
 
-    generator = np.random.default_rng(0)
+    The generator is made on first use: numpy.random costs start-up time otherwise."""
+
+    _seed = 0
+    _generator = None
 
     @classmethod
     def seed(cls, seed: int) -> None:
-        cls.generator = np.random.default_rng(seed)
+        cls._seed, cls._generator = seed, None
+
+    @classmethod
+    def rng(cls):
+        if cls._generator is None:
+            cls._generator = np.random.default_rng(cls._seed)
+        return cls._generator
 
 
 def manual_seed(seed):
@@ -297,8 +306,8 @@ def manual_seed(seed):
     return None
 
 
-rand = _factory(lambda shape, dtype: Random.generator.random(shape).astype(dtype.numpy))
-randn = _factory(lambda shape, dtype: Random.generator.standard_normal(shape).astype(dtype.numpy))
+rand = _factory(lambda shape, dtype: Random.rng().random(shape).astype(dtype.numpy))
+randn = _factory(lambda shape, dtype: Random.rng().standard_normal(shape).astype(dtype.numpy))
 
 
 def randint(*args, low=None, high=None, size=None, dtype=None, requires_grad=False):
@@ -319,7 +328,7 @@ def randint(*args, low=None, high=None, size=None, dtype=None, requires_grad=Fal
     dtype = as_dtype(dtype) or dtypes.int64
     shape = size_args((size,), "randint")
     _check_size(shape, dtype)
-    values = Random.generator.integers(low, high, size=shape)
+    values = Random.rng().integers(low, high, size=shape)
     return new_leaf(values.astype(dtype.numpy), dtype, requires_grad)
 
 
@@ -341,9 +350,9 @@ def _like(fill):
 
 zeros_like = _like(lambda shape, dtype: np.zeros(shape, dtype.numpy))
 ones_like = _like(lambda shape, dtype: np.ones(shape, dtype.numpy))
-rand_like = _like(lambda shape, dtype: Random.generator.random(shape).astype(dtype.numpy))
+rand_like = _like(lambda shape, dtype: Random.rng().random(shape).astype(dtype.numpy))
 randn_like = _like(
-    lambda shape, dtype: Random.generator.standard_normal(shape).astype(dtype.numpy)
+    lambda shape, dtype: Random.rng().standard_normal(shape).astype(dtype.numpy)
 )
 
 

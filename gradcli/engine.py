@@ -19,6 +19,7 @@ from gradcli import hints
 from gradcli.backend import NumpyVocabulary, TensorVocabulary, _install_tensor_vocabulary, sum_to
 from gradcli.errors import runtime_error
 from gradcli.node import AccumulateGrad, accumulator_of
+from gradcli.ops import SavedResult
 from gradcli.tensor import GradMode, Tensor
 
 FREED_MESSAGE = (
@@ -93,8 +94,6 @@ def _version_error(dtype_name, shape, producer, found, expected, version=None):
 
 def unpack_saved(node, as_tensors: bool):
     """The saved values after PyTorch's check that none was modified in place."""
-    from gradcli.ops import SavedResult
-
     values = []
     for value, version in zip(node.saved, node.saved_versions, strict=False):
         if value.__class__ is Tensor:
