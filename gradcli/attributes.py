@@ -10,6 +10,7 @@ from gradcli import api, diagnostics
 from gradcli.autograd_api import GradModeContext
 from gradcli.dtypes import DType
 from gradcli.errors import attribute_error, runtime_error, type_error
+from gradcli.limits import python_method
 from gradcli.names import TORCH_FUNCTIONS, Namespace
 from gradcli.node import AccumulateGrad, Node
 from gradcli.tensor import Tensor
@@ -187,7 +188,9 @@ def get_attribute(obj, attr: str):
         return obj.numel
     allowed = PYTHON_METHODS.get(cls)
     if allowed is not None and attr in allowed:
-        return getattr(obj, attr)
+        # str.format would walk attributes named in its fields (`{0.__class__}`): the
+        # limits module hands out a guarded version of it and of the padding methods.
+        return python_method(obj, attr)
     if cls is GradModeContext:
         _missing(obj, attr)
     return _missing(obj, attr)

@@ -403,11 +403,6 @@ STR_FORMAT_ESCAPES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="str.format walks attributes in its field names and so reaches os.environ; "
-    "gradcli.attributes must return limits.python_method(obj, attr) for str methods",
-)
 @pytest.mark.parametrize("expression", STR_FORMAT_ESCAPES)
 def test_str_format_cannot_walk_attributes(expression):
     error = run_error(f"s = {expression}")
