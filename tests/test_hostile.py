@@ -229,6 +229,32 @@ def test_step_budget_lets_real_loops_run():
     assert run_ok(program).stdout == "1000 45 4 3\n"
 
 
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        # Python's own answers, small enough to check by running them in Python too
+        ("1.5 in range(10**12)", False),
+        ("7.0 in range(10**12)", True),
+        ("7.0 in range(0, 10, 2)", False),
+        ("8.0 in range(0, 10, 2)", True),
+        ("-3.0 in range(-5, 0)", True),
+        ("float('nan') in range(3)", False),
+        ("float('inf') in range(3)", False),
+        ("'a' in range(10**15)", False),
+        ("None not in range(10**15)", True),
+        ("tensor(4.) in range(10)", True),
+        ("tensor(True) in range(3)", True),
+        ("tensor(1.5) in range(3)", False),
+        ("tensor([1., 2.]) in range(0)", False),
+        ("3 in range(10**30)", True),
+    ],
+)
+def test_membership_in_a_range_is_arithmetic(expression, expected):
+    assert run_ok(f"print({expression})").stdout == f"{expected}\n"
+    if "10**" not in expression and "tensor" not in expression:
+        assert eval(expression) is expected  # the same text in Python
+
+
 def test_builtins_keep_their_python_faces():
     result = run_ok("print(list, tuple)\nprint(list(tensor([1.0, 2.0])), tuple('ab'))\n")
     assert result.stdout == "<class 'list'> <class 'tuple'>\n[tensor(1.), tensor(2.)] ('a', 'b')\n"

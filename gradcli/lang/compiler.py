@@ -86,12 +86,32 @@ PYTHON_COMPARE = {
     ">=": operator.ge,
     "==": operator.eq,
     "!=": operator.ne,
-    "in": lambda a, b: a in b,
-    "not in": lambda a, b: a not in b,
+    "in": lambda a, b: contains(b, a),
+    "not in": lambda a, b: not contains(b, a),
     "is": operator.is_,
     "is not": operator.is_not,
 }
 _MISSING = object()
+
+
+def contains(container, item) -> bool:
+    """`item in container`. A range answers an int in constant time but compares any other
+    item with each of its numbers in a C loop no step budget or clock can stop
+    (`1.5 in range(10**12)`), so that case is answered by arithmetic: equal to one of
+    the range's numbers means integral and in the range."""
+    if container.__class__ is not range or item.__class__ in (int, bool):
+        return item in container
+    if item.__class__ is Tensor:
+        if not container:
+            return False
+        if item.numel() != 1:  # Python compares with the first number and bool() fails
+            return bool(api.eq(item, container[0]))
+        item = api.item(item)
+        if item.__class__ in (int, bool):
+            return item in container
+    if item.__class__ is float:
+        return item.is_integer() and int(item) in container
+    return False  # str, None, lists...: never equal to an int
 
 
 def as_program_error(exc: Exception) -> ProgramError:
