@@ -6,12 +6,21 @@ from __future__ import annotations
 import os
 import sys
 
-import click
-
-from gradcli import __version__
 from gradcli.errors import ExitStatus
 
 FORMATS = ("table", "tsv", "json", "latex")
+
+
+def usage_error(message: str) -> Exception:
+    import click  # only on this error path: click costs start-up
+
+    return click.UsageError(message)
+
+
+def bad_parameter(message: str, param_hint: str) -> Exception:
+    import click
+
+    return click.BadParameter(message, param_hint=param_hint)
 
 
 class SourceError(Exception):
@@ -47,17 +56,17 @@ def decode_source(data: bytes) -> str:
 def read_program(file: str | None, expr: str | None) -> tuple[str, str]:
     if expr is not None:
         if file is not None:
-            raise click.UsageError("give either FILE or -e TEXT, not both")
+            raise usage_error("give either FILE or -e TEXT, not both")
         return "<string>", expr
     if file is None or file == "-":
         if file is None and sys.stdin.isatty():
-            raise click.UsageError("no program: give FILE, '-' for stdin, or -e TEXT")
+            raise usage_error("no program: give FILE, '-' for stdin, or -e TEXT")
         return "<stdin>", decode_source(sys.stdin.buffer.read())
     try:
         with open(file, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise click.BadParameter(f"cannot read '{file}': {exc.strerror}", param_hint="FILE") from None
+        raise bad_parameter(f"cannot read '{file}': {exc.strerror}", "FILE") from None
     return file, decode_source(data)
 
 
@@ -66,7 +75,7 @@ def parse_sets(values) -> dict[str, str]:
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name.strip().isidentifier():
-            raise click.BadParameter(f"expected NAME=VALUE, got '{item}'", param_hint="--set")
+            raise bad_parameter(f"expected NAME=VALUE, got '{item}'", "--set")
         overrides[name.strip()] = value.strip()
     return overrides
 
@@ -106,75 +115,19 @@ def format_warning(filename: str, source: str, warning) -> str:
     return text
 
 
-class LazyGroup(click.Group):
-    """Subcommands other than `eval` are imported when first looked up (each module is
-    named after its command), so `gradcli eval` does not import the REPL or Pygments."""
-
-    lazy = ("check", "completion", "graph", "help", "repl", "show")
-
-    def list_commands(self, ctx):
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
-
-    def get_command(self, ctx, name):
-        if name not in self.commands and name in self.lazy:
-            from importlib import import_module
-
-            self.add_command(import_module(f"gradcli.commands.{name}").command)
-        return super().get_command(ctx, name)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="gradcli")
-def cli():
-    """gradcli: see what PyTorch's autograd does with a small tensor program."""
-
-
-@cli.command("eval")
-@click.argument("files", nargs=-1, metavar="[FILE]...",
-                type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
-              show_default=True, help="Output format.")
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Replace the data of NAME's first tensor(...) declaration.")
-@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
-@click.option("--precision", type=click.IntRange(0, 16), default=4, show_default=True,
-              help="Digits after the point in the table.")
-@click.option("--no-color", is_flag=True, help="No colour (same as --color never).")
-@click.option("--color", "color_mode", type=click.Choice(("auto", "always", "never")),
-              default="auto", show_default=True,
-              help="Colour: auto means a terminal and no NO_COLOR in the environment.")
-@click.option("-q", "--quiet", is_flag=True,
-              help="Print only what the program's print() wrote (errors still go to stderr).")
-@click.option("--trace", is_flag=True, help="Show every backward pass node by node.")
-@click.option("--detect-anomaly", is_flag=True, help="Report the first NaN/inf made in backward.")
-@click.option("--trace-values", type=click.Choice(("summary", "full")), default="summary",
-              show_default=True, help="--trace: summarise long tensors, or show every value.")
-@click.option("--partials", is_flag=True,
-              help="After each backward, print ∂output/∂leaf for every leaf it reached.")
-@click.option("--max-steps", type=click.IntRange(1), default=None,
-              help="Loop-iteration budget for the whole program (default 10,000,000).")
-@click.option("--max-memory", metavar="SIZE", default=None, callback=lambda c, p, v: _size(v),
-              help="Memory budget: the largest tensor, and all live data (default 2G; "
-                   "forms like 512M, 2G, 1.5GiB).")
-@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(0, min_open=True),
-              default=None, help="Stop the program after this many seconds (default: no limit).")
-def eval_command(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
-                 trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
-                 timeout=None):
-    """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
-
-    With several FILEs, each runs on its own and prints its own result, in order (json:
-    one document per line, each with a "file" key); the exit code is the worst outcome.
-    """
+def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, precision=4,
+             no_color=False, color_mode="auto", quiet=False, trace=False, detect_anomaly=False,
+             max_steps=None, trace_values="summary", partials=False, max_memory=None,
+             timeout=None) -> None:
+    """`gradcli eval`: run each program and show its result; exits with the worst status."""
     from gradcli.interpreter import run
     from gradcli.limits import Limits
 
     overrides = parse_sets(sets)
     if quiet and output_format == "json":
-        raise click.UsageError("--quiet prints only what print() wrote; drop --format json")
+        raise usage_error("--quiet prints only what print() wrote; drop --format json")
     if expr is not None and files:
-        raise click.UsageError("give either FILE or -e TEXT, not both")
+        raise usage_error("give either FILE or -e TEXT, not both")
     limits = Limits()
     if max_steps is not None:
         limits.max_steps = max_steps
@@ -218,17 +171,6 @@ def eval_command(files, expr, output_format, sets, seed, precision, no_color, co
                          else ExitStatus.PROGRAM_ERROR)
     if status:
         sys.exit(status)
-
-
-def _size(value):
-    if value is None:
-        return None
-    from gradcli.limits import parse_size
-
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--max-memory") from None
 
 
 _OWN_PROCESS = False  # set by main(): the process is gradcli's alone, so it may be capped
@@ -310,10 +252,6 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
                            color=color_enabled(mode, err)), file=err)
 
 
-class NotSupportedYet(click.ClickException):
-    exit_code = ExitStatus.PROGRAM_ERROR
-
-
 class SyntaxExit(Exception):
     def __init__(self, filename, source, error, output_format):
         super().__init__(error.message)
@@ -331,13 +269,19 @@ def main(argv=None) -> None:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     try:
-        cli.main(args=argv, prog_name="gradcli", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        options = quick_eval(sys.argv[1:] if argv is None else list(argv))
+        if options is not None:
+            run_eval(**options)
+        else:
+            from gradcli.commands.group import cli
+
+            cli.main(args=argv, prog_name="gradcli", standalone_mode=False)
+    except _click("exceptions.Exit") as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except _click("ClickException") as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _click("exceptions.Abort"):
         print("gradcli: interrupted", file=sys.stderr)
         sys.exit(ExitStatus.INTERRUPTED)
     except SyntaxExit as exc:
@@ -378,6 +322,62 @@ def main(argv=None) -> None:
         restore_process_memory()
         _OWN_PROCESS = False
         _exit_now_if_abandoned()
+
+
+def _click(name: str):
+    """A click exception class for an `except` clause, or () (matches nothing) when click
+    was never imported, so nothing from it can be propagating."""
+    found = sys.modules.get("click")
+    for part in name.split("."):
+        if found is None:
+            return ()
+        found = getattr(found, part, None)
+    return found or ()
+
+
+def quick_eval(args: list[str]) -> dict | None:
+    """The options of the commonest invocations (`gradcli eval FILE...`, `--format F`,
+    `--quiet`, `--no-color`, `--color C`, `-` for stdin) without importing click, which
+    would cost a tenth of start-up. Anything else, including every mistake, returns None
+    and goes through click, whose messages and help stay the only ones."""
+    if not args or args[0] != "eval":
+        return None
+    options: dict = {"files": []}
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg in ("--format", "--color"):
+            value = next(rest, None)
+            if value not in (FORMATS if arg == "--format" else ("auto", "always", "never")):
+                return None
+            options["output_format" if arg == "--format" else "color_mode"] = value
+        elif arg.startswith("--format="):
+            if arg[len("--format="):] not in FORMATS:
+                return None
+            options["output_format"] = arg[len("--format="):]
+        elif arg in ("-q", "--quiet"):
+            options["quiet"] = True
+        elif arg == "--no-color":
+            options["no_color"] = True
+        elif arg == "-" or (not arg.startswith("-") and os.path.isfile(arg)
+                            and os.access(arg, os.R_OK)):
+            options["files"].append(arg)
+        else:
+            return None
+    if options.get("quiet") and options.get("output_format") == "json":
+        return None
+    if not options["files"] and sys.stdin.isatty():
+        return None
+    options["files"] = tuple(options["files"])
+    return options
+
+
+def __getattr__(name: str):
+    # `from gradcli.cli import cli` (tests, plugins) still finds the click group.
+    if name == "cli":
+        from gradcli.commands.group import cli
+
+        return cli
+    raise AttributeError(f"module 'gradcli.cli' has no attribute {name!r}")
 
 
 def _exit_now_if_abandoned() -> None:

@@ -746,3 +746,73 @@ def test_other_commands_exit_codes(write, command):
 def test_syntax_error_exits_3_for_every_command(write, command):
     result = invoke(command, str(write("syn.expr", SYNTAX_PROGRAM)))
     assert result.exit_code == 3
+
+
+# ----- the click-free path for common invocations (start-up) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, quick",
+    [
+        (["eval", "{f}"], True),
+        (["eval", "{f}", "--format", "json"], True),
+        (["eval", "--format=tsv", "{f}", "{f}"], True),
+        (["eval", "-q", "--no-color", "--color", "never", "{f}"], True),
+        (["eval", "{f}", "--format", "xml"], False),  # click words the error
+        (["eval", "{f}", "--quiet", "--format", "json"], False),
+        (["eval", "missing.expr"], False),
+        (["eval", "{f}", "--trace"], False),
+        (["eval", "-e", "x = 1"], False),
+        (["eval", "--help"], False),
+        (["eval", "{f}", "--format"], False),
+        (["graph", "{f}"], False),
+        ([], False),
+    ],
+)
+def test_quick_eval_takes_only_plain_valid_invocations(write, args, quick):
+    from gradcli.cli import quick_eval
+
+    path = str(write("p.expr", OK_PROGRAM))
+    options = quick_eval([a.replace("{f}", path) for a in args])
+    assert (options is not None) == quick
+
+
+def test_quick_eval_defaults_are_clicks():
+    import inspect
+
+    from gradcli.cli import run_eval
+    from gradcli.commands.group import eval_command
+
+    defaults = {name: p.default for name, p in inspect.signature(run_eval).parameters.items()}
+    for param in eval_command.params:
+        expected = () if param.multiple or param.nargs == -1 else param.default
+        if "UNSET" in repr(expected):  # click >= 8.3 marks "no default" with a sentinel
+            expected = None
+        if getattr(param, "is_flag", False):
+            expected = False
+        assert defaults[param.name] == expected, param.name
+    assert len(defaults) == len(eval_command.params)
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "tsv"])
+@pytest.mark.parametrize("program", [OK_PROGRAM, ERROR_PROGRAM, SYNTAX_PROGRAM, WARN_PROGRAM])
+def test_quick_path_prints_what_click_path_prints(write, fmt, program):
+    path = write("p.expr", program)
+    code, out, err = gradcli("eval", path, "--format", fmt)
+    # --seed with its default value forces the click path, same options otherwise
+    slow = gradcli("eval", path, "--format", fmt, "--precision", "4")
+    assert (code, out, err) == slow
+
+
+def test_plain_eval_imports_neither_click_nor_rich(write):
+    path = write("p.expr", OK_PROGRAM)
+    script = (
+        "import sys\nfrom gradcli.cli import main\n"
+        f"main(['eval', {str(path)!r}, '--format', 'json'])\n"
+        "print(sorted(m for m in ('click', 'rich', 'pygments') if m in sys.modules),"
+        " file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=clean_env(), timeout=60)
+    assert json.loads(proc.stdout)["ok"] is True
+    assert proc.stderr.strip().splitlines()[-1] == "[]"

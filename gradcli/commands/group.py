@@ -1,0 +1,86 @@
+"""The click command tree: `gradcli` and its subcommands. Only parsing of the command line
+lives here; `eval` hands its options to `gradcli.cli.run_eval`. The common `gradcli eval
+FILE` never imports this module (see `gradcli.cli.quick_eval`): click costs start-up."""
+
+from __future__ import annotations
+
+import click
+
+from gradcli import __version__
+from gradcli.cli import FORMATS, run_eval
+
+
+class LazyGroup(click.Group):
+    """Subcommands other than `eval` are imported when first looked up (each module is
+    named after its command), so `gradcli eval` does not import the REPL or Pygments."""
+
+    lazy = ("check", "completion", "graph", "help", "repl", "show")
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in self.lazy:
+            from importlib import import_module
+
+            self.add_command(import_module(f"gradcli.commands.{name}").command)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gradcli")
+def cli():
+    """gradcli: see what PyTorch's autograd does with a small tensor program."""
+
+
+@cli.command("eval")
+@click.argument("files", nargs=-1, metavar="[FILE]...",
+                type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Output format.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="Replace the data of NAME's first tensor(...) declaration.")
+@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
+@click.option("--precision", type=click.IntRange(0, 16), default=4, show_default=True,
+              help="Digits after the point in the table.")
+@click.option("--no-color", is_flag=True, help="No colour (same as --color never).")
+@click.option("--color", "color_mode", type=click.Choice(("auto", "always", "never")),
+              default="auto", show_default=True,
+              help="Colour: auto means a terminal and no NO_COLOR in the environment.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only what the program's print() wrote (errors still go to stderr).")
+@click.option("--trace", is_flag=True, help="Show every backward pass node by node.")
+@click.option("--detect-anomaly", is_flag=True, help="Report the first NaN/inf made in backward.")
+@click.option("--trace-values", type=click.Choice(("summary", "full")), default="summary",
+              show_default=True, help="--trace: summarise long tensors, or show every value.")
+@click.option("--partials", is_flag=True,
+              help="After each backward, print ∂output/∂leaf for every leaf it reached.")
+@click.option("--max-steps", type=click.IntRange(1), default=None,
+              help="Loop-iteration budget for the whole program (default 10,000,000).")
+@click.option("--max-memory", metavar="SIZE", default=None, callback=lambda c, p, v: _size(v),
+              help="Memory budget: the largest tensor, and all live data (default 2G; "
+                   "forms like 512M, 2G, 1.5GiB).")
+@click.option("--timeout", metavar="SECONDS", type=click.FloatRange(0, min_open=True),
+              default=None, help="Stop the program after this many seconds (default: no limit).")
+def eval_command(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
+                 trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
+                 timeout=None):
+    """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
+
+    With several FILEs, each runs on its own and prints its own result, in order (json:
+    one document per line, each with a "file" key); the exit code is the worst outcome.
+    """
+    run_eval(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
+             trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout)
+
+
+def _size(value):
+    if value is None:
+        return None
+    from gradcli.limits import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--max-memory") from None
