@@ -18,7 +18,6 @@ import math
 import re
 import string
 import sys
-from dataclasses import dataclass
 
 from gradcli.errors import ProgramError
 
@@ -31,12 +30,19 @@ MiB = 2**20
 GiB = 2**30
 
 
-@dataclass
 class Limits:
-    max_steps: int = 10_000_000  # loop iterations, all loops together
-    max_elements: int = 2**31  # elements in one tensor (views such as expand() included)
-    max_memory: int = 2 * GiB  # bytes of one tensor, and of everything live (CLI)
-    timeout: float | None = None  # wall-clock seconds, off by default
+    __slots__ = ("max_steps", "max_elements", "max_memory", "timeout")
+
+    def __init__(self, max_steps: int = 10_000_000, max_elements: int = 2**31,
+                 max_memory: int = 2 * GiB, timeout: float | None = None):
+        self.max_steps = max_steps  # loop iterations, all loops together
+        self.max_elements = max_elements  # elements in one tensor (views such as expand())
+        self.max_memory = max_memory  # bytes of one tensor, and of everything live (CLI)
+        self.timeout = timeout  # wall-clock seconds, off by default
+
+    def __repr__(self) -> str:
+        return (f"Limits(max_steps={self.max_steps}, max_elements={self.max_elements}, "
+                f"max_memory={self.max_memory}, timeout={self.timeout})")
 
 
 # The limits of the program running now. The interpreter sets them for the length of a

@@ -15,7 +15,6 @@ follows torch's so the two can be compared function by function:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,15 +27,18 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class PrintOptions:
     """The knobs of torch.set_printoptions, with torch's defaults."""
 
-    precision: int = 4
-    threshold: int = 1000
-    edgeitems: int = 3
-    linewidth: int = 80
-    sci_mode: bool | None = None
+    __slots__ = ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")
+
+    def __init__(self, precision: int = 4, threshold: int = 1000, edgeitems: int = 3,
+                 linewidth: int = 80, sci_mode: bool | None = None):
+        self.precision = precision
+        self.threshold = threshold
+        self.edgeitems = edgeitems
+        self.linewidth = linewidth
+        self.sci_mode = sci_mode
 
 
 _DEFAULT_OPTIONS = PrintOptions()

@@ -1,53 +1,74 @@
 """What running a program produced: the contract between the interpreter and the renderers.
 
-The interpreter fills a `RunResult`; renderers read it and compute nothing.
+The interpreter fills a `RunResult`; renderers read it and compute nothing. Plain slotted
+classes rather than dataclasses: building a dataclass runs generated code at import, a
+millisecond each, on every start-up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+
+class _Record:
+    __slots__ = ()
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other._values() == self._values()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({inner})"
 
 
-@dataclass
-class SourcePosition:
-    line: int  # 1-based
-    column: int  # 1-based
+class WarningRecord(_Record):
+    __slots__ = ("message", "category", "line", "column")
+
+    def __init__(self, message: str, category: str, line: int, column: int):
+        self.message = message
+        self.category = category  # "UserWarning"
+        self.line = line  # 1-based
+        self.column = column  # 1-based
 
 
-@dataclass
-class WarningRecord:
-    message: str
-    category: str  # "UserWarning"
-    line: int
-    column: int
+class ErrorRecord(_Record):
+    __slots__ = ("type", "message", "line", "column", "hint", "phase")
+
+    def __init__(self, type: str, message: str, line: int | None, column: int | None,
+                 hint: str | None = None, phase: str = "run"):
+        self.type = type  # "RuntimeError", "SyntaxError", ...
+        self.message = message  # PyTorch's / Python's message, verbatim
+        self.line = line
+        self.column = column
+        self.hint = hint
+        self.phase = phase  # "parse" for syntax errors (exit 3), "run" otherwise (exit 1)
 
 
-@dataclass
-class ErrorRecord:
-    type: str  # "RuntimeError", "SyntaxError", ...
-    message: str  # PyTorch's / Python's message, verbatim
-    line: int | None
-    column: int | None
-    hint: str | None = None
-    phase: str = "run"  # "parse" for syntax errors (exit 3), "run" otherwise (exit 1)
-
-
-@dataclass
-class TensorRecord:
+class TensorRecord(_Record):
     """A name bound to a tensor when the program ended (or failed)."""
 
-    name: str
-    tensor: object  # gradcli.tensor.Tensor
+    __slots__ = ("name", "tensor")
+
+    def __init__(self, name: str, tensor):
+        self.name = name
+        self.tensor = tensor  # gradcli.tensor.Tensor
 
 
-@dataclass
-class RunResult:
-    filename: str
-    source: str
-    stdout: str = ""  # everything print() wrote, newlines included
-    warnings: list[WarningRecord] = field(default_factory=list)
-    tensors: list[TensorRecord] = field(default_factory=list)
-    error: ErrorRecord | None = None
+class RunResult(_Record):
+    __slots__ = ("filename", "source", "stdout", "warnings", "tensors", "error")
+
+    def __init__(self, filename: str, source: str, stdout: str = "",
+                 warnings: list[WarningRecord] | None = None,
+                 tensors: list[TensorRecord] | None = None, error: ErrorRecord | None = None):
+        self.filename = filename
+        self.source = source
+        self.stdout = stdout  # everything print() wrote, newlines included
+        self.warnings = [] if warnings is None else warnings
+        self.tensors = [] if tensors is None else tensors
+        self.error = error
 
     @property
     def ok(self) -> bool:
@@ -57,4 +78,5 @@ class RunResult:
     def stdout_lines(self) -> list[str]:
         if not self.stdout:
             return []
-        return self.stdout[:-1].split("\n") if self.stdout.endswith("\n") else self.stdout.split("\n")
+        text = self.stdout[:-1] if self.stdout.endswith("\n") else self.stdout
+        return text.split("\n")

@@ -16,9 +16,9 @@ from gradcli.attributes import get_attribute, set_attribute, type_name
 from gradcli.errors import ProgramError, name_error, type_error, value_error
 from gradcli.lang import ast as A
 from gradcli.limits import check_format_spec, check_python_binop
+from gradcli.naming import bind as bind_name
+from gradcli.naming import expression_text, stamp_result
 from gradcli.tensor import Tensor
-from gradcli.trace import bind as bind_name
-from gradcli.trace import expression_text, stamp_result
 
 NOT_A_TENSOR = re.compile(
     r"^'(int|float|bool|str|list|tuple|NoneType|dict|range|Size|dtype|Namespace|"
