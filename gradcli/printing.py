@@ -34,11 +34,15 @@ class PrintOptions:
 
     def __init__(self, precision: int = 4, threshold: int = 1000, edgeitems: int = 3,
                  linewidth: int = 80, sci_mode: bool | None = None):
-        self.precision = precision
-        self.threshold = threshold
-        self.edgeitems = edgeitems
-        self.linewidth = linewidth
-        self.sci_mode = sci_mode
+        for name, value in zip(self.__slots__, (precision, threshold, edgeitems, linewidth,
+                                                sci_mode), strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):  # shared defaults: never changed in place
+        raise AttributeError(f"cannot assign to field '{name}'")
+
+    def astuple(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
 
 
 _DEFAULT_OPTIONS = PrintOptions()
