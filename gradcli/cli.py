@@ -93,14 +93,16 @@ def format_error(filename: str, source: str, error, color: bool = False) -> str:
     text = f"{where}: {kind}: {error.message}"
     code = source_line(source, error.line)
     if code is not None:
-        from gradcli.lexer import highlight
-
         column = max(error.column or 1, 1)
         stripped = code.lstrip()
         indent = len(code) - len(stripped)
         caret = "\x1b[1;31m^\x1b[0m" if color else "^"
         pad = " " * max(column - 1 - indent, 0)
-        text += f"\n    {highlight(stripped, color)}\n    {pad}{caret}"
+        if color:
+            from gradcli.lexer import highlight  # Pygments: only when colouring
+
+            stripped = highlight(stripped, color)
+        text += f"\n    {stripped}\n    {pad}{caret}"
     if getattr(error, "hint", None):
         text += f"\nhint: {error.hint}"
     return text
@@ -217,7 +219,7 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
         sys.stdout.write(dumps(result, views.json() if views is not None else None) + "\n")
     else:
         if views is not None:
-            from gradcli.lexer import color_enabled
+            from gradcli.terminal import color_enabled
 
             # Each backward pass's trace and partials where backward() ran, between prints.
             views.write(result.stdout, color_enabled(mode, sys.stdout), sys.stdout)
@@ -234,8 +236,8 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
         elif result.tensors:
             from rich.console import Console
 
-            from gradcli.lexer import color_enabled
             from gradcli.render.table import rich_table
+            from gradcli.terminal import color_enabled
 
             color = color_enabled(mode, sys.stdout)
             # color_system=None writes no escape at all (no bold or dim either).
@@ -246,7 +248,7 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
             console.print(rich_table(result, precision))
     sys.stdout.flush()
     if result.error is not None:
-        from gradcli.lexer import color_enabled
+        from gradcli.terminal import color_enabled
 
         print(format_error(result.filename, result.source, result.error,
                            color=color_enabled(mode, err)), file=err)

@@ -10,7 +10,6 @@ The lexer is registered as a Pygments plugin (`pygmentize -l expr`).
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 
@@ -28,7 +27,7 @@ from pygments.token import (
     Whitespace,
 )
 
-COLOR_MODES = ("auto", "always", "never")
+from gradcli.terminal import COLOR_MODES, color_enabled  # noqa: F401 - re-exported
 
 KEYWORDS = ("with", "for", "if", "elif", "else", "pass", "as")
 NAMESPACE_KEYWORDS = ("import", "from")
@@ -220,23 +219,6 @@ TERMINAL_COLORS = {
     String.Escape: ("red", "brightred"),
     Number: ("cyan", "brightcyan"),
 }
-
-
-def color_enabled(mode: str = "auto", stream=None) -> bool:
-    """--color auto|always|never: auto means a terminal, unless NO_COLOR is set."""
-    if mode == "always":
-        return True
-    if mode == "never":
-        return False
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except (OSError, ValueError):
-        return False
 
 
 @lru_cache(maxsize=1)
