@@ -245,6 +245,7 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
             width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
             console = Console(force_terminal=color, color_system="auto" if color else None,
                               highlight=False, soft_wrap=False, width=width)
+            console.on_broken_pipe = _reader_went_away  # rich's own handler exits 1
             console.print(rich_table(result, precision))
     sys.stdout.flush()
     if result.error is not None:
@@ -252,6 +253,14 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
 
         print(format_error(result.filename, result.source, result.error,
                            color=color_enabled(mode, err)), file=err)
+
+
+class ReaderGone(Exception):
+    """stdout's reader closed the pipe (`gradcli eval f | head -1`): not an error."""
+
+
+def _reader_went_away():
+    raise BrokenPipeError  # main() ends quietly with exit 0, as for any closed pipe
 
 
 class SyntaxExit(Exception):
@@ -292,7 +301,7 @@ def main(argv=None) -> None:
     except KeyboardInterrupt:
         print("gradcli: interrupted", file=sys.stderr)
         sys.exit(ExitStatus.INTERRUPTED)
-    except BrokenPipeError:
+    except (BrokenPipeError, ReaderGone):
         # The reader went away (`gradcli eval f | head -1`): exit quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

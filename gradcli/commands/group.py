@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from gradcli import __version__
-from gradcli.cli import FORMATS, run_eval
+from gradcli.cli import FORMATS, ReaderGone, run_eval
 
 
 class LazyGroup(click.Group):
@@ -25,6 +25,13 @@ class LazyGroup(click.Group):
 
             self.add_command(import_module(f"gradcli.commands.{name}").command)
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # click would turn a closed pipe into exit 1; SPEC's 1 means the program failed.
+            raise ReaderGone from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
