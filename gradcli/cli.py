@@ -206,17 +206,16 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
             print(format_warning(result.filename, result.source, warning), file=err)
     if output_format == "json" and several:
         # One document per line (JSON Lines), so `jq -c` and `while read` take them apart.
-        import json
+        from gradcli.render.jsondoc import write
 
-        from gradcli.render.jsondoc import document
-
-        doc = {"file": result.filename, **document(result),
-               **(views.json() if views is not None else {})}
-        sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
+        write(sys.stdout, result, views.json() if views is not None else None, indent=None,
+              head={"file": result.filename})
+        sys.stdout.write("\n")
     elif output_format == "json":
-        from gradcli.render.jsondoc import dumps
+        from gradcli.render.jsondoc import write
 
-        sys.stdout.write(dumps(result, views.json() if views is not None else None) + "\n")
+        write(sys.stdout, result, views.json() if views is not None else None)
+        sys.stdout.write("\n")
     else:
         if views is not None:
             from gradcli.terminal import color_enabled
