@@ -31,6 +31,9 @@ T_DEPRECATION_WARNING = (
     "/__w/pytorch/pytorch/aten/src/ATen/native/TensorShape.cpp:4314.)"
 )
 
+_LEGACY_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                      "bool": "Bool"}
+
 
 def _grad(t: Tensor):
     if t.grad_fn is not None and not t.retains_grad and t.grad is None:
@@ -46,7 +49,8 @@ def _T(t: Tensor):
 
 def _mT(t: Tensor):
     if t.ndim < 2:
-        raise runtime_error("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
+        raise runtime_error(
+            "tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
     return api.transpose(t, -2, -1)
 
 
@@ -95,7 +99,7 @@ TENSOR_METHODS.update({
     "bool": api.bool_,
     "to": api.to,
     "type": lambda self, dtype=None: api.to(self, dtype) if dtype is not None else (
-        f"torch.{ {'float32': 'Float', 'float64': 'Double', 'int64': 'Long', 'int32': 'Int', 'bool': 'Bool'}[self.dtype.name]}Tensor"
+        f"torch.{_LEGACY_TYPE_NAMES[self.dtype.name]}Tensor"
     ),
     "item": api.item,
     "tolist": api.tolist,

@@ -63,7 +63,8 @@ class CheckReport:
         worst = None
         for leaf in self.leaves:
             for element in leaf.elements:
-                if element.status == "FAIL" and (worst is None or element.abs_error > worst[1].abs_error):
+                if element.status == "FAIL" and (
+                        worst is None or element.abs_error > worst[1].abs_error):
                     worst = (leaf, element)
         return worst
 
@@ -121,7 +122,8 @@ def check(source: str, filename: str, of: str | None = None, wrt=(), atol=1e-5, 
     base = _run64(source, filename, seed, roots=roots)
     if base.error is not None:
         e = base.error
-        error = CheckError(f"the program fails: {filename}:{e.line}:{e.column}: {e.type}: {e.message}")
+        error = CheckError(
+            f"the program fails: {filename}:{e.line}:{e.column}: {e.type}: {e.message}")
         error.syntax = e.phase == "parse"
         raise error
     named = {record.name: record.tensor for record in base.tensors}
@@ -147,7 +149,8 @@ def check(source: str, filename: str, of: str | None = None, wrt=(), atol=1e-5, 
             raise CheckError(f"--wrt {name}: no tensor of that name")
     report = CheckReport(of, [], atol, rtol, eps, notes)
     for name in leaves:
-        report.leaves.append(_check_leaf(source, filename, seed, of, name, named[name], atol, rtol, eps))
+        report.leaves.append(
+            _check_leaf(source, filename, seed, of, name, named[name], atol, rtol, eps))
     return report
 
 
@@ -182,7 +185,8 @@ def _check_leaf(source, filename, seed, of, name, leaf, atol, rtol, eps) -> Leaf
             abs_e, rel_e, status = _classify(
                 analytic, numeric, (plus - f0) / eps, (f0 - minus) / eps, atol, rtol
             )
-            index = str(tuple(int(i) for i in np.unravel_index(k, leaf.shape))) if leaf.shape else "()"
+            index = (str(tuple(int(i) for i in np.unravel_index(k, leaf.shape))) if leaf.shape
+                     else "()")
             check.elements.append(ElementCheck(index, analytic, numeric, abs_e, rel_e, status))
         return check
     check = LeafCheck(name, leaf.shape, "projection")

@@ -80,7 +80,8 @@ def test_of_and_wrt_options():
 
 
 def test_large_leaf_uses_random_projections():
-    program = "w = torch.linspace(-1, 1, 100, requires_grad=True)\nL = (w.tanh() * w).sum()\nL.backward()\n"
+    program = ("w = torch.linspace(-1, 1, 100, requires_grad=True)\n"
+               "L = (w.tanh() * w).sum()\nL.backward()\n")
     report = check(program, "p.expr")
     assert report.leaves[0].method == "projection"
     assert report.passed

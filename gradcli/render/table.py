@@ -25,12 +25,14 @@ def rows(result: RunResult, precision: int = 4, linewidth: int = 80):
             str(t.grad_fn is None),
             t.grad_fn.name() if t.grad_fn is not None else "None",
             cell(t.array, t.dtype.name, precision, linewidth),
-            cell(t.grad.array, t.grad.dtype.name, precision, linewidth) if t.grad is not None else "None",
+            (cell(t.grad.array, t.grad.dtype.name, precision, linewidth) if t.grad is not None
+             else "None"),
         )
 
 
 def rich_table(result: RunResult, precision: int = 4) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, padding=(0, 1),
+                  collapse_padding=True)
     styles = ("bold cyan", "", "dim", "", "", "magenta", "", "green")
     for name, style in zip(HEADERS, styles, strict=False):
         wraps = name in ("data", "grad")
