@@ -123,6 +123,26 @@ def as_program_error(exc: Exception) -> ProgramError:
     return ProgramError(type(exc).__name__, message)
 
 
+LOCATED_ERRORS = (ProgramError, AttributeError, *USER_EXCEPTIONS)
+
+
+def error_at(exc: Exception, line: int, column: int) -> ProgramError | None:
+    """What the user sees for `exc` raised by the code at line:column; None when it is not
+    the program's error but gradcli's own (an AttributeError no tensor explains)."""
+    if isinstance(exc, AttributeError):
+        converted = not_a_tensor(exc)
+        return None if converted is None else converted.at(line, column)
+    return as_program_error(exc).at(line, column)
+
+
+def stamp_origin(value, origin: list, node) -> None:
+    """Give the nodes `value` was made by this expression's position and text; `origin`
+    keeps (line, column, text, bound name) once built, since text costs."""
+    if not origin:
+        origin.append((node.line, node.column, expression_text(node), None))
+    stamp_result(value, origin[0])
+
+
 def located(fn, node):
     """Stamp errors raised inside `fn` with the node's position; flush warnings there.
     A tensor it makes gets that position and the expression's text on its grad_fn."""
@@ -132,22 +152,16 @@ def located(fn, node):
     def run(rt):
         try:
             value = fn(rt)
-        except ProgramError as exc:
-            raise exc.at(line, column) from None
-        except USER_EXCEPTIONS as exc:
-            raise as_program_error(exc).at(line, column) from None
-        except AttributeError as exc:
-            converted = not_a_tensor(exc)
-            if converted is None:
+        except LOCATED_ERRORS as exc:
+            error = error_at(exc, line, column)
+            if error is None:
                 raise
-            raise converted.at(line, column) from None
+            raise error from None
         if diagnostics.PENDING:
             rt.flush_warnings(line, column)
         if (value.__class__ is Tensor and value.grad_fn is not None
                 and value.grad_fn.source is None) or value.__class__ is tuple:
-            if not origin:
-                origin.append((line, column, expression_text(node), None))
-            stamp_result(value, origin[0])
+            stamp_origin(value, origin, node)
         return value
 
     return run
@@ -169,22 +183,16 @@ def located_binary(op: str, left, right, node):
                 value = tensor_fn(a, b)
             else:
                 value = binary_op(op, a, b)
-        except ProgramError as exc:
-            raise exc.at(line, column) from None
-        except USER_EXCEPTIONS as exc:
-            raise as_program_error(exc).at(line, column) from None
-        except AttributeError as exc:
-            converted = not_a_tensor(exc)
-            if converted is None:
+        except LOCATED_ERRORS as exc:
+            error = error_at(exc, line, column)
+            if error is None:
                 raise
-            raise converted.at(line, column) from None
+            raise error from None
         if diagnostics.PENDING:
             rt.flush_warnings(line, column)
         if (value.__class__ is Tensor and value.grad_fn is not None
                 and value.grad_fn.source is None) or value.__class__ is tuple:
-            if not origin:
-                origin.append((line, column, expression_text(node), None))
-            stamp_result(value, origin[0])
+            stamp_origin(value, origin, node)
         return value
 
     return run
@@ -307,7 +315,8 @@ class Compiler:
 
     def index(self, node):
         if isinstance(node, A.SliceExpr):
-            parts = [self.expr(p) if p is not None else None for p in (node.lower, node.upper, node.step)]
+            parts = [self.expr(p) if p is not None else None
+                     for p in (node.lower, node.upper, node.step)]
 
             def make_slice(rt):
                 values = [p(rt) if p is not None else None for p in parts]
@@ -325,7 +334,8 @@ class Compiler:
         args = [self.expr(arg) for arg in node.args]
         kwargs = [(name, self.expr(value)) for name, value in node.kwargs]
         stars = [(position, self.expr(value)) for position, value in node.star]
-        callee_name = node.func.attr if isinstance(node.func, A.Attribute) else getattr(node.func, "id", "")
+        callee_name = (node.func.attr if isinstance(node.func, A.Attribute)
+                       else getattr(node.func, "id", ""))
 
         def call(rt):
             fn = func(rt)
@@ -638,10 +648,11 @@ def located2(fn, node):
     def run(rt, value):
         try:
             fn(rt, value)
-        except ProgramError as exc:
-            raise exc.at(line, column) from None
-        except USER_EXCEPTIONS as exc:
-            raise as_program_error(exc).at(line, column) from None
+        except LOCATED_ERRORS as exc:
+            error = error_at(exc, line, column)
+            if error is None:
+                raise
+            raise error from None
         if diagnostics.PENDING:
             rt.flush_warnings(line, column)
 
@@ -661,5 +672,6 @@ def _call_message(message: str, name: str) -> str:
         match = re.match(r"(\w+\(\)) missing (\d+) required positional arguments?: (.*)", message)
         if match:
             names = ", ".join(f'"{n}"' for n in re.findall(r"'(\w+)'", match.group(3)))
-            return f"{match.group(1)} missing {match.group(2)} required positional arguments: {names}"
+            return (f"{match.group(1)} missing {match.group(2)} required positional arguments: "
+                    f"{names}")
     return message
