@@ -135,12 +135,18 @@ def error_at(exc: Exception, line: int, column: int) -> ProgramError | None:
     return as_program_error(exc).at(line, column)
 
 
-def stamp_origin(value, origin: list, node) -> None:
-    """Give the nodes `value` was made by this expression's position and text; `origin`
-    keeps (line, column, text, bound name) once built, since text costs."""
-    if not origin:
-        origin.append((node.line, node.column, expression_text(node), None))
-    stamp_result(value, origin[0])
+def finish(rt, value, origin: list, node):
+    """After an expression ran: its warnings are reported at its position, and the nodes
+    it made get its position and text (`origin` keeps (line, column, text, bound name)
+    once built, since text costs)."""
+    if diagnostics.PENDING:
+        rt.flush_warnings(node.line, node.column)
+    if (value.__class__ is Tensor and value.grad_fn is not None
+            and value.grad_fn.source is None) or value.__class__ is tuple:
+        if not origin:
+            origin.append((node.line, node.column, expression_text(node), None))
+        stamp_result(value, origin[0])
+    return value
 
 
 def located(fn, node):
@@ -157,12 +163,7 @@ def located(fn, node):
             if error is None:
                 raise
             raise error from None
-        if diagnostics.PENDING:
-            rt.flush_warnings(line, column)
-        if (value.__class__ is Tensor and value.grad_fn is not None
-                and value.grad_fn.source is None) or value.__class__ is tuple:
-            stamp_origin(value, origin, node)
-        return value
+        return finish(rt, value, origin, node)
 
     return run
 
@@ -188,12 +189,7 @@ def located_binary(op: str, left, right, node):
             if error is None:
                 raise
             raise error from None
-        if diagnostics.PENDING:
-            rt.flush_warnings(line, column)
-        if (value.__class__ is Tensor and value.grad_fn is not None
-                and value.grad_fn.source is None) or value.__class__ is tuple:
-            stamp_origin(value, origin, node)
-        return value
+        return finish(rt, value, origin, node)
 
     return run
 
