@@ -236,10 +236,12 @@ def apply_overrides(program: A.Program, overrides: dict[str, str]) -> None:
         try:
             value = parse_expression(text, call.line, call.column)
         except GradcliSyntaxError:
-            raise ProgramError("ValueError", f"--set {name}: '{text}' is not a number or list") from None
+            raise ProgramError("ValueError",
+                               f"--set {name}: '{text}' is not a number or list") from None
         if not _is_literal(value):
             raise ProgramError("ValueError", f"--set {name}: '{text}' is not a number or list")
-        if not any(k == "dtype" for k, _ in call.kwargs) and call.args and _is_literal(call.args[0]):
+        if (not any(k == "dtype" for k, _ in call.kwargs) and call.args
+                and _is_literal(call.args[0])):
             dtype = api._infer_dtype(_literal_value(call.args[0]))
             call.kwargs.append(("dtype", A.Const(call.line, call.column, dtype)))
         if call.args:
@@ -256,7 +258,8 @@ def _first_tensor_call(body, name):
                 (isinstance(value.func, A.Name) and value.func.id == "tensor")
                 or (isinstance(value.func, A.Attribute) and value.func.attr == "tensor")
             )
-            if is_tensor_call and any(isinstance(t, A.Name) and t.id == name for t in statement.targets):
+            if is_tensor_call and any(isinstance(t, A.Name) and t.id == name
+                                      for t in statement.targets):
                 return value
         for block in ("body", "orelse"):
             inner = getattr(statement, block, None)
@@ -286,6 +289,19 @@ def _literal_value(node):
     return [_literal_value(item) for item in node.items]
 
 
+def start_deep_thread(work, name: str) -> threading.Thread:
+    """Run `work` in a daemon thread with STACK_BYTES of stack: a program's expressions
+    recurse once per level of their tree, far past the main thread's 8 MiB."""
+    previous = threading.stack_size()
+    threading.stack_size(STACK_BYTES)
+    try:
+        worker = threading.Thread(target=work, name=name, daemon=True)
+        worker.start()
+    finally:
+        threading.stack_size(previous)
+    return worker
+
+
 def run(
     source: str,
     filename: str = "<stdin>",
@@ -312,13 +328,7 @@ def run(
         finally:
             finished.set()
 
-    previous = threading.stack_size()
-    threading.stack_size(STACK_BYTES)
-    try:
-        worker = threading.Thread(target=work, name="gradcli-run", daemon=True)
-        worker.start()
-    finally:
-        threading.stack_size(previous)
+    start_deep_thread(work, "gradcli-run")
     give_up = None if limits.timeout is None else (
         shared["started"] + limits.timeout + TIMEOUT_GRACE)
     try:
@@ -394,7 +404,8 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
                 return result
             except GradcliSyntaxError as exc:
                 # SPEC §2.1: every syntax error (indentation and tabs included) is a SyntaxError.
-                result.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
+                result.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column,
+                                           phase="parse")
                 return result
             runtime = Runtime(limits, bindings)
             if shared is not None:
@@ -416,7 +427,8 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
                     statement(runtime)
             except ProgramError as exc:
                 line = exc.line if exc.line is not None else (runtime.line or None)
-                result.error = ErrorRecord(exc.type_name, exc.message, line, exc.column or (1 if line else None), exc.hint)
+                result.error = ErrorRecord(exc.type_name, exc.message, line,
+                                           exc.column or (1 if line else None), exc.hint)
             except RecursionError:
                 result.error = ErrorRecord(
                     "RecursionError", "maximum recursion depth exceeded", runtime.line or None, 1

@@ -17,7 +17,7 @@ import numpy as np
 from gradcli import api, diagnostics, hints
 from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError
-from gradcli.interpreter import RECURSION_LIMIT, STACK_BYTES, Runtime
+from gradcli.interpreter import RECURSION_LIMIT, Runtime, start_deep_thread
 from gradcli.lang import ast as A
 from gradcli.lang.compiler import Compiler
 from gradcli.lang.parser import parse
@@ -154,13 +154,7 @@ class Session:
             finally:
                 finished.set()
 
-        previous = threading.stack_size()
-        threading.stack_size(STACK_BYTES)
-        try:
-            worker = threading.Thread(target=work, name="gradcli-session", daemon=True)
-            worker.start()
-        finally:
-            threading.stack_size(previous)
+        start_deep_thread(work, "gradcli-session")
         # An Event, not Thread.join: a join interrupted by Ctrl-C can leave the thread
         # looking finished while it still runs (CPython bpo-21822).
         try:
