@@ -237,8 +237,10 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             child_grad = grads[i] if grads else None
             if child_grad is not None:
                 child_grad = _conform(child_grad, node.inputs_meta[i], xp)
-                previous = buffers.get(child)
-                buffers[child] = child_grad if previous is None else previous + child_grad
+                # Popped straight into the sum, an unshared gradient has no other reference,
+                # so numpy adds in place into it (temporary elision) instead of allocating.
+                buffers[child] = (buffers.pop(child) + child_grad if child in buffers
+                                  else child_grad)
             remaining = dependencies[child] - 1
             dependencies[child] = remaining
             if remaining == 0:
