@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import sys
 
 import numpy as np
 
@@ -216,7 +217,10 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             _retain(node.retained(), grad, create_graph)
         if node.__class__ is AccumulateGrad:
             if grad is not None and plan.accumulate and (plan.only is None or node in plan.capture):
-                _accumulate(node.variable, grad, create_graph, observer)
+                # Referred to by this frame alone (getrefcount counts its own argument), the
+                # gradient is a temporary nobody else sees: .grad may take it without a copy.
+                unshared = sys.getrefcount(grad) == 2
+                _accumulate(node.variable, grad, create_graph, observer, unshared)
             continue
         grads = ()
         if grad is not None:
@@ -246,6 +250,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             if remaining == 0:
                 heapq.heappush(ready, (-child.sequence_nr, order, child))
                 order += 1
+        grads = child_grad = None  # hold no gradient past its node (see `unshared`)
 
 
 def _conform(grad, meta, xp):
@@ -271,7 +276,8 @@ def _owned(grad: np.ndarray, dtype) -> np.ndarray:
     return np.array(grad, dtype=dtype, copy=True, order="C")
 
 
-def _accumulate(variable: Tensor, grad, create_graph: bool, observer) -> None:
+def _accumulate(variable: Tensor, grad, create_graph: bool, observer,
+                unshared: bool = False) -> None:
     if grad.__class__ is Tensor:
         from gradcli import api
         from gradcli import ops as O
@@ -283,7 +289,13 @@ def _accumulate(variable: Tensor, grad, create_graph: bool, observer) -> None:
         else:
             variable.grad = api.add(variable.grad, grad)
     elif variable.grad is None:
-        variable.grad = Tensor(_owned(grad, variable.dtype.numpy))
+        dtype = variable.dtype.numpy
+        if (unshared and observer is None and grad.__class__ is np.ndarray and grad.base is None
+                and grad.dtype == dtype and grad.flags.writeable and grad.flags.c_contiguous):
+            # PyTorch's AccumulateGrad steals an unshared gradient the same way.
+            variable.grad = Tensor(grad)
+        else:
+            variable.grad = Tensor(_owned(grad, dtype))
     elif variable.grad.grad_fn is not None or variable.grad.requires_grad:
         from gradcli import api
 
