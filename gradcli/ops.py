@@ -526,13 +526,16 @@ def _(ctx, grad, xp):
 # ----- element-wise functions --------------------------------------------------------
 
 
-def correctly_rounded(fn):
+def correctly_rounded(fn, simd=False):
     """numpy's float32 transcendental functions can be an ulp off PyTorch's (exp(6) prints
-    806.8575 instead of 806.8576): compute float32 in float64 and round once."""
+    806.8575 instead of 806.8576): compute float32 in float64 and round once.
+
+    simd: numpy has a vectorised float32 kernel for fn, used from NATIVE_FLOAT32_FROM
+    elements on (see there); for the others the float64 detour costs little extra."""
 
     def apply(x):
         if x.dtype == np.float32:
-            if x.size >= NATIVE_FLOAT32_FROM:
+            if simd and x.size >= NATIVE_FLOAT32_FROM:
                 return fn(x)
             return fn(x.astype(np.float64)).astype(np.float32)
         return fn(x)
@@ -540,15 +543,17 @@ def correctly_rounded(fn):
     return apply
 
 
-# From this many elements (a 256 x 256 tensor) float32 functions run natively in float32.
-# The float64 detour costs 4-6x the function itself (sin: 1.8 ms instead of 0.35 ms on
-# 131072 elements; numpy's float64 transcendentals are scalar libm calls, its float32 ones
-# SIMD), and no numpy-only way to round correctly is cheaper: a table-and-polynomial
-# evaluation needs some twenty array passes, as many as libm's float64 cost. Exactness
-# buys nothing this large: PyTorch computes such tensors with its vectorised Sleef
-# kernels, which are themselves within 1 ulp but not correctly rounded, and they print
-# summarised (six values per dimension). numpy's float32 kernels stay within 1 ulp of the
-# exact value for sin, cos, tanh and 2-4 ulp for exp and log; float64 results are unchanged.
+# From this many elements (a 256 x 256 tensor) exp, log, sin, cos, tanh, sigmoid and rsqrt
+# run natively in float32. There the float64 detour costs 5-7x the function itself (sin of
+# 10**6 elements: 15 ms instead of 2 ms), as numpy's float64 versions are scalar libm calls
+# and its float32 ones SIMD; no numpy-only way to round correctly is cheaper, since a
+# table-and-polynomial evaluation takes some twenty array passes, as dear as libm. What
+# exactness would buy is small at this size: PyTorch computes such tensors with vectorised
+# Sleef kernels (within 1 ulp, not correctly rounded either), softmax here already uses the
+# native exp, and they print summarised. Measured against the correctly rounded values,
+# numpy's float32 results are at most 1 ulp off for sin, cos and tanh, 2 for exp and 3-4 for
+# log. Float64 tensors, and functions without a float32 SIMD kernel (log1p, expm1, tan, ...),
+# always take the exact route.
 NATIVE_FLOAT32_FROM = 1 << 16
 
 
@@ -561,20 +566,30 @@ def unary(overload, forward, formula, save=save_self):
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
 
-exp = unary("exp", correctly_rounded(np.exp), lambda g, result, xp: g * result, save_result)
-log = unary("log", correctly_rounded(np.log), lambda g, x, xp: g / x)
+exp = unary(
+    "exp", correctly_rounded(np.exp, simd=True), lambda g, result, xp: g * result, save_result
+)
+log = unary("log", correctly_rounded(np.log, simd=True), lambda g, x, xp: g / x)
 log2 = unary("log2", correctly_rounded(np.log2), lambda g, x, xp: g / (x * LN2))
 log10 = unary("log10", correctly_rounded(np.log10), lambda g, x, xp: g / (x * LN10))
 log1p = unary("log1p", correctly_rounded(np.log1p), lambda g, x, xp: g / (x + 1))
-expm1 = unary("expm1", correctly_rounded(np.expm1), lambda g, result, xp: g * (result + 1), save_result)
+expm1 = unary(
+    "expm1", correctly_rounded(np.expm1), lambda g, result, xp: g * (result + 1), save_result
+)
 sqrt = unary("sqrt", np.sqrt, lambda g, result, xp: g / (2 * result), save_result)
 rsqrt = unary(
-    "rsqrt", correctly_rounded(lambda x: 1 / np.sqrt(x)), lambda g, r, xp: -0.5 * g * r * r * r, save_result
+    "rsqrt", correctly_rounded(lambda x: 1 / np.sqrt(x), simd=True),
+    lambda g, r, xp: -0.5 * g * r * r * r, save_result,
 )
-sin = unary("sin", correctly_rounded(np.sin), lambda g, x, xp: g * xp.cos(x))
-cos = unary("cos", correctly_rounded(np.cos), lambda g, x, xp: -g * xp.sin(x))
-tan = unary("tan", correctly_rounded(np.tan), lambda g, result, xp: g * (1 + result * result), save_result)
-tanh = unary("tanh", correctly_rounded(np.tanh), lambda g, result, xp: xp.tanh_backward(g, result), save_result)
+sin = unary("sin", correctly_rounded(np.sin, simd=True), lambda g, x, xp: g * xp.cos(x))
+cos = unary("cos", correctly_rounded(np.cos, simd=True), lambda g, x, xp: -g * xp.sin(x))
+tan = unary(
+    "tan", correctly_rounded(np.tan), lambda g, result, xp: g * (1 + result * result), save_result
+)
+tanh = unary(
+    "tanh", correctly_rounded(np.tanh, simd=True),
+    lambda g, result, xp: xp.tanh_backward(g, result), save_result,
+)
 abs_ = unary("abs", np.abs, lambda g, x, xp: g * xp.sign(x))
 sign = op("sign")(lambda xs, p: np.sign(xs[0]))
 sign.derivative(lambda ctx, grad, xp: (xp.zeros_like(grad),))
@@ -590,7 +605,10 @@ def _sigmoid(x):
     return out
 
 
-sigmoid = unary("sigmoid", correctly_rounded(_sigmoid), lambda g, y, xp: xp.sigmoid_backward(g, y), save_result)
+sigmoid = unary(
+    "sigmoid", correctly_rounded(_sigmoid, simd=True),
+    lambda g, y, xp: xp.sigmoid_backward(g, y), save_result,
+)
 # threshold_backward(grad, result, 0): the gradient passes where the output is positive.
 relu = unary(
     "relu", lambda x: np.maximum(x, 0), lambda g, y, xp: xp.threshold_backward(g, y), save_result
