@@ -334,8 +334,9 @@ def _(ctx, grad, xp):
     exponent = ctx.params
     if exponent == 0:
         return (xp.zeros_like(self),)
-    if exponent == 2:
-        # self ** 1 is self: skip numpy's power loop and its temporary (same values).
+    if exponent == 2 and self.__class__ is _ndarray:
+        # self ** 1 is self: skip numpy's power loop and its temporary (same values). Not
+        # with create_graph, whose graph must show PyTorch's PowBackward0 for self.pow(1).
         return (grad * (2 * self),)
     return (grad * (exponent * self ** (exponent - 1)),)
 
@@ -535,8 +536,14 @@ def correctly_rounded(fn, simd=False):
 
     def apply(x):
         if x.dtype == np.float32:
-            if simd and x.size >= NATIVE_FLOAT32_FROM:
-                return fn(x)
+            if x.size >= NATIVE_FLOAT32_FROM:
+                if simd:
+                    return fn(x)
+                if isinstance(fn, np.ufunc):
+                    # The ufunc casts a buffer-sized block at a time: the same values, with no
+                    # float64 copy of the whole tensor (three times its size) ever alive.
+                    out = np.empty(x.shape, np.float32)
+                    return fn(x, out=out, dtype=np.float64, casting="same_kind")
             return fn(x.astype(np.float64)).astype(np.float32)
         return fn(x)
 

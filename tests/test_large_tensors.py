@@ -132,3 +132,15 @@ def test_allocator_tuning_is_idempotent_and_guarded(monkeypatch):
     monkeypatch.setattr(allocator, "_tuned", [])
     monkeypatch.setattr(allocator.sys, "platform", "darwin")
     assert allocator.tune() is False
+
+
+def test_pow_backward_graph_keeps_pytorchs_nodes():
+    # With create_graph the gradient's graph is PyTorch's: grad * (2 * self.pow(1)).
+    x = api.tensor([1.5, -2.0], requires_grad=True)
+    (g,) = api.autograd_grad(api.sum(api.pow(x, 2)), x, create_graph=True)
+    np.testing.assert_array_equal(g.array, np.array([3.0, -4.0], F32))
+    assert g.grad_fn.name() == "MulBackward0"
+    inner = [fn for fn, _ in g.grad_fn.next_functions
+             if fn is not None and fn.name() == "MulBackward0"]
+    assert inner, "exponent * self.pow(1) is a MulBackward0"
+    assert any(f is not None and f.name() == "PowBackward0" for f, _ in inner[0].next_functions)
