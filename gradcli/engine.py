@@ -31,6 +31,9 @@ FREED_MESSAGE = (
     "calling backward."
 )
 _vocabulary_ready = False
+# CPython up to 3.13 counts getrefcount's own argument; 3.14 may lend a local to a call
+# without a new reference, and other interpreters count differently: there, always copy.
+_COUNTS_ARGUMENT = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
 
 
 class BackwardContext:
@@ -219,7 +222,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             if grad is not None and plan.accumulate and (plan.only is None or node in plan.capture):
                 # Referred to by this frame alone (getrefcount counts its own argument), the
                 # gradient is a temporary nobody else sees: .grad may take it without a copy.
-                unshared = sys.getrefcount(grad) == 2
+                unshared = _COUNTS_ARGUMENT and sys.getrefcount(grad) == 2
                 _accumulate(node.variable, grad, create_graph, observer, unshared)
             continue
         grads = ()
@@ -302,8 +305,9 @@ def _accumulate(variable: Tensor, grad, create_graph: bool, observer,
         variable.grad = api.add(variable.grad, Tensor(np.asarray(grad)))
     else:
         # PyTorch adds into the existing .grad in place.
-        variable.grad.array = np.add(variable.grad.array, grad, casting="unsafe",
-                                     out=variable.grad.array if variable.grad.array.flags.writeable else None)
+        total = variable.grad.array
+        variable.grad.array = np.add(total, grad, casting="unsafe",
+                                     out=total if total.flags.writeable else None)
         variable.grad.version[0] += 1
     if observer is not None:
         observer.accumulated(variable, grad, variable.grad.array)
