@@ -231,7 +231,9 @@ def _install_tensor_vocabulary():
         "mean": mean_dims,
         "clamp_min": lambda x, low: api.clamp(x, min=low),
         "sum_to": sum_to_shape,
-        "narrow": lambda x, dim, start, length: O.call(O.slice_, (x,), (dim, start, start + length, 1)),
+        "narrow": lambda x, dim, start, length: O.call(
+            O.slice_, (x,), (dim, start, start + length, 1)
+        ),
         "select": lambda x, dim, index: O.call(O.select, (x,), (dim, index)),
         "embed": embed,
         "index_add": lambda shape, index, values: O.call(
