@@ -126,7 +126,20 @@ def _put_index(x, index, values):
 
 
 NumpyVocabulary.gather_index = staticmethod(_gather_index)
-NumpyVocabulary.tanh_backward = staticmethod(lambda g, y: g * (1 - y * y))
+
+
+def _tanh_backward(g, y):
+    """g * (1 - y*y), in one temporary instead of three (same operations, same values)."""
+    t = y * y
+    if t.__class__ is not np.ndarray:  # 0-d: numpy scalars
+        return g * (1 - t)
+    np.subtract(1, t, out=t)
+    if g.__class__ is np.ndarray and g.shape == t.shape and g.dtype == t.dtype:
+        return np.multiply(g, t, out=t)
+    return g * t
+
+
+NumpyVocabulary.tanh_backward = staticmethod(_tanh_backward)
 NumpyVocabulary.sigmoid_backward = staticmethod(lambda g, y: g * y * (1 - y))
 NumpyVocabulary.threshold_backward = staticmethod(lambda g, y: g * (y > 0))
 NumpyVocabulary.softmax_backward = staticmethod(
@@ -218,7 +231,9 @@ def _install_tensor_vocabulary():
         "mean": mean_dims,
         "clamp_min": lambda x, low: api.clamp(x, min=low),
         "sum_to": sum_to_shape,
-        "narrow": lambda x, dim, start, length: O.call(O.slice_, (x,), (dim, start, start + length, 1)),
+        "narrow": lambda x, dim, start, length: O.call(
+            O.slice_, (x,), (dim, start, start + length, 1)
+        ),
         "select": lambda x, dim, index: O.call(O.select, (x,), (dim, index)),
         "embed": embed,
         "index_add": lambda shape, index, values: O.call(

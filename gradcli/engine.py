@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import sys
 
 import numpy as np
 
@@ -30,6 +31,9 @@ FREED_MESSAGE = (
     "calling backward."
 )
 _vocabulary_ready = False
+# CPython up to 3.13 counts getrefcount's own argument; 3.14 may lend a local to a call
+# without a new reference, and other interpreters count differently: there, always copy.
+_COUNTS_ARGUMENT = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
 
 
 class BackwardContext:
@@ -216,7 +220,10 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             _retain(node.retained(), grad, create_graph)
         if node.__class__ is AccumulateGrad:
             if grad is not None and plan.accumulate and (plan.only is None or node in plan.capture):
-                _accumulate(node.variable, grad, create_graph, observer)
+                # Referred to by this frame alone (getrefcount counts its own argument), the
+                # gradient is a temporary nobody else sees: .grad may take it without a copy.
+                unshared = _COUNTS_ARGUMENT and sys.getrefcount(grad) == 2
+                _accumulate(node.variable, grad, create_graph, observer, unshared)
             continue
         grads = ()
         if grad is not None:
@@ -237,13 +244,16 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             child_grad = grads[i] if grads else None
             if child_grad is not None:
                 child_grad = _conform(child_grad, node.inputs_meta[i], xp)
-                previous = buffers.get(child)
-                buffers[child] = child_grad if previous is None else previous + child_grad
+                # Popped straight into the sum, an unshared gradient has no other reference,
+                # so numpy adds in place into it (temporary elision) instead of allocating.
+                buffers[child] = (buffers.pop(child) + child_grad if child in buffers
+                                  else child_grad)
             remaining = dependencies[child] - 1
             dependencies[child] = remaining
             if remaining == 0:
                 heapq.heappush(ready, (-child.sequence_nr, order, child))
                 order += 1
+        grads = child_grad = None  # hold no gradient past its node (see `unshared`)
 
 
 def _conform(grad, meta, xp):
@@ -269,7 +279,8 @@ def _owned(grad: np.ndarray, dtype) -> np.ndarray:
     return np.array(grad, dtype=dtype, copy=True, order="C")
 
 
-def _accumulate(variable: Tensor, grad, create_graph: bool, observer) -> None:
+def _accumulate(variable: Tensor, grad, create_graph: bool, observer,
+                unshared: bool = False) -> None:
     if grad.__class__ is Tensor:
         from gradcli import api
         from gradcli import ops as O
@@ -281,15 +292,22 @@ def _accumulate(variable: Tensor, grad, create_graph: bool, observer) -> None:
         else:
             variable.grad = api.add(variable.grad, grad)
     elif variable.grad is None:
-        variable.grad = Tensor(_owned(grad, variable.dtype.numpy))
+        dtype = variable.dtype.numpy
+        if (unshared and observer is None and grad.__class__ is np.ndarray and grad.base is None
+                and grad.dtype == dtype and grad.flags.writeable and grad.flags.c_contiguous):
+            # PyTorch's AccumulateGrad steals an unshared gradient the same way.
+            variable.grad = Tensor(grad)
+        else:
+            variable.grad = Tensor(_owned(grad, dtype))
     elif variable.grad.grad_fn is not None or variable.grad.requires_grad:
         from gradcli import api
 
         variable.grad = api.add(variable.grad, Tensor(np.asarray(grad)))
     else:
         # PyTorch adds into the existing .grad in place.
-        variable.grad.array = np.add(variable.grad.array, grad, casting="unsafe",
-                                     out=variable.grad.array if variable.grad.array.flags.writeable else None)
+        total = variable.grad.array
+        variable.grad.array = np.add(total, grad, casting="unsafe",
+                                     out=total if total.flags.writeable else None)
         variable.grad.version[0] += 1
     if observer is not None:
         observer.accumulated(variable, grad, variable.grad.array)
