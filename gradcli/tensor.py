@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from gradcli import dtypes
@@ -26,7 +28,7 @@ class Tensor:
         "retains_grad",
         "version",
         "base",
-        "accumulator",
+        "_accumulator",
         "__weakref__",
     )
 
@@ -40,7 +42,20 @@ class Tensor:
         # Views share their base's version counter, as in PyTorch.
         self.version = [0]
         self.base = None
-        self.accumulator = None
+        self._accumulator = None
+
+    @property
+    def accumulator(self):
+        """The leaf's AccumulateGrad while a graph holds it. Held weakly, as PyTorch's
+        tensor holds its grad accumulator: the node refers to the tensor, so a strong
+        reference back would make every leaf and its .grad a cycle that only the garbage
+        collector frees (4 MB a loop step for a (1000, 1000) float32 parameter)."""
+        ref = self._accumulator
+        return None if ref is None else ref()
+
+    @accumulator.setter
+    def accumulator(self, node) -> None:
+        self._accumulator = None if node is None else weakref.ref(node)
 
     @property
     def is_leaf(self) -> bool:

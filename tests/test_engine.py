@@ -461,3 +461,25 @@ def test_leaf_inplace_is_refused():
     with no_grad():
         api.add_(a, 1)
     np.testing.assert_array_equal(a.array, [2.0, 3.0])
+
+
+def test_a_leaf_and_its_grad_are_freed_without_the_cycle_collector():
+    # The leaf's AccumulateGrad refers to the leaf; the leaf refers back only weakly (as
+    # PyTorch's does), so dropping the names frees both at once.
+    import gc
+    import weakref
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        w = api.ones(100, 100, requires_grad=True)
+        loss = api.sum(api.mul(w, w))
+        loss.backward()
+        first = w.grad_fn, loss.grad_fn.next_functions[0][0].next_functions[0][0]
+        assert first[0] is None and first[1] is w.accumulator  # one node per leaf
+        gone = weakref.ref(w), weakref.ref(w.grad)
+        del w, loss, first
+        assert gone[0]() is None and gone[1]() is None
+    finally:
+        if enabled:
+            gc.enable()
