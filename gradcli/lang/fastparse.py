@@ -32,7 +32,8 @@ class GiveUp(Exception):
 
 # A carriage return (CPython normalises line ends, Lark keeps them), a form feed, an
 # indentation mixing tabs and spaces (the two tokenizers measure it differently), a NUL.
-_UNSUPPORTED = re.compile(r"[\r\f\x00]|^(?:\t+ | +\t)", re.MULTILINE)
+_MIXED_INDENT = re.compile(r"^(?:\t+ | +\t)", re.MULTILINE)
+
 # A list display of numbers long enough for the Lark path's literal folding
 # (larkparse.fold_literals), which gives its elements the position of the `[`.
 _FOLDABLE = re.compile(r"\[[0-9eE.,+\-\s\[\]]{1999}")
@@ -73,26 +74,31 @@ _COMPARE = {
 }
 
 
+def _unsupported(text: str) -> bool:
+    return ("\r" in text or "\f" in text or "\x00" in text
+            or ("\t" in text and _MIXED_INDENT.search(text) is not None))
+
+
 def parse(source: str, depth_limit: int) -> A.Program | None:
     """The program's tree, or None: the Lark path decides (and words any error).
 
-    An expression nested more than depth_limit levels deep is left to the Lark path too."""
+    A tree that may be more than depth_limit levels deep is left to the Lark path too."""
     text = source if source.endswith("\n") else source + "\n"
-    if _UNSUPPORTED.search(text) or _FOLDABLE.search(text):
+    if _unsupported(text) or _FOLDABLE.search(text):
         return None
     try:
         tree = _python_parse(text, "exec")
-        return _Converter(text, depth_limit).program(tree)
+        return _bounded(depth_limit, _Converter(text, tree).program, tree)
     except Exception:  # noqa: BLE001 - any doubt at all: the Lark path
         return None
 
 
 def parse_expression(text: str, line: int, column: int, depth_limit: int) -> A.Node | None:
     """larkparse.parse_expression's tree for a (tuple) expression at line:column, or None."""
-    if _UNSUPPORTED.search(text):
+    if _unsupported(text):
         return None
     try:
-        return _expression(text, line, column, 0, depth_limit)
+        return _bounded(depth_limit, _expression, text, line, column)
     except Exception:  # noqa: BLE001
         return None
 
@@ -111,44 +117,68 @@ def _python_parse(text: str, mode: str):
                 sys.setrecursionlimit(limit)
 
 
-def _expression(text: str, line: int, column: int, level: int, depth_limit: int) -> A.Node:
+def _bounded(depth_limit: int, function, *args):
+    """function(*args) with at most depth_limit more frames of recursion.
+
+    The converter recurses once per level of the tree it builds (at least), so a tree
+    that converts within the bound is no deeper than depth_limit (plus the few frames
+    counted in `base` by excess): the parse needs no check_depth walk of its own."""
+    base = 0
+    frame = sys._getframe()
+    while frame is not None:
+        base += 1
+        frame = frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(limit, base + 50 + depth_limit))
+    try:
+        return function(*args)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _expression(text: str, line: int, column: int) -> A.Node:
     # The Lark path parses the stripped text and shifts the positions on its first line
     # by the column and the stripped whitespace (also when that whitespace held a newline).
     stripped = text.strip()
-    offset = len(text) - len(text.lstrip())
     tree = _python_parse(stripped, "eval")
-    converter = _Converter(stripped, depth_limit, line - 1, column - 1 + offset)
-    converter.level = level
-    return converter.expr(tree.body)
+    node = _Converter(stripped, tree).expression(tree.body)
+    column_offset = column - 1 + len(text) - len(text.lstrip())
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        if item.line == 1:
+            item.column += column_offset
+        item.line += line - 1
+        todo.extend(item.children())
+    return node
+
+
+def _char_columns(tree, lines: list[str]) -> None:
+    """CPython's UTF-8 byte columns -> character columns, on the lines that need it."""
+    for node in P.walk(tree):
+        line = getattr(node, "lineno", None)
+        if line is None:
+            continue
+        text = lines[line - 1]
+        if not text.isascii():
+            node.col_offset = len(text.encode("utf-8")[: node.col_offset].decode("utf-8"))
+        text = lines[node.end_lineno - 1]
+        if not text.isascii():
+            node.end_col_offset = len(
+                text.encode("utf-8")[: node.end_col_offset].decode("utf-8"))
 
 
 class _Converter:
-    def __init__(self, text: str, depth_limit: int, line_offset: int = 0,
-                 column_offset: int = 0):
+    """Python ast -> gradcli AST. Each handler takes a node of one Python class and calls
+    the handlers of its children itself (_EXPRESSIONS[child.__class__]): one frame per
+    level of the tree, which is what _bounded relies on."""
+
+    def __init__(self, text: str, tree):
         self.lines = text.split("\n")
-        self.limit = depth_limit
-        self.line_offset = line_offset
-        self.column_offset = column_offset
-        # Byte columns are character columns, and no offset applies.
-        self.plain = text.isascii() and not line_offset and not column_offset
-        self.level = 0
-
-    # ----- positions -----
-    def pos(self, node) -> tuple[int, int]:
-        if self.plain:
-            return node.lineno, node.col_offset + 1
-        line = node.lineno
-        column = self.char(line, node.col_offset) + 1
-        if line == 1:
-            column += self.column_offset
-        return line + self.line_offset, column
-
-    def char(self, line: int, byte_column: int) -> int:
-        """0-based character column of a UTF-8 byte column."""
-        text = self.lines[line - 1]
-        if text.isascii():
-            return byte_column
-        return len(text.encode("utf-8")[:byte_column].decode("utf-8"))
+        # Column conversion and the identifier checks are needed only off plain ASCII.
+        self.unicode = not text.isascii()
+        if self.unicode:
+            _char_columns(tree, self.lines)
 
     def identifier(self, text: str, python_name: str) -> str:
         """The name as written: CPython NFKC-normalises identifiers, Lark keeps them, and
@@ -159,46 +189,44 @@ class _Converter:
             raise GiveUp
         return text
 
-    def source(self, node) -> tuple[str, int, int]:
-        """(source text of the node, its line, its 0-based character column)."""
+    def source(self, node) -> str:
         first, last = node.lineno, node.end_lineno
-        start = self.char(first, node.col_offset)
-        end = self.char(last, node.end_col_offset)
         if first == last:
-            return self.lines[first - 1][start:end], first, start
-        pieces = [self.lines[first - 1][start:], *self.lines[first : last - 1],
-                  self.lines[last - 1][:end]]
-        return "\n".join(pieces), first, start
+            return self.lines[first - 1][node.col_offset : node.end_col_offset]
+        return "\n".join([self.lines[first - 1][node.col_offset :],
+                          *self.lines[first : last - 1],
+                          self.lines[last - 1][: node.end_col_offset]])
 
-    def shifted(self, line: int, column0: int) -> tuple[int, int]:
-        column = column0 + 1
-        if line == 1:
-            column += self.column_offset
-        return line + self.line_offset, column
+    def expression(self, node):
+        return _EXPRESSIONS[node.__class__](self, node)
 
     # ----- statements -----
     def program(self, module) -> A.Program:
         return A.Program(1, 1, self.block(module.body))
 
     def block(self, statements) -> list:
-        self.level += 1
-        out = [_STATEMENTS[s.__class__](self, s) for s in statements]
-        self.level -= 1
-        return out
+        return [_STATEMENTS[s.__class__](self, s) for s in statements]
 
     def expr_stmt(self, node):
-        return A.ExprStmt(*self.pos(node), self.expr(node.value))
+        value = node.value
+        return A.ExprStmt(node.lineno, node.col_offset + 1,
+                          _EXPRESSIONS[value.__class__](self, value))
 
     def assign(self, node):
-        expr = self.expr
-        return A.Assign(*self.pos(node), [expr(t) for t in node.targets], expr(node.value))
+        targets = [_EXPRESSIONS[t.__class__](self, t) for t in node.targets]
+        value = node.value
+        return A.Assign(node.lineno, node.col_offset + 1, targets,
+                        _EXPRESSIONS[value.__class__](self, value))
 
     def augassign(self, node):
         op = _AUGMENTED[node.op.__class__]
-        return A.AugAssign(*self.pos(node), self.expr(node.target), op, self.expr(node.value))
+        target, value = node.target, node.value
+        return A.AugAssign(node.lineno, node.col_offset + 1,
+                           _EXPRESSIONS[target.__class__](self, target), op,
+                           _EXPRESSIONS[value.__class__](self, value))
 
     def pass_stmt(self, node):
-        return A.Pass(*self.pos(node))
+        return A.Pass(node.lineno, node.col_offset + 1)
 
     def _ascii_lines(self, node) -> None:
         if not all(line.isascii() for line in self.lines[node.lineno - 1 : node.end_lineno]):
@@ -214,7 +242,7 @@ class _Converter:
             else:
                 first = dotted.split(".")[0]
                 bindings.append((first, first, dotted))
-        return A.Import(*self.pos(node), bindings)
+        return A.Import(node.lineno, node.col_offset + 1, bindings)
 
     def import_from(self, node):
         self._ascii_lines(node)
@@ -223,104 +251,80 @@ class _Converter:
         module = node.module
         bindings = [(alias.asname or alias.name, f"{module}.{alias.name}", "from")
                     for alias in node.names]
-        return A.Import(*self.pos(node), bindings)
+        return A.Import(node.lineno, node.col_offset + 1, bindings)
 
     def with_stmt(self, node):
         line = self.lines[node.lineno - 1]
-        after = self.char(node.lineno, node.col_offset) + 4  # len("with")
-        rest = line[after:].lstrip(" \t")
+        rest = line[node.col_offset + 4 :].lstrip(" \t")  # after `with`
         if not rest or rest[0] == "\\":
             raise GiveUp
         first = node.items[0].context_expr
-        if rest[0] == "(" and (first.lineno != node.lineno
-                               or self.char(first.lineno, first.col_offset)
-                               != len(line) - len(rest)):
+        if rest[0] == "(" and (first.lineno, first.col_offset) != (node.lineno,
+                                                                   len(line) - len(rest)):
             # CPython 3.9+'s parenthesised with-items, `with (a, b):`; Lark reads a tuple.
             raise GiveUp
         items = []
         for item in node.items:
-            value = self.expr(item.context_expr)
+            value = item.context_expr
+            value_node = _EXPRESSIONS[value.__class__](self, value)
             name = item.optional_vars
             if name is None:
-                items.append((value, None))
+                items.append((value_node, None))
                 continue
             # Lark's with-item takes a bare NAME after `as`, nothing else.
-            end = item.context_expr
-            if name.__class__ is not P.Name or end.end_lineno != name.lineno:
+            if name.__class__ is not P.Name or value.end_lineno != name.lineno:
                 raise GiveUp
             text = self.lines[name.lineno - 1]
-            start = self.char(name.lineno, name.col_offset)
-            stop = self.char(name.lineno, name.end_col_offset)
-            if text[self.char(end.end_lineno, end.end_col_offset) : start].strip() != "as":
+            if text[value.end_col_offset : name.col_offset].strip() != "as":
                 raise GiveUp
-            items.append((value, self.identifier(text[start:stop], name.id)))
-        return A.With(*self.pos(node), items, self.block(node.body))
+            alias = self.identifier(text[name.col_offset : name.end_col_offset], name.id)
+            items.append((value_node, alias))
+        return A.With(node.lineno, node.col_offset + 1, items, self.block(node.body))
 
     def for_stmt(self, node):
         if node.orelse:
             raise GiveUp
-        return A.For(*self.pos(node), self.expr(node.target), self.expr(node.iter),
+        target, iterable = node.target, node.iter
+        return A.For(node.lineno, node.col_offset + 1,
+                     _EXPRESSIONS[target.__class__](self, target),
+                     _EXPRESSIONS[iterable.__class__](self, iterable),
                      self.block(node.body))
 
     def if_stmt(self, node):
         # `elif` and `else: if` are the same tree for both parsers, each If node at its
         # own keyword.
-        return A.If(*self.pos(node), self.expr(node.test), self.block(node.body),
-                    self.block(node.orelse))
+        test = node.test
+        return A.If(node.lineno, node.col_offset + 1, _EXPRESSIONS[test.__class__](self, test),
+                    self.block(node.body), self.block(node.orelse))
 
     # ----- expressions -----
-    def expr(self, node):
-        self.level += 1
-        if self.level > self.limit:
-            raise GiveUp
-        result = _EXPRESSIONS[node.__class__](self, node)
-        self.level -= 1
-        return result
-
     def name(self, node):
-        if self.plain:
-            return A.Name(node.lineno, node.col_offset + 1, node.id)
-        text, _, _ = self.source(node)
-        return A.Name(*self.pos(node), self.identifier(text, node.id))
+        if self.unicode:
+            return A.Name(node.lineno, node.col_offset + 1,
+                          self.identifier(self.source(node), node.id))
+        return A.Name(node.lineno, node.col_offset + 1, node.id)
 
     def constant(self, node):
         value = node.value
         kind = value.__class__
-        if kind is str:
+        if kind is int:
+            # Lark's DEC_NUMBER has no leading zero: `00` and `0_0` are CPython's only.
+            if value == 0 and node.end_col_offset - node.col_offset > 1:
+                text = self.source(node)
+                if text[1] in "0123456789_":
+                    raise GiveUp
+        elif kind is str:
             return self.strings(node)
-        if kind is int or kind is float:
-            return A.Const(*self.pos(node), self.number(node))
-        if value is None or kind is bool or value is Ellipsis:
-            return A.Const(*self.pos(node), value)
-        raise GiveUp  # bytes (refused by gradcli), complex (likewise)
-
-    def number(self, node):
-        # Read as Lark's scanner reads it: `00` or `0_0` are numbers for CPython but not
-        # for the grammar.
-        text = self.lines[node.lineno - 1]
-        if self.plain:
-            text = text[node.col_offset : node.end_col_offset]
-        else:
-            text = text[self.char(node.lineno, node.col_offset)
-                        : self.char(node.lineno, node.end_col_offset)]
-        if text.isdigit() and (text[0] != "0" or len(text) == 1):
-            return node.value
-        match = _NUMBER.match(text)
-        if match is None or match.end() != len(text):
-            raise GiveUp
-        kind = match.lastgroup
-        text = text.replace("_", "")
-        if kind == "FLOAT":
-            return float(text)
-        if kind == "DEC":
-            return int(text)
-        if kind == "IMAG":
-            raise GiveUp
-        return int(text, 0)
+        elif not (kind is float or value is None or kind is bool or value is Ellipsis):
+            raise GiveUp  # bytes (refused by gradcli), complex (likewise)
+        # A float literal is the same token for CPython and Lark's FLOAT_NUMBER, so the
+        # same value.
+        return A.Const(node.lineno, node.col_offset + 1, value)
 
     def strings(self, node):
         """ToAst.strings on the tokens Lark would see in the literal's source text."""
-        text, line0, column0 = self.source(node)
+        text = self.source(node)
+        line0, column0 = node.lineno, node.col_offset
         tokens = []
         index = 0
         while True:
@@ -329,14 +333,13 @@ class _Converter:
                 raise GiveUp
             newlines = text.count("\n", 0, match.start())
             if newlines:
-                column = match.start() - text.rfind("\n", 0, match.start()) - 1
+                column = match.start() - text.rfind("\n", 0, match.start())
             else:
-                column = column0 + match.start()
-            tokens.append((match.group(), *self.shifted(line0 + newlines, column)))
+                column = column0 + match.start() + 1
+            tokens.append((match.group(), line0 + newlines, column))
             index = _BETWEEN.match(text, match.end()).end()
             if index == len(text):
                 break
-        line, column = tokens[0][1], tokens[0][2]
         parts: list = []
         is_f = False
         for token, line_t, col_t in tokens:
@@ -346,6 +349,7 @@ class _Converter:
                 parts.extend(split_fstring(body, raw, line_t, col_t + len(prefix)))
             else:
                 parts.append(body)
+        line, column = tokens[0][1], tokens[0][2]
         if not is_f:
             return A.Const(line, column, "".join(parts))
         built: list = []
@@ -357,107 +361,117 @@ class _Converter:
                     built.append(piece)
             else:
                 field, conversion, spec, echo, expr_line, expr_col = piece
-                value = self.field(field, expr_line, expr_col)
+                value = _expression(field, expr_line, expr_col)
                 if spec is not None:
                     spec = self.spec(spec, expr_line, expr_col)
                 built.append(A.FormattedValue(expr_line, expr_col, value, conversion, spec, echo))
         return A.FString(line, column, built)
 
-    def field(self, text: str, line: int, column: int) -> A.Node:
-        return _expression(text, line, column, self.level + 2, self.limit)
-
     def spec(self, spec: str, line: int, column: int) -> list:
+        # A format spec may itself contain replacement fields: {x:{width}.{prec}f}.
         pieces: list = []
         for piece in split_fstring(spec, True, line, column, in_spec=True):
             if isinstance(piece, str):
                 pieces.append(piece)
             else:
                 text, conversion, _, echo, line2, column2 = piece
-                value = self.field(text, line2, column2)
+                value = _expression(text, line2, column2)
                 pieces.append(A.FormattedValue(line2, column2, value, conversion, None, echo))
         return pieces
 
     def list_display(self, node):
-        expr = self.expr
-        return A.ListExpr(*self.pos(node), [expr(item) for item in node.elts])
+        return A.ListExpr(node.lineno, node.col_offset + 1,
+                          [_EXPRESSIONS[item.__class__](self, item) for item in node.elts])
 
     def tuple_display(self, node):
-        expr = self.expr
-        return A.TupleExpr(*self.pos(node), [expr(item) for item in node.elts])
+        return A.TupleExpr(node.lineno, node.col_offset + 1,
+                           [_EXPRESSIONS[item.__class__](self, item) for item in node.elts])
 
     def attribute(self, node):
         attr = node.attr
-        if not self.plain:
-            text = self.lines[node.end_lineno - 1][: self.char(node.end_lineno,
-                                                               node.end_col_offset)]
+        if self.unicode:
+            text = self.lines[node.end_lineno - 1][: node.end_col_offset]
             match = _NAME_AT_END.search(text)
             if match is None:
                 raise GiveUp
             attr = self.identifier(match.group(), attr)
-        return A.Attribute(*self.pos(node), self.expr(node.value), attr)
+        value = node.value
+        return A.Attribute(node.lineno, node.col_offset + 1,
+                           _EXPRESSIONS[value.__class__](self, value), attr)
 
     def subscript(self, node):
-        return A.Subscript(*self.pos(node), self.expr(node.value), self.expr(node.slice))
+        value, index = node.value, node.slice
+        return A.Subscript(node.lineno, node.col_offset + 1,
+                           _EXPRESSIONS[value.__class__](self, value),
+                           _EXPRESSIONS[index.__class__](self, index))
 
     def slice(self, node):
         lower, upper, step = node.lower, node.upper, node.step
         return A.SliceExpr(
-            *self.pos(node),
-            None if lower is None else self.expr(lower),
-            None if upper is None else self.expr(upper),
-            None if step is None else self.expr(step),
+            node.lineno, node.col_offset + 1,
+            None if lower is None else _EXPRESSIONS[lower.__class__](self, lower),
+            None if upper is None else _EXPRESSIONS[upper.__class__](self, upper),
+            None if step is None else _EXPRESSIONS[step.__class__](self, step),
         )
 
     def call(self, node):
-        expr = self.expr
-        line, column = self.pos(node)
-        func = expr(node.func)
+        func = node.func
+        func_node = _EXPRESSIONS[func.__class__](self, func)
         args: list = []
         star: list = []
         for arg in node.args:
             if arg.__class__ is P.Starred:
-                star.append((len(args), expr(arg.value)))
+                arg = arg.value
+                star.append((len(args), _EXPRESSIONS[arg.__class__](self, arg)))
             else:
-                args.append(expr(arg))
+                args.append(_EXPRESSIONS[arg.__class__](self, arg))
         kwargs = []
         for keyword in node.keywords:
             name = keyword.arg
             if name is None:  # **mapping
                 raise GiveUp
-            if not self.plain:
-                text = self.lines[keyword.lineno - 1][self.char(keyword.lineno,
-                                                                keyword.col_offset):]
-                match = _NAME.match(text)
+            if self.unicode:
+                match = _NAME.match(self.lines[keyword.lineno - 1], keyword.col_offset)
                 if match is None:
                     raise GiveUp
                 name = self.identifier(match.group(), name)
-            kwargs.append((name, expr(keyword.value)))
-        return A.Call(line, column, func, args, kwargs, star)
+            value = keyword.value
+            kwargs.append((name, _EXPRESSIONS[value.__class__](self, value)))
+        return A.Call(node.lineno, node.col_offset + 1, func_node, args, kwargs, star)
 
     def binop(self, node):
-        return A.BinOp(*self.pos(node), _BINARY[node.op.__class__], self.expr(node.left),
-                       self.expr(node.right))
+        left, right = node.left, node.right
+        return A.BinOp(node.lineno, node.col_offset + 1, _BINARY[node.op.__class__],
+                       _EXPRESSIONS[left.__class__](self, left),
+                       _EXPRESSIONS[right.__class__](self, right))
 
     def unaryop(self, node):
         op = node.op.__class__
+        operand = node.operand
         if op is P.Not:
-            return A.Not(*self.pos(node), self.expr(node.operand))
-        return A.UnaryOp(*self.pos(node), _UNARY[op], self.expr(node.operand))
+            return A.Not(node.lineno, node.col_offset + 1,
+                         _EXPRESSIONS[operand.__class__](self, operand))
+        return A.UnaryOp(node.lineno, node.col_offset + 1, _UNARY[op],
+                         _EXPRESSIONS[operand.__class__](self, operand))
 
     def compare(self, node):
-        expr = self.expr
-        return A.Compare(*self.pos(node), expr(node.left),
+        left = node.left
+        return A.Compare(node.lineno, node.col_offset + 1,
+                         _EXPRESSIONS[left.__class__](self, left),
                          [_COMPARE[op.__class__] for op in node.ops],
-                         [expr(item) for item in node.comparators])
+                         [_EXPRESSIONS[item.__class__](self, item) for item in node.comparators])
 
     def boolop(self, node):
-        expr = self.expr
         op = "and" if node.op.__class__ is P.And else "or"
-        return A.BoolOp(*self.pos(node), op, [expr(value) for value in node.values])
+        return A.BoolOp(node.lineno, node.col_offset + 1, op,
+                        [_EXPRESSIONS[value.__class__](self, value) for value in node.values])
 
     def ifexp(self, node):
-        expr = self.expr
-        return A.IfExp(*self.pos(node), expr(node.test), expr(node.body), expr(node.orelse))
+        test, body, orelse = node.test, node.body, node.orelse
+        return A.IfExp(node.lineno, node.col_offset + 1,
+                       _EXPRESSIONS[test.__class__](self, test),
+                       _EXPRESSIONS[body.__class__](self, body),
+                       _EXPRESSIONS[orelse.__class__](self, orelse))
 
     def listcomp(self, node):
         if len(node.generators) != 1:
@@ -465,11 +479,12 @@ class _Converter:
         generator = node.generators[0]
         if generator.is_async:
             raise GiveUp
-        expr = self.expr
-        line, column = self.pos(node)
-        element = expr(node.elt)
-        return A.ListComp(line, column, element, expr(generator.target), expr(generator.iter),
-                          [expr(condition) for condition in generator.ifs])
+        element, target, iterable = node.elt, generator.target, generator.iter
+        return A.ListComp(node.lineno, node.col_offset + 1,
+                          _EXPRESSIONS[element.__class__](self, element),
+                          _EXPRESSIONS[target.__class__](self, target),
+                          _EXPRESSIONS[iterable.__class__](self, iterable),
+                          [_EXPRESSIONS[c.__class__](self, c) for c in generator.ifs])
 
 
 _STATEMENTS = {
