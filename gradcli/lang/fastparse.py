@@ -60,6 +60,7 @@ _STRING = re.compile(
 # What Lark skips between the parts of an implicitly concatenated string.
 _BETWEEN = re.compile(r"(?:[ \t]+|\\\n|\n|#[^\n]*)*")
 _NAME = re.compile(r"(?!\d)\w+")
+_IMPORT_TRAILING_COMMA = re.compile(r",(?:\s|#[^\n]*)*\)\s*$")
 _NAME_AT_END = re.compile(r"\w+$")
 
 _BINARY = {
@@ -248,6 +249,8 @@ class _Converter:
         self._ascii_lines(node)
         if node.level or node.module is None:
             raise GiveUp
+        if _IMPORT_TRAILING_COMMA.search(self.source(node)):
+            raise GiveUp  # `from m import (a, b,)`: an LALR conflict makes Lark refuse it
         module = node.module
         bindings = [(alias.asname or alias.name, f"{module}.{alias.name}", "from")
                     for alias in node.names]
@@ -401,6 +404,10 @@ class _Converter:
 
     def subscript(self, node):
         value, index = node.value, node.slice
+        if index.__class__ is P.Tuple and len(index.elts) == 1:
+            # `x[a,]` is the element alone for Lark, `x[(a,)]` a tuple; CPython's trees
+            # do not tell them apart from `x[(a),]`.
+            raise GiveUp
         return A.Subscript(node.lineno, node.col_offset + 1,
                            _EXPRESSIONS[value.__class__](self, value),
                            _EXPRESSIONS[index.__class__](self, index))
@@ -437,6 +444,8 @@ class _Converter:
                 name = self.identifier(match.group(), name)
             value = keyword.value
             kwargs.append((name, _EXPRESSIONS[value.__class__](self, value)))
+        if len(kwargs) > 1 and len({name for name, _ in kwargs}) != len(kwargs):
+            raise GiveUp  # a repeated keyword: CPython's compiler objects, not its parser
         return A.Call(node.lineno, node.col_offset + 1, func_node, args, kwargs, star)
 
     def binop(self, node):

@@ -332,7 +332,8 @@ def _classify(text: str, exc: UnexpectedInput) -> SyntaxProblem:
         header = _block_header(text, token.line or line) if token.type != "$END" else None
         if header is None and token.type == "$END":
             header = _block_header(text, line + 1)
-        if header is not None and _indent_of(text, token.line or line) <= _indent_of(text, header[1]):
+        if header is not None and (
+                _indent_of(text, token.line or line) <= _indent_of(text, header[1])):
             if True:
                 keyword, header_line = header
                 return SyntaxProblem(
@@ -586,7 +587,8 @@ class ToAst(Transformer):
 
     def import_from(self, meta, children):
         module, targets = children
-        return A.Import(*self.pos(meta), [(name, f"{module}.{original}", "from") for name, original in targets])
+        return A.Import(*self.pos(meta),
+                        [(name, f"{module}.{original}", "from") for name, original in targets])
 
     def import_targets(self, meta, children):
         if not children or children[0] is None:
@@ -675,8 +677,6 @@ class ToAst(Transformer):
 
     def unary(self, meta, children):
         op, operand = children
-        if str(op) == "-" and isinstance(operand, A.Const) and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool) and getattr(operand, "_literal", False):
-            pass
         return A.UnaryOp(*self.pos(meta), str(op), operand)
 
     def power(self, meta, children):
@@ -690,7 +690,8 @@ class ToAst(Transformer):
         for arg in arguments or []:
             if isinstance(arg, tuple) and arg[0] == "kw":
                 if any(name == arg[1] for name, _ in kwargs):
-                    raise SyntaxProblem(f"keyword argument repeated: {arg[1]}", arg[2].line, arg[2].column)
+                    raise SyntaxProblem(f"keyword argument repeated: {arg[1]}", arg[2].line,
+                                        arg[2].column)
                 kwargs.append((arg[1], arg[2]))
                 seen_keyword = True
             elif isinstance(arg, tuple) and arg[0] == "star":
@@ -787,7 +788,8 @@ class ToAst(Transformer):
         token = children[0]
         text = str(token).replace("_", "")
         if token.type == "IMAG_NUMBER":
-            raise SyntaxProblem("complex numbers are not supported by gradcli", *self.tok_pos(token))
+            raise SyntaxProblem("complex numbers are not supported by gradcli",
+                                *self.tok_pos(token))
         if token.type == "FLOAT_NUMBER":
             value = float(text)
         elif token.type == "DEC_NUMBER":
@@ -822,7 +824,8 @@ class ToAst(Transformer):
                 text, conversion, spec, echo, expr_line, expr_col = piece
                 value = parse_expression(text, expr_line, expr_col)
                 spec_parts = spec if spec is None else self._spec(spec, expr_line, expr_col)
-                built.append(A.FormattedValue(expr_line, expr_col, value, conversion, spec_parts, echo))
+                built.append(A.FormattedValue(expr_line, expr_col, value, conversion, spec_parts,
+                                              echo))
         return A.FString(line, column, built)
 
     def _spec(self, spec, line, column):
@@ -833,7 +836,8 @@ class ToAst(Transformer):
                 pieces.append(piece)
             else:
                 text, conversion, inner_spec, echo, l2, c2 = piece
-                pieces.append(A.FormattedValue(l2, c2, parse_expression(text, l2, c2), conversion, None, echo))
+                value = parse_expression(text, l2, c2)
+                pieces.append(A.FormattedValue(l2, c2, value, conversion, None, echo))
         return pieces
 
     def ellipsis(self, meta, children):
