@@ -175,6 +175,7 @@ AGREE = [
     "f = f'{f\"{x}\"}'\n",
     "αβ = ﬁ + ｘ\nprint(é.ﬁ, kw_α=1)\n",
     "s = 'é' + é; t = 'ü' ; u = x.é\n",
+    "x = 1\n# é\ny = f(a, b=2)\nif x:\n    z = 'ü' + x.y\nw = [x, 'ß', x.b][0]\n",
     "with torch.no_grad(), a as b:\n    pass\nwith (a).b as c:\n    x\nwith (a, b) as c: pass\n",
     "for a, b in zip(x, y):\n    if a:\n        pass\n    elif b:\n        x = 1\n    else:\n"
     "        if c:\n            y = 2\n",

@@ -17,6 +17,7 @@ again from the source text with the Lark path's own rules, not taken from CPytho
 from __future__ import annotations
 
 import ast as P
+import bisect
 import re
 import sys
 import unicodedata
@@ -155,18 +156,26 @@ def _expression(text: str, line: int, column: int) -> A.Node:
 
 
 def _char_columns(tree, lines: list[str]) -> None:
-    """CPython's UTF-8 byte columns -> character columns, on the lines that need it."""
-    for node in P.walk(tree):
-        line = getattr(node, "lineno", None)
-        if line is None:
-            continue
-        text = lines[line - 1]
-        if not text.isascii():
-            node.col_offset = len(text.encode("utf-8")[: node.col_offset].decode("utf-8"))
-        text = lines[node.end_lineno - 1]
-        if not text.isascii():
-            node.end_col_offset = len(
-                text.encode("utf-8")[: node.end_col_offset].decode("utf-8"))
+    """CPython's UTF-8 byte columns -> character columns, on the lines that need it (the
+    statements that touch no such line are not walked: one accent in a comment must not
+    cost a walk of the whole program)."""
+    wide = [number for number, text in enumerate(lines, 1) if not text.isascii()]
+    for statement in tree.body if isinstance(tree, P.Module) else [tree]:
+        if isinstance(statement, P.stmt):
+            first = bisect.bisect_left(wide, statement.lineno)
+            if first == len(wide) or wide[first] > statement.end_lineno:
+                continue
+        for node in P.walk(statement):
+            line = getattr(node, "lineno", None)
+            if line is None:
+                continue
+            text = lines[line - 1]
+            if not text.isascii():
+                node.col_offset = len(text.encode("utf-8")[: node.col_offset].decode("utf-8"))
+            text = lines[node.end_lineno - 1]
+            if not text.isascii():
+                node.end_col_offset = len(
+                    text.encode("utf-8")[: node.end_col_offset].decode("utf-8"))
 
 
 class _Converter:
@@ -180,6 +189,7 @@ class _Converter:
         self.unicode = not text.isascii()
         if self.unicode:
             _char_columns(tree, self.lines)
+            self.ascii = [line.isascii() for line in self.lines]
 
     def identifier(self, text: str, python_name: str) -> str:
         """The name as written: CPython NFKC-normalises identifiers, Lark keeps them, and
@@ -302,7 +312,7 @@ class _Converter:
 
     # ----- expressions -----
     def name(self, node):
-        if self.unicode:
+        if self.unicode and not self.ascii[node.lineno - 1]:
             return A.Name(node.lineno, node.col_offset + 1,
                           self.identifier(self.source(node), node.id))
         return A.Name(node.lineno, node.col_offset + 1, node.id)
@@ -392,7 +402,7 @@ class _Converter:
 
     def attribute(self, node):
         attr = node.attr
-        if self.unicode:
+        if self.unicode and not self.ascii[node.end_lineno - 1]:
             text = self.lines[node.end_lineno - 1][: node.end_col_offset]
             match = _NAME_AT_END.search(text)
             if match is None:
@@ -437,7 +447,7 @@ class _Converter:
             name = keyword.arg
             if name is None:  # **mapping
                 raise GiveUp
-            if self.unicode:
+            if self.unicode and not self.ascii[keyword.lineno - 1]:
                 match = _NAME.match(self.lines[keyword.lineno - 1], keyword.col_offset)
                 if match is None:
                     raise GiveUp
