@@ -662,14 +662,14 @@ def _outcome(source):
 
 
 def _outcome_without_folding(source):
-    from gradcli.lang import parser
+    from gradcli.lang import larkparse
 
-    saved = parser.FOLD_MIN_CHARS
-    parser.FOLD_MIN_CHARS = 10**12
+    saved = larkparse.FOLD_MIN_CHARS
+    larkparse.FOLD_MIN_CHARS = 10**12
     try:
         return _outcome(source)
     finally:
-        parser.FOLD_MIN_CHARS = saved
+        larkparse.FOLD_MIN_CHARS = saved
 
 
 def test_errors_after_a_folded_literal_keep_their_positions():
