@@ -417,6 +417,37 @@ def test_generated_expressions(text):
     check_agrees(text + "\n")
 
 
+CHUNKED = [
+    "a = 1\nb = '''\nx = 1\ny = 2\n'''\nc = 3\nd = 4\ne = 5\n",  # a string across the cut
+    "a = [\n1,\n2,\n3,\n4]\nb = 2\nc = 3\nd = 4\n",  # brackets across the cut
+    "if a:\n    b = 1\nelse:\n    b = 2\nc = 3\nd = 4\ne = 5\nf = 6\n",
+    "a = 1 + \\\n2\nb = 2\nc = 3\nd = 4\ne = 5\n",
+    "a = 1\n# é\nb = 'ü'\nc = x.é\nd = f'{é}'\ne = [\nf(\né=1)]\ng = 'ß'\n",
+    "with a:\n    b = 1\n\n# c\nfor x in y:\n    z = 1\nelif_ = 1\nelse_ = 2\nw = 3\n",
+]
+
+
+@pytest.mark.parametrize("text", CHUNKED)
+@pytest.mark.parametrize("chunk_lines", [1, 2, 3])
+def test_chunks(text, chunk_lines, monkeypatch):
+    """A long program is read in chunks of lines; a cut inside a statement must be noticed
+    (and the text read whole)."""
+    monkeypatch.setattr(fastparse, "_CHUNK_LINES", chunk_lines)
+    assert check_agrees(text) is not None
+    assert check_agrees(text + "x = (\n") is None
+
+
+@HYPOTHESIS
+@given(st.lists(st.deferred(_programs), min_size=1, max_size=4).map("".join))
+def test_generated_programs_in_chunks(text):
+    saved = fastparse._CHUNK_LINES
+    fastparse._CHUNK_LINES = 2
+    try:
+        check_agrees(text)
+    finally:
+        fastparse._CHUNK_LINES = saved
+
+
 def _grammar_strategy():
     """Programs from the Lark grammar itself (as tests/test_fuzz.py builds them): valid
     for Lark by construction, so these are the fast path's positive cases."""

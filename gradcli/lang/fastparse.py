@@ -31,6 +31,10 @@ class GiveUp(Exception):
     """Not for the fast path: the Lark path parses the text."""
 
 
+class _BadChunk(Exception):
+    """A chunk boundary fell inside a statement: read the text whole."""
+
+
 # A carriage return (CPython normalises line ends, Lark keeps them), a form feed, an
 # indentation mixing tabs and spaces (the two tokenizers measure it differently), a NUL.
 _MIXED_INDENT = re.compile(r"^(?:\t+ | +\t)", re.MULTILINE)
@@ -80,6 +84,13 @@ _COMPARE = {
 }
 
 
+_CHUNK_LINES = 2000
+
+
+def _starts_statement(line: str) -> bool:
+    return line[:1] not in ("", " ", "\t", "#") and not line.startswith(("elif", "else"))
+
+
 def _unsupported(text: str) -> bool:
     return ("\r" in text or "\f" in text or "\x00" in text
             or ("\t" in text and _MIXED_INDENT.search(text) is not None))
@@ -93,8 +104,11 @@ def parse(source: str, depth_limit: int) -> A.Program | None:
     if _unsupported(text) or _FOLDABLE.search(text):
         return None
     try:
-        tree = _python_parse(text, "exec")
-        return _bounded(depth_limit, _Converter(text, tree).program, tree)
+        converter = _Converter(text)
+        try:
+            return _bounded(depth_limit, converter.program, _CHUNK_LINES)
+        except _BadChunk:
+            return _bounded(depth_limit, converter.program, len(converter.lines))
     except Exception:  # noqa: BLE001 - any doubt at all: the Lark path
         return None
 
@@ -146,8 +160,8 @@ def _expression(text: str, line: int, column: int) -> A.Node:
     # The Lark path parses the stripped text and shifts the positions on its first line
     # by the column and the stripped whitespace (also when that whitespace held a newline).
     stripped = text.strip()
-    tree = _python_parse(stripped, "eval")
-    node = _Converter(stripped, tree).expression(tree.body)
+    converter = _Converter(stripped)
+    node = converter.expression(converter.parse(stripped, "eval").body)
     column_offset = column - 1 + len(text) - len(text.lstrip())
     todo = [node]
     while todo:
@@ -159,11 +173,10 @@ def _expression(text: str, line: int, column: int) -> A.Node:
     return node
 
 
-def _char_columns(tree, lines: list[str]) -> None:
+def _char_columns(tree, lines: list[str], wide: list[int]) -> None:
     """CPython's UTF-8 byte columns -> character columns, on the lines that need it (the
     statements that touch no such line are not walked: one accent in a comment must not
     cost a walk of the whole program)."""
-    wide = [number for number, text in enumerate(lines, 1) if not text.isascii()]
     for statement in tree.body if isinstance(tree, P.Module) else [tree]:
         if isinstance(statement, P.stmt):
             first = bisect.bisect_left(wide, statement.lineno)
@@ -187,13 +200,20 @@ class _Converter:
     the handlers of its children itself (_EXPRESSIONS[child.__class__]): one frame per
     level of the tree, which is what _bounded relies on."""
 
-    def __init__(self, text: str, tree):
+    def __init__(self, text: str):
+        self.text = text
         self.lines = text.split("\n")
         # Column conversion and the identifier checks are needed only off plain ASCII.
         self.unicode = not text.isascii()
         if self.unicode:
-            _char_columns(tree, self.lines)
             self.ascii = [line.isascii() for line in self.lines]
+            self.wide = [number for number, wide in enumerate(self.ascii, 1) if not wide]
+
+    def parse(self, text: str, mode: str):
+        tree = _python_parse(text, mode)
+        if self.unicode:
+            _char_columns(tree, self.lines, self.wide)
+        return tree
 
     def identifier(self, text: str, python_name: str) -> str:
         """The name as written: CPython NFKC-normalises identifiers, Lark keeps them, and
@@ -216,8 +236,35 @@ class _Converter:
         return _EXPRESSIONS[node.__class__](self, node)
 
     # ----- statements -----
-    def program(self, module) -> A.Program:
-        return A.Program(1, 1, self.block(module.body))
+    def program(self, chunk_lines: int) -> A.Program:
+        """The program, read by CPython a chunk of about chunk_lines lines at a time: the
+        tree CPython builds for a 100,000-line program would take most of a gigabyte, and
+        touching that much fresh memory costs more than parsing in pieces.
+
+        A chunk starts at a line that starts a statement, as far as a glance can tell (not
+        indented, not a comment, not `elif`/`else`). A wrong guess cannot go unnoticed:
+        CPython reads the chunk before it from the same start as the whole text, so a chunk
+        that ends inside brackets, a string or a continued line, or a compound statement
+        cut from its `else`, is a syntax error; then the text is read whole."""
+        lines = self.lines
+        if len(lines) <= chunk_lines * 3 // 2:
+            return A.Program(1, 1, self.block(self.parse(self.text, "exec").body))
+        body: list = []
+        start = 0
+        while start < len(lines):
+            end = start + chunk_lines
+            while end < len(lines) and not _starts_statement(lines[end]):
+                end += 1
+            # Blank lines in front keep CPython's line numbers those of the whole text.
+            chunk = "\n" * start + "\n".join(lines[start:end]) + "\n"
+            try:
+                tree = self.parse(chunk, "exec")
+            except SyntaxError:
+                raise _BadChunk from None
+            body.extend(self.block(tree.body))
+            del tree
+            start = end
+        return A.Program(1, 1, body)
 
     def block(self, statements) -> list:
         return [_STATEMENTS[s.__class__](self, s) for s in statements]
