@@ -10,8 +10,9 @@ test_fastparse.py holds it to that).
 
 Positions: CPython's node starts are where gradcli's ToAst puts its nodes too (an operator
 node at its left operand, a call at its callee, either including a parenthesis that opens
-it), but CPython counts columns in UTF-8 bytes, gradcli in characters. Literals are read
-again from the source text with the Lark path's own rules, not taken from CPython.
+it), but CPython counts columns in UTF-8 bytes, gradcli in characters. String literals
+are decoded again from the source text by the Lark path's own code (gradcli.lang.strings);
+numbers are CPython's wherever its tokens and Lark's agree.
 """
 
 from __future__ import annotations
@@ -35,8 +36,6 @@ class _BadChunk(Exception):
     """A chunk boundary fell inside a statement: read the text whole."""
 
 
-# A carriage return (CPython normalises line ends, Lark keeps them), a form feed, an
-# indentation mixing tabs and spaces (the two tokenizers measure it differently), a NUL.
 _MIXED_INDENT = re.compile(r"^(?:\t+ | +\t)", re.MULTILINE)
 
 # A list display of numbers long enough for the Lark path's literal folding
@@ -52,16 +51,7 @@ FILENAME = "<gradcli.lang.fastparse>"
 # above what MAX_EXPRESSION_DEPTH lets through.
 _RECURSION_CAP = 10_500
 
-# Lark's terminals (grammar/gradcli.lark), in the order its scanner tries them.
-_NUMBER = re.compile(
-    r"(?P<IMAG>(\d(_?\d)*|((\d(_?\d)*\.(\d(_?\d)*)?|\.\d(_?\d)*)([eE][-+]?\d(_?\d)*)?))[jJ])"
-    r"|(?P<FLOAT>((\d(_?\d)*\.(\d(_?\d)*)?|\.\d(_?\d)*)([eE][-+]?\d(_?\d)*)?"
-    r"|\d(_?\d)*[eE][-+]?\d(_?\d)*))"
-    r"|(?P<HEX>0[xX](_?[0-9a-fA-F])+)"
-    r"|(?P<OCT>0[oO](_?[0-7])+)"
-    r"|(?P<BIN>0[bB](_?[01])+)"
-    r"|(?P<DEC>(0|[1-9](_?\d)*))"
-)
+# Lark's STRING and LONG_STRING terminals (grammar/gradcli.lark); never both at one place.
 _STRING = re.compile(
     r"(?s:([ubfUBF]?[rR]?|[rR][ubfUBF])(\"\"\".*?(?<!\\)(\\\\)*?\"\"\"|'''.*?(?<!\\)(\\\\)*?'''))"
     r"|([ubfUBF]?[rR]?|[rR][ubfUBF])(\"(?!\"\").*?(?<!\\)(\\\\)*?\"|'(?!'').*?(?<!\\)(\\\\)*?')"
@@ -83,7 +73,6 @@ _COMPARE = {
     P.Is: "is", P.IsNot: "is not", P.In: "in", P.NotIn: "not in",
 }
 
-
 _CHUNK_LINES = 2000
 
 
@@ -92,6 +81,8 @@ def _starts_statement(line: str) -> bool:
 
 
 def _unsupported(text: str) -> bool:
+    # A carriage return (CPython normalises line ends, Lark keeps them), a form feed, an
+    # indentation mixing tabs and spaces (the two tokenizers measure it differently), a NUL.
     return ("\r" in text or "\f" in text or "\x00" in text
             or ("\t" in text and _MIXED_INDENT.search(text) is not None))
 
