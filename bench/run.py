@@ -369,9 +369,11 @@ def bench_parse(cfg: Config) -> H.Section:
         "Generated programs cycling through 15 typical lines (assignments, calls with "
         "keyword arguments, indexing, `print`, comments, `with`/`for` blocks, tuple targets, "
         "a conditional expression; about 14 tokens a line, see bench/workloads.py): "
-        "`gradcli.lang.parser.parse` (Lark LALR + gradcli's AST) in a fresh process that "
-        "holds nothing else. Shown as lines per second; Lark alone and CPython's own "
-        "parser on the same text show what this machine's floor is.",
+        "`gradcli.lang.parser.parse` (CPython's parser, `ast.parse`, then a conversion to "
+        "gradcli's AST; the Lark LALR grammar only for what that fast path gives up on, "
+        "such as syntax errors) in a fresh process that holds nothing else. Shown as lines "
+        "per second; CPython's parser alone on the same text shows this machine's floor, "
+        "and Lark alone what the grammar costs when it is needed.",
     )
     probe = [sys.executable, str(H.BENCH_DIR / "probe.py"), "parse", str(cfg.reps(1, 3))]
     out = H.run_json(probe + [str(n) for n in sizes], cfg.env)
