@@ -33,13 +33,26 @@ _vocabulary_ready = False
 
 
 class BackwardContext:
-    __slots__ = ("saved", "params", "needs", "shapes")
+    """What a formula sees of its node. A backward pass fills one context per node it runs;
+    formulas read it while they run and never keep it."""
 
-    def __init__(self, node, saved):
+    __slots__ = ("saved", "params", "needs", "node")
+
+    def __init__(self, node=None, saved=()):
+        if node is not None:
+            self.fill(node, saved)
+
+    def fill(self, node, saved):
         self.saved = saved
         self.params = node.params
-        self.needs = tuple([edge[0] is not None for edge in node.next_functions])
-        self.shapes = tuple([m[0] if m is not None else () for m in node.inputs_meta])
+        self.needs = node.needs
+        self.node = node
+        return self
+
+    @property
+    def shapes(self):
+        # Only the un-broadcasting formulas (sum, expand, ...) ask, so it is built on demand.
+        return tuple([m[0] if m is not None else () for m in self.node.inputs_meta])
 
 
 class Observer:
@@ -94,6 +107,8 @@ def _version_error(dtype_name, shape, producer, found, expected, version=None):
 
 def unpack_saved(node, as_tensors: bool):
     """The saved values after PyTorch's check that none was modified in place."""
+    if node.saved_versions is None:
+        return node.saved  # only numbers and Nones: nothing to check or convert
     values = []
     for value, version in zip(node.saved, node.saved_versions, strict=False):
         if value.__class__ is Tensor:
@@ -131,8 +146,26 @@ class Plan:
 
 
 def _dependencies(roots):
-    """How many edges lead into each node, and each node's parents (for `_needed`)."""
+    """How many edges lead into each node reachable from `roots`."""
     dependencies: dict = {}
+    stack = list(roots)
+    roots = set(stack)
+    pop, push, count = stack.pop, stack.append, dependencies.get
+    while stack:
+        for child, _ in pop().next_functions:
+            if child is not None:
+                n = count(child)
+                if n is None:
+                    dependencies[child] = 1
+                    if child not in roots:
+                        push(child)
+                else:
+                    dependencies[child] = n + 1
+    return dependencies
+
+
+def _parents(roots):
+    """Each node's parents (the nodes whose next_functions name it), for `_needed`."""
     parents: dict = {}
     stack = list(roots)
     seen = set(stack)
@@ -140,12 +173,11 @@ def _dependencies(roots):
         node = stack.pop()
         for child, _ in node.next_functions:
             if child is not None:
-                dependencies[child] = dependencies.get(child, 0) + 1
                 parents.setdefault(child, []).append(node)
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
-    return dependencies, parents
+    return parents
 
 
 def _needed(parents, targets):
@@ -175,9 +207,10 @@ def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Pl
     if observer is not None:
         observer.begin(roots, retain_graph)
     plan = plan or Plan()
-    dependencies, parents = _dependencies([node for node, _ in roots])
+    root_nodes = [node for node, _ in roots]
+    dependencies = _dependencies(root_nodes)
     if plan.capture:
-        plan.only = _needed(parents, plan.capture)
+        plan.only = _needed(_parents(root_nodes), plan.capture)
     xp = NumpyVocabulary
     previous_mode = GradMode.enabled
     if create_graph:
@@ -193,8 +226,24 @@ def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Pl
     return plan
 
 
+class _Released:
+    """What a freed node remembers: the line of the backward() call that freed it (for the
+    hint), looked up once per pass rather than once per node."""
+
+    __slots__ = ("mark",)
+
+    def __init__(self):
+        self.mark = None
+
+    def __call__(self):
+        if self.mark is None:
+            self.mark = hints.current_line() or True
+        return self.mark
+
+
 def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer):
     buffers: dict = {}
+    owned: dict = {}  # node -> the buffer this pass allocated for it (safe to add into)
     for node, grad in roots:
         previous = buffers.get(node)
         buffers[node] = grad if previous is None else previous + grad
@@ -204,19 +253,33 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
         if not dependencies.get(node):
             heapq.heappush(ready, (-node.sequence_nr, order, node))
             order += 1
-
-    while ready:
-        node = heapq.heappop(ready)[2]
-        grad = buffers.pop(node, None)
-        if plan.only is not None and node not in plan.only:
+    only, capture, accumulate = plan.only, plan.capture, plan.accumulate
+    released = _Released()
+    ctx = BackwardContext()
+    heappush, heappop = heapq.heappush, heapq.heappop
+    numpy_grads = xp is NumpyVocabulary
+    # A chain hands each node straight to the next one: when a node makes exactly one
+    # node ready and nothing else is waiting, the priority queue has nothing to decide.
+    node = grad = None
+    while True:
+        if node is None:
+            if not ready:
+                break
+            node = heappop(ready)[2]
+            grad = buffers.pop(node, None)
+        if only is not None and node not in only:
+            node = None
             continue
-        if node in plan.capture and grad is not None:
+        if capture and grad is not None and node in capture:
             plan.captured[node] = grad
-        if grad is not None and node.retained is not None and plan.accumulate:
+        if grad is not None and node.retained is not None and accumulate:
             _retain(node.retained(), grad, create_graph)
+        mine = bool(owned) and grad is not None and owned.pop(node, None) is grad
         if node.__class__ is AccumulateGrad:
-            if grad is not None and plan.accumulate and (plan.only is None or node in plan.capture):
-                _accumulate(node.variable, grad, create_graph, observer)
+            if grad is not None and accumulate and (only is None or node in capture):
+                _accumulate(node.variable, grad, create_graph, observer,
+                            mine and node not in capture)
+            node = None
             continue
         grads = ()
         if grad is not None:
@@ -224,26 +287,56 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 error = runtime_error(FREED_MESSAGE)
                 error.hint = hints.freed_by(node.released)
                 raise error
-            saved = unpack_saved(node, create_graph) if node.saved else ()
-            grads = node.op.backward(BackwardContext(node, saved), grad, xp)
-            if not retain_graph and node.saved:
+            saved = node.saved
+            if saved:
+                saved = unpack_saved(node, create_graph)
+            grads = node.op.backward(ctx.fill(node, saved), grad, xp)
+            if not retain_graph and saved:
                 node.saved = None
-                node.released = hints.current_line() or True
+                node.released = released()
             if observer is not None:
                 observer.node_ran(node, grad, grads)
+        following = None
         for i, (child, _) in enumerate(node.next_functions):
             if child is None:
                 continue
             child_grad = grads[i] if grads else None
             if child_grad is not None:
-                child_grad = _conform(child_grad, node.inputs_meta[i], xp)
+                meta = node.inputs_meta[i]
+                if (not numpy_grads or child_grad.__class__ is Tensor
+                        or child_grad.dtype is not meta[1].numpy or child_grad.shape != meta[0]):
+                    child_grad = _conform(child_grad, meta, xp)
                 previous = buffers.get(child)
-                buffers[child] = child_grad if previous is None else previous + child_grad
+                if previous is not None:
+                    child_grad = _add_into(previous, child_grad, child, owned)
+                buffers[child] = child_grad
             remaining = dependencies[child] - 1
             dependencies[child] = remaining
             if remaining == 0:
-                heapq.heappush(ready, (-child.sequence_nr, order, child))
+                if following is not None:
+                    heappush(ready, (-following.sequence_nr, order, following))
+                    order += 1
+                following = child
+        node = None
+        if following is not None:
+            if ready:
+                heappush(ready, (-following.sequence_nr, order, following))
                 order += 1
+            else:
+                node = following
+                grad = buffers.pop(node, None)
+
+
+def _add_into(previous, grad, node, owned: dict):
+    """previous + grad, written into `previous` when this pass allocated it: a gradient a
+    formula returned may be another node's too, or a saved or user-visible array."""
+    if (owned.get(node) is previous and grad.__class__ is not Tensor
+            and previous.shape == grad.shape and previous.dtype == grad.dtype):
+        return np.add(previous, grad, out=previous)
+    total = previous + grad
+    if total.__class__ is np.ndarray and total.ndim:
+        owned[node] = total
+    return total
 
 
 def _conform(grad, meta, xp):
@@ -269,7 +362,7 @@ def _owned(grad: np.ndarray, dtype) -> np.ndarray:
     return np.array(grad, dtype=dtype, copy=True, order="C")
 
 
-def _accumulate(variable: Tensor, grad, create_graph: bool, observer) -> None:
+def _accumulate(variable: Tensor, grad, create_graph: bool, observer, owned=False) -> None:
     if grad.__class__ is Tensor:
         from gradcli import api
         from gradcli import ops as O
@@ -281,15 +374,18 @@ def _accumulate(variable: Tensor, grad, create_graph: bool, observer) -> None:
         else:
             variable.grad = api.add(variable.grad, grad)
     elif variable.grad is None:
-        variable.grad = Tensor(_owned(grad, variable.dtype.numpy))
+        if not (owned and grad.dtype == variable.dtype.numpy and grad.flags.c_contiguous):
+            grad = _owned(grad, variable.dtype.numpy)
+        variable.grad = Tensor(grad)
     elif variable.grad.grad_fn is not None or variable.grad.requires_grad:
         from gradcli import api
 
         variable.grad = api.add(variable.grad, Tensor(np.asarray(grad)))
     else:
         # PyTorch adds into the existing .grad in place.
-        variable.grad.array = np.add(variable.grad.array, grad, casting="unsafe",
-                                     out=variable.grad.array if variable.grad.array.flags.writeable else None)
+        total = variable.grad.array
+        variable.grad.array = np.add(total, grad, casting="unsafe",
+                                     out=total if total.flags.writeable else None)
         variable.grad.version[0] += 1
     if observer is not None:
         observer.accumulated(variable, grad, variable.grad.array)

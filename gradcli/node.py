@@ -47,6 +47,7 @@ class Node:
         "saved_versions",
         "params",
         "inputs_meta",
+        "needs",
         "sequence_nr",
         "released",
         "retained",
@@ -54,13 +55,18 @@ class Node:
         "__weakref__",
     )
 
-    def __init__(self, op, next_functions, saved, saved_versions, params, inputs_meta):
+    def __init__(self, op, next_functions, saved, saved_versions, params, inputs_meta,
+                 needs=None):
         self.op = op
         self.next_functions = next_functions
         self.saved = saved
+        # One version per saved value, or None when nothing saved is a tensor.
         self.saved_versions = saved_versions
         self.params = params
         self.inputs_meta = inputs_meta
+        # Which inputs want a gradient (PyTorch's needs_input_grad).
+        self.needs = needs if needs is not None else tuple(
+            [edge[0] is not None for edge in next_functions])
         self.sequence_nr = next(_sequence)
         self.released = False
         self.retained = None  # weakref to a non-leaf tensor that called retain_grad()
