@@ -474,12 +474,11 @@ def binary(entry, a, b, p=None, floating=False):
         raise broadcast_error(np.shape(xa), np.shape(xb)) from None
 
 
-def _float_and_number(t, number) -> bool:
-    """A floating tensor and a Python float or int: the result keeps the tensor's dtype.
-    (Checked by class, not isinstance: bool is an int, and its promotion differs.)"""
-    kind = number.__class__
-    return ((kind is float or kind is int) and t.__class__ is Tensor
-            and t.dtype.category == _FLOATING)
+# The arithmetic operators first try `floating tensor op Python float or int`, whose result
+# keeps the tensor's dtype, so the general promotion is skipped (call_number). The check is
+# written out in each (a call costs as much as the check) and is by class, not isinstance:
+# a bool is an int whose promotion differs.
+_PY_NUMBERS = frozenset((float, int))
 
 
 def _check_alpha(alpha, dtype_source):
@@ -487,14 +486,16 @@ def _check_alpha(alpha, dtype_source):
 
 
 def add(input, other, *, alpha=1):
-    if alpha == 1 and _float_and_number(input, other):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING and alpha == 1):
         return call_number(O.add, input, other)
     # torch.add(2, a) keeps the number first: next_functions ((None, 0), (a's node, 0)).
     return binary(O.add, operand(input, "+"), operand(other, "+"), _check_alpha(alpha, input))
 
 
 def sub(input, other, *, alpha=1):
-    if alpha == 1 and _float_and_number(input, other):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING and alpha == 1):
         return call_number(O.sub, input, other)
     if not is_tensor(input) and not is_tensor(other):
         raise type_error("sub(): argument 'input' (position 1) must be Tensor, not "
@@ -518,20 +519,23 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other):
-    if _float_and_number(input, other):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING):
         return call_number(O.mul, input, other)
     return binary(O.mul, operand(input, "*"), operand(other, "*"))
 
 
 def radd(input, other):
     """`2 + a` is a.__radd__(2): the tensor comes first."""
-    if _float_and_number(input, other):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING):
         return call_number(O.add, input, other)
     return add(input, other)
 
 
 def rmul(input, other):
-    if _float_and_number(input, other):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING):
         return call_number(O.mul, input, other)
     return mul(input, other)
 
@@ -549,7 +553,8 @@ def div(input, other, *, rounding_mode=None):
                 f"'{rounding_mode}'"
             )
         return binary(O.div_mode, operand(input, "/"), operand(other, "/"), rounding_mode)
-    if _float_and_number(input, other):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING):
         return call_number(O.div, input, other)
     return binary(O.div, operand(input, "/"), operand(other, "/"), floating=True)
 

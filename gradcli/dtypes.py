@@ -6,13 +6,15 @@ import numpy as np
 
 
 class DType:
-    __slots__ = ("name", "numpy", "category", "itemsize")
+    __slots__ = ("name", "numpy", "category", "itemsize", "scalar_meta")
 
     def __init__(self, name: str, numpy_dtype, category: int):
         self.name = name
         self.numpy = np.dtype(numpy_dtype)
         self.category = category  # 0 bool, 1 integer, 2 floating
         self.itemsize = self.numpy.itemsize
+        # What a node records of a 0-d input of this dtype: (shape, dtype), shared.
+        self.scalar_meta = ((), self)
 
     @property
     def is_floating_point(self) -> bool:

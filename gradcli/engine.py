@@ -33,26 +33,20 @@ _vocabulary_ready = False
 
 
 class BackwardContext:
-    """What a formula sees of its node. A backward pass fills one context per node it runs;
-    formulas read it while they run and never keep it."""
+    """What a formula sees of its node when the node saved tensors: their values, checked
+    and unpacked. (A node that saved only numbers is its own context.)"""
 
     __slots__ = ("saved", "params", "needs", "node")
 
-    def __init__(self, node=None, saved=()):
-        if node is not None:
-            self.fill(node, saved)
-
-    def fill(self, node, saved):
+    def __init__(self, node, saved):
         self.saved = saved
         self.params = node.params
         self.needs = node.needs
         self.node = node
-        return self
 
     @property
     def shapes(self):
-        # Only the un-broadcasting formulas (sum, expand, ...) ask, so it is built on demand.
-        return tuple([m[0] if m is not None else () for m in self.node.inputs_meta])
+        return self.node.shapes
 
 
 class Observer:
@@ -226,21 +220,6 @@ def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Pl
     return plan
 
 
-class _Released:
-    """What a freed node remembers: the line of the backward() call that freed it (for the
-    hint), looked up once per pass rather than once per node."""
-
-    __slots__ = ("mark",)
-
-    def __init__(self):
-        self.mark = None
-
-    def __call__(self):
-        if self.mark is None:
-            self.mark = hints.current_line() or True
-        return self.mark
-
-
 def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer):
     buffers: dict = {}
     owned: dict = {}  # node -> the buffer this pass allocated for it (safe to add into)
@@ -254,8 +233,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             heapq.heappush(ready, (-node.sequence_nr, order, node))
             order += 1
     only, capture, accumulate = plan.only, plan.capture, plan.accumulate
-    released = _Released()
-    ctx = BackwardContext()
+    freed_by = None  # the line of this backward() call, looked up once, for freed nodes
     heappush, heappop = heapq.heappush, heapq.heappop
     numpy_grads = xp is NumpyVocabulary
     # A chain hands each node straight to the next one: when a node makes exactly one
@@ -274,7 +252,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             plan.captured[node] = grad
         if grad is not None and node.retained is not None and accumulate:
             _retain(node.retained(), grad, create_graph)
-        mine = bool(owned) and grad is not None and owned.pop(node, None) is grad
+        mine = owned.pop(node, None) is grad if owned and grad is not None else False
         if node.__class__ is AccumulateGrad:
             if grad is not None and accumulate and (only is None or node in capture):
                 _accumulate(node.variable, grad, create_graph, observer,
@@ -284,16 +262,18 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
         grads = ()
         if grad is not None:
             if node.released:
-                error = runtime_error(FREED_MESSAGE)
-                error.hint = hints.freed_by(node.released)
-                raise error
+                raise _freed(node)
             saved = node.saved
-            if saved:
-                saved = unpack_saved(node, create_graph)
-            grads = node.op.backward(ctx.fill(node, saved), grad, xp)
-            if not retain_graph and saved:
+            if saved and node.saved_versions is not None:
+                ctx = BackwardContext(node, unpack_saved(node, create_graph))
+            else:
+                ctx = node  # it saved only numbers: the node is its own context
+            grads = node.op.backward(ctx, grad, xp)
+            if saved and not retain_graph:
+                if freed_by is None:
+                    freed_by = hints.current_line() or True
                 node.saved = None
-                node.released = released()
+                node.released = freed_by
             if observer is not None:
                 observer.node_ran(node, grad, grads)
         following = None
@@ -325,6 +305,12 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             else:
                 node = following
                 grad = buffers.pop(node, None)
+
+
+def _freed(node):
+    error = runtime_error(FREED_MESSAGE)
+    error.hint = hints.freed_by(node.released)
+    return error
 
 
 def _add_into(previous, grad, node, owned: dict):

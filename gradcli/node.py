@@ -72,6 +72,12 @@ class Node:
         self.retained = None  # weakref to a non-leaf tensor that called retain_grad()
         self.source = None  # (line, column, text) of the program expression, if known
 
+    @property
+    def shapes(self):
+        """The inputs' shapes, for formulas; only the un-broadcasting ones (sum, expand, ...)
+        ask, so they are not kept per node."""
+        return tuple([m[0] if m is not None else () for m in self.inputs_meta])
+
     def name(self) -> str:
         return self.op.backward_name
 

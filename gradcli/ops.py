@@ -84,6 +84,8 @@ _META: dict = {}  # one shared (shape, dtype) tuple per distinct input descripti
 
 
 def _meta(array, dtype):
+    if not array.ndim:
+        return dtype.scalar_meta
     key = (array.shape, dtype)
     meta = _META.get(key)
     if meta is None:
@@ -203,13 +205,16 @@ def _recorded(entry: Op, inputs, out, p, next_functions, needs, metas, dtype) ->
     if saved:
         for s in saved:
             if s is out:
-                # A saved output is checked against later in-place writes, like any saved
-                # tensor.
-                node.saved = tuple([SavedResult(s, result) if s is out else s for s in saved])
-                if versions is None:
-                    node.saved_versions = (None,) * len(saved)
+                _save_result(node, saved, out, result)
                 break
     return result
+
+
+def _save_result(node, saved, out, result) -> None:
+    """A saved output is checked against later in-place writes, like any saved tensor."""
+    node.saved = tuple([SavedResult(s, result) if s is out else s for s in saved])
+    if node.saved_versions is None:
+        node.saved_versions = (None,) * len(saved)
 
 
 class SavedResult:
