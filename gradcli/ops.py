@@ -153,19 +153,21 @@ def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
     result keeps t's dtype (a number never outranks a floating tensor), so promotion,
     dtype lookup and the per-input loops are skipped."""
     x = t.array
-    if entry.scalar_forward and not x.ndim:
-        out = entry.forward((x[()], number), p)
-    else:
+    dtype = t.dtype
+    if x.ndim:
         out = entry.forward((x, number), p)
+        metas = None
+    else:
+        out = entry.forward((x[()], number) if entry.scalar_forward else (x, number), p)
+        metas = dtype.scalar_number_metas
     if out.__class__ is not _ndarray:
         out = out.__array__() if out.__class__ in _NUMPY_SCALARS else _asarray(out)
-    dtype = t.dtype
     if not (t.requires_grad and GradMode.enabled):
         return Tensor(out, dtype)
     fn = t.grad_fn
     edge = (fn, 0) if fn is not None else (accumulator_of(t), 0)
     return _recorded(entry, (t, number), out, p, (edge, _NO_EDGE), _NEEDS_FIRST,
-                     (_meta(x, dtype), None), dtype)
+                     metas or (_meta(x, dtype), None), dtype)
 
 
 def _record(entry: Op, inputs: tuple, out, p) -> Tensor:
@@ -189,8 +191,9 @@ def _recorded(entry: Op, inputs, out, p, next_functions, needs, metas, dtype) ->
     """The result of a recorded op: its node, what the node saved, and the output tensor."""
     saved = ()
     versions = None  # nothing saved is a tensor: backward has nothing to check or unpack
-    if entry.save is not None:
-        saved = entry.save(inputs, out, p, needs)
+    save = entry.save
+    if save is not None:
+        saved = save(inputs, out, p, needs)
         for s in saved:
             if s.__class__ is Tensor:
                 versions = tuple([s.version[0] if s.__class__ is Tensor else None
