@@ -233,6 +233,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             heapq.heappush(ready, (-node.sequence_nr, order, node))
             order += 1
     only, capture, accumulate = plan.only, plan.capture, plan.accumulate
+    selective = only is not None or bool(capture)  # autograd.grad, backward(inputs=...)
     freed_by = None  # the line of this backward() call, looked up once, for freed nodes
     heappush, heappop = heapq.heappush, heapq.heappop
     numpy_grads = xp is NumpyVocabulary
@@ -245,11 +246,12 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 break
             node = heappop(ready)[2]
             grad = buffers.pop(node, None)
-        if only is not None and node not in only:
-            node = None
-            continue
-        if capture and grad is not None and node in capture:
-            plan.captured[node] = grad
+        if selective:
+            if only is not None and node not in only:
+                node = None
+                continue
+            if grad is not None and node in capture:
+                plan.captured[node] = grad
         if grad is not None and node.retained is not None and accumulate:
             _retain(node.retained(), grad, create_graph)
         mine = owned.pop(node, None) is grad if owned and grad is not None else False

@@ -190,34 +190,31 @@ def _record(entry: Op, inputs: tuple, out, p) -> Tensor:
 def _recorded(entry: Op, inputs, out, p, next_functions, needs, metas, dtype) -> Tensor:
     """The result of a recorded op: its node, what the node saved, and the output tensor."""
     saved = ()
-    versions = None  # nothing saved is a tensor: backward has nothing to check or unpack
     save = entry.save
     if save is not None:
         saved = save(inputs, out, p, needs)
-        for s in saved:
-            if s.__class__ is Tensor:
-                versions = tuple([s.version[0] if s.__class__ is Tensor else None
-                                  for s in saved])
-                break
-    node = Node(entry, next_functions, saved, versions, p, metas, needs)
+    node = Node(entry, next_functions, saved, None, p, metas, needs)
     result = Tensor(out, dtype, True, node)
     if entry.is_view:
         base = inputs[0]
         result.version = base.version
         result.base = base.base if base.base is not None else base
-    if saved:
-        for s in saved:
-            if s is out:
-                _save_result(node, saved, out, result)
-                break
+    for s in saved:
+        if s.__class__ is Tensor or s is out:
+            _track_saved(node, saved, out, result)
+            break
     return result
 
 
-def _save_result(node, saved, out, result) -> None:
-    """A saved output is checked against later in-place writes, like any saved tensor."""
-    node.saved = tuple([SavedResult(s, result) if s is out else s for s in saved])
-    if node.saved_versions is None:
-        node.saved_versions = (None,) * len(saved)
+def _track_saved(node, saved, out, result) -> None:
+    """Backward checks each saved tensor against in-place writes made after this op: keep
+    the versions now. A saved output is wrapped so that it is checked the same way."""
+    node.saved_versions = tuple([s.version[0] if s.__class__ is Tensor else None
+                                 for s in saved])
+    for s in saved:
+        if s is out:
+            node.saved = tuple([SavedResult(s, result) if s is out else s for s in saved])
+            break
 
 
 class SavedResult:
