@@ -149,9 +149,9 @@ def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
 
 
 def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
-    """`call(entry, (t, number), p)` for a floating tensor and a Python int or float: the
-    result keeps t's dtype (a number never outranks a floating tensor), so promotion,
-    dtype lookup and the per-input loops are skipped."""
+    """`call(entry, (t, number), p)` for an arithmetic op (not a view) on a floating tensor
+    and a Python int or float: the result keeps t's dtype (a number never outranks a
+    floating tensor), so promotion, dtype lookup and the per-input loops are skipped."""
     x = t.array
     dtype = t.dtype
     if x.ndim:
