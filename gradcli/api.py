@@ -23,7 +23,9 @@ from gradcli.errors import (
 from gradcli.tensor import GradMode, Tensor
 
 call = O.call
+call_number = O.call_number
 Number = (bool, int, float)
+_FLOATING = dtypes.FLOATING
 
 
 def is_tensor(x) -> bool:
@@ -461,11 +463,22 @@ def promote(a, b, floating=False):
 
 
 def binary(entry, a, b, p=None, floating=False):
-    dtype, xa, xb = promote(a, b, floating)
+    if (a.__class__ is Tensor and b.__class__ is Tensor and a.dtype is b.dtype
+            and (not floating or a.dtype.category == _FLOATING)):
+        xa, xb = a.array, b.array  # one dtype: nothing to promote
+    else:
+        dtype, xa, xb = promote(a, b, floating)
     try:
         return call(entry, (a, b), p, (xa, xb))
     except ValueError:
         raise broadcast_error(np.shape(xa), np.shape(xb)) from None
+
+
+# The arithmetic operators first try `floating tensor op Python float or int`, whose result
+# keeps the tensor's dtype, so the general promotion is skipped (call_number). The check is
+# written out in each (a call costs as much as the check) and is by class, not isinstance:
+# a bool is an int whose promotion differs.
+_PY_NUMBERS = frozenset((float, int))
 
 
 def _check_alpha(alpha, dtype_source):
@@ -473,11 +486,17 @@ def _check_alpha(alpha, dtype_source):
 
 
 def add(input, other, *, alpha=1):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING and alpha == 1):
+        return call_number(O.add, input, other)
     # torch.add(2, a) keeps the number first: next_functions ((None, 0), (a's node, 0)).
     return binary(O.add, operand(input, "+"), operand(other, "+"), _check_alpha(alpha, input))
 
 
 def sub(input, other, *, alpha=1):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING and alpha == 1):
+        return call_number(O.sub, input, other)
     if not is_tensor(input) and not is_tensor(other):
         raise type_error("sub(): argument 'input' (position 1) must be Tensor, not "
                          f"{type(input).__name__}")
@@ -500,15 +519,24 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING):
+        return call_number(O.mul, input, other)
     return binary(O.mul, operand(input, "*"), operand(other, "*"))
 
 
 def radd(input, other):
     """`2 + a` is a.__radd__(2): the tensor comes first."""
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING):
+        return call_number(O.add, input, other)
     return add(input, other)
 
 
 def rmul(input, other):
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING):
+        return call_number(O.mul, input, other)
     return mul(input, other)
 
 
@@ -525,6 +553,9 @@ def div(input, other, *, rounding_mode=None):
                 f"'{rounding_mode}'"
             )
         return binary(O.div_mode, operand(input, "/"), operand(other, "/"), rounding_mode)
+    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
+            and input.dtype.category == _FLOATING):
+        return call_number(O.div, input, other)
     return binary(O.div, operand(input, "/"), operand(other, "/"), floating=True)
 
 

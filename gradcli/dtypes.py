@@ -6,13 +6,18 @@ import numpy as np
 
 
 class DType:
-    __slots__ = ("name", "numpy", "category", "itemsize")
+    __slots__ = ("name", "numpy", "category", "itemsize", "scalar_meta",
+                 "scalar_number_metas")
 
     def __init__(self, name: str, numpy_dtype, category: int):
         self.name = name
         self.numpy = np.dtype(numpy_dtype)
         self.category = category  # 0 bool, 1 integer, 2 floating
         self.itemsize = self.numpy.itemsize
+        # What a node records of a 0-d input of this dtype, (shape, dtype), and of the
+        # inputs of `0-d tensor op Python number`; shared by every such node.
+        self.scalar_meta = ((), self)
+        self.scalar_number_metas = (self.scalar_meta, None)
 
     @property
     def is_floating_point(self) -> bool:

@@ -37,13 +37,20 @@ _COUNTS_ARGUMENT = sys.implementation.name == "cpython" and sys.version_info < (
 
 
 class BackwardContext:
-    __slots__ = ("saved", "params", "needs", "shapes")
+    """What a formula sees of its node when the node saved tensors: their values, checked
+    and unpacked. (A node that saved only numbers is its own context.)"""
+
+    __slots__ = ("saved", "params", "needs", "node")
 
     def __init__(self, node, saved):
         self.saved = saved
         self.params = node.params
-        self.needs = tuple([edge[0] is not None for edge in node.next_functions])
-        self.shapes = tuple([m[0] if m is not None else () for m in node.inputs_meta])
+        self.needs = node.needs
+        self.node = node
+
+    @property
+    def shapes(self):
+        return self.node.shapes
 
 
 class Observer:
@@ -98,6 +105,8 @@ def _version_error(dtype_name, shape, producer, found, expected, version=None):
 
 def unpack_saved(node, as_tensors: bool):
     """The saved values after PyTorch's check that none was modified in place."""
+    if node.saved_versions is None:
+        return node.saved  # only numbers and Nones: nothing to check or convert
     values = []
     for value, version in zip(node.saved, node.saved_versions, strict=False):
         if value.__class__ is Tensor:
@@ -135,8 +144,26 @@ class Plan:
 
 
 def _dependencies(roots):
-    """How many edges lead into each node, and each node's parents (for `_needed`)."""
+    """How many edges lead into each node reachable from `roots`."""
     dependencies: dict = {}
+    stack = list(roots)
+    roots = set(stack)
+    pop, push, count = stack.pop, stack.append, dependencies.get
+    while stack:
+        for child, _ in pop().next_functions:
+            if child is not None:
+                n = count(child)
+                if n is None:
+                    dependencies[child] = 1
+                    if child not in roots:
+                        push(child)
+                else:
+                    dependencies[child] = n + 1
+    return dependencies
+
+
+def _parents(roots):
+    """Each node's parents (the nodes whose next_functions name it), for `_needed`."""
     parents: dict = {}
     stack = list(roots)
     seen = set(stack)
@@ -144,12 +171,11 @@ def _dependencies(roots):
         node = stack.pop()
         for child, _ in node.next_functions:
             if child is not None:
-                dependencies[child] = dependencies.get(child, 0) + 1
                 parents.setdefault(child, []).append(node)
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
-    return dependencies, parents
+    return parents
 
 
 def _needed(parents, targets):
@@ -179,9 +205,10 @@ def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Pl
     if observer is not None:
         observer.begin(roots, retain_graph)
     plan = plan or Plan()
-    dependencies, parents = _dependencies([node for node, _ in roots])
+    root_nodes = [node for node, _ in roots]
+    dependencies = _dependencies(root_nodes)
     if plan.capture:
-        plan.only = _needed(parents, plan.capture)
+        plan.only = _needed(_parents(root_nodes), plan.capture)
     xp = NumpyVocabulary
     previous_mode = GradMode.enabled
     if create_graph:
@@ -199,6 +226,7 @@ def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Pl
 
 def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer):
     buffers: dict = {}
+    owned: dict = {}  # node -> the buffer this pass allocated for it (safe to add into)
     for node, grad in roots:
         previous = buffers.get(node)
         buffers[node] = grad if previous is None else previous + grad
@@ -208,52 +236,105 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
         if not dependencies.get(node):
             heapq.heappush(ready, (-node.sequence_nr, order, node))
             order += 1
-
-    while ready:
-        node = heapq.heappop(ready)[2]
-        grad = buffers.pop(node, None)
-        if plan.only is not None and node not in plan.only:
-            continue
-        if node in plan.capture and grad is not None:
-            plan.captured[node] = grad
-        if grad is not None and node.retained is not None and plan.accumulate:
+    only, capture, accumulate = plan.only, plan.capture, plan.accumulate
+    selective = only is not None or bool(capture)  # autograd.grad, backward(inputs=...)
+    freed_by = None  # the line of this backward() call, looked up once, for freed nodes
+    heappush, heappop = heapq.heappush, heapq.heappop
+    numpy_grads = xp is NumpyVocabulary
+    # A chain hands each node straight to the next one: when a node makes exactly one
+    # node ready and nothing else is waiting, the priority queue has nothing to decide.
+    node = grad = None
+    while True:
+        if node is None:
+            if not ready:
+                break
+            node = heappop(ready)[2]
+            grad = buffers.pop(node, None)
+        if selective:
+            if only is not None and node not in only:
+                node = None
+                continue
+            if grad is not None and node in capture:
+                plan.captured[node] = grad
+        if grad is not None and node.retained is not None and accumulate:
             _retain(node.retained(), grad, create_graph)
+        mine = owned.pop(node, None) is grad if owned and grad is not None else False
         if node.__class__ is AccumulateGrad:
-            if grad is not None and plan.accumulate and (plan.only is None or node in plan.capture):
-                # Referred to by this frame alone (getrefcount counts its own argument), the
-                # gradient is a temporary nobody else sees: .grad may take it without a copy.
-                unshared = _COUNTS_ARGUMENT and sys.getrefcount(grad) == 2
-                _accumulate(node.variable, grad, create_graph, observer, unshared)
+            if grad is not None and accumulate and (only is None or node in capture):
+                # .grad may adopt, without a copy, a buffer this pass allocated or a gradient
+                # only this frame refers to (getrefcount counts its own argument), as
+                # PyTorch's AccumulateGrad steals an unshared gradient; a captured one is
+                # autograd.grad's result too.
+                adopt = node not in capture and (
+                    mine or (_COUNTS_ARGUMENT and sys.getrefcount(grad) == 2))
+                _accumulate(node.variable, grad, create_graph, observer, adopt)
+            node = None
             continue
         grads = ()
         if grad is not None:
             if node.released:
-                error = runtime_error(FREED_MESSAGE)
-                error.hint = hints.freed_by(node.released)
-                raise error
-            saved = unpack_saved(node, create_graph) if node.saved else ()
-            grads = node.op.backward(BackwardContext(node, saved), grad, xp)
-            if not retain_graph and node.saved:
+                raise _freed(node)
+            saved = node.saved
+            if saved and node.saved_versions is not None:
+                ctx = BackwardContext(node, unpack_saved(node, create_graph))
+            else:
+                ctx = node  # it saved only numbers: the node is its own context
+            grads = node.op.backward(ctx, grad, xp)
+            if saved and not retain_graph:
+                if freed_by is None:
+                    freed_by = hints.current_line() or True
                 node.saved = None
-                node.released = hints.current_line() or True
+                node.released = freed_by
             if observer is not None:
                 observer.node_ran(node, grad, grads)
+        following = None
         for i, (child, _) in enumerate(node.next_functions):
             if child is None:
                 continue
             child_grad = grads[i] if grads else None
             if child_grad is not None:
-                child_grad = _conform(child_grad, node.inputs_meta[i], xp)
-                # Popped straight into the sum, an unshared gradient has no other reference,
-                # so numpy adds in place into it (temporary elision) instead of allocating.
-                buffers[child] = (buffers.pop(child) + child_grad if child in buffers
-                                  else child_grad)
+                meta = node.inputs_meta[i]
+                if (not numpy_grads or child_grad.__class__ is Tensor
+                        or child_grad.dtype is not meta[1].numpy or child_grad.shape != meta[0]):
+                    child_grad = _conform(child_grad, meta, xp)
+                previous = buffers.get(child)
+                if previous is not None:
+                    child_grad = _add_into(previous, child_grad, child, owned)
+                buffers[child] = child_grad
             remaining = dependencies[child] - 1
             dependencies[child] = remaining
             if remaining == 0:
-                heapq.heappush(ready, (-child.sequence_nr, order, child))
+                if following is not None:
+                    heappush(ready, (-following.sequence_nr, order, following))
+                    order += 1
+                following = child
+        node = None
+        grads = child_grad = None  # hold no gradient past its node (see `adopt`)
+        if following is not None:
+            if ready:
+                heappush(ready, (-following.sequence_nr, order, following))
                 order += 1
-        grads = child_grad = None  # hold no gradient past its node (see `unshared`)
+            else:
+                node = following
+                grad = buffers.pop(node, None)
+
+
+def _freed(node):
+    error = runtime_error(FREED_MESSAGE)
+    error.hint = hints.freed_by(node.released)
+    return error
+
+
+def _add_into(previous, grad, node, owned: dict):
+    """previous + grad, written into `previous` when this pass allocated it: a gradient a
+    formula returned may be another node's too, or a saved or user-visible array."""
+    if (owned.get(node) is previous and grad.__class__ is not Tensor
+            and previous.shape == grad.shape and previous.dtype == grad.dtype):
+        return np.add(previous, grad, out=previous)
+    total = previous + grad
+    if total.__class__ is np.ndarray and total.ndim:
+        owned[node] = total
+    return total
 
 
 def _conform(grad, meta, xp):
@@ -280,7 +361,7 @@ def _owned(grad: np.ndarray, dtype) -> np.ndarray:
 
 
 def _accumulate(variable: Tensor, grad, create_graph: bool, observer,
-                unshared: bool = False) -> None:
+                adopt: bool = False) -> None:
     if grad.__class__ is Tensor:
         from gradcli import api
         from gradcli import ops as O
@@ -293,9 +374,8 @@ def _accumulate(variable: Tensor, grad, create_graph: bool, observer,
             variable.grad = api.add(variable.grad, grad)
     elif variable.grad is None:
         dtype = variable.dtype.numpy
-        if (unshared and observer is None and grad.__class__ is np.ndarray and grad.base is None
+        if (adopt and observer is None and grad.__class__ is np.ndarray and grad.base is None
                 and grad.dtype == dtype and grad.flags.writeable and grad.flags.c_contiguous):
-            # PyTorch's AccumulateGrad steals an unshared gradient the same way.
             variable.grad = Tensor(grad)
         else:
             variable.grad = Tensor(_owned(grad, dtype))

@@ -47,6 +47,7 @@ class Node:
         "saved_versions",
         "params",
         "inputs_meta",
+        "needs",
         "sequence_nr",
         "released",
         "retained",
@@ -54,17 +55,28 @@ class Node:
         "__weakref__",
     )
 
-    def __init__(self, op, next_functions, saved, saved_versions, params, inputs_meta):
+    def __init__(self, op, next_functions, saved, saved_versions, params, inputs_meta,
+                 needs=None):
         self.op = op
         self.next_functions = next_functions
         self.saved = saved
+        # One version per saved value, or None when nothing saved is a tensor.
         self.saved_versions = saved_versions
         self.params = params
         self.inputs_meta = inputs_meta
+        # Which inputs want a gradient (PyTorch's needs_input_grad).
+        self.needs = needs if needs is not None else tuple(
+            [edge[0] is not None for edge in next_functions])
         self.sequence_nr = next(_sequence)
         self.released = False
         self.retained = None  # weakref to a non-leaf tensor that called retain_grad()
         self.source = None  # (line, column, text) of the program expression, if known
+
+    @property
+    def shapes(self):
+        """The inputs' shapes, for formulas; only the un-broadcasting ones (sum, expand, ...)
+        ask, so they are not kept per node."""
+        return tuple([m[0] if m is not None else () for m in self.inputs_meta])
 
     def name(self) -> str:
         return self.op.backward_name

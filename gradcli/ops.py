@@ -37,9 +37,16 @@ from gradcli.tensor import GradMode, Tensor
 
 allocator.tune()
 
+# Ops whose forward is plain Python arithmetic: on 0-d inputs they run on numpy scalars,
+# which give the same values and dtypes as 0-d arrays at a tenth of a ufunc call's cost.
+_SCALAR_FORWARD = frozenset(
+    ("add.Tensor", "sub.Tensor", "rsub.Scalar", "mul.Tensor", "div.Tensor", "div.Scalar", "neg")
+)
+
 
 class Op:
-    __slots__ = ("overload", "backward_name", "forward", "backward", "save", "is_view")
+    __slots__ = ("overload", "backward_name", "forward", "backward", "save", "is_view",
+                 "scalar_forward")
 
     def __init__(self, overload, forward, save, is_view, name=None):
         self.overload = overload
@@ -48,6 +55,7 @@ class Op:
         self.save = save
         self.backward = None
         self.is_view = is_view
+        self.scalar_forward = overload in _SCALAR_FORWARD
 
     def derivative(self, formula):
         self.backward = formula
@@ -74,14 +82,20 @@ _asarray = np.asarray
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _NUMPY_SCALARS = frozenset((np.float32, np.float64, np.int64, np.int32, np.bool_))
 _NO_EDGE = (None, 0)
-_NONES = tuple((None,) * n for n in range(9))
+_NEEDS_FIRST = (True, False)
 _META: dict = {}  # one shared (shape, dtype) tuple per distinct input description
 
-# Ops whose forward is plain Python arithmetic: on 0-d inputs they run on numpy scalars,
-# which give the same values and dtypes as 0-d arrays at a tenth of a ufunc call's cost.
-_SCALAR_FORWARD = frozenset(
-    ("add.Tensor", "sub.Tensor", "rsub.Scalar", "mul.Tensor", "div.Tensor", "div.Scalar", "neg")
-)
+
+def _meta(array, dtype):
+    if not array.ndim:
+        return dtype.scalar_meta
+    key = (array.shape, dtype)
+    meta = _META.get(key)
+    if meta is None:
+        meta = key
+        if len(_META) < 4096:
+            _META[key] = key
+    return meta
 
 
 def _as_scalars(arrays):
@@ -116,36 +130,54 @@ def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
         for x in inputs:
             arrays.append(x.array if x.__class__ is Tensor else x)
         arrays = tuple(arrays)
-    if entry.overload in _SCALAR_FORWARD:
+    if entry.scalar_forward:
         arrays = _as_scalars(arrays) or arrays
     out = entry.forward(arrays, p)
     if out.__class__ is not _ndarray:
         out = out.__array__() if out.__class__ in _NUMPY_SCALARS else _asarray(out)
-    record = False
     if GradMode.enabled:
         for x in inputs:
             if x.__class__ is Tensor and x.requires_grad:
                 dt = out.dtype
                 # Integer and bool outputs never require grad (argmax, .long(), comparisons).
-                record = dt is _F32 or dt is _F64 or dt.kind == "f"
+                if dt is _F32 or dt is _F64 or dt.kind == "f":
+                    return _record(entry, inputs, out, p)
                 break
-    if not record:
-        result = Tensor(out)
-        if entry.is_view:
-            base = inputs[0]
-            result.version = base.version
-            result.base = base.base if base.base is not None else base
-        return result
+    result = Tensor(out)
+    if entry.is_view:
+        base = inputs[0]
+        result.version = base.version
+        result.base = base.base if base.base is not None else base
+    return result
+
+
+def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
+    """`call(entry, (t, number), p)` for an arithmetic op (not a view) on a floating tensor
+    and a Python int or float: the result keeps t's dtype (a number never outranks a
+    floating tensor), so promotion, dtype lookup and the per-input loops are skipped."""
+    x = t.array
+    dtype = t.dtype
+    if x.ndim:
+        out = entry.forward((x, number), p)
+        metas = None
+    else:
+        out = entry.forward((x[()], number) if entry.scalar_forward else (x, number), p)
+        metas = dtype.scalar_number_metas
+    if out.__class__ is not _ndarray:
+        out = out.__array__() if out.__class__ in _NUMPY_SCALARS else _asarray(out)
+    if not (t.requires_grad and GradMode.enabled):
+        return Tensor(out, dtype)
+    fn = t.grad_fn
+    edge = (fn, 0) if fn is not None else (accumulator_of(t), 0)
+    return _recorded(entry, (t, number), out, p, (edge, _NO_EDGE), _NEEDS_FIRST,
+                     metas or (_meta(x, dtype), None), dtype)
+
+
+def _record(entry: Op, inputs: tuple, out, p) -> Tensor:
     edges, needs, metas = [], [], []
     for x in inputs:
         if x.__class__ is Tensor:
-            key = (x.array.shape, x.dtype)
-            meta = _META.get(key)
-            if meta is None:
-                meta = key
-                if len(_META) < 4096:
-                    _META[key] = key
-            metas.append(meta)
+            metas.append(_meta(x.array, x.dtype))
             if x.requires_grad:
                 fn = x.grad_fn
                 edges.append((fn, 0) if fn is not None else (accumulator_of(x), 0))
@@ -155,31 +187,37 @@ def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
             metas.append(None)
         edges.append(_NO_EDGE)
         needs.append(False)
-    next_functions = tuple(edges)
-    saved = versions = ()
-    if entry.save is not None:
-        saved = entry.save(inputs, out, p, tuple(needs))
-        if saved:
-            versions = _NONES[len(saved)] if len(saved) < 9 else None
-            for s in saved:
-                if s.__class__ is Tensor or versions is None:
-                    versions = tuple([s.version[0] if s.__class__ is Tensor else None
-                                      for s in saved])
-                    break
-    node = Node(entry, next_functions, saved, versions, p, tuple(metas))
-    result = Tensor(out, None, True, node)
+    return _recorded(entry, inputs, out, p, tuple(edges), tuple(needs), tuple(metas), None)
+
+
+def _recorded(entry: Op, inputs, out, p, next_functions, needs, metas, dtype) -> Tensor:
+    """The result of a recorded op: its node, what the node saved, and the output tensor."""
+    saved = ()
+    save = entry.save
+    if save is not None:
+        saved = save(inputs, out, p, needs)
+    node = Node(entry, next_functions, saved, None, p, metas, needs)
+    result = Tensor(out, dtype, True, node)
     if entry.is_view:
         base = inputs[0]
         result.version = base.version
         result.base = base.base if base.base is not None else base
-    if saved:
-        for s in saved:
-            if s is out:
-                # A saved output is checked against later in-place writes, like any saved
-                # tensor.
-                node.saved = tuple([SavedResult(s, result) if s is out else s for s in saved])
-                break
+    for s in saved:
+        if s.__class__ is Tensor or s is out:
+            _track_saved(node, saved, out, result)
+            break
     return result
+
+
+def _track_saved(node, saved, out, result) -> None:
+    """Backward checks each saved tensor against in-place writes made after this op: keep
+    the versions now. A saved output is wrapped so that it is checked the same way."""
+    node.saved_versions = tuple([s.version[0] if s.__class__ is Tensor else None
+                                 for s in saved])
+    for s in saved:
+        if s is out:
+            node.saved = tuple([SavedResult(s, result) if s is out else s for s in saved])
+            break
 
 
 class SavedResult:

@@ -483,3 +483,46 @@ def test_a_leaf_and_its_grad_are_freed_without_the_cycle_collector():
     finally:
         if enabled:
             gc.enable()
+
+
+# ----- the engine's own buffers ----------------------------------------------------------
+
+
+def test_gradients_summed_in_place_never_touch_a_callers_array():
+    # y feeds three nodes, so its gradient is summed from three contributions; the first
+    # is the caller's own `gradient` array (AddBackward passes it through unchanged).
+    x = api.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = api.mul(x, 2.0)
+    z = api.add(api.add(y, y), y)
+    seed = api.tensor([1.0, 10.0, 100.0])
+    api.backward(z, seed, retain_graph=True)
+    assert seed.array.tolist() == [1.0, 10.0, 100.0]
+    assert x.grad.array.tolist() == [6.0, 60.0, 600.0]
+    first = x.grad.array.copy()
+    api.backward(z, seed)  # accumulates into .grad; the first result must not alias it
+    assert first.tolist() == [6.0, 60.0, 600.0]
+    assert x.grad.array.tolist() == [12.0, 120.0, 1200.0]
+
+
+def test_a_captured_gradient_is_not_the_engines_buffer():
+    x = api.tensor([1.0, 2.0], requires_grad=True)
+    y = api.mul(x, 3.0)
+    api.retain_grad(y)
+    loss = api.sum(api.add(api.add(y, y), y))
+    (gx,) = engine.grad(loss, [x], retain_graph=True)
+    api.backward(loss)
+    assert gx.array.tolist() == [9.0, 9.0]
+    assert x.grad.array.tolist() == [9.0, 9.0] and y.grad.array.tolist() == [3.0, 3.0]
+    assert not np.shares_memory(gx.array, x.grad.array)
+
+
+def test_a_long_scalar_chain_runs_without_the_queue():
+    x = api.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(2000):
+        y = api.add(api.mul(y, 1.0001), 0.5)
+    api.backward(y)
+    assert x.grad.dtype is D.float32
+    assert math.isclose(float(x.grad.array), 1.0001**2000, rel_tol=1e-4)
+    with pytest.raises(ProgramError, match="second time"):
+        api.backward(y)
