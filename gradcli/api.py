@@ -205,7 +205,8 @@ def _check_nested(data, dim=0):
                 )
             raise type_error("not a sequence")
         if shape != first:
-            raise value_error(f"expected sequence of length {first[0]} at dim {dim + 2} (got {shape[0]})")
+            raise value_error(
+                f"expected sequence of length {first[0]} at dim {dim + 2} (got {shape[0]})")
     return (len(data),) + first
 
 
@@ -1153,7 +1154,8 @@ def flatten(input, start_dim=0, end_dim=-1):
         raise runtime_error("flatten() has invalid args: start_dim cannot come after end_dim")
     if start == end:
         return input
-    shape = input.shape[:start] + (math.prod(input.shape[start : end + 1]),) + input.shape[end + 1 :]
+    merged = math.prod(input.shape[start : end + 1])
+    shape = input.shape[:start] + (merged,) + input.shape[end + 1 :]
     return reshape(input, shape)
 
 
@@ -1212,7 +1214,8 @@ def expand(input, *sizes):
     )
     if len(sizes) < input.ndim:
         raise runtime_error(
-            f"expand(torch.FloatTensor{{[{', '.join(map(str, input.shape))}]}}, size=[{', '.join(map(str, sizes))}]): "
+            f"expand(torch.FloatTensor{{[{', '.join(map(str, input.shape))}]}}, "
+            f"size=[{', '.join(map(str, sizes))}]): "
             "the number of sizes provided ("
             f"{len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
             f"({input.ndim})"
@@ -1230,7 +1233,8 @@ def expand(input, *sizes):
             raise runtime_error(
                 f"The expanded size of the tensor ({size}) must match the existing size "
                 f"({existing}) at non-singleton dimension {i}.  Target sizes: "
-                f"[{', '.join(map(str, sizes))}].  Tensor sizes: [{', '.join(map(str, input.shape))}]"
+                f"[{', '.join(map(str, sizes))}].  "
+                f"Tensor sizes: [{', '.join(map(str, input.shape))}]"
             )
         target.append(size)
     _check_size(target, input.dtype, view=True)
@@ -1251,7 +1255,8 @@ def repeat(input, *repeats):
     repeats = size_args(repeats, "repeat")
     if len(repeats) < input.ndim:
         raise runtime_error(
-            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+            "of tensor"
         )
     padded = (1,) * (len(repeats) - input.ndim) + tuple(input.shape)
     _check_size([n * r for n, r in zip(padded, repeats, strict=True)], input.dtype)
@@ -1429,7 +1434,8 @@ def set_requires_grad(input, value):
     if not isinstance(value, bool):
         raise type_error("requires_grad must be a bool")
     if value and not input.dtype.is_floating_point:
-        raise runtime_error("only Tensors of floating point and complex dtype can require gradients")
+        raise runtime_error(
+            "only Tensors of floating point and complex dtype can require gradients")
     input.requires_grad = value
 
 
@@ -1485,7 +1491,8 @@ def autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_
                          bool(allow_unused) or bool(materialize_grads))
     if materialize_grads:
         targets = [inputs] if is_tensor(inputs) else list(inputs)
-        result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, targets, strict=False))
+        result = tuple(zeros_like(t) if g is None else g
+                       for g, t in zip(result, targets, strict=False))
     return result
 
 
@@ -1937,7 +1944,8 @@ def copy_(input, src):
 def set_grad(input, value):
     if value is not None:
         if not is_tensor(value):
-            raise type_error(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+            raise type_error("assigned grad expected to be a Tensor or None but got grad of "
+                             f"type {type(value).__name__}")
         if value.dtype is not input.dtype:
             raise runtime_error(
                 f"attempting to assign a gradient with dtype '{_c_type(value.dtype)}' to a tensor "
@@ -1986,7 +1994,8 @@ def setitem(target: Tensor, index, value) -> None:
         raise index_error(str(exc)) from None
     if is_tensor(value) and value.ndim > len(region_shape):
         raise runtime_error(
-            f"expand(torch.{_dtype_name(value.dtype)}Tensor{{[{', '.join(map(str, value.shape))}]}}, "
+            f"expand(torch.{_dtype_name(value.dtype)}Tensor"
+            f"{{[{', '.join(map(str, value.shape))}]}}, "
             f"size=[{', '.join(map(str, region_shape))}]): the number of sizes provided "
             f"({len(region_shape)}) must be greater or equal to the number of dimensions in the "
             f"tensor ({value.ndim})"

@@ -422,7 +422,8 @@ def floor_divide(xs, p):
 def div_mode(xs, p):
     quotient = np.true_divide(xs[0], xs[1])
     rounded = np.floor(quotient) if p == "floor" else np.trunc(quotient)
-    kind = np.result_type(xs[0], xs[1]) if not np.isscalar(xs[0]) or not np.isscalar(xs[1]) else None
+    both_scalars = np.isscalar(xs[0]) and np.isscalar(xs[1])
+    kind = None if both_scalars else np.result_type(xs[0], xs[1])
     return rounded.astype(kind) if kind is not None and np.dtype(kind).kind in "iub" else rounded
 
 
@@ -782,7 +783,8 @@ def _product_of_others(x, axis):
     """d prod / d x_i = product of every other element: exclusive cumprod from both sides,
     which stays exact when some elements are zero."""
     ones = np.ones_like(np.take(x, [0], axis=axis))
-    before = np.cumprod(np.concatenate([ones, np.take(x, range(x.shape[axis] - 1), axis)], axis), axis)
+    shifted = np.concatenate([ones, np.take(x, range(x.shape[axis] - 1), axis)], axis)
+    before = np.cumprod(shifted, axis)
     flipped = np.flip(x, axis)
     after = np.cumprod(
         np.concatenate([ones, np.take(flipped, range(x.shape[axis] - 1), axis)], axis), axis
@@ -985,7 +987,8 @@ def logsumexp(xs, p):
 def _(ctx, grad, xp):
     self, result = ctx.saved
     dims, keepdim = ctx.params
-    return (restore_dims(grad, dims, keepdim, xp) * xp.exp(self - restore_dims(result, dims, keepdim, xp)),)
+    result = restore_dims(result, dims, keepdim, xp)
+    return (restore_dims(grad, dims, keepdim, xp) * xp.exp(self - result),)
 
 
 # ----- shape and indexing (views share storage with their input, as in PyTorch) -------

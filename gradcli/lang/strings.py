@@ -120,7 +120,8 @@ def split_fstring(body: str, raw: bool, line: int, column: int, in_spec: bool = 
             i += 2
             continue
         if ch == "}":
-            raise GradcliSyntaxError("f-string: single '}' is not allowed", *_position(body, i, line, column))
+            raise GradcliSyntaxError("f-string: single '}' is not allowed",
+                                     *_position(body, i, line, column))
         if ch != "{":
             literal.append(ch)
             i += 1
@@ -141,7 +142,8 @@ def split_fstring(body: str, raw: bool, line: int, column: int, in_spec: bool = 
                 depth += 1
             elif c in ")]}" and depth:
                 depth -= 1
-            elif depth == 0 and c == "=" and body[j + 1 : j + 2] != "=" and body[j - 1] not in "=!<>":
+            elif (depth == 0 and c == "=" and body[j + 1 : j + 2] != "="
+                  and body[j - 1] not in "=!<>"):
                 echo = body[start : j + 1]
                 expr_end = expr_end or j
             elif depth == 0 and c == "!" and body[j + 1 : j + 2] != "=":
