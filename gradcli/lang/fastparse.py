@@ -25,7 +25,7 @@ import unicodedata
 import warnings
 
 from gradcli.lang import ast as A
-from gradcli.lang.strings import decode_string, split_fstring
+from gradcli.lang.strings import decode_string, fstring_parts, split_fstring
 
 
 class GiveUp(Exception):
@@ -407,32 +407,7 @@ class _Converter:
         line, column = tokens[0][1], tokens[0][2]
         if not is_f:
             return A.Const(line, column, "".join(parts))
-        built: list = []
-        for piece in parts:
-            if isinstance(piece, str):
-                if built and isinstance(built[-1], str):
-                    built[-1] += piece
-                else:
-                    built.append(piece)
-            else:
-                field, conversion, spec, echo, expr_line, expr_col = piece
-                value = _expression(field, expr_line, expr_col)
-                if spec is not None:
-                    spec = self.spec(spec, expr_line, expr_col)
-                built.append(A.FormattedValue(expr_line, expr_col, value, conversion, spec, echo))
-        return A.FString(line, column, built)
-
-    def spec(self, spec: str, line: int, column: int) -> list:
-        # A format spec may itself contain replacement fields: {x:{width}.{prec}f}.
-        pieces: list = []
-        for piece in split_fstring(spec, True, line, column, in_spec=True):
-            if isinstance(piece, str):
-                pieces.append(piece)
-            else:
-                text, conversion, _, echo, line2, column2 = piece
-                value = _expression(text, line2, column2)
-                pieces.append(A.FormattedValue(line2, column2, value, conversion, None, echo))
-        return pieces
+        return A.FString(line, column, fstring_parts(parts, _expression))
 
     def list_display(self, node):
         return A.ListExpr(node.lineno, node.col_offset + 1,

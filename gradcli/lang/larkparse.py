@@ -28,7 +28,7 @@ from gradcli.lang.parser import (
     SyntaxProblem,
     check_depth,
 )
-from gradcli.lang.strings import decode_string, split_fstring
+from gradcli.lang.strings import decode_string, fstring_parts, split_fstring
 
 
 def grammar_path() -> str:
@@ -813,32 +813,7 @@ class ToAst(Transformer):
                 parts.append(body)
         if not is_f:
             return A.Const(line, column, "".join(parts))
-        built = []
-        for piece in parts:
-            if isinstance(piece, str):
-                if built and isinstance(built[-1], str):
-                    built[-1] += piece
-                else:
-                    built.append(piece)
-            else:
-                text, conversion, spec, echo, expr_line, expr_col = piece
-                value = parse_expression(text, expr_line, expr_col)
-                spec_parts = spec if spec is None else self._spec(spec, expr_line, expr_col)
-                built.append(A.FormattedValue(expr_line, expr_col, value, conversion, spec_parts,
-                                              echo))
-        return A.FString(line, column, built)
-
-    def _spec(self, spec, line, column):
-        # A format spec may itself contain replacement fields: {x:{width}.{prec}f}.
-        pieces = []
-        for piece in split_fstring(spec, True, line, column, in_spec=True):
-            if isinstance(piece, str):
-                pieces.append(piece)
-            else:
-                text, conversion, inner_spec, echo, l2, c2 = piece
-                value = parse_expression(text, l2, c2)
-                pieces.append(A.FormattedValue(l2, c2, value, conversion, None, echo))
-        return pieces
+        return A.FString(line, column, fstring_parts(parts, parse_expression))
 
     def ellipsis(self, meta, children):
         return A.Const(*self.pos(meta), Ellipsis)

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from gradcli.errors import GradcliSyntaxError
+from gradcli.lang import ast as A
 
 _SIMPLE_ESCAPES = {
     "\n": "",
@@ -198,3 +199,26 @@ def _matching_brace(body: str, index: int) -> int:
                 return j
             depth -= 1
     return len(body)
+
+
+def fstring_parts(pieces, expression, in_spec: bool = False) -> list:
+    """An FString's parts from split_fstring's pieces: adjacent text merged, each field's
+    text parsed by `expression(text, line, column)`. A format spec may hold fields of its
+    own (`{x:{width}.{prec}f}`); theirs have no spec."""
+    built: list = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            if built and isinstance(built[-1], str) and not in_spec:
+                built[-1] += piece
+            else:
+                built.append(piece)
+            continue
+        text, conversion, spec, echo, line, column = piece
+        value = expression(text, line, column)
+        if in_spec:
+            spec = None
+        elif spec is not None:
+            spec = fstring_parts(split_fstring(spec, True, line, column, in_spec=True),
+                                 expression, in_spec=True)
+        built.append(A.FormattedValue(line, column, value, conversion, spec, echo))
+    return built
