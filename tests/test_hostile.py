@@ -786,6 +786,9 @@ def test_ctrl_c_prints_one_line_and_exits_130():
     proc = subprocess.Popen(
         [sys.executable, "-m", "gradcli", "eval", "-e", "for i in range(10**7):\n    x = i"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(),
+        # As from a terminal, even when this test run was started with SIGINT ignored
+        # (`nohup`, `cmd &` in a script), which children would inherit.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         # Interrupt once the program is running (imports take a fraction of this CPU time).

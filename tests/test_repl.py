@@ -14,6 +14,7 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -54,6 +55,9 @@ class Terminal:
         def controlling_terminal():
             os.setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            # A terminal's Ctrl-C must reach the repl even when this test run was started
+            # with SIGINT ignored (`nohup`, `cmd &` in a script): children inherit that.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
 
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gradcli", *args], stdin=slave, stdout=slave, stderr=slave,
