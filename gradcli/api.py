@@ -528,16 +528,10 @@ def mul(input, other):
 
 def radd(input, other):
     """`2 + a` is a.__radd__(2): the tensor comes first."""
-    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
-            and input.dtype.category == _FLOATING):
-        return call_number(O.add, input, other)
     return add(input, other)
 
 
 def rmul(input, other):
-    if (other.__class__ in _PY_NUMBERS and input.__class__ is Tensor
-            and input.dtype.category == _FLOATING):
-        return call_number(O.mul, input, other)
     return mul(input, other)
 
 

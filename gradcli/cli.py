@@ -7,6 +7,7 @@ import os
 import sys
 
 from gradcli.errors import ExitStatus
+from gradcli.terminal import COLOR_MODES, color_enabled
 
 FORMATS = ("table", "tsv", "json", "latex")
 
@@ -198,28 +199,21 @@ def _source_error_result(filename, exc):
 def emit(result, output_format: str, precision: int, no_color: bool = False, *,
          color_mode: str = "auto", quiet: bool = False, several: bool = False,
          views=None) -> None:
-    # gradcli.lexer imports Pygments: only the outputs that may colour pay for it.
     err = sys.stderr
     mode = "never" if no_color else color_mode
     if not quiet:
         for warning in result.warnings:
             print(format_warning(result.filename, result.source, warning), file=err)
-    if output_format == "json" and several:
-        # One document per line (JSON Lines), so `jq -c` and `while read` take them apart.
+    if output_format == "json":
         from gradcli.render.jsondoc import write
 
-        write(sys.stdout, result, views.json() if views is not None else None, indent=None,
-              head={"file": result.filename})
-        sys.stdout.write("\n")
-    elif output_format == "json":
-        from gradcli.render.jsondoc import write
-
-        write(sys.stdout, result, views.json() if views is not None else None)
+        # Several files: one document per line (JSON Lines), so `jq -c` and `while read`
+        # take them apart.
+        write(sys.stdout, result, views.json() if views is not None else None,
+              indent=None if several else 2, head={"file": result.filename} if several else None)
         sys.stdout.write("\n")
     else:
         if views is not None:
-            from gradcli.terminal import color_enabled
-
             # Each backward pass's trace and partials where backward() ran, between prints.
             views.write(result.stdout, color_enabled(mode, sys.stdout), sys.stdout)
         else:
@@ -236,7 +230,6 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
             from rich.console import Console
 
             from gradcli.render.table import rich_table
-            from gradcli.terminal import color_enabled
 
             color = color_enabled(mode, sys.stdout)
             # color_system=None writes no escape at all (no bold or dim either).
@@ -248,8 +241,6 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
             console.print(rich_table(result, precision))
     sys.stdout.flush()
     if result.error is not None:
-        from gradcli.terminal import color_enabled
-
         print(format_error(result.filename, result.source, result.error,
                            color=color_enabled(mode, err)), file=err)
 
@@ -357,7 +348,7 @@ def quick_eval(args: list[str]) -> dict | None:
     for arg in rest:
         if arg in ("--format", "--color"):
             value = next(rest, None)
-            if value not in (FORMATS if arg == "--format" else ("auto", "always", "never")):
+            if value not in (FORMATS if arg == "--format" else COLOR_MODES):
                 return None
             options["output_format" if arg == "--format" else "color_mode"] = value
         elif arg.startswith("--format="):

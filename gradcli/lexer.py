@@ -27,8 +27,6 @@ from pygments.token import (
     Whitespace,
 )
 
-from gradcli.terminal import COLOR_MODES, color_enabled  # noqa: F401 - re-exported
-
 KEYWORDS = ("with", "for", "if", "elif", "else", "pass", "as")
 NAMESPACE_KEYWORDS = ("import", "from")
 WORD_OPERATORS = ("and", "or", "not", "in", "is")

@@ -145,10 +145,14 @@ def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
                 break
     result = Tensor(out)
     if entry.is_view:
-        base = inputs[0]
-        result.version = base.version
-        result.base = base.base if base.base is not None else base
+        _share_base(result, inputs[0])
     return result
+
+
+def _share_base(view: Tensor, base: Tensor) -> None:
+    """A view shares its base's version counter, and names the tensor that owns the data."""
+    view.version = base.version
+    view.base = base.base if base.base is not None else base
 
 
 def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
@@ -199,9 +203,7 @@ def _recorded(entry: Op, inputs, out, p, next_functions, needs, metas, dtype) ->
     node = Node(entry, next_functions, saved, None, p, metas, needs)
     result = Tensor(out, dtype, True, node)
     if entry.is_view:
-        base = inputs[0]
-        result.version = base.version
-        result.base = base.base if base.base is not None else base
+        _share_base(result, inputs[0])
     for s in saved:
         if s.__class__ is Tensor or s is out:
             _track_saved(node, saved, out, result)

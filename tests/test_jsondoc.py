@@ -53,7 +53,8 @@ def test_small_documents_do_not_stream():
     out = io.StringIO()
     result = _result(np.arange(3.0))
     jsondoc.write(out, result)
-    assert out.getvalue() == jsondoc.dumps(result)
+    assert out.getvalue() == json.dumps(jsondoc.document(result), indent=2, allow_nan=False)
+    assert jsondoc.dumps(result) == out.getvalue()
 
 
 def test_a_large_array_is_written_in_pieces_never_as_one_list(monkeypatch):

@@ -21,7 +21,8 @@ from pygments.token import (
     Whitespace,
 )
 
-from gradcli.lexer import ExprLexer, color_enabled, highlight, strip_ansi
+from gradcli.lexer import ExprLexer, highlight, strip_ansi
+from gradcli.terminal import color_enabled
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = "\x1b["

@@ -8,6 +8,7 @@ import click
 
 from gradcli import __version__
 from gradcli.cli import FORMATS, ReaderGone, run_eval
+from gradcli.terminal import COLOR_MODES
 
 
 class LazyGroup(click.Group):
@@ -52,7 +53,7 @@ def cli():
 @click.option("--precision", type=click.IntRange(0, 16), default=4, show_default=True,
               help="Digits after the point in the table.")
 @click.option("--no-color", is_flag=True, help="No colour (same as --color never).")
-@click.option("--color", "color_mode", type=click.Choice(("auto", "always", "never")),
+@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES),
               default="auto", show_default=True,
               help="Colour: auto means a terminal and no NO_COLOR in the environment.")
 @click.option("-q", "--quiet", is_flag=True,

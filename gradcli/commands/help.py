@@ -13,7 +13,8 @@ import textwrap
 
 import click
 
-from gradcli.lexer import COLOR_MODES, color_enabled, highlight
+from gradcli.lexer import highlight
+from gradcli.terminal import COLOR_MODES, color_enabled
 
 WIDTH = 78
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from gradcli.lexer import COLOR_MODES, color_enabled
+from gradcli.terminal import COLOR_MODES, color_enabled
 
 PROMPT = ">>> "
 CONTINUATION = "... "

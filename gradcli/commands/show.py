@@ -13,7 +13,8 @@ import sys
 import click
 
 from gradcli.errors import ExitStatus
-from gradcli.lexer import COLOR_MODES, color_enabled, highlight
+from gradcli.lexer import highlight
+from gradcli.terminal import COLOR_MODES, color_enabled
 
 MAX_CODE_WIDTH = 56
 

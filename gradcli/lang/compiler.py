@@ -459,7 +459,7 @@ class Compiler:
                     if grad_fn is not None:
                         source = grad_fn.source
                         if source is not None and source[3] is None:
-                            # trace.bind's renaming, sharing one tuple per origin.
+                            # naming.bind's renaming, sharing one tuple per origin.
                             named = renamed.get(source)
                             if named is None:
                                 named = renamed[source] = (source[0], source[1], source[2], name)

@@ -8,6 +8,7 @@ its place, chunk by chunk, in exactly the text `json.dumps` would have produced.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 
@@ -76,10 +77,9 @@ def document(result: RunResult, streamed: list | None = None) -> dict:
 
 def dumps(result: RunResult, extra: dict | None = None) -> str:
     """The whole document as one string (tests, small results)."""
-    doc = document(result)
-    if extra:
-        doc.update(extra)
-    return json.dumps(doc, indent=2, allow_nan=False)
+    out = io.StringIO()
+    write(out, result, extra)
+    return out.getvalue()
 
 
 def write(stream, result: RunResult, extra: dict | None = None, *, indent: int | None = 2,
