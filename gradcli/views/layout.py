@@ -27,6 +27,7 @@ DUMMY_GAP = 10.0  # horizontal space next to a dummy (an edge passing through a 
 MARGIN = 12.0
 SWEEPS = 40  # crossing-reduction iterations (each a sweep down and a sweep up)
 PLACEMENT_ROUNDS = 8
+BIG = 600  # nodes and dummies above which crossing reduction tries one start, not four
 
 
 @dataclass
@@ -345,15 +346,19 @@ class _Proper:
 def _order(graph: _Proper) -> list[list[int]]:
     """The best of several starts, each improved by median sweeps and transposition."""
     best, best_cost = None, None
-    for start in (_walk(graph, graph.up, graph.down), _walk(graph, graph.down, graph.up)):
-        for first_down in (True, False):
+    starts = [_walk(graph, graph.up, graph.down), _walk(graph, graph.down, graph.up)]
+    directions = (True, False)
+    if len(graph.rank) > BIG:  # one start on big graphs: the sweeps cost O(nodes²)
+        starts, directions = starts[:1], (True,)
+    for start in starts:
+        for first_down in directions:
             found, cost = _improve(graph, start, first_down)
             if best_cost is None or cost < best_cost:
                 best, best_cost = found, cost
             if best_cost == 0:
                 return best
     # A second round from the best order found, as dot does.
-    for first_down in (True, False):
+    for first_down in directions:
         found, cost = _improve(graph, best, first_down)
         if cost < best_cost:
             best, best_cost = found, cost
@@ -425,8 +430,8 @@ def _by_median(layer: list[int], fixed: list[int], neighbours) -> list[int]:
             else:
                 wanted[v] = (spots[m - 1] * right + spots[m] * left) / (left + right)
     # Nodes without neighbours keep their slots; the others are sorted into the rest.
-    movable = sorted((v for v in layer if v in wanted),
-                     key=lambda v: (wanted[v], layer.index(v)))
+    slot = {v: i for i, v in enumerate(layer)}
+    movable = sorted((v for v in layer if v in wanted), key=lambda v: (wanted[v], slot[v]))
     out, it = [], iter(movable)
     for v in layer:
         out.append(next(it) if v in wanted else v)
@@ -469,7 +474,7 @@ def _transpose(graph: _Proper, layers: list[list[int]], ties: bool = False) -> N
                 if swap < keep or (ties and swap == keep and keep > 0):
                     layer[i], layer[i + 1] = w, v
                     positions[r][v], positions[r][w] = i + 1, i
-                    improved = True
+                    improved = improved or swap < keep
 
 
 def _crossings(graph: _Proper, layers: list[list[int]]) -> int:
