@@ -93,7 +93,7 @@ def _acyclic(n: int, arcs: list[tuple[int, int]]) -> tuple[list, set]:
     """The arcs with every back edge of a depth-first search reversed (a backward graph
     has none; a hand-made input might)."""
     out: list[list[int]] = [[] for _ in range(n)]
-    for k, (s, t) in enumerate(arcs):
+    for k, (s, _t) in enumerate(arcs):
         out[s].append(k)
     state = [0] * n  # 0 new, 1 on the stack, 2 done
     flipped = set()
@@ -209,7 +209,7 @@ def _simplex_component(nodes: list[int], edges: list[tuple[int, int]], rank: lis
         low, lim, parent_edge = _postorder(nodes[0], tree, edges, touching)
         budget -= len(tree) * len(edges)
 
-        def below(v, k):  # v lies in the subtree under tree edge k
+        def below(v, k, low=low, lim=lim):  # v lies in the subtree under tree edge k
             s, t = edges[k]
             child = s if lim[s] < lim[t] else t
             return low[child] <= lim[v] <= lim[child]
@@ -219,7 +219,7 @@ def _simplex_component(nodes: list[int], edges: list[tuple[int, int]], rank: lis
             cut = 0
             s, t = edges[k]
             tail_below = below(s, k)
-            for j, (a, b) in enumerate(edges):
+            for a, b in edges:
                 a_below, b_below = below(a, k), below(b, k)
                 if a_below == b_below:
                     continue
@@ -331,7 +331,7 @@ class _Proper:
         for r in range(self.rank[s] + 1, self.rank[t]):
             chain.append(self._node(r))
         chain.append(t)
-        for a, b in zip(chain, chain[1:]):
+        for a, b in zip(chain, chain[1:], strict=False):
             self.down[a].append(b)
             self.up[b].append(a)
         return chain
@@ -549,16 +549,16 @@ def _place_layer(graph: _Proper, layer: list[int], xs: list[float], neighbours,
         near = (graph.up[v] + graph.down[v]) if neighbours is None else neighbours[v]
         if near:
             w = [_weight(graph, v, u) for u in near]
-            targets.append(sum(xs[u] * wi for u, wi in zip(near, w)) / sum(w))
+            targets.append(sum(xs[u] * wi for u, wi in zip(near, w, strict=False)) / sum(w))
             weights.append(sum(w))
         else:
             targets.append(xs[v])
             weights.append(0.05)
     offsets = [0.0]
-    for a, b in zip(layer, layer[1:]):
+    for a, b in zip(layer, layer[1:], strict=False):
         offsets.append(offsets[-1] + _gap(graph, a, b, node_gap))
-    ys = _isotonic([t - o for t, o in zip(targets, offsets)], weights)
-    for v, y, o in zip(layer, ys, offsets):
+    ys = _isotonic([t - o for t, o in zip(targets, offsets, strict=False)], weights)
+    for v, y, o in zip(layer, ys, offsets, strict=False):
         xs[v] = y + o
 
 
@@ -566,7 +566,7 @@ def _isotonic(values: list[float], weights: list[float]) -> list[float]:
     """The nondecreasing sequence closest to `values` in weighted least squares
     (pool adjacent violators)."""
     blocks: list[list[float]] = []  # [mean, weight, count]
-    for v, w in zip(values, weights):
+    for v, w in zip(values, weights, strict=False):
         blocks.append([v, w, 1])
         while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
             m2, w2, c2 = blocks.pop()
