@@ -55,10 +55,10 @@ class ReplayRecorder(Tracer):
                     out_shape.setdefault(child, tuple(node.inputs_meta[i][0]))
             if node.__class__ is AccumulateGrad or node in self.saved_values:
                 continue
-            self.saved_values[node] = self._saved(node)
+            self.saved_values[node] = self._snapshot(node)
             self.local_values[node] = self._locals(node, out_shape.get(node))
 
-    def _saved(self, node) -> list:
+    def _snapshot(self, node) -> list:
         return saved_values(node, self.labeller)
 
     @staticmethod

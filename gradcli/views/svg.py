@@ -199,10 +199,12 @@ def svg(drawing: Drawing, *, standalone: bool = True, prefix: str = "",
     layout = drawing.layout
     width, height = layout.width, layout.height
     out = []
-    attrs = (f'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_f(width)} {_f(height)}" '
+    attrs = (f'viewBox="0 0 {_f(width)} {_f(height)}" '
              f'width="{_f(width)}" height="{_f(height)}" font-family="{FONT}" '
              f'font-size="{_f(FONT_SIZE)}" role="img" aria-label="{escape(title)}"')
-    if not standalone:
+    if standalone:
+        attrs = 'xmlns="http://www.w3.org/2000/svg" ' + attrs
+    else:
         attrs += ' class="graph"'
         if drawing.expanded or drawing.groups:
             attrs += f' data-open="{escape(" ".join(drawing.expanded))}"'
