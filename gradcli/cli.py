@@ -121,7 +121,7 @@ def format_warning(filename: str, source: str, warning) -> str:
 def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, precision=4,
              no_color=False, color_mode="auto", quiet=False, trace=False, detect_anomaly=False,
              max_steps=None, trace_values="summary", partials=False, max_memory=None,
-             timeout=None) -> None:
+             timeout=None, html=None) -> None:
     """`gradcli eval`: run each program and show its result; exits with the worst status."""
     from gradcli.interpreter import run
     from gradcli.limits import Limits
@@ -131,6 +131,8 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
         raise usage_error("--quiet prints only what print() wrote; drop --format json")
     if expr is not None and files:
         raise usage_error("give either FILE or -e TEXT, not both")
+    if html is not None and len(files) > 1:
+        raise usage_error("--html draws one program: give one FILE")
     limits = Limits()
     if max_steps is not None:
         limits.max_steps = max_steps
@@ -163,17 +165,35 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
 
                 views = make_views(source, trace, trace_values, partials, detect_anomaly,
                                    output_format)
+            if html is not None:
+                from gradcli.views.html.page import recording_views
+
+                views = recording_views(views, source, detect_anomaly)
             result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
                          observer=views.tracer if views is not None else None)
         if several and output_format != "json" and not quiet:
             sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
         emit(result, output_format, precision, no_color, color_mode=color_mode, quiet=quiet,
              several=several, views=views)
+        if html is not None and (result.error is None or result.error.phase != "parse"):
+            _write_html(html, result, views.tracer)
         if result.error is not None:
             status = max(status, ExitStatus.SYNTAX if result.error.phase == "parse"
                          else ExitStatus.PROGRAM_ERROR)
     if status:
         sys.exit(status)
+
+
+def _write_html(path: str, result, recorder) -> None:
+    from gradcli.commands.graph import find_roots
+    from gradcli.views.html.page import page_for_run
+
+    text = page_for_run(result, find_roots(result.tensors), recorder)
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise bad_parameter(f"cannot write {path}: {exc.strerror}", "--html") from None
 
 
 _OWN_PROCESS = False  # set by main(): the process is gradcli's alone, so it may be capped

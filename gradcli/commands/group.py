@@ -71,16 +71,20 @@ def cli():
                    "forms like 512M, 2G, 1.5GiB).")
 @click.option("--timeout", metavar="SECONDS", type=click.FloatRange(0, min_open=True),
               default=None, help="Stop the program after this many seconds (default: no limit).")
+@click.option("--html", "html", metavar="PATH", type=click.Path(dir_okay=False), default=None,
+              help="Also write one offline HTML page: the graph, click a node for its rule "
+                   "and values, step through each backward pass.")
 def eval_command(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
                  trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
-                 timeout=None):
+                 timeout=None, html=None):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
 
     With several FILEs, each runs on its own and prints its own result, in order (json:
     one document per line, each with a "file" key); the exit code is the worst outcome.
     """
     run_eval(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
-             trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout)
+             trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout,
+             html=html)
 
 
 def _size(value):

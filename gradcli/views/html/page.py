@@ -187,3 +187,28 @@ def render(result, graph: Graph, recorder, engine: str = "gradcli") -> str:
     }
     # One pass over the template: text put in (the user's source) is never searched again.
     return re.sub(r"\{\{[A-Z]+\}\}", lambda m: replacements[m.group(0)], template)
+
+
+def recording_views(views, source: str, detect_anomaly: bool = False):
+    """eval's trace views with a recorder that also keeps what the page needs (eval's own
+    output is unchanged: what views show still follows --trace/--partials)."""
+    from gradcli.explain.replay import ReplayRecorder
+    from gradcli.render.trace import TraceViews
+
+    recorder = ReplayRecorder(source, detect_anomaly=detect_anomaly)
+    if views is None:
+        return TraceViews(recorder)
+    views.tracer = recorder
+    return views
+
+
+def page_for_run(result, roots, recorder, engine: str = "gradcli") -> str:
+    """The page of a finished run, drawing the graph behind `roots` ((name, tensor) pairs)."""
+    from gradcli.render.graph import build
+    from gradcli.trace import Labeller
+
+    names = {}
+    for record in result.tensors:
+        names.setdefault(id(record.tensor), record.name)
+    graph = build(roots, Labeller(result.source, names))
+    return render(result, graph, recorder, engine)
