@@ -224,19 +224,31 @@
     for (var i = 0; i < state.step; i++) {
       var s = steps[i];
       if (s.kind === "accumulate") {
-        var li = el("li", "grad-step");
-        li.setAttribute("data-leaf", s.variable || "");
+        var li = el("li", "grad-step"), name = s.variable || "leaf";
+        li.setAttribute("data-name", name);
         li.setAttribute("data-step", i + 1);
-        if (s.previous === null || s.previous === undefined) {
-          li.appendChild(document.createTextNode((s.variable || "leaf") + ".grad = "));
-        } else {
-          li.appendChild(document.createTextNode((s.variable || "leaf") + ".grad = " +
-            fmt(s.previous, 6) + " + " + fmt(s.grad_in, 6) + " = "));
+        li.appendChild(document.createTextNode(name + ".grad = "));
+        if (s.previous !== null && s.previous !== undefined) {
+          li.appendChild(el("span", "note", fmt(s.previous, 6) + " (before) + "));
+        }
+        if (s.contributions.length) {
+          // Reached along several edges: the engine summed them before adding.
+          s.contributions.forEach(function (c, j) {
+            var part = el("span", "contribution", (j ? " + " : "(") + fmt(c.grad, 6));
+            part.setAttribute("data-json", JSON.stringify(c.grad));
+            part.title = "from " + c.from;
+            li.appendChild(part);
+          });
+          li.appendChild(document.createTextNode(") = "));
+        } else if (s.previous !== null && s.previous !== undefined) {
+          li.appendChild(document.createTextNode(fmt(s.grad_in, 6) + " = "));
         }
         li.appendChild(value(s.total));
         list.appendChild(li);
       } else if (s.retained) {
         var r = el("li", "grad-step", s.retained.name + ".grad = ");
+        r.setAttribute("data-name", s.retained.name);
+        r.setAttribute("data-step", i + 1);
         r.appendChild(value(s.retained.grad));
         r.appendChild(el("span", "note", "  (retain_grad)"));
         list.appendChild(r);
