@@ -50,12 +50,14 @@ def browser():
     driver.quit()
 
 
-def _page(tmp_path, text, name="prog"):
-    program = tmp_path / f"{name}.expr"
-    program.write_text(text)
+def _page(tmp_path, text, name="prog", program=None):
+    if program is None:
+        program = tmp_path / f"{name}.expr"
+        program.write_text(text)
     out = CliRunner().invoke(cli, ["graph", str(program), "--format", "html"],
                              catch_exceptions=False)
     page = tmp_path / f"{name}.html"
+    program = str(program)
     page.write_text(out.stdout)
     doc = json.loads(CliRunner().invoke(cli, ["eval", str(program), "--format", "json",
                                               "--trace"]).stdout)
@@ -177,9 +179,9 @@ def _png_pixels_vary(data: bytes) -> bool:
     return width > 0 and len(set(raw)) > 16
 
 
-def test_mlp_page_screenshot_and_search(browser, tmp_path):
-    text = (ROOT / "examples" / "mlp_tanh_cross_entropy.expr").read_text()
-    page, doc = _page(tmp_path, text, "mlp")
+def test_mlp_page_screenshot_and_search(browser, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    page, doc = _page(tmp_path, "", "mlp", Path("examples/mlp_tanh_cross_entropy.expr"))
     view = _open(browser, page)
     nodes = [n for n in view["nodes"].values() if n["kind"] in ("op", "leaf")]
     assert len(_visible(browser, ".node.op")) + len(_visible(browser, ".node.leaf")) == \
@@ -193,8 +195,11 @@ def test_mlp_page_screenshot_and_search(browser, tmp_path):
     search = browser.find_element("id", "search")
     search.send_keys("W2")
     assert len(_visible(browser, ".node.match")) >= 1
-    for _ in range(6):
+    steps = doc["traces"][0]["steps"]
+    tanh = next(k for k, s in enumerate(steps) if s["node"] == "TanhBackward0")
+    for _ in range(tanh + 1):
         browser.find_element("id", "next").click()
+    assert "TanhBackward0" in browser.find_element("id", "details-body").text
     shot = browser.get_screenshot_as_png()
     assert _png_pixels_vary(shot)
     search.clear()

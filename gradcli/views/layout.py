@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-LAYER_GAP = 44.0  # vertical space between layers
+LAYER_GAP = 34.0  # vertical space between layers
 NODE_GAP = 22.0  # horizontal space between boxes
 DUMMY_GAP = 10.0  # horizontal space next to a dummy (an edge passing through a layer)
 MARGIN = 12.0

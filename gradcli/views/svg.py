@@ -198,6 +198,9 @@ def svg(drawing: Drawing, *, standalone: bool = True, prefix: str = "",
     holds several drawings."""
     layout = drawing.layout
     width, height = layout.width, layout.height
+    empty = "no backward graph: no tensor the program bound requires grad"
+    if not layout.nodes:
+        width, height = text_width(empty) + 2 * PAD_X, LINE + 2 * PAD_Y
     out = []
     attrs = (f'viewBox="0 0 {_f(width)} {_f(height)}" '
              f'width="{_f(width)}" height="{_f(height)}" font-family="{FONT}" '
@@ -227,6 +230,9 @@ def svg(drawing: Drawing, *, standalone: bool = True, prefix: str = "",
                    f'stroke="{colour}" stroke-width="1.3"{extra} '
                    f'marker-end="url(#{marker})"/>')
     out.append("</g>")
+    if not layout.nodes:
+        out.append(f'<text x="{_f(PAD_X)}" y="{_f(PAD_Y + FONT_SIZE)}" fill="#666">'
+                   f"{escape(empty)}</text>")
     out.append('<g class="nodes">')
     by_id = {item.id: item for item in drawing.items}
     for box_id, placed in layout.nodes.items():

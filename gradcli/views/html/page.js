@@ -36,8 +36,8 @@
     }
     return v === null || v === undefined ? "None" : walk(v);
   }
-  function value(v) {
-    var s = el("span", "val", fmt(v));
+  function value(v, room) {
+    var s = el("span", "val", fmt(v, room));
     s.setAttribute("data-json", JSON.stringify(v === undefined ? null : v));
     return s;
   }
@@ -229,27 +229,27 @@
         li.setAttribute("data-step", i + 1);
         li.appendChild(document.createTextNode(name + ".grad = "));
         if (s.previous !== null && s.previous !== undefined) {
-          li.appendChild(el("span", "note", fmt(s.previous, 6) + " (before) + "));
+          li.appendChild(el("span", "note", fmt(s.previous, 4) + " (before) + "));
         }
         if (s.contributions.length) {
           // Reached along several edges: the engine summed them before adding.
           s.contributions.forEach(function (c, j) {
-            var part = el("span", "contribution", (j ? " + " : "(") + fmt(c.grad, 6));
+            var part = el("span", "contribution", (j ? " + " : "(") + fmt(c.grad, 4));
             part.setAttribute("data-json", JSON.stringify(c.grad));
             part.title = "from " + c.from;
             li.appendChild(part);
           });
           li.appendChild(document.createTextNode(") = "));
         } else if (s.previous !== null && s.previous !== undefined) {
-          li.appendChild(document.createTextNode(fmt(s.grad_in, 6) + " = "));
+          li.appendChild(document.createTextNode(fmt(s.grad_in, 4) + " = "));
         }
-        li.appendChild(value(s.total));
+        li.appendChild(value(s.total, 8));
         list.appendChild(li);
       } else if (s.retained) {
         var r = el("li", "grad-step", s.retained.name + ".grad = ");
         r.setAttribute("data-name", s.retained.name);
         r.setAttribute("data-step", i + 1);
-        r.appendChild(value(s.retained.grad));
+        r.appendChild(value(s.retained.grad, 8));
         r.appendChild(el("span", "note", "  (retain_grad)"));
         list.appendChild(r);
       }
@@ -350,20 +350,27 @@
       row(dl, "rule", "AccumulateGrad: adds each gradient that reaches it into " + info.name + ".grad");
       var uses = row(dl, "partials", []);
       uses.classList.add("partials");
-      var nodes = stepNodes();
       steps.forEach(function (st, i) {
         if (st.kind !== "node") { return; }
-        (view.passes[state.pass].partials[i] || []).forEach(function (p) {
-          if (p.text.indexOf("/∂" + info.name + " = ") < 0) { return; }
-          var line = el("div", "partial", p.text);
-          if (p.value !== null && p.value !== undefined) {
-            line.appendChild(document.createTextNode(" = "));
-            line.appendChild(value(p.value));
+        st.sends.forEach(function (send) {
+          if (send.to_label !== info.name + ".grad" || !send.to) { return; }
+          var shown = false;
+          (view.passes[state.pass].partials[i] || []).forEach(function (p) {
+            if (p.text.indexOf("/∂" + send.input + " = ") < 0) { return; }
+            var line = el("div", "partial", p.text);
+            if (p.value !== null && p.value !== undefined) {
+              line.appendChild(document.createTextNode(" = "));
+              line.appendChild(value(p.value));
+            }
+            line.appendChild(el("span", "note", "  (" + st.node + ", step " + (i + 1) + ")"));
+            uses.appendChild(line);
+            shown = true;
+          });
+          if (!shown) {
+            uses.appendChild(el("div", "partial note", st.node + " (step " + (i + 1) + ") sends " +
+              (send.formula || "grad") + ": a Jacobian product, not one number per element"));
           }
-          line.appendChild(el("span", "note", "  (" + st.node + ", step " + (i + 1) + ")"));
-          uses.appendChild(line);
         });
-        if (nodes[i] === undefined) { return; }
       });
       var got = row(dl, "grad", []);
       got.classList.add("leaf-grad");
