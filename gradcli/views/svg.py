@@ -24,6 +24,7 @@ LINE = 15.0
 PAD_X, PAD_Y = 8.0, 6.0
 LABEL_WIDTH = 40  # characters of an expression shown in a box (as the DOT view)
 GROUP_ABOVE = 60  # graphs with more nodes collapse repeated lines into groups
+SHARED_ABOVE = 4  # in such graphs an input used more often is drawn once per use
 
 STYLE = {  # kind -> (fill, stroke, text colour, dashed)
     "op": ("#d3d3d3", "#555555", "#111111", False),
@@ -48,6 +49,10 @@ class Item:
     lines: list
     members: list = field(default_factory=list)  # a group's node ids
     line: int | None = None  # the source line
+    node: str = ""  # the graph node this box shows (a copy of a shared input: the original)
+
+    def __post_init__(self):
+        self.node = self.node or self.id
 
     @property
     def box(self) -> Box:
@@ -122,14 +127,22 @@ def find_groups(graph: Graph) -> dict[str, list[str]]:
 def _collapse(graph: Graph, all_items, links, groups: dict, open_groups) -> tuple:
     closed = {member: gid for gid, members in groups.items() if gid not in open_groups
               for member in members}
-    if not closed:
-        return all_items, links
+    copies = {item.id for item in all_items if item.node != item.id}
+    use = {link.source: link.target for link in links if link.source in copies}
+    kept_copies: set = set()
     out = []
     for item in all_items:
         if item.id in closed:
             continue
-        if item.kind == "const" and any(link.source == item.id and link.target in closed
-                                        for link in links):
+        if item.id in copies:
+            if use[item.id] in closed:
+                # Copies of one input beside hidden uses: one copy per group remains.
+                key = (item.node, closed[use[item.id]])
+                if key in kept_copies:
+                    continue
+                kept_copies.add(key)
+        elif item.kind == "const" and any(link.source == item.id and link.target in closed
+                                          for link in links):
             continue  # an input without grad of a hidden node hides with it
         out.append(item)
     lines_of = {n.id: n.line for n in graph.nodes}
@@ -155,11 +168,35 @@ def _collapse(graph: Graph, all_items, links, groups: dict, open_groups) -> tupl
     return out, kept
 
 
+def _split_shared(all_items: list[Item], links: list[Link]) -> tuple[list, list]:
+    """A weight used by every iteration of a 100-step loop would send an edge across the
+    whole drawing to each use (and a layered layout one dummy per layer crossed): draw such
+    an input once beside each use instead, each copy standing for the same node."""
+    uses: dict = {}
+    for link in links:
+        uses.setdefault(link.source, []).append(link)
+    out, relinked, copies = [], [], {}
+    for item in all_items:
+        if item.kind in ("leaf", "const") and len(uses.get(item.id, ())) > SHARED_ABOVE:
+            for k, link in enumerate(uses[item.id]):
+                copy = Item(f"{item.id}~{k + 1}", item.kind, item.lines, node=item.id)
+                out.append(copy)
+                copies[id(link)] = copy.id
+        else:
+            out.append(item)
+    for link in links:
+        source = copies.get(id(link), link.source)
+        relinked.append(Link(source, link.target, link.kind, link.index))
+    return out, relinked
+
+
 def draw(graph: Graph, groups: dict | None = None, open_groups=(), engine: str = "gradcli"
          ) -> Drawing:
     """Boxes, edges and their coordinates. `groups` (from find_groups) are drawn as one box
     each, except those in `open_groups`."""
     all_items, links = items(graph)
+    if len(graph.nodes) > GROUP_ABOVE:
+        all_items, links = _split_shared(all_items, links)
     groups = groups or {}
     shown, shown_links = _collapse(graph, all_items, links, groups, set(open_groups))
     boxes = [item.box for item in shown]
@@ -219,14 +256,15 @@ def svg(drawing: Drawing, *, standalone: bool = True, prefix: str = "",
                f'<marker id="{prefix}arrow-grey" viewBox="0 0 10 10" refX="9" refY="5" '
                'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
                '<path d="M0,0 L10,5 L0,10 z" fill="#999"/></marker></defs>')
+    by_id = {item.id: item for item in drawing.items}
     out.append('<g class="edges">')
     for link, route in zip(drawing.links, layout.edges, strict=False):
         dashed = link.kind == "const"
         colour = "#999" if dashed else "#444"
         marker = f"{prefix}arrow-grey" if dashed else f"{prefix}arrow"
         extra = ' stroke-dasharray="5 4"' if dashed else ""
-        out.append(f'<path class="edge {link.kind}" data-source="{link.source}" '
-                   f'data-target="{link.target}" d="{path_data(route.points)}" fill="none" '
+        out.append(f'<path class="edge {link.kind}" data-source="{by_id[link.source].node}" '
+                   f'data-target="{by_id[link.target].node}" d="{path_data(route.points)}" fill="none" '
                    f'stroke="{colour}" stroke-width="1.3"{extra} '
                    f'marker-end="url(#{marker})"/>')
     out.append("</g>")
@@ -234,7 +272,6 @@ def svg(drawing: Drawing, *, standalone: bool = True, prefix: str = "",
         out.append(f'<text x="{_f(PAD_X)}" y="{_f(PAD_Y + FONT_SIZE)}" fill="#666">'
                    f"{escape(empty)}</text>")
     out.append('<g class="nodes">')
-    by_id = {item.id: item for item in drawing.items}
     for box_id, placed in layout.nodes.items():
         item = by_id[box_id]
         fill, stroke, ink, dashed = STYLE[item.kind]
@@ -243,7 +280,8 @@ def svg(drawing: Drawing, *, standalone: bool = True, prefix: str = "",
         if item.members:
             data += f' data-members="{" ".join(item.members)}"'
         focus = ' tabindex="0"' if not standalone else ""
-        out.append(f'<g class="node {item.kind}" data-node="{item.id}"{data}{focus}>')
+        copy = " copy" if item.node != item.id else ""
+        out.append(f'<g class="node {item.kind}{copy}" data-node="{item.node}"{data}{focus}>')
         out.append(f"<title>{escape(' · '.join(item.lines))}</title>")
         out.append(f'<rect x="{_f(placed.left)}" y="{_f(placed.top)}" '
                    f'width="{_f(placed.width)}" height="{_f(placed.height)}" rx="4" '

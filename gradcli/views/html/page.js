@@ -58,19 +58,17 @@
     }
     return null;
   }
-  function boxOf(id) {
+  function boxesOf(id) {
+    // The box of a node (several for an input drawn beside each use), or its group's box.
     var svg = svgNow();
-    if (!svg || !id) { return null; }
-    var found = svg.querySelector('.node[data-node="' + id + '"]');
-    if (found) { return found; }
-    var groups = svg.querySelectorAll(".node.group");
-    for (var i = 0; i < groups.length; i++) {
-      if ((" " + groups[i].getAttribute("data-members") + " ").indexOf(" " + id + " ") >= 0) {
-        return groups[i];
-      }
-    }
-    return null;
+    if (!svg || !id) { return []; }
+    var found = [].slice.call(svg.querySelectorAll('.node[data-node="' + id + '"]'));
+    if (found.length) { return found; }
+    return [].filter.call(svg.querySelectorAll(".node.group"), function (g) {
+      return (" " + g.getAttribute("data-members") + " ").indexOf(" " + id + " ") >= 0;
+    });
   }
+  function boxOf(id) { return boxesOf(id)[0] || null; }
   function showVariant() {
     var key = state.open.slice().sort().join(" ");
     var pick = variants[0];
@@ -163,16 +161,17 @@
         e.classList.remove("running", "ran", "freed");
       });
       for (var i = 0; i < state.step; i++) {
-        var g = boxOf(nodes[i]);
-        if (!g) { continue; }
-        g.classList.add(i === state.step - 1 ? "running" : "ran");
-        if (steps[i].saved === "freed") { g.classList.add("freed"); }
-        [].forEach.call(svg.querySelectorAll('.edge[data-target="' + g.getAttribute("data-node") + '"]'),
-          function (e) { e.classList.add(i === state.step - 1 ? "running" : "ran"); });
+        var cls = i === state.step - 1 ? "running" : "ran", freed = steps[i].saved === "freed";
+        boxesOf(nodes[i]).forEach(function (g) {
+          g.classList.remove("ran");
+          g.classList.add(cls);
+          if (freed) { g.classList.add("freed"); }
+          [].forEach.call(svg.querySelectorAll('.edge[data-target="' + g.getAttribute("data-node") + '"]'),
+            function (e) { e.classList.remove("ran"); e.classList.add(cls); });
+        });
       }
       [].forEach.call(svg.querySelectorAll(".node.selected"), function (e) { e.classList.remove("selected"); });
-      var chosen = boxOf(state.selected);
-      if (chosen) { chosen.classList.add("selected"); }
+      boxesOf(state.selected).forEach(function (g) { g.classList.add("selected"); });
     }
     $("counter").textContent = "step " + state.step + " / " + steps.length;
     var line = null;
