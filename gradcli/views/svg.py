@@ -251,11 +251,12 @@ def svg(drawing: Drawing, *, standalone: bool = True, prefix: str = "",
     out.append(f"<svg {attrs}>")
     out.append(f"<title>{escape(title)}</title>")
     out.append(f'<defs><marker id="{prefix}arrow" viewBox="0 0 10 10" refX="9" refY="5" '
-               'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-               '<path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker>'
+               'markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" '
+               'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker>'
                f'<marker id="{prefix}arrow-grey" viewBox="0 0 10 10" refX="9" refY="5" '
-               'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-               '<path d="M0,0 L10,5 L0,10 z" fill="#999"/></marker></defs>')
+               'markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" '
+               'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#999"/></marker>'
+               '</defs>')
     by_id = {item.id: item for item in drawing.items}
     out.append('<g class="edges">')
     for link, route in zip(drawing.links, layout.edges, strict=False):
@@ -264,7 +265,8 @@ def svg(drawing: Drawing, *, standalone: bool = True, prefix: str = "",
         marker = f"{prefix}arrow-grey" if dashed else f"{prefix}arrow"
         extra = ' stroke-dasharray="5 4"' if dashed else ""
         out.append(f'<path class="edge {link.kind}" data-source="{by_id[link.source].node}" '
-                   f'data-target="{by_id[link.target].node}" d="{path_data(route.points)}" fill="none" '
+                   f'data-target="{by_id[link.target].node}" d="{path_data(route.points)}" '
+                   'fill="none" '
                    f'stroke="{colour}" stroke-width="1.3"{extra} '
                    f'marker-end="url(#{marker})"/>')
     out.append("</g>")

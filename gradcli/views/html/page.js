@@ -90,7 +90,14 @@
     var svg = svgNow();
     if (!svg) { return; }
     if (!svg.getAttribute("data-full")) { svg.setAttribute("data-full", svg.getAttribute("viewBox")); }
-    svg.setAttribute("viewBox", svg.getAttribute("data-full"));
+    var b = svg.getAttribute("data-full").split(" ").map(Number);
+    var scale = Math.min(panel.clientWidth / b[2], panel.clientHeight / b[3]);
+    if (scale > 1.4) {
+      // A small graph is not blown up past 1.4x: it stays centred at that size.
+      var w = panel.clientWidth / 1.4, h = panel.clientHeight / 1.4;
+      b = [b[0] + b[2] / 2 - w / 2, b[1] + b[3] / 2 - h / 2, w, h];
+    }
+    svg.setAttribute("viewBox", b.join(" "));
   }
   function zoom(factor, cx, cy) {
     var svg = svgNow();
