@@ -239,3 +239,15 @@ def test_layout_dot_draws_the_same_boxes(tmp_path):
     ours, theirs = _svg(path), _svg(path, "--layout", "dot")
     assert sorted(b[0] for b in _boxes(ours)) == sorted(b[0] for b in _boxes(theirs))
     assert [b[3:] for b in sorted(_boxes(ours))] == [b[3:] for b in sorted(_boxes(theirs))]
+
+
+def test_program_text_cannot_end_the_page_scripts(tmp_path):
+    path = _program(tmp_path, 'a = torch.tensor(2.0, requires_grad=True)  # </script><!--\n'
+                              'b = a * 3\nprint("</script><script>alert(1)</script> & <b>")\n'
+                              'b.backward()\n')
+    html = _invoke(["graph", path, "--format", "html"]).stdout
+    assert html.count("<script") == 3 and html.count("</script>") == 3
+    doc, view = _page_parts(html)
+    assert doc["stdout"] == ["</script><script>alert(1)</script> & <b>"]
+    assert view["source"][0].endswith("# </script><!--")
+    assert "&lt;/script&gt;&lt;!--" in html  # the program panel shows it as text
