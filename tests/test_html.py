@@ -251,3 +251,27 @@ def test_program_text_cannot_end_the_page_scripts(tmp_path):
     assert doc["stdout"] == ["</script><script>alert(1)</script> & <b>"]
     assert view["source"][0].endswith("# </script><!--")
     assert "&lt;/script&gt;&lt;!--" in html  # the program panel shows it as text
+
+
+def test_partials_with_numbers_match_the_derivatives(tmp_path):
+    import numpy as np
+
+    path = _program(tmp_path, "x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)\n"
+                              "c = x ** 3\nt = torch.tanh(c)\nm = t * x\nloss = m.mean()\n"
+                              "loss.backward()\n")
+    html = _invoke(["graph", path, "--format", "html"]).stdout
+    doc, view = _page_parts(html)
+    x = np.array([0.5, 1.0, 2.0], dtype=np.float32)
+    c = x ** 3
+    t = np.tanh(c)
+    partials = {}
+    for k, node in enumerate(view["passes"][0]["nodes"]):
+        for p in view["passes"][0]["partials"][k]:
+            partials[p["text"]] = p["value"]
+    assert set(partials) == {"∂c/∂x = 3·x^2", "∂t/∂c = 1 - t²", "∂m/∂t = x", "∂m/∂x = t",
+                             "∂loss/∂m = 1/3"}
+    np.testing.assert_allclose(partials["∂c/∂x = 3·x^2"], 3 * x ** 2, rtol=1e-6)
+    np.testing.assert_allclose(partials["∂t/∂c = 1 - t²"], 1 - t ** 2, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(partials["∂m/∂t = x"], x)
+    np.testing.assert_allclose(partials["∂m/∂x = t"], t, rtol=1e-6)
+    np.testing.assert_allclose(partials["∂loss/∂m = 1/3"], np.full(3, 1 / 3), rtol=1e-6)

@@ -16,7 +16,7 @@ from gradcli.backend import NumpyVocabulary
 from gradcli.engine import BackwardContext, unpack_saved
 from gradcli.node import AccumulateGrad
 from gradcli.tensor import Tensor
-from gradcli.trace import Tracer, graph_nodes, saved_entries
+from gradcli.trace import RULES, Tracer, graph_nodes, saved_entries
 
 POINTWISE = {
     "add.Tensor", "sub.Tensor", "rsub.Scalar", "mul.Tensor", "div.Tensor", "div.Scalar",
@@ -68,7 +68,9 @@ class ReplayRecorder(Tracer):
             return [None] * count
         size = int(np.prod(shape, dtype=np.int64)) if shape else 1
         overload = getattr(node.op, "overload", "")
-        if size != 1 and overload not in POINTWISE:
+        # Only built-in ops (those with a rule in words): running a formula again must have
+        # no effect, which a user-defined backward (it may print) does not promise.
+        if overload not in RULES or (size != 1 and overload not in POINTWISE):
             return [None] * count
         dtype = node.inputs_meta[0][1].numpy if node.inputs_meta and node.inputs_meta[0] \
             else np.float32
