@@ -129,20 +129,22 @@ def _table_html(document: dict) -> str:
     head = ("name", "shape", "dtype", "requires_grad", "is_leaf", "grad_fn", "data", "grad")
     rows = ["<tr>" + "".join(f"<th scope=\"col\">{h}</th>" for h in head) + "</tr>"]
     for t in document["tensors"]:
-        data = value_text(np.asarray(t["data"], dtype=object)) if isinstance(
-            t["data"], str) else _cell(t["data"])
-        grad = "None" if t["grad"] is None else _cell(t["grad"])
+        data = _cell(t["data"], t["dtype"])
+        grad = "None" if t["grad"] is None else _cell(t["grad"], t["dtype"])
         cells = (t["name"], shape_text(t["shape"]), t["dtype"], str(t["requires_grad"]),
                  str(t["is_leaf"]), t["grad_fn"] or "None", data, grad)
         rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
     return "<table>\n" + "\n".join(rows) + "\n</table>"
 
 
-def _cell(data) -> str:
-    if isinstance(data, str):
-        return data
+def _cell(data, dtype: str) -> str:
+    """The values as `eval`'s trace prints them (NaN and infinities come as strings)."""
     try:
-        return value_text(np.asarray(data, dtype=float))
+        kind = np.dtype(dtype)
+    except TypeError:
+        kind = np.dtype(np.float64)  # bfloat16 and the like: shown as floats
+    try:
+        return value_text(np.asarray(data, dtype=kind))
     except (TypeError, ValueError):
         return json.dumps(data)[:60]
 
