@@ -228,3 +228,24 @@ def test_groups_expand_and_collapse(browser, tmp_path):
     browser.find_element("id", "last").click()  # the running node is inside the group
     assert _visible(browser, ".node.group.ran, .node.group.running")
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_passes_over_graphs_no_longer_held_still_show_each_step(browser, tmp_path):
+    loop = ("w = torch.tensor(0.0, requires_grad=True)\nfor i in range(3):\n"
+            "    loss = (w * 3.0 - 6.0) ** 2\n    loss.backward()\n"
+            "    with torch.no_grad():\n        w -= 0.1 * w.grad\n    w.grad = None\n")
+    page, doc = _page(tmp_path, loop, "gd")
+    view = _open(browser, page)
+    assert len(doc["traces"]) == 3 and None in view["passes"][0]["nodes"]
+    browser.find_element("id", "next").click()
+    details = browser.find_element("id", "details-body")
+    first = doc["traces"][0]["steps"][0]
+    assert first["node"] in details.text and "not in the drawing" in details.text
+    assert _json(details.find_element("css selector", ".grad-in .val")) == first["grad_in"]
+    assert not _visible(browser, ".node.running")
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element("id", "pass")).select_by_index(2)  # the graph drawn
+    browser.find_element("id", "next").click()
+    assert len(_visible(browser, ".node.running")) == 1
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

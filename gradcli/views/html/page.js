@@ -191,6 +191,7 @@
     markLine(line, "current");
     showGrads();
     if (state.selected) { showNode(state.selected); }
+    else if (state.step > 0 && !nodes[state.step - 1]) { showNode(null, state.step - 1); }
     if (running === undefined) { running = null; }
   }
   function markLine(line, cls) {
@@ -198,7 +199,7 @@
     var e = document.querySelector('.src-line[data-line="' + line + '"]');
     if (e) {
       e.classList.add(cls);
-      if (cls === "current") { e.scrollIntoView({ block: "nearest" }); }
+      e.scrollIntoView({ block: "nearest" });
     }
   }
 
@@ -268,8 +269,16 @@
   }
 
   // ----- the details panel -----
-  function showNode(id) {
-    var info = view.nodes[id], body = $("details-body");
+  function stepInfo(k) {
+    // A step whose node is not drawn (the program built a new graph for a later pass):
+    // what the trace says about it.
+    var s = trace().steps[k];
+    return { kind: s.kind === "accumulate" ? "leaf" : "op", name: s.kind === "accumulate" ?
+      (s.variable || "leaf") : s.node, variable: s.variable, expression: s.expression,
+      line: s.line, saved: [], undrawn: true };
+  }
+  function showNode(id, only) {
+    var info = only === undefined ? view.nodes[id] : stepInfo(only), body = $("details-body");
     body.textContent = "";
     if (!info) { return; }
     var head = el("h3", "", info.kind === "op" ? info.name : info.name);
@@ -286,7 +295,11 @@
     if (info.shape) { row(dl, "shape", info.shape + " " + (info.dtype || "")); }
     if (info.kind === "const") { row(dl, "note", "requires_grad=False: no gradient flows to it"); }
     if (info.kind === "output") { row(dl, "note", "gradient starts here: backward() seeds it with ones"); }
-    var k = stepOf(id), steps = trace().steps;
+    var k = only === undefined ? stepOf(id) : only, steps = trace().steps;
+    if (info.undrawn) {
+      row(dl, "note", "not in the drawing: the graph drawn is the one the program's tensors " +
+        "hold at the end; this pass ran an earlier one");
+    }
     if (info.kind === "op") {
       var s = k >= 0 ? steps[k] : null;
       if (s) {
@@ -306,7 +319,7 @@
       }
       var saved = row(dl, "saved", []);
       saved.classList.add("saved");
-      if (!info.saved.length) { saved.appendChild(el("span", "note", "nothing")); }
+      if (!info.saved.length) { saved.appendChild(el("span", "note", info.undrawn ? "not recorded" : "nothing")); }
       info.saved.forEach(function (e) {
         var line = el("div", "saved-entry", e.what + "  " + e.shape + " " + e.dtype + "  " +
           e.bytes.toLocaleString("en") + " B = ");
@@ -380,9 +393,10 @@
       });
       var got = row(dl, "grad", []);
       got.classList.add("leaf-grad");
-      var reached = leafSteps(id).filter(function (i) { return i < state.step; });
-      if (!leafSteps(id).length) { got.appendChild(el("span", "note", "not reached by this pass")); }
-      else if (!reached.length) { got.appendChild(el("span", "note", "not reached yet (step " + (leafSteps(id)[0] + 1) + ")")); }
+      var mine = only === undefined ? leafSteps(id) : [only];
+      var reached = mine.filter(function (i) { return i < state.step; });
+      if (!mine.length) { got.appendChild(el("span", "note", "not reached by this pass")); }
+      else if (!reached.length) { got.appendChild(el("span", "note", "not reached yet (step " + (mine[0] + 1) + ")")); }
       reached.forEach(function (i) {
         var st = steps[i], line = el("div", "accumulation");
         line.appendChild(document.createTextNode("step " + (i + 1) + ": " + info.name + ".grad " +
@@ -398,8 +412,8 @@
     var n = trace().steps.length;
     state.step = Math.max(0, Math.min(n, step));
     var nodes = stepNodes();
-    if (state.step > 0 && nodes[state.step - 1]) {
-      state.selected = nodes[state.step - 1];
+    if (state.step > 0) {
+      state.selected = nodes[state.step - 1] || null;
       centre(boxOf(state.selected));
     }
     update();
