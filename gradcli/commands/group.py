@@ -71,16 +71,19 @@ def cli():
                    "forms like 512M, 2G, 1.5GiB).")
 @click.option("--timeout", metavar="SECONDS", type=click.FloatRange(0, min_open=True),
               default=None, help="Stop the program after this many seconds (default: no limit).")
+@click.option("--cell", "--cells", "cells", metavar="N|A-B", default=None,
+              help="A notebook: show only cell N or cells A-B (the cells before still run).")
 def eval_command(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
                  trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
-                 timeout=None):
+                 timeout=None, cells=None):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
 
     With several FILEs, each runs on its own and prints its own result, in order (json:
     one document per line, each with a "file" key); the exit code is the worst outcome.
     """
     run_eval(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
-             trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout)
+             trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout,
+             cells)
 
 
 def _size(value):

@@ -1,0 +1,180 @@
+"""`gradcli eval` on a notebook or a transcript: read it, run it, write the views, and
+return the exit status (SPEC §1.8, §2). `gradcli.cli.run_eval` hands these inputs here."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from gradcli.errors import ExitStatus
+from gradcli.terminal import color_enabled
+
+
+def parse_cell_range(text: str | None, count: int) -> tuple[int, int] | None:
+    """`--cell 3` / `--cells 2-7` (also `2-`, `-7`): cell numbers, 1-based, inclusive."""
+    if text is None:
+        return None
+    low, sep, high = text.partition("-")
+    try:
+        first = int(low) if low.strip() else 1
+        last = (int(high) if high.strip() else count) if sep else first
+    except ValueError:
+        raise ValueError(f"'{text}' is not a cell number or a range like 2-7") from None
+    if first < 1 or last < first:
+        raise ValueError(f"'{text}' is not a cell number or a range like 2-7")
+    if first > count:
+        raise ValueError(f"cell {first} does not exist: the notebook has {count} code cells")
+    return first, min(last, count)
+
+
+def eval_document(kind: str, filename: str, source: str, *, output_format: str = "table",
+                  seed=None, limits=None, precision: int = 4, no_color: bool = False,
+                  color_mode: str = "auto", quiet: bool = False, trace: bool = False,
+                  trace_values: str = "summary", partials: bool = False,
+                  detect_anomaly: bool = False, cells: str | None = None,
+                  several: bool = False) -> int:
+    if kind == "notebook":
+        return _eval_notebook(filename, source, output_format, seed, limits, precision,
+                              no_color, color_mode, quiet, trace, trace_values, partials,
+                              detect_anomaly, cells, several)
+    return _eval_transcript(filename, source, output_format, seed, limits, precision,
+                            no_color, color_mode, quiet, trace, trace_values, partials,
+                            detect_anomaly, several)
+
+
+def _views(source, trace, trace_values, partials, detect_anomaly, output_format):
+    if not (trace or partials or detect_anomaly):
+        return None
+    from gradcli.render.trace import make_views
+
+    return make_views(source, trace, trace_values, partials, detect_anomaly, output_format)
+
+
+def _eval_notebook(filename, source, output_format, seed, limits, precision, no_color,
+                   color_mode, quiet, trace, trace_values, partials, detect_anomaly, cells,
+                   several) -> int:
+    from gradcli.documents import run_notebook
+    from gradcli.render import cells as view
+    from gradcli.sources.notebook import NotebookError, read_notebook
+
+    err = sys.stderr
+    mode = "never" if no_color else color_mode
+    try:
+        notebook = read_notebook(source, filename)
+    except NotebookError as exc:
+        return _not_a_notebook(filename, exc, output_format)
+    try:
+        selection = parse_cell_range(cells, len(notebook.cells))
+    except ValueError as exc:
+        from gradcli.cli import bad_parameter
+
+        raise bad_parameter(str(exc), "--cells") from None
+    note = view.skipped_note(filename, notebook.skipped())
+    if note and not quiet:
+        print(note, file=err)
+    views = _views(notebook.script, trace, trace_values, partials, detect_anomaly,
+                   output_format)
+    run = run_notebook(notebook, seed=seed, limits=limits, cells=selection,
+                       observer=views.tracer if views is not None else None)
+    sources = {cell.number: cell.source for cell in notebook.cells}
+    if not quiet:
+        for result in run.visible():
+            for warning in result.warnings:
+                print(view.cell_warning(filename, result.index, sources[result.index],
+                                        warning), file=err)
+    result = run.result()
+    if output_format == "json":
+        from gradcli.render.jsondoc import write
+
+        extra = {**(views.json() if views is not None else {}), **view.notebook_json(run)}
+        write(sys.stdout, result, extra, indent=None if several else 2,
+              head={"file": filename} if several else None)
+        sys.stdout.write("\n")
+    elif quiet:
+        for cell_result in run.visible():
+            sys.stdout.write(cell_result.stdout)
+            if cell_result.display is not None:
+                sys.stdout.write(cell_result.display + "\n")
+    else:
+        view.write_notebook(run, sys.stdout, views, color_enabled(mode, sys.stdout))
+        _write_tensors(result, output_format, precision, mode)
+    sys.stdout.flush()
+    failed = run.failed
+    if failed is not None:
+        print(view.cell_error(filename, failed.index, sources[failed.index], failed.error,
+                              color=color_enabled(mode, err)), file=err)
+        return ExitStatus.SYNTAX if failed.error.phase == "parse" else ExitStatus.PROGRAM_ERROR
+    return ExitStatus.OK
+
+
+def _eval_transcript(filename, source, output_format, seed, limits, precision, no_color,
+                     color_mode, quiet, trace, trace_values, partials, detect_anomaly,
+                     several) -> int:
+    from gradcli.documents import run_transcript
+    from gradcli.render import cells as view
+    from gradcli.sources.transcript import read_transcript, report
+
+    transcript = read_transcript(source, filename)
+    mode = "never" if no_color else color_mode
+    views = _views(transcript.script(), trace, trace_values, partials, detect_anomaly,
+                   output_format)
+    run = run_transcript(transcript, seed=seed, limits=limits,
+                         observer=views.tracer if views is not None else None)
+    result = run.result()
+    if output_format == "json":
+        from gradcli.render.jsondoc import write
+
+        extra = {**(views.json() if views is not None else {}), **view.transcript_json(run)}
+        write(sys.stdout, result, extra, indent=None if several else 2,
+              head={"file": filename} if several else None)
+        sys.stdout.write("\n")
+    elif quiet:
+        sys.stdout.write(result.stdout)
+    else:
+        if views is not None:
+            views.write(result.stdout, color_enabled(mode, sys.stdout), sys.stdout)
+        else:
+            view.write_transcript(run, sys.stdout)
+        _write_tensors(result, output_format, precision, mode)
+    sys.stdout.flush()
+    failures = run.failures
+    for failure in failures:
+        print(report(failure.example, filename, failure.got, failure.error), end="",
+              file=sys.stderr)
+    if failures:
+        print(f"{filename}: {len(failures)} of {len(run.examples)} examples failed",
+              file=sys.stderr)
+        return ExitStatus.PROGRAM_ERROR
+    return ExitStatus.OK
+
+
+def _write_tensors(result, output_format, precision, mode) -> None:
+    if output_format == "tsv":
+        from gradcli.render.table import tsv
+
+        sys.stdout.write(tsv(result, precision))
+        return
+    if not result.tensors:
+        return
+    from rich.console import Console
+
+    from gradcli.render.table import rich_table
+
+    color = color_enabled(mode, sys.stdout)
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+    console = Console(force_terminal=color, color_system="auto" if color else None,
+                      highlight=False, soft_wrap=False, width=width)
+    console.print(rich_table(result, precision))
+
+
+def _not_a_notebook(filename, exc, output_format) -> int:
+    from gradcli.result import ErrorRecord, RunResult
+
+    error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
+    if output_format == "json":
+        from gradcli.render.jsondoc import dumps
+
+        sys.stdout.write(dumps(RunResult(filename, "", error=error)) + "\n")
+    place = f"{filename}:{exc.line}:{exc.column}" if exc.line else filename
+    print(f"{place}: SyntaxError: {exc.message}", file=sys.stderr)
+    return ExitStatus.SYNTAX
