@@ -64,7 +64,7 @@ class CellRunner:
     def __init__(self, *, seed: int | None = None, limits=None, observer=None):
         from gradcli.session import Session
 
-        self.session = Session(seed=seed, limits=limits)
+        self.session = Session(seed=seed, limits=limits, keep_grad_mode=True)
         self.observer = observer
 
     def run(self, cell: Cell, mode: str = "jupyter") -> CellResult:

@@ -125,6 +125,9 @@ def write_notebook(run, out, views=None, color: bool = False) -> None:
             out.write(result.stdout)
         if result.display is not None:
             out.write(out_prompt(result.index, result.display))
+        if result.error is not None and cell.may_raise:
+            # The error the cell is meant to raise is its output, as Jupyter shows it.
+            out.write(f"{result.error.type}: {result.error.message}\n")
         out.write("\n")
 
 

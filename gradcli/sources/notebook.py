@@ -40,6 +40,23 @@ class CodeCell:
     outputs: list  # the recorded outputs (nbformat dicts), as read
     execution_count: int | None
     skipped: list = field(default_factory=list)  # [(line, text)] of IPython-only lines
+    tags: list = field(default_factory=list)  # metadata.tags, and nbval's comment markers
+
+    @property
+    def may_raise(self) -> bool:
+        """A cell that fails on purpose (tag `raises-exception`, as nbclient and Jupyter
+        Book read it): its error is its output and the run goes on."""
+        return "raises-exception" in self.tags or "nbval-raises-exception" in self.tags
+
+    @property
+    def output_ignored(self) -> bool:
+        """`gradcli test` runs the cell but does not compare its output (nbval's tag)."""
+        return "nbval-ignore-output" in self.tags
+
+    @property
+    def test_skipped(self) -> bool:
+        """`gradcli test` does not run the cell (nbval's tag)."""
+        return "nbval-skip" in self.tags or "skip-execution" in self.tags
 
     @property
     def executed(self) -> bool:
@@ -95,11 +112,24 @@ def read_notebook(text: str, filename: str) -> Notebook:
         count = raw.get("execution_count", raw.get("prompt_number"))
         script_lines.append(f"# In [{number}]:")
         cell = CodeCell(number, position, source, original, len(script_lines), outputs,
-                        count if isinstance(count, int) else None, skipped)
+                        count if isinstance(count, int) else None, skipped,
+                        _tags(raw, original))
         script_lines.extend(source.split("\n"))
         script_lines.append("")
         cells.append(cell)
     return Notebook(filename, document, cells, "\n".join(script_lines))
+
+
+def _tags(raw: dict, source: str) -> list[str]:
+    metadata = raw.get("metadata")
+    tags = metadata.get("tags", []) if isinstance(metadata, dict) else []
+    tags = [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
+    # nbval's markers may also be a comment on the cell's first line: `# NBVAL_SKIP`.
+    first = source.lstrip().split("\n", 1)[0].strip()
+    for marker in ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION"):
+        if first.startswith("#") and marker in first:
+            tags.append("nbval-" + marker[6:].lower().replace("_", "-"))
+    return tags
 
 
 def _text(value, where: str, key: str) -> str:
