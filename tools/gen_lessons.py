@@ -174,6 +174,47 @@ def write_transcript(name: str, parts: list) -> None:
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+def torch_literal(value) -> str:
+    """What `# expect: A == B` holds as B: the value as text gradcli reads back."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        dtype = str(value.dtype).removeprefix("torch.")
+        suffix = "" if dtype in ("float32", "int64", "bool") else f", dtype=torch.{dtype}"
+        return f"tensor({value.detach().tolist()!r}{suffix})"
+    return repr(value)
+
+
+def write_expect_script(name: str, parts: list) -> None:
+    """`parts`: code (str), ("value", EXPR) for `# expect: EXPR == <PyTorch's value>`, and
+    ("printed",) for a block of the lines PyTorch printed since the last checkpoint."""
+    import oracle
+    import torch
+
+    torch.manual_seed(0)
+    namespace: dict = {"__builtins__": oracle.make_builtins(), "__name__": "__main__"}
+    lines: list[str] = []
+    printed = io.StringIO()
+    for part in parts:
+        if isinstance(part, str):
+            lines.extend(part.strip("\n").split("\n"))
+            with redirect_stdout(printed):
+                exec(compile(part.strip("\n"), name, "exec"), namespace)  # noqa: S102
+        elif part[0] == "value":
+            value = eval(part[1], namespace)  # noqa: S307 - the oracle evaluates lesson text
+            lines.append(f"# expect: {part[1]} == {torch_literal(value)}")
+        else:
+            lines.append("# expect:")
+            text = printed.getvalue()
+            lines.extend(("# " + line).rstrip() for line in text.rstrip("\n").split("\n"))
+        if not isinstance(part, str):
+            printed = io.StringIO()
+    path = ROOT / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
 def main() -> None:
     import lessons_spec
 
@@ -181,6 +222,8 @@ def main() -> None:
         write_notebook(name, cells)
     for name, parts in lessons_spec.TRANSCRIPTS.items():
         write_transcript(name, parts)
+    for name, parts in lessons_spec.EXPECT_SCRIPTS.items():
+        write_expect_script(name, parts)
 
 
 if __name__ == "__main__":

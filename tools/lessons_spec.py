@@ -315,7 +315,7 @@ for k in range(5):
     print(f"step {k}: loss {loss.item():.4f}")
     W.grad = None
     loss.backward()
-    W.data += -50 * W.grad
+    W.data += -10 * W.grad
 """),
     code("W.grad[0, :5]"),
 ]
@@ -427,4 +427,54 @@ TRANSCRIPTS = {
     "examples/lessons/autograd_basics_docs.txt": AUTOGRAD_BASICS_DOCS,
     "tests/data/lessons/autograd_basics_altered.txt":
         [ALTERED if part is A_GRAD else part for part in AUTOGRAD_BASICS_DOCS],
+}
+
+
+# Scripts with `# expect:` checkpoints: ("value", EXPR) becomes `# expect: EXPR == V` with
+# PyTorch's value V; ("printed",) a block of what PyTorch printed since the last one.
+CHAIN_RULE = [
+    """
+# The chain rule through one tanh neuron, checked at each step.
+x = tensor([1.0, -2.0, 0.5], requires_grad=True)
+w = tensor([0.3, 0.1, -0.4], requires_grad=True)
+b = tensor(0.2, requires_grad=True)
+n = (w * x).sum() + b
+o = n.tanh()
+""",
+    ("value", "o"),
+    """
+o.backward()
+""",
+    ("value", "b.grad"),
+    ("value", "x.grad"),
+    ("value", "w.grad"),
+    """
+print(f"do/dn = {1 - o.item() ** 2:.6f}")
+print(w.grad_fn, b.grad.shape)
+""",
+    ("printed",),
+]
+
+GRAD_ACCUMULATION = [
+    """
+# Gradients add up across backward() calls until they are zeroed.
+a = tensor([2.0, 3.0], requires_grad=True)
+for step in range(3):
+    loss = (a ** 2).sum()
+    loss.backward()
+    print(step, a.grad)
+""",
+    ("printed",),
+    ("value", "a.grad"),
+    """
+a.grad.zero_()
+(a * a * a).sum().backward()
+""",
+    ("value", "a.grad"),
+    ("value", "a.grad.sum().item()"),
+]
+
+EXPECT_SCRIPTS = {
+    "examples/lessons/chain_rule_checked.expr": CHAIN_RULE,
+    "examples/lessons/grad_accumulation_checked.expr": GRAD_ACCUMULATION,
 }
