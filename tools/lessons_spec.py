@@ -1,3 +1,4 @@
+# ruff: noqa: W291 - the source notebook's cells are kept verbatim, trailing blanks included
 """The texts of examples/lessons/ and tests/data/lessons/: notebooks as cells and
 transcripts as examples. tools/gen_lessons.py runs them under real PyTorch and records
 the outputs; nothing here is an expected value."""
@@ -329,7 +330,7 @@ MAGICS_AND_DISPLAY = [
     code("b.backward();"),
     code("a.grad"),
     code("print(a.grad_fn)\na.grad_fn"),
-    code("from IPython.display import display, Math\n"
+    code("from IPython.display import Math, display\n\n"
          "display(Math(r'\\partial b / \\partial a'))\ndisplay(a.grad)\na.grad * 0"),
 ]
 
