@@ -112,9 +112,12 @@ def _eval_transcript(filename, source, output_format, seed, limits, precision, n
                      several) -> int:
     from gradcli.documents import run_transcript
     from gradcli.render import cells as view
-    from gradcli.sources.transcript import read_transcript, report
+    from gradcli.sources.transcript import TranscriptError, read_transcript, report
 
-    transcript = read_transcript(source, filename)
+    try:
+        transcript = read_transcript(source, filename)
+    except TranscriptError as exc:
+        return _not_a_notebook(filename, exc, output_format)
     mode = "never" if no_color else color_mode
     views = _views(transcript.script(), trace, trace_values, partials, detect_anomaly,
                    output_format)
@@ -168,13 +171,17 @@ def _write_tensors(result, output_format, precision, mode) -> None:
 
 
 def _not_a_notebook(filename, exc, output_format) -> int:
+    """A file that cannot be read as its kind (bad JSON, bad example layout): exit 3."""
     from gradcli.result import ErrorRecord, RunResult
 
-    error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
+    error = ErrorRecord("SyntaxError", exc.message, exc.line, getattr(exc, "column", None),
+                        phase="parse")
     if output_format == "json":
         from gradcli.render.jsondoc import dumps
 
         sys.stdout.write(dumps(RunResult(filename, "", error=error)) + "\n")
-    place = f"{filename}:{exc.line}:{exc.column}" if exc.line else filename
+    place = f"{filename}:{exc.line}" if exc.line else filename
+    if exc.line and getattr(exc, "column", None):
+        place += f":{exc.column}"
     print(f"{place}: SyntaxError: {exc.message}", file=sys.stderr)
     return ExitStatus.SYNTAX

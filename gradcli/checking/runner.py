@@ -192,9 +192,19 @@ def _with_error(text: str, error: str | None) -> str:
 
 def _check_transcript(report, text, seed, limits, update) -> None:
     from gradcli.documents import run_transcript
-    from gradcli.sources.transcript import got_text, read_transcript, with_wants
+    from gradcli.sources.transcript import (
+        TranscriptError,
+        got_text,
+        read_transcript,
+        with_wants,
+    )
 
-    transcript = read_transcript(text, report.path)
+    try:
+        transcript = read_transcript(text, report.path)
+    except TranscriptError as exc:
+        place = f":{exc.line}" if exc.line else ""
+        report.error = f"{report.path}{place}: {exc.message}"
+        return
     started = time.perf_counter()
     run = run_transcript(transcript, seed=seed, limits=limits)
     seconds = (time.perf_counter() - started) / max(len(transcript.examples), 1)

@@ -58,12 +58,33 @@ class Transcript:
         return "\n".join(lines)
 
 
+class TranscriptError(Exception):
+    """The examples cannot be read (doctest's parser refuses them): exit 3."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+# A pasted docstring's own quotes are not part of its text (Python strips them).
+_QUOTES = re.compile(r'^\s*[rRuU]?("""|\'\'\')\s*$')
+
+
 def read_transcript(text: str, filename: str) -> Transcript:
     import doctest
 
     parser = doctest.DocTestParser()
     examples = []
-    for item in parser.parse(text, filename):
+    # The quote lines become blank lines, so the line numbers stay the file's.
+    readable = "\n".join("" if _QUOTES.match(line) else line for line in text.split("\n"))
+    try:
+        items = parser.parse(readable, filename)
+    except ValueError as exc:
+        # `line 7 of the docstring for doc.txt has inconsistent leading whitespace: ...`
+        found = re.search(r"line (\d+) of", str(exc))
+        message = re.sub(r"^line \d+ of the docstring for \S+ has ", "", str(exc))
+        raise TranscriptError(message, int(found.group(1)) if found else None) from None
+    for item in items:
         if not isinstance(item, doctest.Example):
             continue
         source_lines = item.source.count("\n") or 1
