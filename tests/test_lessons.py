@@ -118,7 +118,8 @@ def test_junit_xml_parses_and_counts(tree, tmp_path):
     suite = ET.parse(report).getroot().find("testsuite")
     cases = suite.findall("testcase")
     assert int(suite.get("tests")) == len(cases) > 80
-    assert int(suite.get("failures")) == 1 == len([c for c in cases if c.find("failure") is not None])
+    failures = [c for c in cases if c.find("failure") is not None]
+    assert int(suite.get("failures")) == 1 == len(failures)
     skipped = [c for c in cases if c.find("skipped") is not None]
     assert int(suite.get("skipped")) == len(skipped) >= 2
     (failed,) = [c for c in cases if c.find("failure") is not None]
