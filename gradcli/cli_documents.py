@@ -101,10 +101,28 @@ def _eval_notebook(filename, source, output_format, seed, limits, precision, no_
     sys.stdout.flush()
     failed = run.failed
     if failed is not None:
-        print(view.cell_error(filename, failed.index, sources[failed.index], failed.error,
+        error = failed.error
+        if error.hint:
+            error = _hint_in_cells(error, notebook)
+        print(view.cell_error(filename, failed.index, sources[failed.index], error,
                               color=color_enabled(mode, err)), file=err)
         return ExitStatus.SYNTAX if failed.error.phase == "parse" else ExitStatus.PROGRAM_ERROR
     return ExitStatus.OK
+
+
+def _hint_in_cells(error, notebook):
+    """A hint names program lines (`the backward() call on line 12`): in a notebook,
+    lines of its script view, which the reader knows as a cell and a line in it."""
+    import re
+
+    from gradcli.result import ErrorRecord
+
+    def named(match):
+        place = notebook.locate(int(match.group(1)))
+        return f"cell {place[0]} line {place[1]}" if place else match.group(0)
+
+    hint = re.sub(r"\bline (\d+)", named, error.hint)
+    return ErrorRecord(error.type, error.message, error.line, error.column, hint, error.phase)
 
 
 def _eval_transcript(filename, source, output_format, seed, limits, precision, no_color,

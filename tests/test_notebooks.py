@@ -213,6 +213,7 @@ def test_error_in_cell_5_names_cell_line_and_column():
     assert f"{path}:cell 5:line 2:col 1: RuntimeError: Trying to backward through the graph " \
            "a second time" in result.stderr
     assert "    y.backward()\n    ^" in result.stderr
+    assert "freed by the backward() call on cell 4 line 1;" in result.stderr
     assert "In [5]:\nagain\n" in result.stdout and "In [6]" not in result.stdout
     assert "never reached" not in result.stdout
     doc = json.loads(invoke("eval", path, "--format", "json").stdout)

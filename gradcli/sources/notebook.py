@@ -75,6 +75,14 @@ class Notebook:
     def executed(self) -> bool:
         return any(cell.executed for cell in self.cells)
 
+    def locate(self, line: int) -> tuple[int, int] | None:
+        """(cell number, line within it) of a line of the script view."""
+        for cell in reversed(self.cells):
+            if line > cell.first_line:
+                local = line - cell.first_line
+                return (cell.number, local) if local <= cell.source.count("\n") + 1 else None
+        return None
+
     def skipped(self) -> list[tuple[int, int, str]]:
         return [(cell.number, line, text) for cell in self.cells for line, text in cell.skipped]
 
