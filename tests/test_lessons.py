@@ -189,3 +189,47 @@ def test_expect_printed_blocks_and_errors(tmp_path):
     assert [t["status"] for t in tests] == ["passed", "failed", "failed", "skipped"]
     assert tests[2]["message"] == "line 9: NameError: name 'nope' is not defined"
     assert tests[3]["message"] == "not reached: line 9 raised"
+
+
+# ----- sealed expectations ------------------------------------------------------------------
+
+
+def seal_invoke(*args):
+    result = CliRunner().invoke(cli, ["seal", *map(str, args)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"uncaught {result.exception!r}") from result.exception
+    return result
+
+
+def test_seal_hides_the_values_and_test_still_checks_them(tmp_path):
+    source = LESSONS / "chain_rule_checked.expr"
+    sealed = tmp_path / "sealed.expr"
+    result = seal_invoke(source, "-o", sealed)
+    assert result.exit_code == 0
+    text = sealed.read_text()
+    assert text.count("# expect-sealed: ") == 4 and "# expect: b.grad ==" not in text
+    assert "0.9900662899" not in text and "0.297019" not in text  # the values are gone
+    assert "# expect-sealed: x.grad ~ v1:4:50000:" in text
+    assert invoke(sealed).exit_code == 0
+    # A wrong program fails the sealed checks.
+    wrong = tmp_path / "wrong.expr"
+    wrong.write_text(text.replace("w = tensor([0.3, 0.1, -0.4]", "w = tensor([0.3, 0.1, -0.41]"))
+    doc = json.loads(invoke(wrong, "--format", "json").stdout)
+    statuses = {t["name"]: (t["status"], t["message"]) for t in doc["files"][0]["tests"]}
+    assert statuses["line 10"] == ("failed", "x.grad is not the sealed value")
+    assert [statuses[f"line {n}"][0] for n in (7, 9, 11)] == ["failed"] * 3
+
+
+def test_sealed_values_match_within_tolerance_across_grid_edges():
+    from gradcli.api import tensor
+    from gradcli.checking.seal import cells_of, matches, seal
+
+    sealed = seal(tensor([2.5004999, -1.0]), rounds=10)
+    assert matches(tensor([2.5004999, -1.0]), sealed)
+    # 2.5005001 rounds to the next cell (2.501), but it is within rtol of the sealed value.
+    assert cells_of(2.5005001)[1] == [{"2.500e+00", "2.501e+00"}]
+    assert matches(tensor([2.5005001, -1.0]), sealed)
+    assert not matches(tensor([2.5016, -1.0]), sealed)
+    assert not matches(tensor([2.5004999]), sealed)  # the shape is part of the seal
+    assert seal(3.0, rounds=10) != seal(3.0, rounds=10)  # a fresh salt every time
+    assert matches(3.0000001, seal(3.0, rounds=10)) and matches(0.0, seal(1e-12, rounds=10))

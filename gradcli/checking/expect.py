@@ -30,13 +30,22 @@ class Expectation:
     expression: str | None  # `x.grad == tensor([2., 4.])`, or None for a printed block
     printed: list[str] = field(default_factory=list)  # the block's expected lines
     end: int = 0  # the last line of the comment block (its own line for an expression)
+    sealed: str | None = None  # `# expect-sealed: A ~ SEALED`: expression is A
 
 
 def find_expectations(text: str) -> list[Expectation]:
     lines = text.split("\n")
     found = []
     index = 0
+    from gradcli.checking.seal import SEALED
+
     while index < len(lines):
+        sealed = SEALED.match(lines[index])
+        if sealed is not None:
+            found.append(Expectation(index + 1, sealed.group(1), end=index + 1,
+                                     sealed=sealed.group(2)))
+            index += 1
+            continue
         match = EXPECT.match(lines[index])
         if match is None:
             index += 1
@@ -59,7 +68,8 @@ def find_expectations(text: str) -> list[Expectation]:
 
 
 def has_expectations(text: str) -> bool:
-    return any(EXPECT.match(line) for line in text.split("\n"))
+    return any(EXPECT.match(line) or line.startswith(("# expect-sealed:", "#expect-sealed:"))
+               for line in text.split("\n"))
 
 
 def comparison(expression: str) -> tuple[str, str] | None:

@@ -262,7 +262,9 @@ def _check_script(report, text, seed, limits, update) -> None:
             case.got = result.stdout + f"{error.type}: {error.message}\n"
             continue
         start = item.end
-        if item.expression is None:
+        if item.sealed is not None:
+            _check_sealed(runner, item, case)
+        elif item.expression is None:
             got = result.stdout.rstrip("\n").split("\n") if result.stdout else []
             replacements[item.line] = ["# expect:"] + [("# " + line).rstrip() for line in got]
             if [loose(x).rstrip() for x in got] != [loose(x).rstrip() for x in item.printed]:
@@ -279,6 +281,50 @@ def _check_script(report, text, seed, limits, update) -> None:
             if item.line in replacements and item.line in failed:
                 new[item.line - 1:item.end] = replacements[item.line]
         _write_if_changed(report, text, "\n".join(new))
+
+
+def _check_sealed(runner, item, case) -> None:
+    from gradcli.checking.seal import SealError, matches
+
+    value, error = runner.evaluate(item.expression, item.line)
+    if error is not None:
+        case.status, case.message = "failed", f"{error.type}: {error.message}"
+        return
+    try:
+        holds = matches(value, item.sealed)
+    except SealError as exc:
+        case.status, case.message = "failed", str(exc)
+        return
+    if not holds:
+        case.status = "failed"
+        case.message = f"{item.expression} is not the sealed value"
+
+
+def expected_values(text: str, *, seed=None, limits=None) -> tuple[dict, list[str]]:
+    """For `gradcli seal`: the value of B in each `# expect: A == B` (by line), computed
+    where the comment stands; and the problems met (errors, expectations not A == B)."""
+    from gradcli.runtime_cells import Cell, CellRunner
+
+    lines = text.split("\n")
+    runner = CellRunner(seed=seed, limits=limits)
+    values, problems, start = {}, [], 0
+    for item in E.find_expectations(text):
+        result = runner.run(Cell(item.line, "\n".join(lines[start:item.line - 1]), start),
+                            "script")
+        if result.error is not None:
+            problems.append(f"line {start + (result.error.line or 1)}: {result.error.type}: "
+                            f"{result.error.message}")
+            break
+        start = item.end
+        pair = E.comparison(item.expression) if item.expression and not item.sealed else None
+        if pair is None:
+            continue
+        value, error = runner.evaluate(pair[1], item.line)
+        if error is not None:
+            problems.append(f"line {item.line}: {error.type}: {error.message}")
+            continue
+        values[item.line] = value
+    return values, problems
 
 
 def _check_expression(runner, item, case, replacements) -> None:

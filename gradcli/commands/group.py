@@ -15,7 +15,7 @@ class LazyGroup(click.Group):
     """Subcommands other than `eval` are imported when first looked up (each module is
     named after its command), so `gradcli eval` does not import the REPL or Pygments."""
 
-    lazy = ("check", "completion", "graph", "help", "repl", "show", "test")
+    lazy = ("check", "completion", "graph", "help", "repl", "seal", "show", "test")
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
