@@ -10,7 +10,7 @@ from gradcli.errors import ExitStatus
 from gradcli.sources.kind import document_kind
 from gradcli.terminal import COLOR_MODES, color_enabled
 
-FORMATS = ("table", "tsv", "json", "latex")
+FORMATS = ("table", "tsv", "json", "latex", "ipynb")
 
 
 def usage_error(message: str) -> Exception:
@@ -159,7 +159,7 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             kind = document_kind(filename, source)
             if cells is not None and kind != "notebook":
                 raise usage_error(f"--cells picks cells of a notebook; {filename} is not one")
-            if kind != "script":
+            if kind != "script" or output_format == "ipynb":
                 # Notebooks and transcripts (SPEC §1.8) have views of their own.
                 from gradcli.cli_documents import eval_document
 

@@ -33,6 +33,8 @@ def eval_document(kind: str, filename: str, source: str, *, output_format: str =
                   trace_values: str = "summary", partials: bool = False,
                   detect_anomaly: bool = False, cells: str | None = None,
                   several: bool = False) -> int:
+    if output_format == "ipynb":
+        return _as_notebook(kind, filename, source, seed, limits)
     if kind == "notebook":
         return _eval_notebook(filename, source, output_format, seed, limits, precision,
                               no_color, color_mode, quiet, trace, trace_values, partials,
@@ -40,6 +42,41 @@ def eval_document(kind: str, filename: str, source: str, *, output_format: str =
     return _eval_transcript(filename, source, output_format, seed, limits, precision,
                             no_color, color_mode, quiet, trace, trace_values, partials,
                             detect_anomaly, several)
+
+
+def _as_notebook(kind, filename, source, seed, limits) -> int:
+    """`--format ipynb`: the notebook (or the script's top-level blocks as cells) with the
+    outputs gradcli shows recorded in it, as Jupyter would record them."""
+    from gradcli.documents import run_notebook
+    from gradcli.sources.notebook import (
+        NotebookError,
+        new_notebook,
+        read_notebook,
+        script_cells,
+        with_outputs,
+    )
+
+    if kind == "transcript":
+        from gradcli.cli import usage_error
+
+        raise usage_error("--format ipynb takes a script or a notebook, not a transcript")
+    try:
+        notebook = (read_notebook(source, filename) if kind == "notebook"
+                    else new_notebook(script_cells(source), filename))
+    except NotebookError as exc:
+        return _not_a_notebook(filename, exc, "ipynb")
+    run = run_notebook(notebook, seed=seed, limits=limits)
+    outputs = {r.index: (r.stdout, r.display, (r.error.type, r.error.message)
+                         if r.error is not None else None) for r in run.results}
+    sys.stdout.write(with_outputs(notebook, outputs))
+    failed = run.failed
+    if failed is not None:
+        from gradcli.render import cells as view
+
+        cell = notebook.cells[failed.index - 1]
+        print(view.cell_error(filename, failed.index, cell.source, failed.error), file=sys.stderr)
+        return ExitStatus.SYNTAX if failed.error.phase == "parse" else ExitStatus.PROGRAM_ERROR
+    return ExitStatus.OK
 
 
 def _views(source, trace, trace_values, partials, detect_anomaly, output_format):

@@ -315,3 +315,52 @@ def test_the_source_notebook_gives_the_notebooks_answers():
     assert cells[14]["stdout"] == ["<IPython.core.display.Math object>", ""] * 3 + [
         "<IPython.core.display.Math object>"]
     assert cells[15]["stdout"][:3] == ["a is leaf: True", "a grad_fn: None", "a grad: tensor([3.])"]
+
+
+# ----- --format ipynb -----------------------------------------------------------------------
+
+
+def test_script_cells_are_the_top_level_blocks():
+    from gradcli.sources.notebook import script_cells
+
+    source = ("import torch\n\n# the data\nx = tensor([1.])\ny = x * 2\n\n"
+              "for i in range(2):\n    y = y * 2\n\n    print(i)\nz = (1 +\n\n 2)\n\ny\n")
+    assert script_cells(source) == [
+        "import torch", "# the data\nx = tensor([1.])\ny = x * 2",
+        "for i in range(2):\n    y = y * 2\n\n    print(i)\nz = (1 +\n\n 2)", "y"]
+
+
+def test_format_ipynb_records_gradcli_outputs_in_a_notebook(tmp_path):
+    program = tmp_path / "p.expr"
+    program.write_text("x = tensor([1., 2.], requires_grad=True)\n\n(x * x).sum().backward()\n"
+                       "print(x.grad)\n\nx.grad * 2\n")
+    result = invoke("eval", program, "--format", "ipynb")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["nbformat"] == 4
+    cells = document["cells"]
+    assert ["".join(c["source"]) for c in cells] == [
+        "x = tensor([1., 2.], requires_grad=True)", "(x * x).sum().backward()\nprint(x.grad)",
+        "x.grad * 2"]
+    assert cells[1]["outputs"] == [{"name": "stdout", "output_type": "stream",
+                                    "text": ["tensor([2., 4.])\n"]}]
+    assert cells[2]["outputs"][0]["data"] == {"text/plain": ["tensor([4., 8.])"]}
+    assert [c["execution_count"] for c in cells] == [1, 2, 3]
+    # The notebook it wrote passes `gradcli test`.
+    notebook = tmp_path / "p.ipynb"
+    notebook.write_text(result.stdout)
+    check = CliRunner().invoke(cli, ["test", str(notebook)])
+    assert check.exit_code == 0 and "3 passed" in check.stdout
+
+
+def test_format_ipynb_reruns_a_notebook():
+    result = invoke("eval", LESSONS / "d2l_autograd.ipynb", "--format", "ipynb")
+    assert result.exit_code == 0
+    recorded = json.loads((LESSONS / "d2l_autograd.ipynb").read_text())
+    rerun = json.loads(result.stdout)
+
+    def plain(doc):
+        return [[o.get("data", {}).get("text/plain") for o in c.get("outputs", [])]
+                for c in doc["cells"]]
+
+    assert plain(rerun) == plain(recorded)  # PyTorch's recorded displays, cell by cell

@@ -284,3 +284,43 @@ def with_outputs(notebook: Notebook, results: dict) -> str:
 def _lines(text: str) -> list[str]:
     """nbformat's multiline form: a list of lines, each with its newline but the last."""
     return text.splitlines(keepends=True)
+
+
+# ----- a program as a notebook ------------------------------------------------------------
+
+
+def script_cells(source: str) -> list[str]:
+    """A program's top-level blocks as cell sources: a blank line before a statement at
+    column 1 (outside brackets and strings) starts a new cell; a comment right above a
+    statement stays with it."""
+    cells: list[list[str]] = [[]]
+    depth, quote = 0, None
+    blank_before = False
+    for line in source.split("\n"):
+        if not line.strip() and depth == 0 and quote is None:
+            blank_before = True
+            continue
+        starts_block = not line[:1].isspace() and depth == 0 and quote is None
+        if blank_before and starts_block and cells[-1]:
+            cells.append([])
+        elif blank_before and cells[-1]:
+            cells[-1].append("")
+        blank_before = False
+        cells[-1].append(line)
+        depth, quote = _scan(line, depth, quote)
+    return ["\n".join(cell) for cell in cells if cell]
+
+
+def new_notebook(sources: list[str], filename: str) -> Notebook:
+    """An nbformat 4 notebook of code cells, unexecuted."""
+    document = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"cell-{index}",
+                   "metadata": {}, "outputs": [], "source": _lines(source)}
+                  for index, source in enumerate(sources, 1)],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return read_notebook(json.dumps(document), filename)
