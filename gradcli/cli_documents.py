@@ -240,3 +240,41 @@ def _not_a_notebook(filename, exc, output_format) -> int:
         place += f":{exc.column}"
     print(f"{place}: SyntaxError: {exc.message}", file=sys.stderr)
     return ExitStatus.SYNTAX
+
+
+def show_notebook(filename: str, source: str, seed, color: bool, err_color: bool) -> int:
+    """`gradcli show lesson.ipynb`: each cell annotated with the tensors its lines bound,
+    and the value it displayed."""
+    from gradcli.commands.show import annotations, render
+    from gradcli.documents import run_notebook
+    from gradcli.render import cells as view
+    from gradcli.sources.notebook import NotebookError, read_notebook
+
+    try:
+        notebook = read_notebook(source, filename)
+    except NotebookError as exc:
+        return _not_a_notebook(filename, exc, "table")
+    run = run_notebook(notebook, seed=seed, record_bindings=True)
+    notes = annotations(run.bindings)
+    results = {r.index: r for r in run.results}
+    for cell in notebook.cells:
+        result = results.get(cell.number)
+        sys.stdout.write(f"In [{cell.number}]:\n")
+        if result is None:
+            sys.stdout.write("(not run)\n\n")
+            continue
+        local = {line - cell.first_line: note for line, note in notes.items()
+                 if cell.first_line < line <= cell.first_line + cell.source.count("\n") + 1}
+        error_line = result.error.line if result.error is not None else None
+        sys.stdout.write(render(cell.source, local, error_line, color))
+        if result.display is not None:
+            sys.stdout.write(view.out_prompt(cell.number, result.display))
+        sys.stdout.write("\n")
+    sys.stdout.flush()
+    failed = run.failed
+    if failed is not None:
+        error = _hint_in_cells(failed.error, notebook) if failed.error.hint else failed.error
+        print(view.cell_error(filename, failed.index, notebook.cells[failed.index - 1].source,
+                              error, color=err_color), file=sys.stderr)
+        return ExitStatus.SYNTAX if failed.error.phase == "parse" else ExitStatus.PROGRAM_ERROR
+    return ExitStatus.OK

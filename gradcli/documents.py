@@ -18,6 +18,7 @@ class NotebookRun:
     shown: tuple[int, int]  # the first and last cell number asked for
     tensors: list = field(default_factory=list)
     starts: dict = field(default_factory=dict)  # cell number -> print() chars before it
+    bindings: list = field(default_factory=list)  # with record_bindings (gradcli show)
 
     @property
     def failed(self) -> CellResult | None:
@@ -40,13 +41,15 @@ class NotebookRun:
 
 
 def run_notebook(notebook: Notebook, *, seed=None, limits=None, observer=None,
-                 cells: tuple[int, int] | None = None, testing: bool = False) -> NotebookRun:
+                 cells: tuple[int, int] | None = None, testing: bool = False,
+                 record_bindings: bool = False) -> NotebookRun:
     """Run the code cells in order in one namespace (Jupyter's display rule) until the
     first error, as Run All does (a cell tagged `raises-exception` may fail and the run
     goes on). With `cells=(low, high)` the cells before `low` run silently first and the
     run ends after `high`. `testing` leaves out the cells tagged `nbval-skip`."""
     low, high = cells or (1, len(notebook.cells))
-    runner = CellRunner(seed=seed, limits=limits, observer=observer)
+    runner = CellRunner(seed=seed, limits=limits, observer=observer,
+                        record_bindings=record_bindings)
     run = NotebookRun(notebook, [], (low, high))
     printed = 0
     for cell in notebook.cells:
@@ -62,6 +65,7 @@ def run_notebook(notebook: Notebook, *, seed=None, limits=None, observer=None,
         if result.error is not None and not cell.may_raise:
             break
     run.tensors = runner.tensors()
+    run.bindings = runner.bindings()
     return run
 
 

@@ -5,6 +5,7 @@
     result = runner.run(Cell(index, source, first_line), mode)   # -> CellResult
     value, error = runner.evaluate(text, line)                    # an expression's value
     runner.tensors()                                              # [TensorRecord], now
+    runner.bindings()                # with CellRunner(record_bindings=True): gradcli show
     run_cells(cells, mode, ...)                                   # -> [CellResult]
 
 `mode` is how bare expression statements show their value:
@@ -61,10 +62,12 @@ class CellResult:
 class CellRunner:
     """One namespace, one random generator and one warning registry for many cells."""
 
-    def __init__(self, *, seed: int | None = None, limits=None, observer=None):
+    def __init__(self, *, seed: int | None = None, limits=None, observer=None,
+                 record_bindings: bool = False):
         from gradcli.session import Session
 
-        self.session = Session(seed=seed, limits=limits, keep_grad_mode=True)
+        self.session = Session(seed=seed, limits=limits, keep_grad_mode=True,
+                               record_bindings=record_bindings)
         self.observer = observer
 
     def run(self, cell: Cell, mode: str = "jupyter") -> CellResult:
@@ -112,6 +115,12 @@ class CellRunner:
 
     def tensors(self) -> list[TensorRecord]:
         return self.session.tensors()
+
+    def bindings(self) -> list:
+        """With `record_bindings`: every binding of a name to a tensor, in order, as
+        session.Binding (line in the program text, name, shape, dtype, requires_grad,
+        grad_fn name)."""
+        return self.session.bindings
 
 
 def run_cells(cells, mode: str = "jupyter", *, seed=None, limits=None, observer=None,

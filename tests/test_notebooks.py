@@ -364,3 +364,18 @@ def test_format_ipynb_reruns_a_notebook():
                 for c in doc["cells"]]
 
     assert plain(rerun) == plain(recorded)  # PyTorch's recorded displays, cell by cell
+
+
+def test_show_annotates_each_cell():
+    result = invoke("show", LESSONS / "micrograd_neuron.ipynb", "--color", "never")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert out.startswith("In [1]:\n1 │ import torch\n\nIn [2]:\n")
+    assert " 7 │ o = torch.tanh(n)" in out and "← o: (1,) float64 TanhBackward0" in out
+    assert "In [4]:\n1 │ o\nOut[4]: tensor([0.7071], dtype=torch.float64, " \
+           "grad_fn=<TanhBackward0>)\n" in out
+    result = invoke("show", DATA / "error_in_cell_5.ipynb", "--color", "never")
+    assert result.exit_code == 1
+    assert "2 │ y.backward()  ← ✗ failed here" in result.stdout
+    assert "In [6]:\n(not run)" in result.stdout
+    assert ":cell 5:line 2:col 1: RuntimeError" in result.stderr
