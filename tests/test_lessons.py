@@ -233,3 +233,15 @@ def test_sealed_values_match_within_tolerance_across_grid_edges():
     assert not matches(tensor([2.5004999]), sealed)  # the shape is part of the seal
     assert seal(3.0, rounds=10) != seal(3.0, rounds=10)  # a fresh salt every time
     assert matches(3.0000001, seal(3.0, rounds=10)) and matches(0.0, seal(1e-12, rounds=10))
+
+
+def test_seed_rerolls_the_data_and_expressions_recompute(tmp_path):
+    path = tmp_path / "student.expr"
+    path.write_text("x = randn(3, requires_grad=True)\n(x * x).sum().backward()\n"
+                    "# expect: x.grad == 2 * x\n")
+    for seed in ("1", "2", "12345"):
+        assert invoke(path, "--seed", seed).exit_code == 0
+    literal = tmp_path / "literal.expr"
+    literal.write_text("x = randn(3)\n# expect: x.sum().item() == 0.5\n")
+    doc = json.loads(invoke(literal, "--seed", "7", "--format", "json").stdout)
+    assert doc["files"][0]["tests"][0]["status"] == "failed"
