@@ -140,6 +140,10 @@ def test_one_altered_output_fails_at_its_line():
     doc = json.loads(invoke("eval", ALTERED, "--format", "json").stdout)
     failed = [e for e in doc["examples"] if not e["passed"]]
     assert [e["line"] for e in failed] == [15]
+    assert doc["ok"] is False and doc["error"] is None
+    doc = json.loads(invoke("eval", LESSONS / "autograd_basics_docs.txt", "--format",
+                            "json").stdout)
+    assert doc["ok"] is True and doc["error"] is None  # an expected exception is no error
 
 
 def test_eval_replays_the_transcript():

@@ -94,8 +94,10 @@ def notebook_json(run) -> dict:
 
 
 def transcript_json(run) -> dict:
-    failed = next((e for e in run.examples if e.error is not None), None)
+    failed = next((e for e in run.examples if e.error is not None and not e.passed), None)
     doc = {
+        # A transcript holds when every example prints what it expects (exit 0).
+        "ok": not run.failures,
         "examples": [{
             "line": e.example.line, "source": e.example.source, "want": e.example.want,
             "got": e.got, "passed": e.passed, "skipped": e.skipped,
