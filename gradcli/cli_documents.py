@@ -278,3 +278,26 @@ def show_notebook(filename: str, source: str, seed, color: bool, err_color: bool
                               error, color=err_color), file=sys.stderr)
         return ExitStatus.SYNTAX if failed.error.phase == "parse" else ExitStatus.PROGRAM_ERROR
     return ExitStatus.OK
+
+
+def notebook_result(filename: str, source: str, seed, output_format: str = "table"):
+    """A notebook run as one RunResult over its script view (for `gradcli graph`): the
+    script's text, and the error's line counted in it."""
+    from gradcli.cli import SyntaxExit
+    from gradcli.documents import run_notebook
+    from gradcli.result import ErrorRecord
+    from gradcli.sources.notebook import NotebookError, read_notebook
+
+    try:
+        notebook = read_notebook(source, filename)
+    except NotebookError as exc:
+        raise SyntaxExit(filename, "", exc, output_format) from None
+    run = run_notebook(notebook, seed=seed)
+    result = run.result()
+    failed = run.failed
+    if failed is not None and failed.error.line is not None:
+        error = failed.error
+        line = notebook.cells[failed.index - 1].first_line + error.line
+        result.error = ErrorRecord(error.type, error.message, line, error.column, error.hint,
+                                   error.phase)
+    return notebook.script, result

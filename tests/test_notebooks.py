@@ -379,3 +379,17 @@ def test_show_annotates_each_cell():
     assert "2 │ y.backward()  ← ✗ failed here" in result.stdout
     assert "In [6]:\n(not run)" in result.stdout
     assert ":cell 5:line 2:col 1: RuntimeError" in result.stderr
+
+
+def test_graph_of_a_notebook():
+    result = invoke("graph", LESSONS / "micrograd_neuron.ipynb", "--format", "tree")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("o = torch.tanh(n)  TanhBackward0  (1,) float64")
+    assert "x1*w1  MulBackward0" in result.stdout
+
+
+def test_graph_of_a_malformed_notebook_exits_3(tmp_path):
+    path = tmp_path / "bad.ipynb"
+    path.write_text("{")
+    result = invoke("graph", path)
+    assert result.exit_code == 3 and "not a Jupyter notebook" in result.stderr

@@ -102,7 +102,12 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_
         filename, source = read_program(file, expr)
     except SourceError as exc:
         raise SyntaxExit(file or "<stdin>", "", exc, output_format) from None
-    result = run(source, filename, seed=seed, overrides=overrides)
+    if filename.lower().endswith(".ipynb"):  # the cells in order, as Run All runs them
+        from gradcli.cli_documents import notebook_result
+
+        source, result = notebook_result(filename, source, seed, output_format)
+    else:
+        result = run(source, filename, seed=seed, overrides=overrides)
     if result.error is not None and result.error.phase == "parse":
         print(format_error(filename, source, result.error), file=sys.stderr)
         sys.exit(ExitStatus.SYNTAX)
