@@ -388,8 +388,11 @@ def test_graph_of_a_notebook():
     assert "x1*w1  MulBackward0" in result.stdout
 
 
-def test_graph_of_a_malformed_notebook_exits_3(tmp_path):
+def test_graph_of_a_malformed_notebook_exits_3(tmp_path, capsys):
+    from gradcli.cli import main
+
     path = tmp_path / "bad.ipynb"
     path.write_text("{")
-    result = invoke("graph", path)
-    assert result.exit_code == 3 and "not a Jupyter notebook" in result.stderr
+    with pytest.raises(SystemExit) as info:
+        main(["graph", str(path)])  # the real entry point maps SyntaxExit to 3
+    assert info.value.code == 3 and "not a Jupyter notebook" in capsys.readouterr().err
