@@ -12,6 +12,7 @@ mode and run as Python's interactive interpreter runs it (doctest's way: every b
 expression echoes its repr), and its expected output is what it printed.
 
     /opt/oracle/bin/python tools/gen_lessons.py            # needs torch and IPython
+    /opt/oracle/bin/python tools/gen_lessons.py magics     # only names containing "magics"
 
 The lesson texts live in tools/lessons_spec.py; this file only executes and records.
 """
@@ -218,12 +219,17 @@ def write_expect_script(name: str, parts: list) -> None:
 def main() -> None:
     import lessons_spec
 
+    only = sys.argv[1] if len(sys.argv) > 1 else ""  # write only names containing this
+
     for name, cells in lessons_spec.NOTEBOOKS.items():
-        write_notebook(name, cells)
+        if only in name:
+            write_notebook(name, cells)
     for name, parts in lessons_spec.TRANSCRIPTS.items():
-        write_transcript(name, parts)
+        if only in name:
+            write_transcript(name, parts)
     for name, parts in lessons_spec.EXPECT_SCRIPTS.items():
-        write_expect_script(name, parts)
+        if only in name:
+            write_expect_script(name, parts)
 
 
 if __name__ == "__main__":

@@ -332,6 +332,8 @@ MAGICS_AND_DISPLAY = [
     code("print(a.grad_fn)\na.grad_fn"),
     code("from IPython.display import Math, display\n\n"
          "display(Math(r'\\partial b / \\partial a'))\ndisplay(a.grad)\na.grad * 0"),
+    code("from IPython.display import HTML, Markdown\n\n"
+         "display(HTML('<b>bold</b>'))\nMarkdown('*a*')"),
 ]
 
 # A notebook whose fifth code cell raises (tests: the run stops there).
