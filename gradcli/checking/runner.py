@@ -84,16 +84,11 @@ def _kind(path: str, document_kind, explicit: bool) -> str | None:
 
 
 def _read(path: str) -> str | None:
+    """The file as text (a BOM dropped, newlines made `\n`), or None if it is not UTF-8."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return None
-    from gradcli.cli import SourceError, decode_source
-
-    try:
-        return decode_source(data)
-    except SourceError:
+        with open(path, encoding="utf-8-sig", newline=None) as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
         return None
 
 

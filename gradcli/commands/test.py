@@ -16,8 +16,8 @@ from gradcli.terminal import COLOR_MODES, color_enabled
 @click.command("test")
 @click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path())
 @click.option("--update", is_flag=True,
-              help="Write what gradcli shows back into the files: notebook outputs, "
-                   "transcript expected lines, # expect: values and blocks.")
+              help="Write what gradcli shows into the checks that failed: notebook "
+                   "outputs, transcript expected lines, # expect: values and blocks.")
 @click.option("--format", "output_format", type=click.Choice(("text", "json", "gradescope")),
               default="text", show_default=True,
               help="gradescope writes Gradescope's results.json document.")
