@@ -159,6 +159,9 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             kind = document_kind(filename, source)
             if cells is not None and kind != "notebook":
                 raise usage_error(f"--cells picks cells of a notebook; {filename} is not one")
+            if overrides and kind != "script":
+                raise usage_error(f"--set replaces a script's tensor(...) data; {filename} is "
+                                  f"a {kind}")
             if kind != "script" or output_format == "ipynb":
                 # Notebooks and transcripts (SPEC §1.8) have views of their own.
                 from gradcli.cli_documents import eval_document

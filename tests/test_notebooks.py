@@ -249,6 +249,12 @@ def test_bad_cell_selection_is_a_usage_error(notebook, value):
     assert result.exit_code == 2 and "--cells" in result.stderr
 
 
+def test_set_on_a_notebook_is_a_usage_error(notebook):
+    path = notebook(("code", "a = tensor([1.])"))
+    result = invoke("eval", path, "--set", "a=2")
+    assert result.exit_code == 2 and "--set" in result.stderr
+
+
 def test_cell_selection_on_a_script_is_a_usage_error(tmp_path):
     path = tmp_path / "p.expr"
     path.write_text("a = 1\n")
