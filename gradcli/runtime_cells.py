@@ -1,26 +1,38 @@
 """Run code cells one after another in one namespace: what notebooks, transcripts and
 `gradcli test` run on. This module is the whole interface between them and the runtime:
 
-    runner = CellRunner(seed=None, limits=None, observer=None)
+    runner = CellRunner(seed=None, limits=None, observer=None, record_bindings=False)
     result = runner.run(Cell(index, source, first_line), mode)   # -> CellResult
-    value, error = runner.evaluate(text, line)                    # an expression's value
-    runner.tensors()                                              # [TensorRecord], now
-    runner.bindings()                # with CellRunner(record_bindings=True): gradcli show
-    run_cells(cells, mode, ...)                                   # -> [CellResult]
+    value, error = runner.evaluate(text, line)     # an expression's value, or its error
+    runner.tensors()                               # [TensorRecord] bound now, in order
+    runner.bindings()                 # with record_bindings=True (gradcli show)
+    results, runner = run_cells(cells, mode, seed=..., limits=..., observer=...,
+                                stop_at_error=True)   # after an error: ran=False cells
 
 `mode` is how bare expression statements show their value:
 - "jupyter": only the cell's last statement, if it is a bare expression and the cell does
-  not end with `;`, displays its repr (as `CellResult.display`; None displays nothing).
+  not end with `;` (comments aside), displays its repr (as `CellResult.display`; None
+  displays nothing). `display(x)` from IPython.display prints repr(x) into stdout.
 - "interactive": every bare expression statement echoes its repr into the output, where
   it ran (Python's `>>>` prompt, a doctest example); `display` stays None.
 - "script": nothing echoes (a file run by Python).
 
+State carried from cell to cell: the variables, the random generator (seeded once, from
+`seed` or 0), the warning registry, and the grad mode (`torch.set_grad_enabled(False)`
+in one cell holds in the next). An error ends the cell at the failing statement; what
+ran before it in the cell stays done.
+
 Line numbers: `Cell.first_line` places the cell in a program text (a notebook's script
 view): line L of the cell is line `first_line + L` there, which is what an observer (the
 --trace tracer, labelling by source line) sees. Everything a CellResult reports (error,
-warnings) is relative to the cell.
+warnings) is relative to the cell. `CellResult.stdout` is what print() and display()
+wrote, without the displayed value; summed over the cells in order it is the count of
+characters the tracer's `Trace.mark` is measured in (render/cells.py places each pass
+inside its cell's output by it).
 
-Today this runs on `gradcli.session.Session` (the REPL's runtime), unchanged.
+Today this runs on `gradcli.session.Session` (the REPL's runtime) with one additive
+option (`keep_grad_mode`); the displayed expression is cut off the cell's text here and
+evaluated with the session's echo.
 """
 
 from __future__ import annotations
