@@ -128,10 +128,13 @@ def _eval_notebook(filename, source, output_format, seed, limits, precision, no_
               head={"file": filename} if several else None)
         sys.stdout.write("\n")
     elif quiet:
+        allowed = {cell.number for cell in notebook.cells if cell.may_raise}
         for cell_result in run.visible():
             sys.stdout.write(cell_result.stdout)
             if cell_result.display is not None:
                 sys.stdout.write(cell_result.display + "\n")
+            if cell_result.error is not None and cell_result.index in allowed:
+                sys.stdout.write(f"{cell_result.error.type}: {cell_result.error.message}\n")
     else:
         view.write_notebook(run, sys.stdout, views, color_enabled(mode, sys.stdout))
         _write_tensors(result, output_format, precision, mode)

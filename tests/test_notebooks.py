@@ -207,7 +207,7 @@ def test_eval_json_has_a_cells_list(notebook):
 
 
 def test_error_in_cell_5_names_cell_line_and_column():
-    path = DATA / "error_in_cell_5.ipynb"
+    path = LESSONS / "error_in_cell_5.ipynb"
     result = invoke("eval", path)
     assert result.exit_code == 1
     assert f"{path}:cell 5:line 2:col 1: RuntimeError: Trying to backward through the graph " \
@@ -380,7 +380,7 @@ def test_show_annotates_each_cell():
     assert " 7 │ o = torch.tanh(n)" in out and "← o: (1,) float64 TanhBackward0" in out
     assert "In [4]:\n1 │ o\nOut[4]: tensor([0.7071], dtype=torch.float64, " \
            "grad_fn=<TanhBackward0>)\n" in out
-    result = invoke("show", DATA / "error_in_cell_5.ipynb", "--color", "never")
+    result = invoke("show", LESSONS / "error_in_cell_5.ipynb", "--color", "never")
     assert result.exit_code == 1
     assert "2 │ y.backward()  ← ✗ failed here" in result.stdout
     assert "In [6]:\n(not run)" in result.stdout

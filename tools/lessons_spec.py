@@ -352,8 +352,8 @@ NOTEBOOKS = {
     "examples/lessons/d2l_autograd.ipynb": D2L_AUTOGRAD,
     "examples/lessons/micrograd_neuron.ipynb": MICROGRAD_NEURON,
     "examples/lessons/makemore_bigram.ipynb": MAKEMORE_BIGRAM,
-    "tests/data/lessons/magics_and_display.ipynb": MAGICS_AND_DISPLAY,
-    "tests/data/lessons/error_in_cell_5.ipynb": ERROR_IN_CELL_5,
+    "examples/lessons/magics_and_display.ipynb": MAGICS_AND_DISPLAY,
+    "examples/lessons/error_in_cell_5.ipynb": ERROR_IN_CELL_5,
 }
 
 
