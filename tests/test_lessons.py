@@ -245,3 +245,21 @@ def test_seed_rerolls_the_data_and_expressions_recompute(tmp_path):
     literal.write_text("x = randn(3)\n# expect: x.sum().item() == 0.5\n")
     doc = json.loads(invoke(literal, "--seed", "7", "--format", "json").stdout)
     assert doc["files"][0]["tests"][0]["status"] == "failed"
+
+
+def test_update_records_outputs_into_a_notebook_never_run(tmp_path):
+    from test_notebooks import notebook_text
+
+    path = tmp_path / "fresh.ipynb"
+    path.write_text(notebook_text(("markdown", "# t"), ("code", "x = tensor([1., 2.])\nx * 2"),
+                                  ("code", "print('hi')\nx.sum();")))
+    first = invoke(path, "--update")
+    assert first.exit_code == 0 and f"updated {path}" in first.stdout
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    assert [c["execution_count"] for c in cells] == [1, 2]
+    assert cells[0]["outputs"][0]["data"]["text/plain"] == ["tensor([2., 4.])"]
+    assert cells[1]["outputs"] == [{"name": "stdout", "output_type": "stream", "text": ["hi\n"]}]
+    written = path.read_bytes()
+    again = invoke(path, "--update")
+    assert again.exit_code == 0 and "updated" not in again.stdout
+    assert path.read_bytes() == written
