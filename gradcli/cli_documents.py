@@ -192,10 +192,7 @@ def _eval_transcript(filename, source, output_format, seed, limits, precision, n
     elif quiet:
         sys.stdout.write(result.stdout)
     else:
-        if views is not None:
-            views.write(result.stdout, color_enabled(mode, sys.stdout), sys.stdout)
-        else:
-            view.write_transcript(run, sys.stdout)
+        view.write_transcript(run, sys.stdout, views, color_enabled(mode, sys.stdout))
         _write_tensors(result, output_format, precision, mode)
     sys.stdout.flush()
     failures = run.failures

@@ -159,3 +159,10 @@ def test_with_wants_rewrites_expected_output_in_place():
     text = with_wants(transcript, {2: "1\n", 3: "a\n\nb\n"})
     assert text == "  >>> x = 1\n  >>> x\n  1\n  >>> print('a\\n\\nb')\n  a\n  <BLANKLINE>\n  b\n"
     assert not transcript_run(text).failures
+
+
+def test_trace_follows_the_example_that_ran_backward():
+    result = invoke("eval", LESSONS / "autograd_basics_docs.txt", "--trace", "--no-color")
+    assert result.exit_code == 0
+    assert ">>> out.backward()\nbackward pass 1 · line 14 · out.backward()\n" in result.stdout
+    assert result.stdout.index("backward pass 1") < result.stdout.index(">>> a.grad")

@@ -133,11 +133,15 @@ def write_notebook(run, out, views=None, color: bool = False) -> None:
         out.write("\n")
 
 
-def write_transcript(run, out) -> None:
-    """The transcript as the interpreter ran it: each example's code and its output."""
+def write_transcript(run, out, views=None, color: bool = False) -> None:
+    """The transcript as the interpreter ran it: each example's code and its output, and
+    after it (when asked) the backward passes it ran, with the file's line numbers."""
+    traces = views.traces if views is not None else []
     for example_run in run.examples:
         example = example_run.example
         lines = example.source.rstrip("\n").split("\n")
+        mine = [t for t in traces
+                if example.line <= (t.line or 0) < example.line + len(lines)]
         out.write("".join((">>> " if i == 0 else "... ") + line + "\n"
                           for i, line in enumerate(lines)))
         if example_run.skipped:
@@ -147,6 +151,10 @@ def write_transcript(run, out) -> None:
         if example_run.error is not None:
             out.write("Traceback (most recent call last):\n  ...\n"
                       f"{example_run.error.type}: {example_run.error.message}\n")
+        if mine:
+            subset = type(views)(_Recorded(mine), trace=views.trace, partials=views.partials,
+                                 full=views.full)
+            subset.write("", color, out)
 
 
 class _Recorded:
