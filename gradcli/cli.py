@@ -7,9 +7,10 @@ import os
 import sys
 
 from gradcli.errors import ExitStatus
+from gradcli.sources.kind import document_kind
 from gradcli.terminal import COLOR_MODES, color_enabled
 
-FORMATS = ("table", "tsv", "json", "latex")
+FORMATS = ("table", "tsv", "json", "latex", "ipynb")
 
 
 def usage_error(message: str) -> Exception:
@@ -121,7 +122,7 @@ def format_warning(filename: str, source: str, warning) -> str:
 def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, precision=4,
              no_color=False, color_mode="auto", quiet=False, trace=False, detect_anomaly=False,
              max_steps=None, trace_values="summary", partials=False, max_memory=None,
-             timeout=None, html=None) -> None:
+             timeout=None, html=None, cells=None) -> None:
     """`gradcli eval`: run each program and show its result; exits with the worst status."""
     from gradcli.interpreter import run
     from gradcli.limits import Limits
@@ -157,6 +158,25 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             result = _source_error_result(file, program)
         else:
             filename, source = program
+            kind = document_kind(filename, source)
+            if cells is not None and kind != "notebook":
+                raise usage_error(f"--cells picks cells of a notebook; {filename} is not one")
+            if overrides and kind != "script":
+                raise usage_error(f"--set replaces a script's tensor(...) data; {filename} is "
+                                  f"a {kind}")
+            if kind != "script" or output_format == "ipynb":
+                # Notebooks and transcripts (SPEC §1.8) have views of their own.
+                from gradcli.cli_documents import eval_document
+
+                if several and output_format != "json" and not quiet:
+                    sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
+                status = max(status, eval_document(
+                    kind, filename, source,
+                    output_format=output_format, seed=seed, limits=limits,
+                    precision=precision, no_color=no_color, color_mode=color_mode, quiet=quiet,
+                    trace=trace, trace_values=trace_values, partials=partials,
+                    detect_anomaly=detect_anomaly, cells=cells, several=several))
+                continue
             plain = output_format in ("table", "tsv", "json")
             if trace or partials or detect_anomaly or not plain:
                 # The trace renderer imports rich; plain table/tsv/json runs need no views.

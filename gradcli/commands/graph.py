@@ -121,7 +121,12 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_
         if not available():
             raise click.UsageError("--layout dot needs Graphviz's `dot` program on PATH "
                                    "(or use the default --layout gradcli)")
-    result = run(source, filename, seed=seed, overrides=overrides, observer=recorder)
+    if filename.lower().endswith(".ipynb"):  # the cells in order, as Run All runs them
+        from gradcli.cli_documents import notebook_result
+
+        source, result = notebook_result(filename, source, seed, output_format)
+    else:
+        result = run(source, filename, seed=seed, overrides=overrides, observer=recorder)
     if result.error is not None and result.error.phase == "parse":
         print(format_error(filename, source, result.error), file=sys.stderr)
         sys.exit(ExitStatus.SYNTAX)
