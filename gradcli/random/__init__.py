@@ -1,0 +1,1 @@
+"""PyTorch's CPU random numbers (placeholder docstring, completed below)."""
