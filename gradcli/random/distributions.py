@@ -14,7 +14,7 @@ from gradcli.random.avx_mathfun import log256_ps, sincos256_ps
 from gradcli.random.generator import Generator
 
 F32, F64 = np.float32, np.float64
-_MASK24 = np.uint64((1 << 24) - 1)
+_MASK24 = np.uint32((1 << 24) - 1)
 _MASK53 = np.uint64((1 << 53) - 1)
 # normal_kernel takes the 16-wide fill from this many elements on (contiguous tensors)
 NORMAL_FILL_MIN = 16
@@ -24,7 +24,11 @@ NORMAL_FILL_MIN = 16
 
 def unit_float(gen: Generator, count: int) -> np.ndarray:
     """uniform_real_distribution<float>(0, 1): (random() & (2^24 - 1)) * 2^-24."""
-    return (gen.random(count) & _MASK24).astype(F32) * F32(2.0 ** -24)
+    words = gen.random(count)
+    words &= _MASK24
+    values = words.view(np.int32).astype(F32)  # below 2^24: exact, and int32 converts fast
+    values *= F32(2.0 ** -24)
+    return values
 
 
 def unit_double(gen: Generator, count: int) -> np.ndarray:
@@ -76,13 +80,24 @@ def scalar_normal(gen: Generator, count: int, mean: float, std: float) -> np.nda
     return out
 
 
+# Values per step of the fill: numpy's many passes then stay in the CPU's cache.
+_FILL_CHUNK = 1 << 14
+
+
 def _normal_fill(gen, count, unit, fill_16, mean, std) -> np.ndarray:
     """normal_fill / normal_fill_AVX2: `count` uniforms, then each block of 16 turns its
     first 8 into r cos and its last 8 into r sin; a ragged end draws 16 fresh uniforms for
-    the last 16 slots and transforms them again (the recomputed tail)."""
-    data = unit(gen, count)
+    the last 16 slots and transforms them again (the recomputed tail). The uniforms are
+    drawn chunk by chunk here: the same words in the same order."""
+    data = np.empty(count, dtype=F32 if unit is unit_float else F64)
     whole = count - count % 16
-    data[:whole] = fill_16(data[:whole].reshape(-1, 16), mean, std).reshape(-1)
+    for start in range(0, whole, _FILL_CHUNK):
+        stop = min(start + _FILL_CHUNK, whole)
+        blocks = unit(gen, stop - start).reshape(-1, 16)
+        data[start:stop] = fill_16(blocks, mean, std).reshape(-1)
+    if whole != count:
+        # the remaining uniforms are drawn, then overwritten by the tail
+        unit(gen, count - whole)
     if whole != count:
         tail = unit(gen, 16).reshape(1, 16)
         data[count - 16:] = fill_16(tail, mean, std).reshape(-1)
@@ -92,20 +107,21 @@ def _normal_fill(gen, count, unit, fill_16, mean, std) -> np.ndarray:
 def _normal_16_avx2(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
     """normal_fill_16_AVX2: float32 throughout, avx_mathfun's log and sincos."""
     u1 = F32(1.0) - blocks[:, :8]
-    u2 = blocks[:, 8:]
-    radius = np.sqrt(F32(-2.0) * log256_ps(u1))
-    theta = F32(2.0 * math.pi) * u2
+    log = log256_ps(u1)
+    log *= F32(-2.0)
+    radius = np.sqrt(log, out=log)
+    theta = F32(2.0 * math.pi) * blocks[:, 8:]
     sin, cos = sincos256_ps(theta)
     out = np.empty_like(blocks)
-    out[:, :8] = _fma32(radius * cos, std, mean)
-    out[:, 8:] = _fma32(radius * sin, std, mean)
+    out[:, :8] = _fma32(np.multiply(radius, cos, out=cos), std, mean)
+    out[:, 8:] = _fma32(np.multiply(radius, sin, out=sin), std, mean)
     return out
 
 
 def _fma32(value: np.ndarray, std: float, mean: float) -> np.ndarray:
     """_mm256_fmadd_ps(value, std, mean): the float32 product is exact in float64."""
     if std == 1.0 and mean == 0.0:
-        return value + F32(0.0)
+        return value + F32(0.0)  # fma(x, 1, 0): x, but -0.0 (r = 0 when u = 0) is +0.0
     return (value.astype(F64) * F64(F32(std)) + F64(F32(mean))).astype(F32)
 
 

@@ -29,7 +29,7 @@ def init_genrand(seed: int) -> np.ndarray:
 class MT19937:
     """One engine: `seed` is PyTorch's `data_.seed_` (64 bits, only the low 32 used)."""
 
-    __slots__ = ("seed", "_bits", "_fresh_next")
+    __slots__ = ("seed", "_bits", "_words", "_fresh_next")
 
     def __init__(self, seed: int) -> None:
         self.reseed(seed)
@@ -41,21 +41,23 @@ class MT19937:
         self._fresh_next = 0
 
     def _set(self, key: np.ndarray, pos: int) -> None:
+        self._words = np.random.Generator(self._bits)
         self._bits.state = {
             "bit_generator": "MT19937",
             "state": {"key": key, "pos": pos},
         }
 
     def draw32(self, count: int) -> np.ndarray:
-        """`count` successive `random()` values (uint32 held in uint64)."""
+        """`count` successive `random()` values as uint32. numpy's bounded integers over the
+        whole uint32 range are the raw words, untouched (its `rng == 0xFFFFFFFF` case)."""
         self._fresh_next = None
         if count <= 0:
-            return np.zeros(0, dtype=np.uint64)
-        return self._bits.random_raw(count)
+            return np.zeros(0, dtype=np.uint32)
+        return self._words.integers(0, 1 << 32, size=count, dtype=np.uint32)
 
     def draw64(self, count: int) -> np.ndarray:
         """`count` successive `random64()` values: two 32-bit draws, the first the high word."""
-        pairs = self.draw32(2 * count).reshape(count, 2)
+        pairs = self.draw32(2 * count).reshape(count, 2).astype(np.uint64)
         return (pairs[:, 0] << np.uint64(32)) | pairs[:, 1]
 
     def clone(self) -> MT19937:
@@ -63,6 +65,7 @@ class MT19937:
         copy.seed = self.seed
         copy._bits = np.random.MT19937(0)
         copy._bits.state = self._bits.state
+        copy._words = np.random.Generator(copy._bits)
         copy._fresh_next = self._fresh_next
         return copy
 
