@@ -13,6 +13,8 @@ from gradcli.errors import attribute_error, runtime_error, type_error
 from gradcli.limits import python_method
 from gradcli.names import TORCH_FUNCTIONS, Namespace
 from gradcli.node import AccumulateGrad, Node
+from gradcli.random import functions as random_functions
+from gradcli.random.generator import Generator
 from gradcli.tensor import Tensor
 
 NON_LEAF_GRAD_WARNING = (
@@ -125,6 +127,14 @@ TENSOR_METHODS.update({
     "fill_": api.fill_,
     "clamp_": api.clamp_,
     "copy_": api.copy_,
+    # random, in place and out of place (gradcli.random)
+    "uniform_": random_functions.uniform_,
+    "normal_": random_functions.normal_,
+    "bernoulli_": random_functions.bernoulli_,
+    "random_": random_functions.random_,
+    "exponential_": random_functions.exponential_,
+    "bernoulli": random_functions.bernoulli,
+    "multinomial": random_functions.multinomial,
 })
 
 NODE_ATTRIBUTES = {
@@ -162,6 +172,8 @@ def type_name(obj) -> str:
         return "torch.dtype"
     if isinstance(obj, api.ReturnTypes):
         return obj.kind
+    if isinstance(obj, Generator):
+        return "torch._C.Generator"
     if callable(obj) and not isinstance(obj, type):
         return "builtin_function_or_method"
     return type(obj).__name__
@@ -195,6 +207,8 @@ def get_attribute(obj, attr: str):
         # str.format would walk attributes named in its fields (`{0.__class__}`): the
         # limits module hands out a guarded version of it and of the padding methods.
         return python_method(obj, attr)
+    if cls is Generator:
+        return random_functions.generator_attribute(obj, attr)
     if cls is GradModeContext:
         _missing(obj, attr)
     return _missing(obj, attr)

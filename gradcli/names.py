@@ -12,6 +12,7 @@ import math
 from gradcli import api, dtypes
 from gradcli import autograd_api as G
 from gradcli.errors import attribute_error, type_error
+from gradcli.random import functions as random_functions
 from gradcli.tensor import Tensor
 
 
@@ -48,15 +49,24 @@ TORCH_FUNCTIONS = {
     "arange": api.arange,
     "linspace": api.linspace,
     "eye": api.eye,
-    "rand": api.rand,
-    "randn": api.randn,
-    "randint": api.randint,
+    "rand": random_functions.rand,
+    "randn": random_functions.randn,
+    "randint": random_functions.randint,
+    "randperm": random_functions.randperm,
+    "randint_like": random_functions.randint_like,
+    "normal": random_functions.normal,
+    "bernoulli": random_functions.bernoulli,
+    "multinomial": random_functions.multinomial,
+    "initial_seed": random_functions.initial_seed,
+    "get_rng_state": random_functions.get_rng_state,
+    "set_rng_state": random_functions.set_rng_state,
+    "Generator": random_functions.new_generator,
     "zeros_like": api.zeros_like,
     "ones_like": api.ones_like,
     "full_like": api.full_like,
-    "rand_like": api.rand_like,
-    "randn_like": api.randn_like,
-    "manual_seed": api.manual_seed,
+    "rand_like": random_functions.rand_like,
+    "randn_like": random_functions.randn_like,
+    "manual_seed": random_functions.manual_seed,
     # arithmetic
     "add": api.add,
     "sub": api.sub,
@@ -184,6 +194,13 @@ FUNCTIONAL = Namespace(
 )
 AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward})
 NN = Namespace("torch.nn", {"functional": FUNCTIONAL})
+RANDOM = Namespace("torch.random", {
+    "manual_seed": random_functions.manual_seed,
+    "initial_seed": random_functions.initial_seed,
+    "get_rng_state": random_functions.get_rng_state,
+    "set_rng_state": random_functions.set_rng_state,
+    "fork_rng": random_functions.fork_rng,
+})
 TORCH = Namespace(
     "torch",
     {
@@ -191,6 +208,7 @@ TORCH = Namespace(
         **TORCH_DTYPES,
         "nn": NN,
         "autograd": AUTOGRAD,
+        "random": RANDOM,
         "pi": math.pi,
         "e": math.e,
         "inf": math.inf,
@@ -204,6 +222,7 @@ MODULES = {
     "torch.nn": NN,
     "torch.nn.functional": FUNCTIONAL,
     "torch.autograd": AUTOGRAD,
+    "torch.random": RANDOM,
     "numpy": NUMPY,
 }
 

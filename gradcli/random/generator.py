@@ -7,6 +7,7 @@ import struct
 
 import numpy as np
 
+from gradcli.errors import runtime_error
 from gradcli.random.mt19937 import STATE_WORDS, MT19937
 
 # c10::detail::default_rng_seed_val: what a new torch.Generator() starts from.
@@ -37,7 +38,7 @@ class Generator:
     def manual_seed(self, seed: int) -> Generator:
         seed = int(seed)
         if seed < -(1 << 63) or seed >= 1 << 64:
-            raise RuntimeError("Overflow when unpacking long")
+            raise runtime_error("Overflow when unpacking long")
         seed &= (1 << 64) - 1  # a negative seed is taken as its uint64 bits, as in PyTorch
         self.next_double_normal = self.next_float_normal = None
         if self.engine is None:
@@ -45,6 +46,9 @@ class Generator:
         else:
             self.engine.reseed(seed)
         return self
+
+    def __repr__(self) -> str:
+        return f"<torch._C.Generator object at {id(self):#x}>"
 
     def initial_seed(self) -> int:
         return self.engine.seed
@@ -73,7 +77,7 @@ class Generator:
 
     def set_state(self, state: bytes) -> None:
         if len(state) != STATE_BYTES:
-            raise RuntimeError(
+            raise runtime_error(
                 f"Expected a CPUGeneratorImplState of size {STATE_BYTES} but found the input "
                 f"RNG state size to be {len(state)}")
         seed, left, seeded, following = _HEAD.unpack_from(state, 0)
@@ -81,7 +85,7 @@ class Generator:
         _, normal_y, _, normal_valid, float_sample, float_valid = _TAIL.unpack_from(
             state, _HEAD.size + 8 * STATE_WORDS)
         if not (seeded and 0 < left <= STATE_WORDS and following <= STATE_WORDS):
-            raise RuntimeError("Invalid mt19937 state")
+            raise runtime_error("Invalid mt19937 state")
         self.engine.set_data(seed, left, following, key)
         self.next_double_normal = normal_y if normal_valid else None
         self.next_float_normal = float_sample if float_valid else None
