@@ -38,13 +38,56 @@ def unit_double(gen: Generator, count: int) -> np.ndarray:
 
 def uniform(gen: Generator, count: int, dtype, low: float = 0.0, high: float = 1.0):
     """uniform_kernel: x * (to - from) + from in the tensor's own type (float for float32),
-    from and to first cast to it."""
+    from and to first cast to it; GCC fuses the multiply and the add."""
     dtype = np.dtype(dtype)
     if dtype == F32:
         low, high = F32(low), F32(high)
-        return unit_float(gen, count) * (high - low) + low
+        return fma32(unit_float(gen, count), high - low, low)
     low, high = F64(low), F64(high)
-    return unit_double(gen, count) * (high - low) + low
+    return fma64(unit_double(gen, count), high - low, low)
+
+
+# ----- fused multiply-add -------------------------------------------------------------------
+# PyTorch is built with GCC's default floating-point contraction: `a * b + c` in its
+# kernels is one fused multiply-add, rounded once. numpy has no fma, so:
+
+def fma32(a, b, c) -> np.ndarray:
+    """float32 fma: a * b is exact in float64; the float64 sum is rounded to odd (kept
+    inexact-odd when it rounded), so the one rounding to float32 is the correct one."""
+    product = np.asarray(a, F64) * F64(b)
+    total = product + F64(c)
+    error = _two_sum_error(product, F64(c), total)
+    bits = total.view(np.int64)
+    fix = (error != 0) & ((bits & 1) == 0)
+    if fix.any():
+        total[fix] = np.nextafter(total[fix], np.where(error[fix] > 0, np.inf, -np.inf))
+    return total.astype(F32)
+
+
+def fma64(a, b, c) -> np.ndarray:
+    """float64 fma: Dekker's exact product p + e = a * b (Veltkamp's split), Knuth's exact
+    sum s + t = p + c, then s + (t + e). Correctly rounded except when t + e itself rounds
+    across a tie of the final sum: far rarer than one value in 2^50."""
+    a = np.asarray(a, F64)
+    b, c = F64(b), F64(c)
+    product = a * b
+    a_hi, a_lo = _split(a)
+    b_hi, b_lo = _split(b)
+    error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = product + c
+    return total + (_two_sum_error(product, c, total) + error)
+
+
+def _split(x):
+    scaled = x * 134217729.0  # 2^27 + 1
+    high = scaled - (scaled - x)
+    return high, x - high
+
+
+def _two_sum_error(a, b, total):
+    """The rounding error of total = a + b, exactly (Knuth's TwoSum)."""
+    b_virtual = total - a
+    return (a - (total - b_virtual)) + (b - b_virtual)
 
 
 # ----- normal -----------------------------------------------------------------------------
@@ -66,6 +109,8 @@ def scalar_normal(gen: Generator, count: int, mean: float, std: float) -> np.nda
     theta = 2 pi u1; returns r cos(theta) and caches r sin(theta) for the next call, on the
     generator, across tensors. Under 16 values: libm's own functions through `math`."""
     out = np.empty(count, dtype=F64)
+    if count == 0:
+        return out
     for i in range(count):
         value = gen.next_double_normal
         if value is not None:
@@ -76,8 +121,9 @@ def scalar_normal(gen: Generator, count: int, mean: float, std: float) -> np.nda
             theta = 2.0 * math.pi * float(u1)
             gen.next_double_normal = radius * math.sin(theta)
             value = radius * math.cos(theta)
-        out[i] = value * std + mean
-    return out
+        out[i] = value
+    # fma(x, 1, 0) is x, except that -0.0 (r = 0) becomes +0.0
+    return out + 0.0 if std == 1.0 and mean == 0.0 else fma64(out, std, mean)
 
 
 # Values per step of the fill: numpy's many passes then stay in the CPU's cache.
@@ -122,7 +168,7 @@ def _fma32(value: np.ndarray, std: float, mean: float) -> np.ndarray:
     """_mm256_fmadd_ps(value, std, mean): the float32 product is exact in float64."""
     if std == 1.0 and mean == 0.0:
         return value + F32(0.0)  # fma(x, 1, 0): x, but -0.0 (r = 0 when u = 0) is +0.0
-    return (value.astype(F64) * F64(F32(std)) + F64(F32(mean))).astype(F32)
+    return fma32(value, F32(std), F32(mean))
 
 
 def _normal_16_double(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
@@ -132,8 +178,8 @@ def _normal_16_double(blocks: np.ndarray, mean: float, std: float) -> np.ndarray
     radius = np.sqrt(-2.0 * libm_log(u1))
     theta = 2.0 * math.pi * u2
     out = np.empty_like(blocks)
-    out[:, :8] = radius * np.cos(theta) * std + mean
-    out[:, 8:] = radius * np.sin(theta) * std + mean
+    out[:, :8] = fma64(radius * np.cos(theta), std, mean)
+    out[:, 8:] = fma64(radius * np.sin(theta), std, mean)
     return out
 
 

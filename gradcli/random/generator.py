@@ -8,7 +8,7 @@ import struct
 import numpy as np
 
 from gradcli.errors import runtime_error
-from gradcli.random.mt19937 import STATE_WORDS, MT19937
+from gradcli.random.mt19937 import MT19937, STATE_WORDS
 
 # c10::detail::default_rng_seed_val: what a new torch.Generator() starts from.
 DEFAULT_GENERATOR_SEED = 67280421310721
