@@ -35,40 +35,54 @@ _FOPI = F32(1.27323954473516)  # 4 / pi
 _HALF_BITS = int(np.array(0.5, F32).view(np.int32))
 
 
-def _fma(a, b, c, wide: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = a * b + c rounded once to float32; `wide` is float64 scratch of out's shape."""
-    np.multiply(a, b, out=wide, dtype=F64)
-    np.add(wide, c, out=wide)
-    out[...] = wide
+def _round_fma(scratch: np.ndarray, out: np.ndarray, c) -> np.ndarray:
+    """out = scratch + c rounded once to float32, where scratch holds an exact float64
+    product of two float32 values; c is a float32 constant or a float64 array."""
+    np.add(scratch, c, out=scratch)
+    np.copyto(out, scratch, casting="unsafe")
     return out
+
+
+def _horner_step(y: np.ndarray, x64: np.ndarray, c, scratch: np.ndarray) -> np.ndarray:
+    """y = fma(y, x, c) in place (float32 y, x given in float64)."""
+    np.copyto(scratch, y)
+    np.multiply(scratch, x64, out=scratch)
+    return _round_fma(scratch, y, c)
 
 
 def log256_ps(x: np.ndarray) -> np.ndarray:
     """Natural log of positive float32 values, as log256_ps computes it. (Its first step,
     raising denormals to the smallest normal float, is left out: the fill's 1 - u is never
     below 2^-24.)"""
-    x = x.copy()
     bits = x.view(np.int32)
-    e = (bits >> 23).astype(F32)
-    e -= F32(0x7F - 1)  # the exponent, plus one: the mantissa below is taken in [0.5, 1)
-    np.bitwise_and(bits, ~0x7F800000, out=bits)
-    np.bitwise_or(bits, _HALF_BITS, out=bits)
-    below = x < _SQRTHF  # if x < sqrt(1/2): e -= 1, x = x + x - 1; else x = x - 1
-    e -= below
-    tmp = x * below
-    x -= F32(1.0)
-    x += tmp
+    mantissa = bits & ~0x7F800000
+    mantissa |= _HALF_BITS  # the mantissa as a value m in [0.5, 1)
+    # below = m < sqrt(1/2), as all-ones or zero: positive floats order as their bits
+    below = mantissa - np.array(_SQRTHF).view(np.int32)
+    below >>= 31
+    exponent = bits >> 23
+    exponent -= 0x7F - 1  # + 1 for the mantissa in [0.5, 1) ...
+    exponent += below  # ... - 1 if m < sqrt(1/2)
+    e = exponent.astype(F32)
+    # x = m - 1, plus m again if below (the AVX code adds x & mask)
+    x = mantissa.view(F32) - F32(1.0)
+    below &= mantissa
+    x += below.view(F32)
     z = x * x
-    wide = np.empty(x.shape, F64)
-    y = np.empty_like(x)
-    _fma(x, _LOG_P[0], _LOG_P[1], wide, y)
+    x64 = x.astype(F64)
+    scratch = x64 * _LOG_P[0]
+    y = _round_fma(scratch, np.empty_like(x), _LOG_P[1])  # p0 * x + p1, then Horner
     for coefficient in _LOG_P[2:]:
-        _fma(y, x, coefficient, wide, y)
+        _horner_step(y, x64, coefficient, scratch)
     y *= x
-    _fma(y, z, e * F32(_LOG_Q1), wide, y)  # y * z + e * q1: the first multiply is fused
-    _fma(z, -0.5, y, wide, y)  # y - z * 0.5
+    # y * z + e * q1: the first multiply is fused
+    _horner_step(y, z.astype(F64), (e * F32(_LOG_Q1)).astype(F64), scratch)
+    z *= F32(0.5)
+    y -= z  # y - z * 0.5: exact product, so the fused form rounds the same
     x += y
-    return _fma(e, _LOG_Q2, x, wide, x)  # x + e * q2
+    e *= F32(_LOG_Q2)  # e * q2 is exact (9-bit constant, small integer e)
+    x += e
+    return x
 
 
 def sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,25 +92,30 @@ def sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     octant += 1
     octant &= ~1  # j = (j + 1) & ~1, as in Cephes
     y = octant.astype(F32)
-    wide = np.empty(x.shape, F64)
-    # "Extended precision modular arithmetic": x = ((x - y*DP1) - y*DP2) - y*DP3
-    x = _fma(y, _DP1, x, wide, x.copy())
-    _fma(y, _DP2, x, wide, x)
-    _fma(y, _DP3, x, wide, x)
+    # "Extended precision modular arithmetic": x = ((x - y*DP1) - y*DP2) - y*DP3. y is an
+    # even integer up to 8, so y*DP1 and y*DP2 (8- and 11-bit constants) are exact and
+    # their fused adds are plain float32 adds; y*DP3 is not.
+    x = x + y * F32(_DP1)
+    x += y * F32(_DP2)
+    scratch = y.astype(F64)
+    scratch *= _DP3
+    _round_fma(scratch, x, x.astype(F64))
     z = x * x
+    z64 = z.astype(F64)
 
-    cos_poly = np.empty_like(x)
-    _fma(z, _COSCOF[0], _COSCOF[1], wide, cos_poly)
-    _fma(cos_poly, z, _COSCOF[2], wide, cos_poly)
+    np.multiply(z64, _COSCOF[0], out=scratch)
+    cos_poly = _round_fma(scratch, np.empty_like(x), _COSCOF[1])
+    _horner_step(cos_poly, z64, _COSCOF[2], scratch)
     cos_poly *= z
-    _fma(cos_poly, z, -(z * F32(0.5)), wide, cos_poly)  # y * z - z * 0.5
+    _horner_step(cos_poly, z64, -(z * F32(0.5)).astype(F64), scratch)  # y * z - z * 0.5
     cos_poly += F32(1.0)
 
-    sin_poly = np.empty_like(x)
-    _fma(z, _SINCOF[0], _SINCOF[1], wide, sin_poly)
-    _fma(sin_poly, z, _SINCOF[2], wide, sin_poly)
+    np.multiply(z64, _SINCOF[0], out=scratch)
+    sin_poly = _round_fma(scratch, np.empty_like(x), _SINCOF[1])
+    _horner_step(sin_poly, z64, _SINCOF[2], scratch)
     sin_poly *= z
-    _fma(sin_poly, x, x, wide, sin_poly)
+    x64 = x.astype(F64)
+    _horner_step(sin_poly, x64, x64, scratch)
 
     # octants 1-2 and 5-6 swap the polynomials; the signs follow the octant
     swap = (octant & 2) != 0
