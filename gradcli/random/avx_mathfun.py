@@ -32,6 +32,9 @@ _SINCOF = [float(F32(c)) for c in (-1.9515295891e-4, 8.3321608736e-3, -1.6666654
 _COSCOF = [float(F32(c)) for c in (
     2.443315711809948e-005, -1.388731625493765e-003, 4.166664568298827e-002)]
 _FOPI = F32(1.27323954473516)  # 4 / pi
+# cos's and sin's coefficients, stacked to evaluate both polynomials in one array
+_COEFFICIENTS = [np.array([c, s], F64).reshape(2, 1, 1) for c, s in zip(_COSCOF, _SINCOF,
+                                                                          strict=True)]
 _HALF_BITS = int(np.array(0.5, F32).view(np.int32))
 
 
@@ -103,19 +106,16 @@ def sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     z = x * x
     z64 = z.astype(F64)
 
-    np.multiply(z64, _COSCOF[0], out=scratch)
-    cos_poly = _round_fma(scratch, np.empty_like(x), _COSCOF[1])
-    _horner_step(cos_poly, z64, _COSCOF[2], scratch)
-    cos_poly *= z
+    # The two polynomials' first steps side by side, one array: (c0 z + c1) z + c2, times z
+    both_wide = np.multiply(z64, _COEFFICIENTS[0])
+    both = _round_fma(both_wide, np.empty(both_wide.shape, F32), _COEFFICIENTS[1])
+    _horner_step(both, z64, _COEFFICIENTS[2], both_wide)
+    both *= z
+    cos_poly, sin_poly = both
     _horner_step(cos_poly, z64, -(z * F32(0.5)).astype(F64), scratch)  # y * z - z * 0.5
     cos_poly += F32(1.0)
-
-    np.multiply(z64, _SINCOF[0], out=scratch)
-    sin_poly = _round_fma(scratch, np.empty_like(x), _SINCOF[1])
-    _horner_step(sin_poly, z64, _SINCOF[2], scratch)
-    sin_poly *= z
     x64 = x.astype(F64)
-    _horner_step(sin_poly, x64, x64, scratch)
+    _horner_step(sin_poly, x64, x64, scratch)  # y * x + x
 
     # octants 1-2 and 5-6 swap the polynomials; the signs follow the octant
     swap = (octant & 2) != 0
