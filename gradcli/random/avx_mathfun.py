@@ -117,14 +117,22 @@ def sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x64 = x.astype(F64)
     _horner_step(sin_poly, x64, x64, scratch)  # y * x + x
 
-    # octants 1-2 and 5-6 swap the polynomials; the signs follow the octant
-    swap = (octant & 2) != 0
-    sin = np.where(swap, cos_poly, sin_poly)
-    cos = np.where(swap, sin_poly, cos_poly)
-    # the sign bits, as the AVX code sets them: octant bit 4 for the sine, and for the
-    # cosine bit 4 of ~(octant - 2)
-    sin.view(np.int32)[...] ^= (octant & 4) << 29
+    # Octants 1-2 and 5-6 swap the polynomials; the signs follow the octant: bit 4 of the
+    # octant for the sine, bit 4 of ~(octant - 2) for the cosine. Done on the bits, as the
+    # AVX code does: `swap` is all ones where octant & 2.
+    sin_bits, cos_bits = sin_poly.view(np.int32), cos_poly.view(np.int32)
+    swap = octant << 30
+    swap >>= 31
+    swap &= sin_bits ^ cos_bits
+    sin_bits ^= swap
+    cos_bits ^= swap
+    sign = octant & 4
+    sign <<= 29
+    sin_bits ^= sign
     octant -= 2
     np.invert(octant, out=octant)
-    cos.view(np.int32)[...] ^= (octant & 4) << 29
+    octant &= 4
+    octant <<= 29
+    cos_bits ^= octant
+    sin, cos = sin_poly, cos_poly
     return sin, cos
