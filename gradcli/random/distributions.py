@@ -210,9 +210,10 @@ def random_from_to(gen: Generator, count: int, low: int, high: int, wide: bool) 
     if span <= 0:
         raise ValueError("empty range")
     draws = gen.random64(count) if (wide and span >= 1 << 32) else gen.random(count)
-    offsets = draws % np.uint64(span)
-    return (offsets.astype(np.int64) + np.int64(low)) if low >= 0 or span < 1 << 63 else (
-        (offsets + np.uint64(low & ((1 << 64) - 1))).astype(np.int64))
+    offsets = draws.astype(np.uint64) % np.uint64(span)
+    # (val % range) + base in uint64, wrapping, then read as int64: PyTorch's casts
+    offsets += np.uint64(low & ((1 << 64) - 1))
+    return offsets.view(np.int64)
 
 
 def random_full(gen: Generator, count: int, dtype) -> np.ndarray:
