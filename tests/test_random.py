@@ -164,3 +164,14 @@ def test_programs_print_what_pytorch_prints(program):
     result = run(program["source"], "<test>")
     assert result.error is None, result.error
     assert result.stdout == program["stdout"]
+
+
+ERRORS = DOCUMENT["errors"]
+
+
+@pytest.mark.parametrize("program", ERRORS, ids=[e["source"].split("\n")[-2] for e in ERRORS])
+def test_errors_are_pytorchs(program):
+    result = run(program["source"], "<test>")
+    assert result.error is not None
+    assert (result.error.type, result.error.message.splitlines()[0]) == (
+        program["type"], program["message"])

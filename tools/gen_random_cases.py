@@ -278,6 +278,24 @@ PROGRAMS = [
 ]
 
 
+# Programs that must fail as PyTorch fails: the error's type and first line.
+ERROR_PROGRAMS = [
+    "import torch\ntorch.rand(3, dtype=torch.int64)\n",
+    "import torch\ntorch.randn(3, dtype=torch.int64)\n",
+    "import torch\ntorch.randint(5, 5, (3,))\n",
+    "import torch\ntorch.zeros(3).bernoulli_(1.5)\n",
+    "import torch\ntorch.multinomial(torch.tensor([0.5, 0.5]), 3)\n",
+    "import torch\ntorch.multinomial(torch.tensor([0.0, 0.0]), 1)\n",
+    "import torch\ntorch.multinomial(torch.tensor([-1.0, 2.0]), 1)\n",
+    "import torch\ntorch.normal(0.0, -1.0, (3,))\n",
+    "import torch\ntorch.zeros(3).uniform_(2, 1)\n",
+    "import torch\ntorch.randperm(-1)\n",
+    "import torch\ntorch.bernoulli(torch.tensor([0.5, 1.5]))\n",
+    "import torch\ntorch.set_rng_state(torch.get_rng_state()[:10])\n",
+    "import torch\nw = torch.zeros(3, requires_grad=True)\nw.normal_()\n",
+]
+
+
 def run_program(source: str) -> str:
     import contextlib
     import io
@@ -288,6 +306,15 @@ def run_program(source: str) -> str:
     return buffer.getvalue()
 
 
+def run_error_program(source: str) -> dict:
+    try:
+        run_program(source)
+    except Exception as error:  # noqa: BLE001 - recording what PyTorch raises
+        return {"source": source, "type": type(error).__name__,
+                "message": str(error).splitlines()[0]}
+    raise SystemExit(f"expected an error from {source!r}")
+
+
 def main() -> None:
     torch.set_num_threads(1)
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
@@ -295,7 +322,9 @@ def main() -> None:
     for scenario in scenarios():
         cases.append({**scenario, "results": run(scenario)})
     programs = [{"source": source, "stdout": run_program(source)} for source in PROGRAMS]
-    document = {"torch": torch.__version__, "cases": cases, "programs": programs}
+    errors = [run_error_program(source) for source in ERROR_PROGRAMS]
+    document = {"torch": torch.__version__, "cases": cases, "programs": programs,
+                "errors": errors}
     out.write_text(json.dumps(document, indent=1) + "\n")
     print(f"{len(cases)} scenarios, {sum(len(c['steps']) for c in cases)} steps -> {out}")
 
