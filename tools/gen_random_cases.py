@@ -275,6 +275,11 @@ PROGRAMS = [
     "import torch\ntorch.manual_seed(0)\nw = torch.randn(3, 2, requires_grad=True)\n"
     "x = torch.randn(4, 3)\nloss = (x @ w).pow(2).mean()\nloss.backward()\n"
     "print(loss)\nprint(w.grad)\n",
+    # views: PyTorch fills in memory order, a transposed view in its base's layout
+    "import torch\ntorch.manual_seed(0)\nx = torch.zeros(3, 4)\nx.t().uniform_()\nprint(x)\n"
+    "y = torch.zeros(4, 5)\ny.t().normal_()\nprint(y)\nz = torch.zeros(20, 3)\n"
+    "z.t().normal_(1.0, 2.0)\nprint(z[:3])\nw = torch.zeros(2, 3, 4)\n"
+    "w.permute(2, 0, 1).random_(0, 100)\nprint(w)\n",
 ]
 
 

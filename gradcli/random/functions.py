@@ -265,11 +265,21 @@ _EXPONENTIAL = _sampled("exponential_", "ExponentialBackward0")
 
 
 def _fill(target: Tensor, entry: O.Op, draw) -> Tensor:
-    """Check the target first (a refused write draws nothing), then draw and write."""
+    """Check the target first (a refused write draws nothing), then draw and write.
+
+    `draw(shape)` returns values in row-major draw order. PyTorch's TensorIterator walks a
+    tensor in memory order (dimensions sorted by stride), so a transposed view gets its
+    values in its base's layout order: the draw is made in that order and put back."""
     if not api.is_tensor(target):
         raise type_error("in-place operations need a tensor")
     api._check_inplace(target)
-    values = draw()
+    array = target.array
+    order = sorted(range(array.ndim), key=lambda d: -abs(array.strides[d]))
+    values = draw(tuple(array.shape[d] for d in order))
+    if order != sorted(order):
+        in_layout = np.empty(array.shape, values.dtype)
+        in_layout.transpose(order)[...] = values
+        values = in_layout
     return api.inplace(target, lambda s: O.call(entry, (s,), values))
 
 
@@ -280,24 +290,34 @@ def _contiguous(t: Tensor) -> bool:
 def uniform_(self, a=0.0, b=1.0, *, generator=None, **_from_to):
     low, high = float(_from_to.get("from", a)), float(_from_to.get("to", b))
     return _fill(self, _UNIFORM,
-                 lambda: uniform_values(self.shape, self.dtype, low, high, generator))
+                 lambda shape: uniform_values(shape, self.dtype, low, high, generator))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    return _fill(self, _NORMAL, lambda: normal_values(
-        self.shape, self.dtype, float(mean), float(std), generator, _contiguous(self)))
+    return _fill(self, _NORMAL, lambda shape: normal_values(
+        shape, self.dtype, float(mean), float(std), generator, _contiguous(self)))
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
     if api.is_tensor(p):
-        def draw():
+        def draw(shape):
             probs = np.broadcast_to(p.array, self.shape)
             draws = D.bernoulli_tensor(_generator(generator), probs).reshape(self.shape)
             return draws.astype(self.dtype.numpy)
 
-        return _fill(self, _BERNOULLI_TENSOR, draw)
+        return _fill_logical(self, _BERNOULLI_TENSOR, draw)
     return _fill(self, _BERNOULLI_FLOAT,
-                 lambda: bernoulli_values(self.shape, self.dtype, p, generator))
+                 lambda shape: bernoulli_values(shape, self.dtype, p, generator))
+
+
+def _fill_logical(target: Tensor, entry: O.Op, draw) -> Tensor:
+    """A fill in the target's logical order: bernoulli_ with a tensor p (for a
+    non-contiguous target PyTorch's iterator order over both tensors is not reproduced)."""
+    if not api.is_tensor(target):
+        raise type_error("in-place operations need a tensor")
+    api._check_inplace(target)
+    values = draw(target.shape)
+    return api.inplace(target, lambda s: O.call(entry, (s,), values))
 
 
 def random_(self, *args, generator=None, **bounds):
@@ -306,15 +326,15 @@ def random_(self, *args, generator=None, **bounds):
     entry = _RANDOM if low is None and high is None else (_RANDOM_TO if high is None
                                                           else _RANDOM_FROM)
     return _fill(self, entry,
-                 lambda: random_values(self.shape, self.dtype, low, high, generator))
+                 lambda shape: random_values(shape, self.dtype, low, high, generator))
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
     _floating(self.dtype, "exponential_cpu")
 
-    def draw():
+    def draw(shape):
         draws = D.exponential(_generator(generator), self.array.size, float(lambd))
-        return draws.astype(self.dtype.numpy).reshape(self.shape)
+        return draws.astype(self.dtype.numpy).reshape(shape)
 
     return _fill(self, _EXPONENTIAL, draw)
 
