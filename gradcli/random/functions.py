@@ -9,10 +9,11 @@ import numpy as np
 
 from gradcli import api, dtypes
 from gradcli import ops as O
+from gradcli.autograd_api import no_grad
 from gradcli.errors import ProgramError, runtime_error, type_error
 from gradcli.random import distributions as D
 from gradcli.random.generator import STATE_BYTES, Generator, default_generator
-from gradcli.tensor import GradMode, Tensor
+from gradcli.tensor import Tensor
 
 _KERNEL_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float",
                 "float64": "Double"}
@@ -187,7 +188,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     dtype = (mean if mean_is_tensor else std).dtype
     with_std = 1.0 if std_is_tensor else float(std)
     drawn = Tensor(normal_values(shape, dtype, 0.0, with_std, generator), dtype)
-    with _NoGrad():
+    with no_grad():
         if std_is_tensor:
             drawn = api.mul(drawn, std)
         return api.add(drawn, mean)
@@ -231,16 +232,6 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if input.ndim == 1:
         samples = samples.reshape(-1)
     return Tensor(samples, dtypes.int64)
-
-
-class _NoGrad:
-    def __enter__(self):
-        self.previous = GradMode.enabled
-        GradMode.enabled = False
-
-    def __exit__(self, *exc):
-        GradMode.enabled = self.previous
-        return False
 
 
 # ----- Tensor methods that sample in place ------------------------------------------------

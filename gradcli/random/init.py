@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from gradcli import api
+from gradcli.autograd_api import no_grad
 from gradcli.errors import value_error
 from gradcli.random import functions as R
 from gradcli.tensor import Tensor
@@ -24,18 +25,18 @@ _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv
 
 
 def uniform_(tensor: Tensor, a=0.0, b=1.0, generator=None) -> Tensor:
-    with R._NoGrad():
+    with no_grad():
         return R.uniform_(tensor, a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean=0.0, std=1.0, generator=None) -> Tensor:
-    with R._NoGrad():
+    with no_grad():
         return R.normal_(tensor, mean, std, generator=generator)
 
 
 def bernoulli_(tensor: Tensor, p=0.5, generator=None) -> Tensor:
     """Fill with 1 (probability p) or 0, in the tensor's dtype: the mask Dropout draws."""
-    with R._NoGrad():
+    with no_grad():
         return R.bernoulli_(tensor, p, generator=generator)
 
 
@@ -129,5 +130,5 @@ def dropout_noise(input: Tensor, p: float, generator=None) -> Tensor:
     bernoulli_(1 - p) into a tensor like input, divided by 1 - p (in input's dtype).
     The caller computes `input * noise` (MulBackward0, as on PyTorch's CPU path)."""
     noise = Tensor(R.bernoulli_values(input.shape, input.dtype, 1 - p, generator), input.dtype)
-    with R._NoGrad():
+    with no_grad():
         return api.div(noise, 1 - p)
