@@ -280,6 +280,15 @@ PROGRAMS = [
     "y = torch.zeros(4, 5)\ny.t().normal_()\nprint(y)\nz = torch.zeros(20, 3)\n"
     "z.t().normal_(1.0, 2.0)\nprint(z[:3])\nw = torch.zeros(2, 3, 4)\n"
     "w.permute(2, 0, 1).random_(0, 100)\nprint(w)\n",
+    # torch.normal with tensors: N(0, std) or N(0, 1) drawn, then scaled and shifted
+    "import torch\ntorch.manual_seed(0)\nm = torch.arange(4.0)\ns = torch.full((4,), 0.5)\n"
+    "print(torch.normal(m, 2.0))\nprint(torch.normal(1.0, s))\nprint(torch.normal(m, s))\n"
+    "print(torch.normal(torch.zeros(20), torch.ones(20))[-3:])\n"
+    "print(torch.randint_like(m, 10))\n"
+    "print(torch.empty(5, dtype=torch.float64).exponential_(2.0))\n"
+    "g = torch.Generator()\nprint(g.initial_seed())\nprint(torch.randn(2, generator=g))\n"
+    "print(torch.multinomial(torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]]), 2))\n"
+    "print(torch.multinomial(torch.tensor([1.0, 2.0, 3.0]), 6, replacement=True))\n",
 ]
 
 
