@@ -151,12 +151,14 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
               requires_grad=False, memory_format=None):
     dtype = api.as_dtype(dtype) or input.dtype
+    api._check_size(input.shape, dtype)
     return _new(uniform_values(input.shape, dtype, generator=generator), dtype, requires_grad)
 
 
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
                requires_grad=False, memory_format=None):
     dtype = api.as_dtype(dtype) or input.dtype
+    api._check_size(input.shape, dtype)
     return _new(normal_values(input.shape, dtype, generator=generator), dtype, requires_grad)
 
 
@@ -165,6 +167,7 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=
     if high is None:
         low, high = 0, low
     dtype = api.as_dtype(dtype) or input.dtype
+    api._check_size(input.shape, dtype)
     values = random_values(input.shape, dtype, int(low), int(high), generator)
     return _new(values, dtype, requires_grad)
 
@@ -186,6 +189,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     shapes = [t.shape for t in (mean, std) if api.is_tensor(t)]
     shape = np.broadcast_shapes(*shapes)
     dtype = (mean if mean_is_tensor else std).dtype
+    api._check_size(shape, dtype)
     with_std = 1.0 if std_is_tensor else float(std)
     drawn = Tensor(normal_values(shape, dtype, 0.0, with_std, generator), dtype)
     with no_grad():
@@ -196,6 +200,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
 
 def bernoulli(input, p=None, *, generator=None, out=None):
     """bernoulli(probs): each element 1 with its own probability; bernoulli(input, p)."""
+    api._check_size(input.shape, input.dtype)
     if p is not None:
         return Tensor(bernoulli_values(input.shape, input.dtype, p, generator), input.dtype)
     _floating(input.dtype, "bernoulli_tensor_cpu_p_")
@@ -219,6 +224,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise runtime_error(
             "cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     probs = input.array.reshape(-1, categories)
+    api._check_size((probs.shape[0], num_samples), dtypes.int64)
     if not replacement or num_samples == 1:
         if not (np.all(np.isfinite(probs)) and np.all(probs >= 0)):
             raise runtime_error(
