@@ -296,8 +296,9 @@ class Random:
         seed_global(seed)
 
 
-def _random_function(name: str):
-    """rand, randn, ...: gradcli.random.functions, which imports this module."""
+def random_function(name: str):
+    """rand, randn, ...: gradcli.random.functions, imported on the first call (it imports
+    this module, and a program that draws nothing should not pay for its import)."""
 
     def delegate(*args, **kwargs):
         from gradcli.random import functions
@@ -308,10 +309,10 @@ def _random_function(name: str):
     return delegate
 
 
-manual_seed = _random_function("manual_seed")
-rand = _random_function("rand")
-randn = _random_function("randn")
-randint = _random_function("randint")
+manual_seed = random_function("manual_seed")
+rand = random_function("rand")
+randn = random_function("randn")
+randint = random_function("randint")
 
 
 def full(size, fill_value, *, dtype=None, requires_grad=False):
@@ -332,8 +333,8 @@ def _like(fill):
 
 zeros_like = _like(lambda shape, dtype: np.zeros(shape, dtype.numpy))
 ones_like = _like(lambda shape, dtype: np.ones(shape, dtype.numpy))
-rand_like = _random_function("rand_like")
-randn_like = _random_function("randn_like")
+rand_like = random_function("rand_like")
+randn_like = random_function("randn_like")
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad=False):

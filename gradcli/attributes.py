@@ -13,7 +13,6 @@ from gradcli.errors import attribute_error, runtime_error, type_error
 from gradcli.limits import python_method
 from gradcli.names import TORCH_FUNCTIONS, Namespace
 from gradcli.node import AccumulateGrad, Node
-from gradcli.random import functions as random_functions
 from gradcli.random.generator import Generator
 from gradcli.tensor import Tensor
 
@@ -128,13 +127,13 @@ TENSOR_METHODS.update({
     "clamp_": api.clamp_,
     "copy_": api.copy_,
     # random, in place and out of place (gradcli.random)
-    "uniform_": random_functions.uniform_,
-    "normal_": random_functions.normal_,
-    "bernoulli_": random_functions.bernoulli_,
-    "random_": random_functions.random_,
-    "exponential_": random_functions.exponential_,
-    "bernoulli": random_functions.bernoulli,
-    "multinomial": random_functions.multinomial,
+    "uniform_": api.random_function("uniform_"),
+    "normal_": api.random_function("normal_"),
+    "bernoulli_": api.random_function("bernoulli_"),
+    "random_": api.random_function("random_"),
+    "exponential_": api.random_function("exponential_"),
+    "bernoulli": api.random_function("bernoulli"),
+    "multinomial": api.random_function("multinomial"),
 })
 
 NODE_ATTRIBUTES = {
@@ -208,7 +207,7 @@ def get_attribute(obj, attr: str):
         # limits module hands out a guarded version of it and of the padding methods.
         return python_method(obj, attr)
     if cls is Generator:
-        return random_functions.generator_attribute(obj, attr)
+        return api.random_function("generator_attribute")(obj, attr)
     if cls is GradModeContext:
         _missing(obj, attr)
     return _missing(obj, attr)

@@ -12,7 +12,6 @@ import math
 from gradcli import api, dtypes
 from gradcli import autograd_api as G
 from gradcli.errors import attribute_error, type_error
-from gradcli.random import functions as random_functions
 from gradcli.tensor import Tensor
 
 
@@ -49,24 +48,24 @@ TORCH_FUNCTIONS = {
     "arange": api.arange,
     "linspace": api.linspace,
     "eye": api.eye,
-    "rand": random_functions.rand,
-    "randn": random_functions.randn,
-    "randint": random_functions.randint,
-    "randperm": random_functions.randperm,
-    "randint_like": random_functions.randint_like,
-    "normal": random_functions.normal,
-    "bernoulli": random_functions.bernoulli,
-    "multinomial": random_functions.multinomial,
-    "initial_seed": random_functions.initial_seed,
-    "get_rng_state": random_functions.get_rng_state,
-    "set_rng_state": random_functions.set_rng_state,
-    "Generator": random_functions.new_generator,
+    "rand": api.random_function("rand"),
+    "randn": api.random_function("randn"),
+    "randint": api.random_function("randint"),
+    "randperm": api.random_function("randperm"),
+    "randint_like": api.random_function("randint_like"),
+    "normal": api.random_function("normal"),
+    "bernoulli": api.random_function("bernoulli"),
+    "multinomial": api.random_function("multinomial"),
+    "initial_seed": api.random_function("initial_seed"),
+    "get_rng_state": api.random_function("get_rng_state"),
+    "set_rng_state": api.random_function("set_rng_state"),
+    "Generator": api.random_function("new_generator"),
     "zeros_like": api.zeros_like,
     "ones_like": api.ones_like,
     "full_like": api.full_like,
-    "rand_like": random_functions.rand_like,
-    "randn_like": random_functions.randn_like,
-    "manual_seed": random_functions.manual_seed,
+    "rand_like": api.random_function("rand_like"),
+    "randn_like": api.random_function("randn_like"),
+    "manual_seed": api.random_function("manual_seed"),
     # arithmetic
     "add": api.add,
     "sub": api.sub,
@@ -195,11 +194,11 @@ FUNCTIONAL = Namespace(
 AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward})
 NN = Namespace("torch.nn", {"functional": FUNCTIONAL})
 RANDOM = Namespace("torch.random", {
-    "manual_seed": random_functions.manual_seed,
-    "initial_seed": random_functions.initial_seed,
-    "get_rng_state": random_functions.get_rng_state,
-    "set_rng_state": random_functions.set_rng_state,
-    "fork_rng": random_functions.fork_rng,
+    "manual_seed": api.random_function("manual_seed"),
+    "initial_seed": api.random_function("initial_seed"),
+    "get_rng_state": api.random_function("get_rng_state"),
+    "set_rng_state": api.random_function("set_rng_state"),
+    "fork_rng": api.random_function("fork_rng"),
 })
 TORCH = Namespace(
     "torch",
