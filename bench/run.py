@@ -41,7 +41,8 @@ if THREADS != "0":
 import harness as H  # noqa: E402
 import workloads as W  # noqa: E402
 
-SECTIONS = ("startup", "scalar", "language", "mlp", "elementwise", "depth", "memory", "parse")
+SECTIONS = ("startup", "scalar", "language", "mlp", "elementwise", "depth", "memory", "parse",
+            "random")
 
 
 class Config:
@@ -453,6 +454,33 @@ def render(sections: list[H.Section], facts: dict, cfg: Config, seconds: float) 
     return "\n".join(out) + "\n"
 
 
+def bench_random(cfg: Config) -> H.Section:
+    section = H.Section(
+        "6. Random numbers: `torch.randn(10**7)`",
+        "10,000,000 float32 normals from `manual_seed(0)`: PyTorch's CPU generator (MT19937 "
+        "and its 16-wide Box-Muller fill), which gradcli.random reproduces bit for bit.",
+        baseline="torch" if cfg.have_torch else "gradcli",
+    )
+    cases = {"gradcli": W.normals_gradcli}
+    if cfg.have_torch:
+        cases["torch"] = W.normals_torch
+    values = {name: [a.copy() for a in fn()] for name, fn in cases.items()}
+    for name in cases:
+        section.rows.append(H.Row(name))
+    if cfg.have_torch:
+        H.check_gradients(section, values, "torch", 0.0)
+        section.notes[0] = section.notes[0].replace("Gradients checked", "Values checked")
+    cases["numpy (its own normals)"] = W.normals_numpy
+    section.rows.append(H.Row("numpy (its own normals)",
+                              note="numpy's ziggurat: other numbers; for scale only"))
+    samples = H.interleave(cases, cfg.reps(3, 10))
+    for name in cases:
+        section.row(name).samples = samples[name]
+    section.targets.append(H.Target(
+        "6. 10^7 float32 normals, gradcli / torch", section.ratio("gradcli", "torch"), 2.0))
+    return section
+
+
 RUNNERS = {
     "startup": bench_startup,
     "scalar": bench_scalar,
@@ -462,6 +490,7 @@ RUNNERS = {
     "depth": bench_depth,
     "memory": bench_memory,
     "parse": bench_parse,
+    "random": bench_random,
 }
 
 

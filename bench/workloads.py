@@ -331,3 +331,27 @@ def parse_program(lines: int) -> str:
     while text and text[-1].endswith(":"):
         text.pop()
     return "\n".join(text) + "\n"
+
+
+# ----- random numbers: 10^7 float32 normals from seed 0 (issue 15) -------------------------
+
+NORMALS = 10_000_000
+
+
+def normals_gradcli(n: int = NORMALS):
+    from gradcli.random import functions
+
+    functions.manual_seed(0)
+    return [functions.randn(n).array]
+
+
+def normals_torch(n: int = NORMALS):
+    import torch
+
+    torch.manual_seed(0)
+    return [torch.randn(n).numpy()]
+
+
+def normals_numpy(n: int = NORMALS):
+    """numpy's own normals (other numbers, other algorithm): what the draw costs natively."""
+    return [np.random.default_rng(0).standard_normal(n, dtype=F32)]

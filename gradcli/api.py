@@ -286,53 +286,33 @@ empty = _factory(lambda shape, dtype: np.zeros(shape, dtype.numpy))
 
 
 class Random:
-    """numpy's generator behind rand/randn/randint; manual_seed() reseeds it.
+    """The global generator's seed at the start of every run (interpreter, session):
+    gradcli.random holds PyTorch's CPU generator; numpy.random is imported on first draw."""
 
-    The generator is made on first use: numpy.random costs start-up time otherwise."""
+    @staticmethod
+    def seed(seed: int) -> None:
+        from gradcli.random.generator import seed_global
 
-    _seed = 0
-    _generator = None
-
-    @classmethod
-    def seed(cls, seed: int) -> None:
-        cls._seed, cls._generator = seed, None
-
-    @classmethod
-    def rng(cls):
-        if cls._generator is None:
-            cls._generator = np.random.default_rng(cls._seed)
-        return cls._generator
+        seed_global(seed)
 
 
-def manual_seed(seed):
-    Random.seed(int(seed))
-    return None
+def random_function(name: str):
+    """rand, randn, ...: gradcli.random.functions, imported on the first call (it imports
+    this module, and a program that draws nothing should not pay for its import)."""
+
+    def delegate(*args, **kwargs):
+        from gradcli.random import functions
+
+        return getattr(functions, name)(*args, **kwargs)
+
+    delegate.__name__ = name
+    return delegate
 
 
-rand = _factory(lambda shape, dtype: Random.rng().random(shape).astype(dtype.numpy))
-randn = _factory(lambda shape, dtype: Random.rng().standard_normal(shape).astype(dtype.numpy))
-
-
-def randint(*args, low=None, high=None, size=None, dtype=None, requires_grad=False):
-    """randint(high, size), randint(low, high, size), or the same by keyword."""
-    args = list(args)
-    if size is None and args and isinstance(args[-1], (tuple, list)):
-        size = args.pop()
-    if len(args) == 2:
-        low, high = args
-    elif len(args) == 1:
-        if high is None:
-            high = args[0]
-        else:
-            low = args[0]
-    if high is None or size is None:
-        raise type_error("randint() missing required arguments 'high' and 'size'")
-    low = 0 if low is None else low
-    dtype = as_dtype(dtype) or dtypes.int64
-    shape = size_args((size,), "randint")
-    _check_size(shape, dtype)
-    values = Random.rng().integers(low, high, size=shape)
-    return new_leaf(values.astype(dtype.numpy), dtype, requires_grad)
+manual_seed = random_function("manual_seed")
+rand = random_function("rand")
+randn = random_function("randn")
+randint = random_function("randint")
 
 
 def full(size, fill_value, *, dtype=None, requires_grad=False):
@@ -353,10 +333,8 @@ def _like(fill):
 
 zeros_like = _like(lambda shape, dtype: np.zeros(shape, dtype.numpy))
 ones_like = _like(lambda shape, dtype: np.ones(shape, dtype.numpy))
-rand_like = _like(lambda shape, dtype: Random.rng().random(shape).astype(dtype.numpy))
-randn_like = _like(
-    lambda shape, dtype: Random.rng().standard_normal(shape).astype(dtype.numpy)
-)
+rand_like = random_function("rand_like")
+randn_like = random_function("randn_like")
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad=False):

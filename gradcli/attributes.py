@@ -13,6 +13,7 @@ from gradcli.errors import attribute_error, runtime_error, type_error
 from gradcli.limits import python_method
 from gradcli.names import TORCH_FUNCTIONS, Namespace
 from gradcli.node import AccumulateGrad, Node
+from gradcli.random.generator import Generator
 from gradcli.tensor import Tensor
 
 NON_LEAF_GRAD_WARNING = (
@@ -125,6 +126,14 @@ TENSOR_METHODS.update({
     "fill_": api.fill_,
     "clamp_": api.clamp_,
     "copy_": api.copy_,
+    # random, in place and out of place (gradcli.random)
+    "uniform_": api.random_function("uniform_"),
+    "normal_": api.random_function("normal_"),
+    "bernoulli_": api.random_function("bernoulli_"),
+    "random_": api.random_function("random_"),
+    "exponential_": api.random_function("exponential_"),
+    "bernoulli": api.random_function("bernoulli"),
+    "multinomial": api.random_function("multinomial"),
 })
 
 NODE_ATTRIBUTES = {
@@ -162,6 +171,8 @@ def type_name(obj) -> str:
         return "torch.dtype"
     if isinstance(obj, api.ReturnTypes):
         return obj.kind
+    if isinstance(obj, Generator):
+        return "torch._C.Generator"
     if callable(obj) and not isinstance(obj, type):
         return "builtin_function_or_method"
     return type(obj).__name__
@@ -195,6 +206,8 @@ def get_attribute(obj, attr: str):
         # str.format would walk attributes named in its fields (`{0.__class__}`): the
         # limits module hands out a guarded version of it and of the padding methods.
         return python_method(obj, attr)
+    if cls is Generator:
+        return api.random_function("generator_attribute")(obj, attr)
     if cls is GradModeContext:
         _missing(obj, attr)
     return _missing(obj, attr)

@@ -48,15 +48,24 @@ TORCH_FUNCTIONS = {
     "arange": api.arange,
     "linspace": api.linspace,
     "eye": api.eye,
-    "rand": api.rand,
-    "randn": api.randn,
-    "randint": api.randint,
+    "rand": api.random_function("rand"),
+    "randn": api.random_function("randn"),
+    "randint": api.random_function("randint"),
+    "randperm": api.random_function("randperm"),
+    "randint_like": api.random_function("randint_like"),
+    "normal": api.random_function("normal"),
+    "bernoulli": api.random_function("bernoulli"),
+    "multinomial": api.random_function("multinomial"),
+    "initial_seed": api.random_function("initial_seed"),
+    "get_rng_state": api.random_function("get_rng_state"),
+    "set_rng_state": api.random_function("set_rng_state"),
+    "Generator": api.random_function("new_generator"),
     "zeros_like": api.zeros_like,
     "ones_like": api.ones_like,
     "full_like": api.full_like,
-    "rand_like": api.rand_like,
-    "randn_like": api.randn_like,
-    "manual_seed": api.manual_seed,
+    "rand_like": api.random_function("rand_like"),
+    "randn_like": api.random_function("randn_like"),
+    "manual_seed": api.random_function("manual_seed"),
     # arithmetic
     "add": api.add,
     "sub": api.sub,
@@ -184,6 +193,13 @@ FUNCTIONAL = Namespace(
 )
 AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward})
 NN = Namespace("torch.nn", {"functional": FUNCTIONAL})
+RANDOM = Namespace("torch.random", {
+    "manual_seed": api.random_function("manual_seed"),
+    "initial_seed": api.random_function("initial_seed"),
+    "get_rng_state": api.random_function("get_rng_state"),
+    "set_rng_state": api.random_function("set_rng_state"),
+    "fork_rng": api.random_function("fork_rng"),
+})
 TORCH = Namespace(
     "torch",
     {
@@ -191,6 +207,7 @@ TORCH = Namespace(
         **TORCH_DTYPES,
         "nn": NN,
         "autograd": AUTOGRAD,
+        "random": RANDOM,
         "pi": math.pi,
         "e": math.e,
         "inf": math.inf,
@@ -204,6 +221,7 @@ MODULES = {
     "torch.nn": NN,
     "torch.nn.functional": FUNCTIONAL,
     "torch.autograd": AUTOGRAD,
+    "torch.random": RANDOM,
     "numpy": NUMPY,
 }
 

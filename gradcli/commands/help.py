@@ -77,9 +77,9 @@ LANGUAGE = [
         "MmBackward0, SelectBackward0, AccumulateGrad, ...",
     ]),
     ("DIFFERENCES FROM PYTORCH", [
-        "Random numbers (rand, randn, randint, *_like) come from numpy, seeded by "
-        "manual_seed or --seed (default 0): values differ from PyTorch's; shapes, dtypes "
-        "and graphs do not.",
+        "Random numbers are PyTorch's CPU generator's, but every run starts from seed 0 "
+        "(or --seed N) where PyTorch starts at random: after torch.manual_seed(0) a "
+        "program prints PyTorch's numbers.",
         "Uninitialised storage (Tensor(3, 5), empty) is zero-filled.",
         "Object addresses in <MulBackward0 object at 0x...> are gradcli's own.",
         "No CUDA, no complex dtypes, no nn.Module, no def, while, class or lambda.",
