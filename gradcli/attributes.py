@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 
 from gradcli import api, diagnostics
+from gradcli.autodiff import hooks as autograd_hooks
+from gradcli.autodiff.saved import has_saved as saved_names_of
 from gradcli.autograd_api import GradModeContext
 from gradcli.dtypes import DType
 from gradcli.errors import attribute_error, runtime_error, type_error
@@ -125,6 +127,9 @@ TENSOR_METHODS.update({
     "fill_": api.fill_,
     "clamp_": api.clamp_,
     "copy_": api.copy_,
+    # hooks
+    "register_hook": autograd_hooks.register_hook,
+    "register_post_accumulate_grad_hook": autograd_hooks.register_post_accumulate_grad_hook,
 })
 
 NODE_ATTRIBUTES = {
@@ -133,7 +138,9 @@ NODE_ATTRIBUTES = {
     "name": lambda n: (lambda: "torch::autograd::AccumulateGrad")
     if isinstance(n, AccumulateGrad) else n.name,
     "variable": lambda n: n.variable if isinstance(n, AccumulateGrad) else _missing(n, "variable"),
-    "metadata": lambda n: {},
+    "metadata": lambda n: n.metadata,
+    "register_hook": lambda n: n.register_hook,
+    "register_prehook": lambda n: n.register_prehook,
 }
 
 PYTHON_METHODS = {
@@ -183,6 +190,8 @@ def get_attribute(obj, attr: str):
         return obj.get(attr)
     if cls is Node or cls is AccumulateGrad:
         getter = NODE_ATTRIBUTES.get(attr)
+        if getter is None and cls is Node and attr.startswith(("_saved_", "_raw_saved_")):
+            return getattr(obj, attr) if saved_names_of(obj, attr) else _missing(obj, attr)
         return getter(obj) if getter is not None else _missing(obj, attr)
     if cls is api.ReturnTypes and attr in ("values", "indices"):
         return getattr(obj, attr)

@@ -17,6 +17,8 @@ import sys
 import numpy as np
 
 from gradcli import hints
+from gradcli.autodiff import hooks
+from gradcli.autodiff.saved import Packed
 from gradcli.backend import NumpyVocabulary, TensorVocabulary, _install_tensor_vocabulary, sum_to
 from gradcli.errors import runtime_error
 from gradcli.node import AccumulateGrad, accumulator_of
@@ -127,6 +129,10 @@ def unpack_saved(node, as_tensors: bool):
             if as_tensors:
                 value = Tensor(value.array, None, True, node)
             else:
+                value = value.array
+        elif value.__class__ is Packed:
+            value = value.unpack()
+            if not as_tensors:
                 value = value.array
         values.append(value)
     return tuple(values)
@@ -250,10 +256,12 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 break
             node = heappop(ready)[2]
             grad = buffers.pop(node, None)
+        if selective and only is not None and node not in only:
+            node = None
+            continue
+        if hooks.State.active and grad is not None:
+            grad = hooks.tensor_pre_hooks(node, grad, numpy_grads)
         if selective:
-            if only is not None and node not in only:
-                node = None
-                continue
             if grad is not None and node in capture:
                 plan.captured[node] = grad
         if grad is not None and node.retained is not None and accumulate:
@@ -268,6 +276,8 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 adopt = node not in capture and (
                     mine or (_COUNTS_ARGUMENT and sys.getrefcount(grad) == 2))
                 _accumulate(node.variable, grad, create_graph, observer, adopt)
+                if hooks.State.active:
+                    hooks.post_accumulate(node.variable)
             node = None
             continue
         grads = ()
@@ -279,7 +289,12 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 ctx = BackwardContext(node, unpack_saved(node, create_graph))
             else:
                 ctx = node  # it saved only numbers: the node is its own context
-            grads = node.op.backward(ctx, grad, xp)
+            if hooks.State.active:
+                grad = hooks.node_pre_hooks(node, grad, numpy_grads)
+                grads = node.op.backward(ctx, grad, xp)
+                grads = hooks.node_post_hooks(node, grads, grad, numpy_grads)
+            else:
+                grads = node.op.backward(ctx, grad, xp)
             if saved and not retain_graph:
                 if freed_by is None:
                     freed_by = hints.current_line() or True

@@ -84,6 +84,34 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
 
+    # ----- PyTorch's Node API for programs: hooks, metadata, saved values --------------
+
+    def register_hook(self, fn):
+        from gradcli.autodiff import hooks
+
+        return hooks.register_node_hook(self, fn)
+
+    def register_prehook(self, fn):
+        from gradcli.autodiff import hooks
+
+        return hooks.register_node_prehook(self, fn)
+
+    @property
+    def metadata(self) -> dict:
+        from gradcli.autodiff import hooks
+
+        return hooks.metadata(self)
+
+    def __getattr__(self, attr):
+        # Only for names not found normally: `_saved_self`, `_raw_saved_result`, ...
+        if attr.startswith(("_saved_", "_raw_saved_")):
+            from gradcli.autodiff import saved
+
+            found, value = saved.saved_attribute(self, attr)
+            if found:
+                return value
+        raise AttributeError(f"'{self.name()}' object has no attribute '{attr}'")
+
 
 class AccumulateGrad:
     """The node behind every leaf that requires grad: adds incoming gradient to `.grad`."""
@@ -100,6 +128,22 @@ class AccumulateGrad:
 
     def name(self) -> str:
         return "AccumulateGrad"
+
+    def register_hook(self, fn):
+        from gradcli.autodiff import hooks
+
+        return hooks.register_node_hook(self, fn)
+
+    def register_prehook(self, fn):
+        from gradcli.autodiff import hooks
+
+        return hooks.register_node_prehook(self, fn)
+
+    @property
+    def metadata(self) -> dict:
+        from gradcli.autodiff import hooks
+
+        return hooks.metadata(self)
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"

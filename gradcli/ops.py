@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 from gradcli import allocator
+from gradcli.autodiff.saved import HookStack, pack_saved
 from gradcli.node import Node, accumulator_of, backward_name
 from gradcli.tensor import GradMode, Tensor
 
@@ -83,6 +84,7 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _NUMPY_SCALARS = frozenset((np.float32, np.float64, np.int64, np.int32, np.bool_))
 _NO_EDGE = (None, 0)
 _NEEDS_FIRST = (True, False)
+_PACK_HOOKS = HookStack.stack  # saved_tensors_hooks in force (innermost last)
 _META: dict = {}  # one shared (shape, dtype) tuple per distinct input description
 
 
@@ -208,6 +210,8 @@ def _recorded(entry: Op, inputs, out, p, next_functions, needs, metas, dtype) ->
         if s.__class__ is Tensor or s is out:
             _track_saved(node, saved, out, result)
             break
+    if _PACK_HOOKS and saved:
+        pack_saved(node, saved, out, result)
     return result
 
 
