@@ -235,7 +235,12 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
     owned: dict = {}  # node -> the buffer this pass allocated for it (safe to add into)
     for node, grad in roots:
         previous = buffers.get(node)
-        buffers[node] = grad if previous is None else previous + grad
+        if previous is not None and node.multi_output:
+            grad = [a if b is None else b if a is None else a + b
+                    for a, b in zip(previous, grad, strict=True)]
+        elif previous is not None:
+            grad = previous + grad
+        buffers[node] = grad
     ready: list = []
     order = 0
     for node in buffers:
@@ -303,7 +308,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             if observer is not None:
                 observer.node_ran(node, grad, grads)
         following = None
-        for i, (child, _) in enumerate(node.next_functions):
+        for i, (child, slot) in enumerate(node.next_functions):
             if child is None:
                 continue
             child_grad = grads[i] if grads else None
@@ -313,7 +318,9 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                         or child_grad.dtype is not meta[1].numpy or child_grad.shape != meta[0]):
                     child_grad = _conform(child_grad, meta, xp)
                 previous = buffers.get(child)
-                if previous is not None:
+                if child.multi_output:  # a custom Function with several outputs
+                    child_grad = child.gather(previous, slot, child_grad)
+                elif previous is not None:
                     child_grad = _add_into(previous, child_grad, child, owned)
                 buffers[child] = child_grad
             remaining = dependencies[child] - 1
@@ -453,7 +460,10 @@ def _roots(tensors, gradients, create_graph):
             raise runtime_error(
                 f"element {index} of tensors does not require grad and does not have a grad_fn"
             )
-        roots.append((node, _root_gradient(tensor, gradient, index, create_graph)))
+        grad = _root_gradient(tensor, gradient, index, create_graph)
+        if node.multi_output:
+            grad = node.root_gradient(tensor, grad)
+        roots.append((node, grad))
     return roots
 
 

@@ -55,6 +55,8 @@ class Node:
         "__weakref__",
     )
 
+    multi_output = False  # one gradient per node; custom Functions may have several
+
     def __init__(self, op, next_functions, saved, saved_versions, params, inputs_meta,
                  needs=None):
         self.op = op
@@ -120,6 +122,7 @@ class AccumulateGrad:
     next_functions = ()
     retained = None
     source = None
+    multi_output = False
 
     def __init__(self, variable):
         self.variable = variable
@@ -163,5 +166,5 @@ def edge_to(value):
     fn = value.grad_fn
     if fn is None:
         return (accumulator_of(value), 0)
-    return (fn, 0)
+    return (fn, 0) if not fn.multi_output else fn.edge_of(value)
 

@@ -174,7 +174,8 @@ def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
     if not (t.requires_grad and GradMode.enabled):
         return Tensor(out, dtype)
     fn = t.grad_fn
-    edge = (fn, 0) if fn is not None else (accumulator_of(t), 0)
+    edge = ((fn, 0) if not fn.multi_output else fn.edge_of(t)) if fn is not None else (
+        accumulator_of(t), 0)
     return _recorded(entry, (t, number), out, p, (edge, _NO_EDGE), _NEEDS_FIRST,
                      metas or (_meta(x, dtype), None), dtype)
 
@@ -186,7 +187,8 @@ def _record(entry: Op, inputs: tuple, out, p) -> Tensor:
             metas.append(_meta(x.array, x.dtype))
             if x.requires_grad:
                 fn = x.grad_fn
-                edges.append((fn, 0) if fn is not None else (accumulator_of(x), 0))
+                edges.append(((fn, 0) if not fn.multi_output else fn.edge_of(x))
+                             if fn is not None else (accumulator_of(x), 0))
                 needs.append(True)
                 continue
         else:
