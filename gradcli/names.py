@@ -13,6 +13,7 @@ from gradcli import api, dtypes
 from gradcli import autograd_api as G
 from gradcli.errors import attribute_error, type_error
 from gradcli.tensor import Tensor
+from gradcli.torch.autograd import namespaces as autograd_namespaces
 
 
 class Namespace:
@@ -182,7 +183,9 @@ FUNCTIONAL = Namespace(
         "linear": api.linear,
     },
 )
-AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward})
+_AUTOGRAD_EXTRA, _TORCH_EXTRA = autograd_namespaces(Namespace)
+AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward,
+                                        **_AUTOGRAD_EXTRA})
 NN = Namespace("torch.nn", {"functional": FUNCTIONAL})
 TORCH = Namespace(
     "torch",
@@ -195,6 +198,7 @@ TORCH = Namespace(
         "e": math.e,
         "inf": math.inf,
         "nan": math.nan,
+        **_TORCH_EXTRA,
     },
 )
 NUMPY = Namespace("numpy", {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan})
@@ -204,6 +208,8 @@ MODULES = {
     "torch.nn": NN,
     "torch.nn.functional": FUNCTIONAL,
     "torch.autograd": AUTOGRAD,
+    **{ns.name: ns for ns in (*_AUTOGRAD_EXTRA.values(), *_TORCH_EXTRA.values())
+       if isinstance(ns, Namespace)},
     "numpy": NUMPY,
 }
 

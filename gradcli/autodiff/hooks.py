@@ -204,7 +204,26 @@ def node_pre_hooks(node, grad, numpy_grads: bool):
     return _as_engine(outputs[0], numpy_grads)
 
 
+class Anomaly:
+    """torch.autograd.detect_anomaly / set_detect_anomaly: after each node, PyTorch's
+    engine checks its gradients for NaN (check_nan) and raises naming the node."""
+
+    enabled = False
+    check_nan = True
+
+
+def _check_nan(node, grads) -> None:
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        array = g.array if g.__class__ is Tensor else np.asarray(g)
+        if array.dtype.kind == "f" and np.isnan(array).any():
+            raise runtime_error(f"Function '{node.name()}' returned nan values in its {i}th output.")
+
+
 def node_post_hooks(node, grads, grad, numpy_grads: bool):
+    if Anomaly.enabled and Anomaly.check_nan:
+        _check_nan(node, grads)
     hooks = _node_posthooks.get(node)
     if not hooks:
         return grads

@@ -1,0 +1,3 @@
+"""torch.autograd.forward_ad (filled in by gradcli/autodiff/forward.py)."""
+
+MEMBERS: dict = {}
