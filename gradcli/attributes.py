@@ -206,7 +206,20 @@ def get_attribute(obj, attr: str):
         return python_method(obj, attr)
     if cls is GradModeContext:
         _missing(obj, attr)
+    if attr in program_attributes(cls) or (
+            attr in getattr(obj, "__dict__", ()) and hasattr(cls, "_program_attributes_")):
+        return getattr(obj, attr)
     return _missing(obj, attr)
+
+
+@functools.lru_cache(maxsize=None)
+def program_attributes(cls) -> frozenset:
+    """What a program may read on instances of cls: the union over its MRO of the class
+    attribute `_program_attributes_` (classes of gradcli/torch/ declare theirs)."""
+    names = set()
+    for klass in cls.__mro__:
+        names |= klass.__dict__.get("_program_attributes_", frozenset())
+    return frozenset(names)
 
 
 def set_attribute(obj, attr: str, value) -> None:

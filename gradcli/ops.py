@@ -47,7 +47,7 @@ _SCALAR_FORWARD = frozenset(
 
 class Op:
     __slots__ = ("overload", "backward_name", "forward", "backward", "save", "is_view",
-                 "scalar_forward")
+                 "scalar_forward", "jvp")
 
     def __init__(self, overload, forward, save, is_view, name=None):
         self.overload = overload
@@ -55,6 +55,7 @@ class Op:
         self.forward = forward
         self.save = save
         self.backward = None
+        self.jvp = None  # forward-mode rule, gradcli/autodiff/jvp_rules.py
         self.is_view = is_view
         self.scalar_forward = overload in _SCALAR_FORWARD
 
@@ -123,8 +124,17 @@ def _as_scalars(arrays):
     return tuple(out)
 
 
+class FORWARD_AD:  # noqa: N801 - a flag holder
+    # True while some tensor has a forward-mode tangent (gradcli/autodiff/forward.py).
+    active = False
+
+
 def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
     """Run an op forward and, when grad mode is on and an input requires grad, record it."""
+    if FORWARD_AD.active:
+        from gradcli.autodiff.forward import dual_call
+
+        return dual_call(entry, inputs, p, arrays, call)
     # The hot path of every program: loops here avoid comprehensions, which cost a
     # function call each.
     if arrays is None:
@@ -161,6 +171,8 @@ def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
     """`call(entry, (t, number), p)` for an arithmetic op (not a view) on a floating tensor
     and a Python int or float: the result keeps t's dtype (a number never outranks a
     floating tensor), so promotion, dtype lookup and the per-input loops are skipped."""
+    if FORWARD_AD.active:
+        return call(entry, (t, number), p)
     x = t.array
     dtype = t.dtype
     if x.ndim:

@@ -44,6 +44,7 @@ class RemovableHandle:
     """torch.utils.hooks.RemovableHandle: `remove()` unregisters the hook (twice is fine)."""
 
     _program_attributes_ = frozenset({"remove", "id"})
+    __slots__ = ("_hooks_ref", "id", "__weakref__")  # no instance dict for programs to read
 
     def __init__(self, hooks: dict, hook_id: int):
         self._hooks_ref = weakref.ref(hooks) if hooks is not None else None

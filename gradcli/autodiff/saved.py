@@ -145,6 +145,7 @@ class SavedTensor:
     """torch._C._autograd.SavedTensor: `register_hooks(pack, unpack)` on one saved value."""
 
     _program_attributes_ = frozenset({"register_hooks"})
+    __slots__ = ("_node", "_index")
 
     def __init__(self, node, index):
         self._node = node

@@ -1,3 +1,5 @@
-"""torch.autograd.forward_ad (filled in by gradcli/autodiff/forward.py)."""
+"""torch.autograd.forward_ad (the machinery is gradcli/autodiff/forward.py)."""
 
-MEMBERS: dict = {}
+from gradcli.autodiff.forward import MEMBERS
+
+__all__ = ["MEMBERS"]
