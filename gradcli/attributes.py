@@ -16,6 +16,7 @@ from gradcli.limits import python_method
 from gradcli.names import TORCH_FUNCTIONS, Namespace
 from gradcli.node import AccumulateGrad, Node
 from gradcli.tensor import Tensor
+from gradcli.torch import runtime_state
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -68,7 +69,7 @@ TENSOR_PROPERTIES = {
     "T": _T,
     "mT": _mT,
     "data": api.data_of,
-    "device": lambda t: "cpu",
+    "device": runtime_state.device_of,
     "is_cuda": lambda t: False,
     "_version": lambda t: t.version[0],
 }
@@ -127,6 +128,7 @@ TENSOR_METHODS.update({
     "fill_": api.fill_,
     "clamp_": api.clamp_,
     "copy_": api.copy_,
+    **runtime_state.TENSOR_METHODS,
     # hooks
     "register_hook": autograd_hooks.register_hook,
     "register_post_accumulate_grad_hook": autograd_hooks.register_post_accumulate_grad_hook,

@@ -22,6 +22,7 @@ from gradcli.lang.parser import parse, parse_expression
 from gradcli.limits import Limits, budget_error, format_bytes, resource_error
 from gradcli.names import MODULES, global_scope
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
+from gradcli.torch import runtime_state
 from gradcli.tensor import GradMode, Tensor
 
 STACK_BYTES = 512 * 2**20  # deep programs recurse in the parser and compiler, not in backward
@@ -390,6 +391,7 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(RECURSION_LIMIT)
     GradMode.enabled = True
+    runtime_state.reset()  # default dtype, print options, anomaly mode, dual level, ...
     diagnostics.PENDING.clear()
     api.Random.seed(0 if seed is None else seed)
     previous_limits = resource_limits.activate(limits)
@@ -452,6 +454,7 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
         sys.setrecursionlimit(old_limit)
         gc.set_threshold(*thresholds)
         GradMode.enabled = True
+        runtime_state.reset()
         Observer.active = None
         resource_limits.activate(previous_limits)
         # Let the program's values go (a list of big tensors after a MemoryError, say)

@@ -13,6 +13,8 @@ from gradcli import api, dtypes
 from gradcli import autograd_api as G
 from gradcli.errors import attribute_error, type_error
 from gradcli.tensor import Tensor
+from gradcli.torch import runtime_state
+from gradcli.torch.activations import FUNCTIONAL_MEMBERS as FUNCTIONAL_EXTRA
 from gradcli.torch.autograd import namespaces as autograd_namespaces
 
 
@@ -155,6 +157,8 @@ TORCH_FUNCTIONS = {
     "Size": lambda sizes=(): api.Size(tuple(sizes)),
 }
 
+TORCH_FUNCTIONS.update(runtime_state.torch_function_overrides(TORCH_FUNCTIONS))
+
 TORCH_DTYPES = {
     "float32": dtypes.float32,
     "float": dtypes.float32,
@@ -181,6 +185,7 @@ FUNCTIONAL = Namespace(
         "cross_entropy": api.cross_entropy,
         "nll_loss": api.nll_loss,
         "linear": api.linear,
+        **FUNCTIONAL_EXTRA,
     },
 )
 _AUTOGRAD_EXTRA, _TORCH_EXTRA = autograd_namespaces(Namespace)
@@ -199,6 +204,7 @@ TORCH = Namespace(
         "inf": math.inf,
         "nan": math.nan,
         **_TORCH_EXTRA,
+        **runtime_state.torch_members(Namespace),
     },
 )
 NUMPY = Namespace("numpy", {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan})
