@@ -7,6 +7,7 @@ leak into the next one.
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 
@@ -97,13 +98,31 @@ def cpu(self, memory_format=None):
     return self
 
 
-def with_device(fn):
+def _binding_error(exc: TypeError, name: str) -> ProgramError:
+    """A wrapped function was called with the wrong arguments: PyTorch's message, under the
+    function's torch name (as the language reports a direct call's binding error)."""
+    message = str(exc)
+    if "()" in message:
+        message = name + "()" + message.split("()", 1)[1]
+    match = re.match(r"(\w+\(\)) missing (\d+) required positional arguments?: (.*)", message)
+    if match:
+        names = ", ".join(f'"{n}"' for n in re.findall(r"'(\w+)'", match.group(3)))
+        message = f"{match.group(1)} missing {match.group(2)} required positional arguments: {names}"
+    return type_error(message)
+
+
+def with_device(fn, name):
     """A creation function that also takes device= (checked, then dropped)."""
 
     @functools.wraps(fn)
     def create(*args, device=None, **kwargs):
         check_device(device)
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except TypeError as exc:
+            if exc.__traceback__.tb_next is None:
+                raise _binding_error(exc, name) from None
+            raise
 
     return create
 
@@ -205,17 +224,23 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return Tensor(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def numpy_aliases(fn):
+def numpy_aliases(fn, name):
     """PyTorch's argument parser accepts numpy's names: keepdims= for keepdim=, axis= for
     dim=."""
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
-        if "keepdims" in kwargs:
-            kwargs["keepdim"] = kwargs.pop("keepdims")
-        if "axis" in kwargs:
-            kwargs["dim"] = kwargs.pop("axis")
-        return fn(*args, **kwargs)
+        if kwargs:
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+        try:
+            return fn(*args, **kwargs)
+        except TypeError as exc:
+            if exc.__traceback__.tb_next is None:
+                raise _binding_error(exc, name) from None
+            raise
 
     return call
 
@@ -252,8 +277,9 @@ _CREATION = ("tensor zeros ones empty full arange linspace eye rand randn randin
 def torch_function_overrides(functions: dict) -> dict:
     """torch.X entries replaced: creation functions check device=, reductions take numpy's
     argument names."""
-    overrides = {name: with_device(functions[name]) for name in _CREATION if name in functions}
-    overrides.update({name: numpy_aliases(functions[name])
+    overrides = {name: with_device(functions[name], name)
+                 for name in _CREATION if name in functions}
+    overrides.update({name: numpy_aliases(functions[name], name)
                       for name in REDUCTIONS if name in functions})
     overrides["isclose"] = isclose
     return overrides
