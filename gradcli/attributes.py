@@ -214,7 +214,7 @@ def get_attribute(obj, attr: str):
     return _missing(obj, attr)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def program_attributes(cls) -> frozenset:
     """What a program may read on instances of cls: the union over its MRO of the class
     attribute `_program_attributes_` (classes of gradcli/torch/ declare theirs)."""

@@ -22,8 +22,8 @@ from gradcli.lang.parser import parse, parse_expression
 from gradcli.limits import Limits, budget_error, format_bytes, resource_error
 from gradcli.names import MODULES, global_scope
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
-from gradcli.torch import runtime_state
 from gradcli.tensor import GradMode, Tensor
+from gradcli.torch import runtime_state
 
 STACK_BYTES = 512 * 2**20  # deep programs recurse in the parser and compiler, not in backward
 # A recorded graph is millions of small objects that live until backward and hold no

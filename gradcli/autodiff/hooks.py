@@ -219,7 +219,8 @@ def _check_nan(node, grads) -> None:
             continue
         array = g.array if g.__class__ is Tensor else np.asarray(g)
         if array.dtype.kind == "f" and np.isnan(array).any():
-            raise runtime_error(f"Function '{node.name()}' returned nan values in its {i}th output.")
+            raise runtime_error(
+                f"Function '{node.name()}' returned nan values in its {i}th output.")
 
 
 def node_post_hooks(node, grads, grad, numpy_grads: bool):

@@ -195,7 +195,7 @@ for _name in ("mm", "mv", "dot", "bmm"):
 
 @_rule("addmm")
 def _(xs, ts, out, p):
-    (bias, m1, m2), (tb, t1, t2) = xs, ts
+    (_, m1, m2), (tb, t1, t2) = xs, ts
     result = np.zeros_like(out) if tb is None else np.broadcast_to(tb, out.shape)
     if t1 is not None:
         result = result + t1 @ m2

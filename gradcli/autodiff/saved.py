@@ -199,15 +199,27 @@ class HookStack:
     stack: list = []  # (pack, unpack), innermost last
 
 
+def pack_one(tensor: Tensor) -> Packed:
+    """pack(tensor) with the innermost hooks; PyTorch runs the pack hook with grad mode off."""
+    from gradcli.tensor import GradMode
+
+    pack, unpack = HookStack.stack[-1]
+    previous = GradMode.enabled
+    GradMode.enabled = False
+    try:
+        return Packed(pack(tensor), unpack)
+    finally:
+        GradMode.enabled = previous
+
+
 def pack_saved(node, saved: tuple, out, result: Tensor) -> None:
     """Replace every saved tensor of a just-recorded node by pack(tensor) (innermost hooks)."""
-    pack, unpack = HookStack.stack[-1]
     packed = []
     for value in saved:
         if value.__class__ is Tensor:
-            packed.append(Packed(pack(value), unpack))
+            packed.append(pack_one(value))
         elif value is not None and value is out:
-            packed.append(Packed(pack(result), unpack))
+            packed.append(pack_one(result))
         else:
             packed.append(value)
     node.saved = tuple(packed)

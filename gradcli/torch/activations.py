@@ -254,7 +254,7 @@ def _float_input(name, input):
 def gelu(input, approximate="none"):
     _float_input("gelu", input)
     if approximate not in ("none", "tanh"):
-        raise runtime_error(f"approximate argument must be either none or tanh.")
+        raise runtime_error("approximate argument must be either none or tanh.")
     return O.call(gelu_op, (input,), approximate)
 
 

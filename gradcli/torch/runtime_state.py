@@ -107,7 +107,8 @@ def _binding_error(exc: TypeError, name: str) -> ProgramError:
     match = re.match(r"(\w+\(\)) missing (\d+) required positional arguments?: (.*)", message)
     if match:
         names = ", ".join(f'"{n}"' for n in re.findall(r"'(\w+)'", match.group(3)))
-        message = f"{match.group(1)} missing {match.group(2)} required positional arguments: {names}"
+        message = (f"{match.group(1)} missing {match.group(2)} required positional "
+                   f"arguments: {names}")
     return type_error(message)
 
 

@@ -18,6 +18,7 @@ from gradcli.node import Node, edge_to
 from gradcli.ops import Op, SavedResult
 from gradcli.tensor import GradMode, Tensor
 
+
 def _freed_message():
     from gradcli.engine import FREED_MESSAGE
 
@@ -305,7 +306,7 @@ def _record(cls, node, args, tensor_positions, output):
 
 
 def _save(node, results) -> None:
-    from gradcli.autodiff.saved import HookStack, Packed
+    from gradcli.autodiff.saved import HookStack, pack_one
 
     saved, versions = [], []
     output_ids = {id(r): r for r in results if r.__class__ is Tensor}
@@ -319,16 +320,16 @@ def _save(node, results) -> None:
                 "TypeError", "save_for_backward can only save variables, but argument 0 is "
                 f"of type {type(t).__name__}")
         if HookStack.stack:
-            pack, unpack = HookStack.stack[-1]
-            saved.append(Packed(pack(t), unpack))
+            saved.append(pack_one(t))
         elif id(t) in output_ids and t.grad_fn is node:
             saved.append(SavedResult(t.array, t))  # no cycle node -> output -> node
         else:
             saved.append(t)
         versions.append(t.version[0])
     # saved_versions stays None: the engine then hands the node itself to the backward,
-    # which unpacks (and version-checks) here, and frees `saved` after it as for any node.
-    node.saved = tuple(saved) if saved else (None,)
+    # which unpacks (and version-checks) here, and frees `saved` after it as for any node
+    # that saved something.
+    node.saved = tuple(saved)
     node.function_versions = tuple(versions)
     node.to_save = ()
 

@@ -79,6 +79,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
         inputs = _prepare(inputs, create_graph)
         outputs = func(*inputs)
         is_tuple_out, outputs = _as_tuple(outputs, "outputs of the user-provided function")
+        if strict:
+            _check_requires_grad(outputs)
         rows_per_output = []
         for i, out in enumerate(outputs):
             flat = api.reshape(out, (-1,))
@@ -107,6 +109,15 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                 blocks.append(_finish(api.reshape(block, out.shape + x.shape), create_graph))
             rows_per_output.append(tuple(blocks) if is_tuple_in else blocks[0])
     return tuple(rows_per_output) if is_tuple_out else rows_per_output[0]
+
+
+def _check_requires_grad(outputs) -> None:
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise runtime_error(
+                f"Output {i} of the user-provided function does not require gradients. The "
+                "outputs must be computed in a differentiable manner from the input when running "
+                "in strict mode.")
 
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
@@ -164,6 +175,8 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         inputs = _prepare(inputs, create_graph)
         outputs = func(*inputs)
         is_tuple_out, outputs = _as_tuple(outputs, "outputs of the user-provided function", "vjp")
+        if strict:
+            _check_requires_grad(outputs)
         v = _check_v(v, outputs)
         grads = _grads(outputs, inputs, v, create_graph)
         grads = tuple(api.zeros_like(x) if g is None else g

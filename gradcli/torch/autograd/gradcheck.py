@@ -42,10 +42,11 @@ def _numerical(func, inputs, j, eps):
         for sign in (-1, 1):
             array = x.array.copy()
             array.reshape(-1)[k] = flat[k] + x.dtype.numpy.type(sign * eps)
-            probe = Tensor(array, x.dtype)
-            args = tuple(probe if i == j else api.detach(a) if a.__class__ is Tensor else a
-                         for i, a in enumerate(inputs))
-            with _no_grad():
+            # As PyTorch perturbs the input in place: the probe still requires grad, and the
+            # function runs with grad mode on (gradgradcheck's differentiates inside).
+            probe = Tensor(array, x.dtype, x.requires_grad)
+            args = tuple(probe if i == j else a for i, a in enumerate(inputs))
+            with _enable_grad():
                 values.append([o.array.copy() for o in _outputs(func, args)])
         rows = [((b - a) / np.asarray(2 * eps, a.dtype)).reshape(-1)
                 for a, b in zip(values[0], values[1], strict=True)]
@@ -92,7 +93,7 @@ def gradcheck(func, inputs, *, eps=1e-06, atol=1e-05, rtol=0.001, raise_exceptio
     positions = [i for i, a in enumerate(inputs) if a.__class__ is Tensor and a.requires_grad]
     if not positions:
         raise value_error(
-            "gradcheck expects at least one input tensor to require gradient, but none of the "
+            "gradcheck expects at least one input tensor to require gradient, but none of "
             "them have requires_grad=True.")
     for i in positions:
         if inputs[i].dtype.name != "float64":
@@ -123,7 +124,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-06, atol=1e-05, rto
     inputs = _tupled(inputs)
     if grad_outputs is None:
         # PyTorch draws random gradients (torch.testing.make_tensor, in [-9, 9)).
-        with _no_grad():
+        with _enable_grad():
             outs = _outputs(func, inputs)
         rng = np.random.default_rng(0)
         grad_outputs = tuple(
