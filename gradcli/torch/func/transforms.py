@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from gradcli import api
 from gradcli.errors import ProgramError, runtime_error, value_error
+from gradcli.ops import FORWARD_AD
 from gradcli.tensor import Tensor
 from gradcli.torch.autograd.functional import alias, api_enable_grad, jvp_by_double_backward
 
@@ -290,20 +293,36 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs):
         raise value_error(
             "vmap: Expected all tensors to have the same size in the mapped dimension, got "
             f"sizes {sizes} for the mapped dimension")
+    # One call per batch entry. Inputs that take part in no differentiation are sliced
+    # as plain numpy views (no node to record); the others through SelectBackward0.
+    plain = not FORWARD_AD.active and not any(
+        a.__class__ is Tensor and a.requires_grad for a in args)
+    mapped = [(i, a, d) for i, (a, d) in enumerate(zip(args, dims, strict=True))
+              if d is not None]
+    call_args = list(args)
     results = []
     for b in range(sizes[0]):
-        sliced = [a if d is None else _select(a, d, b) for a, d in zip(args, dims, strict=True)]
-        results.append(func(*sliced, **kwargs))
-    tupled, first = _flat(results[0])
+        for i, a, d in mapped:
+            if plain:
+                call_args[i] = Tensor(a.array[(slice(None),) * d + (b, Ellipsis)], a.dtype)
+            else:
+                call_args[i] = _select(a, d, b)
+        results.append(func(*call_args, **kwargs))
+    tupled = isinstance(results[0], (tuple, list))
+    columns = list(zip(*results, strict=True)) if tupled else [results]
     outs = []
-    for k in range(len(first)):
-        column = [(_flat(r)[1])[k] for r in results]
+    for k, column in enumerate(columns):
         if column[0].__class__ is not Tensor:
             raise value_error(
                 f"vmap({name}, ...): `{name}` must only return Tensors, got type "
                 f"{type(column[0])}. Did you mean to set out_dims= to None for output?")
         od = out_dims[k] if isinstance(out_dims, (tuple, list)) else out_dims
-        outs.append(api.stack(column, od))
+        if not FORWARD_AD.active and not any(c.requires_grad for c in column):
+            # Nothing to differentiate: numpy's stack, without a StackBackward0 to record.
+            outs.append(Tensor(np.stack([c.array for c in column], od % (column[0].ndim + 1)),
+                               column[0].dtype))
+        else:
+            outs.append(api.stack(list(column), od))
     return tuple(outs) if tupled else outs[0]
 
 
