@@ -208,6 +208,8 @@ def get_attribute(obj, attr: str):
         return python_method(obj, attr)
     if cls is GradModeContext:
         _missing(obj, attr)
+    if isinstance(obj, type) and attr in program_attributes(obj):
+        return getattr(obj, attr)  # a gradcli class a program holds (Exp.apply)
     if attr in program_attributes(cls) or (
             attr in getattr(obj, "__dict__", ()) and hasattr(cls, "_program_attributes_")):
         return getattr(obj, attr)

@@ -92,10 +92,18 @@ def _by_node(table, node) -> dict:
     return hooks
 
 
+_lines: dict = {}  # hook id -> the program line that registered it (for --trace)
+
+
 def _add(hooks: dict, fn) -> RemovableHandle:
+    from gradcli import hints
+
     State.active = True
     hook_id = next(_ids)
     hooks[hook_id] = fn
+    line = hints.current_line()
+    if line is not None:
+        _lines[hook_id] = line
     return RemovableHandle(hooks, hook_id)
 
 
@@ -186,11 +194,21 @@ def tensor_pre_hooks(node, grad, numpy_grads: bool):
     if not hooks:
         return grad
     value = _as_tensor(grad)
-    for fn in list(hooks.values()):
+    for hook_id, fn in list(hooks.items()):
         result = _checked(fn, value, fn(value))
         if result is not None:
+            _tell_observer(node, hook_id, value, result)
             value = result
     return _as_engine(value, numpy_grads)
+
+
+def _tell_observer(node, hook_id, before: Tensor, after: Tensor) -> None:
+    """--trace shows where a hook changed a gradient."""
+    from gradcli.engine import Observer
+
+    observer = Observer.active
+    if observer is not None and hasattr(observer, "hook_fired"):
+        observer.hook_fired(node, _lines.get(hook_id), before.array.copy(), after.array.copy())
 
 
 def node_pre_hooks(node, grad, numpy_grads: bool):

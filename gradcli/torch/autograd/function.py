@@ -378,6 +378,17 @@ def _run_backward(node, grad, xp):
     return tuple(grads)
 
 
+def describe_backward(node) -> str:
+    """The local rule a trace shows for a Function node: the program's own backward."""
+    cls = node._forward_cls
+    backward = cls.__dict__.get("backward")
+    backward = getattr(backward, "__func__", backward)
+    backward = getattr(backward, "__wrapped__", backward)
+    code = getattr(backward, "__code__", None)
+    where = f", line {code.co_firstlineno}" if code is not None else ""
+    return f"user-defined backward ({cls.__name__}.backward{where})"
+
+
 def _expandable(shape, grad_shape) -> bool:
     """Whether `shape` broadcasts to `grad_shape` (the gradient is then summed back)."""
     if len(shape) > len(grad_shape):
