@@ -8,7 +8,7 @@ import functools
 
 from gradcli import api, diagnostics
 from gradcli.autodiff import hooks as autograd_hooks
-from gradcli.autodiff.saved import has_saved as saved_names_of
+from gradcli.autodiff.saved import saved_attribute
 from gradcli.autograd_api import GradModeContext
 from gradcli.dtypes import DType
 from gradcli.errors import attribute_error, runtime_error, type_error
@@ -193,7 +193,8 @@ def get_attribute(obj, attr: str):
     if cls is Node or cls is AccumulateGrad:
         getter = NODE_ATTRIBUTES.get(attr)
         if getter is None and cls is Node and attr.startswith(("_saved_", "_raw_saved_")):
-            return getattr(obj, attr) if saved_names_of(obj, attr) else _missing(obj, attr)
+            found, value = saved_attribute(obj, attr)
+            return value if found else _missing(obj, attr)
         return getter(obj) if getter is not None else _missing(obj, attr)
     if cls is api.ReturnTypes and attr in ("values", "indices"):
         return getattr(obj, attr)

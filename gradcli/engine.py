@@ -17,6 +17,7 @@ import sys
 import numpy as np
 
 from gradcli import hints
+from gradcli import ops as ops_module
 from gradcli.autodiff import hooks
 from gradcli.autodiff.saved import Packed
 from gradcli.backend import NumpyVocabulary, TensorVocabulary, _install_tensor_vocabulary, sum_to
@@ -252,6 +253,8 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
     freed_by = None  # the line of this backward() call, looked up once, for freed nodes
     heappush, heappop = heapq.heappush, heapq.heappop
     numpy_grads = xp is NumpyVocabulary
+    hooked = hooks.State.active  # some hook (or anomaly mode) exists: ask the hook table
+    multi = ops_module._multi_output  # some custom Function has several outputs
     # A chain hands each node straight to the next one: when a node makes exactly one
     # node ready and nothing else is waiting, the priority queue has nothing to decide.
     node = grad = None
@@ -264,7 +267,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
         if selective and only is not None and node not in only:
             node = None
             continue
-        if hooks.State.active and grad is not None:
+        if hooked and grad is not None:
             grad = hooks.tensor_pre_hooks(node, grad, numpy_grads)
         if selective:
             if grad is not None and node in capture:
@@ -281,7 +284,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 adopt = node not in capture and (
                     mine or (_COUNTS_ARGUMENT and sys.getrefcount(grad) == 2))
                 _accumulate(node.variable, grad, create_graph, observer, adopt)
-                if hooks.State.active:
+                if hooked:
                     hooks.post_accumulate(node.variable)
             node = None
             continue
@@ -294,7 +297,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 ctx = BackwardContext(node, unpack_saved(node, create_graph))
             else:
                 ctx = node  # it saved only numbers: the node is its own context
-            if hooks.State.active:
+            if hooked:
                 grad = hooks.node_pre_hooks(node, grad, numpy_grads)
                 grads = node.op.backward(ctx, grad, xp)
                 grads = hooks.node_post_hooks(node, grads, grad, numpy_grads)
@@ -318,7 +321,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                         or child_grad.dtype is not meta[1].numpy or child_grad.shape != meta[0]):
                     child_grad = _conform(child_grad, meta, xp)
                 previous = buffers.get(child)
-                if child.multi_output:  # a custom Function with several outputs
+                if multi and child.multi_output:  # a custom Function with several outputs
                     child_grad = child.gather(previous, slot, child_grad)
                 elif previous is not None:
                     child_grad = _add_into(previous, child_grad, child, owned)

@@ -104,15 +104,10 @@ class Node:
 
         return hooks.metadata(self)
 
-    def __getattr__(self, attr):
-        # Only for names not found normally: `_saved_self`, `_raw_saved_result`, ...
-        if attr.startswith(("_saved_", "_raw_saved_")):
-            from gradcli.autodiff import saved
-
-            found, value = saved.saved_attribute(self, attr)
-            if found:
-                return value
-        raise AttributeError(f"'{self.name()}' object has no attribute '{attr}'")
+    # `_saved_self`, `_raw_saved_result`, ... are not Python attributes: a __getattr__ here
+    # would turn off CPython's attribute-access specialisation for every node the engine
+    # touches. Programs reach them through gradcli.autodiff.saved.saved_attribute (see
+    # attributes.get_attribute).
 
 
 class AccumulateGrad:
@@ -166,5 +161,5 @@ def edge_to(value):
     fn = value.grad_fn
     if fn is None:
         return (accumulator_of(value), 0)
-    return (fn, 0) if not fn.multi_output else fn.edge_of(value)
+    return (fn, 0) if not fn.multi_output else fn.edge_of(value)  # rare: Function outputs
 

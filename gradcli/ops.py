@@ -129,9 +129,23 @@ class FORWARD_AD:  # noqa: N801 - a flag holder
     active = False
 
 
+# Module-level copies of rare-feature flags, read on every op (a global is the cheapest
+# read): set_flags() keeps them in step with FORWARD_AD.active and Function's outputs.
+_forward_ad = False
+_multi_output = False  # some custom Function made a node with several outputs
+
+
+def set_flags(forward_ad=None, multi_output=None) -> None:
+    global _forward_ad, _multi_output
+    if forward_ad is not None:
+        _forward_ad = FORWARD_AD.active = forward_ad
+    if multi_output is not None:
+        _multi_output = multi_output
+
+
 def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
     """Run an op forward and, when grad mode is on and an input requires grad, record it."""
-    if FORWARD_AD.active:
+    if _forward_ad:
         from gradcli.autodiff.forward import dual_call
 
         return dual_call(entry, inputs, p, arrays, call)
@@ -171,7 +185,7 @@ def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
     """`call(entry, (t, number), p)` for an arithmetic op (not a view) on a floating tensor
     and a Python int or float: the result keeps t's dtype (a number never outranks a
     floating tensor), so promotion, dtype lookup and the per-input loops are skipped."""
-    if FORWARD_AD.active:
+    if _forward_ad:
         return call(entry, (t, number), p)
     x = t.array
     dtype = t.dtype
@@ -186,8 +200,8 @@ def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
     if not (t.requires_grad and GradMode.enabled):
         return Tensor(out, dtype)
     fn = t.grad_fn
-    edge = ((fn, 0) if not fn.multi_output else fn.edge_of(t)) if fn is not None else (
-        accumulator_of(t), 0)
+    edge = ((fn, 0) if not (_multi_output and fn.multi_output) else fn.edge_of(t)) if (
+        fn is not None) else (accumulator_of(t), 0)
     return _recorded(entry, (t, number), out, p, (edge, _NO_EDGE), _NEEDS_FIRST,
                      metas or (_meta(x, dtype), None), dtype)
 
@@ -199,8 +213,8 @@ def _record(entry: Op, inputs: tuple, out, p) -> Tensor:
             metas.append(_meta(x.array, x.dtype))
             if x.requires_grad:
                 fn = x.grad_fn
-                edges.append(((fn, 0) if not fn.multi_output else fn.edge_of(x))
-                             if fn is not None else (accumulator_of(x), 0))
+                edges.append(((fn, 0) if not (_multi_output and fn.multi_output)
+                              else fn.edge_of(x)) if fn is not None else (accumulator_of(x), 0))
                 needs.append(True)
                 continue
         else:

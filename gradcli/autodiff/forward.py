@@ -52,7 +52,7 @@ def set_tangent(tensor: Tensor, tangent) -> None:
 def _set_active(flag: bool) -> None:
     from gradcli import ops
 
-    ops.FORWARD_AD.active = flag
+    ops.set_flags(forward_ad=flag)
 
 
 def with_tangent(tensor, text: str) -> str:
@@ -162,11 +162,11 @@ def dual_call(entry, inputs, p, arrays, call):
         tangents.append(t)
     from gradcli import ops
 
-    ops.FORWARD_AD.active = False
+    ops.set_flags(forward_ad=False)
     try:
         result = call(entry, inputs, p, arrays)
     finally:
-        ops.FORWARD_AD.active = bool(State.tangents)
+        ops.set_flags(forward_ad=bool(State.tangents))
     if not any_tangent or not result.dtype.is_floating_point:
         return result
     if entry.backward_name == "NotImplemented":
@@ -175,7 +175,7 @@ def dual_call(entry, inputs, p, arrays, call):
             f"Trying to use forward AD with aten::{entry.overload.split('.')[0]} that does not "
             "support it.")
     primals = [x.array if x.__class__ is Tensor else x for x in inputs]
-    ops.FORWARD_AD.active = False
+    ops.set_flags(forward_ad=False)
     try:
         rule = getattr(entry, "jvp", None)
         if rule is not None:
@@ -183,7 +183,7 @@ def dual_call(entry, inputs, p, arrays, call):
         else:
             tangent = _by_double_vjp(entry, inputs, p, tangents)
     finally:
-        ops.FORWARD_AD.active = bool(State.tangents)
+        ops.set_flags(forward_ad=bool(State.tangents))
     if tangent is None:
         tangent = np.zeros(result.shape, result.dtype.numpy)
     tangent = np.asarray(tangent)

@@ -99,11 +99,6 @@ def names_of(node) -> list[str]:
     return sorted(set(names))
 
 
-def has_saved(node, attr: str) -> bool:
-    name = "_saved_" + attr[len("_raw_saved_"):] if attr.startswith("_raw_saved_") else attr
-    return name in names_of(node)
-
-
 def saved_attribute(node, attr: str):
     """`grad_fn._saved_<name>` / `_raw_saved_<name>`; None if the node has no such name."""
     raw = attr.startswith("_raw_saved_")

@@ -267,7 +267,10 @@ def _record(cls, node, args, tensor_positions, output):
     single = not isinstance(output, tuple)
     outputs = [output] if single else list(output)
     if len(outputs) > 1:
+        from gradcli import ops
+
         node.__class__ = cls._backward_classes[1]
+        ops.set_flags(multi_output=True)
     tensors = [args[i] for i in tensor_positions]
     node.next_functions = tuple(edge_to(t) for t in tensors)
     node.needs = tuple(t.requires_grad for t in tensors)
