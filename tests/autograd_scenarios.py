@@ -589,6 +589,31 @@ def forward_ad_errors(T, A, out):
 
 
 @scenario
+def forward_ad_custom_function_jvp(T, A, out):
+    fwAD = T.autograd.forward_ad
+    Exp = _exp_function(T, A)
+
+    class ExpWithJvp(Exp):
+        @staticmethod
+        def forward(ctx, i):
+            result = T.exp(i)
+            ctx.save_for_backward(result)
+            ctx.result = result
+            return result
+
+        @staticmethod
+        def jvp(ctx, tangent):
+            return tangent * ctx.result
+
+    with fwAD.dual_level():
+        d = fwAD.make_dual(T.tensor([1.0, 2.0]), T.tensor([1.0, 0.5]))
+        attempt(out, lambda: Exp.apply(d))
+        y = ExpWithJvp.apply(d)
+        out(y)
+        out(fwAD.unpack_dual(T.sin(y)).tangent)
+
+
+@scenario
 def forward_ad_matches_jvp(T, A, out):
     fwAD = T.autograd.forward_ad
     x = T.tensor([0.3, -0.7, 1.1])

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli import diagnostics
-from gradcli.backend import sum_to
+from gradcli import diagnostics, ops
 from gradcli.errors import ProgramError, runtime_error
 from gradcli.node import Node, edge_to
 from gradcli.ops import Op, SavedResult
@@ -248,8 +247,11 @@ def apply_function(cls, args, kwargs):
     needs = tuple(a.__class__ is Tensor and a.requires_grad and recording for a in args)
     node = cls._backward_classes[0](cls._backward_op, cls)
     node.needs_input_grad = needs
+    tangents = _input_tangents(args)
     previous = GradMode.enabled
     GradMode.enabled = False
+    if tangents is not None:
+        ops.set_flags(forward_ad=False)  # the forward computes primals only
     try:
         if _uses_setup_context(cls):
             output = cls.forward(*args, **kwargs)
@@ -258,9 +260,45 @@ def apply_function(cls, args, kwargs):
             output = cls.forward(node, *args, **kwargs)
     finally:
         GradMode.enabled = previous
-    if not any(needs):
-        return output
-    return _record(cls, node, args, tensor_positions, output)
+        if tangents is not None:
+            ops.set_flags(forward_ad=True)
+    if any(needs):
+        output = _record(cls, node, args, tensor_positions, output)
+    if tangents is not None:
+        _forward_tangents(cls, node, tangents, output)
+    return output
+
+
+def _input_tangents(args):
+    """The forward-mode tangents of the arguments (None when no argument has one)."""
+    from gradcli.autodiff import forward
+
+    if not forward.State.tangents:
+        return None
+    found = [forward.tangent_of(a) if a.__class__ is Tensor else None for a in args]
+    return found if any(t is not None for t in found) else None
+
+
+def _forward_tangents(cls, node, tangents, output) -> None:
+    """Function.jvp(ctx, *tangents): the outputs' tangents (PyTorch's forward AD rule)."""
+    from gradcli.autodiff import forward
+
+    if cls.jvp is Function.jvp:
+        raise ProgramError(
+            "NotImplementedError",
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD.")
+    previous = ops.FORWARD_AD.active
+    ops.set_flags(forward_ad=False)
+    try:
+        result = cls.jvp(node, *[None if t is None else Tensor(np.asarray(t)) for t in tangents])
+    finally:
+        ops.set_flags(forward_ad=previous)
+    outputs = output if isinstance(output, tuple) else (output,)
+    results = result if isinstance(result, tuple) else (result,)
+    for out, tangent in zip(outputs, results, strict=False):
+        if out.__class__ is Tensor and tangent is not None and out.dtype.is_floating_point:
+            forward.set_tangent(out, tangent.array if tangent.__class__ is Tensor else tangent)
 
 
 def _record(cls, node, args, tensor_positions, output):
@@ -402,4 +440,4 @@ def _expandable(shape, grad_shape) -> bool:
     return True
 
 
-__all__ = ["Function", "FunctionCtx", "once_differentiable", "sum_to"]
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
