@@ -49,6 +49,15 @@ def set_tangent(tensor: Tensor, tangent) -> None:
     _set_active(True)
 
 
+def copy_tangent(source: Tensor, target: Tensor) -> None:
+    """An in-place op wrote `source` into `target`: so does its tangent."""
+    tangent = tangent_of(source)
+    if tangent is not None:
+        set_tangent(target, np.array(tangent, dtype=target.dtype.numpy))
+    elif tangent_of(target) is not None:
+        del State.tangents[id(target)]
+
+
 def _set_active(flag: bool) -> None:
     from gradcli import ops
 
