@@ -247,6 +247,28 @@ def saved_tensors_hooks_unpack_changes_backward(T, A, out):
 
 
 @scenario
+def raw_saved_register_hooks(T, A, out):
+    # The saved-tensors-hooks tutorial: hooks on one saved tensor of one node.
+    x = T.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = T.pow(x, 2)
+    log = []
+
+    def pack(t):
+        log.append("pack")
+        return t * 1
+
+    def unpack(t):
+        log.append("unpack")
+        return t * 2
+
+    A(A(y, "grad_fn"), "_raw_saved_self").register_hooks(pack, unpack)
+    out(A(A(y, "grad_fn"), "_saved_self"))
+    call(A, T.sum(y), "backward")
+    out(A(x, "grad"))
+    out(log)
+
+
+@scenario
 def save_on_cpu_same_gradients(T, A, out):
     x = T.tensor([0.5, 1.5], requires_grad=True)
     with T.autograd.graph.save_on_cpu():

@@ -153,7 +153,7 @@ class SavedTensor:
             raise runtime_error(
                 "None is forbidden as the pack hook's input")
         saved = list(node.saved)
-        saved[index] = Packed(pack(value), unpack)
+        saved[index] = pack_one(value, pack, unpack)
         node.saved = tuple(saved)
         versions = list(node.saved_versions or (None,) * len(saved))
         versions[index] = None
@@ -167,19 +167,28 @@ class SavedTensor:
 
 
 class Packed:
-    """A saved value after a pack hook: backward calls the unpack hook on it."""
+    """A saved value after a pack hook: backward calls the unpack hook on it. As PyTorch's
+    SavedVariable does, the unpacked data is given the saved tensor's autograd identity
+    (requires_grad, grad_fn, a leaf's accumulator), so double backward still reaches it."""
 
-    __slots__ = ("packed", "unpack_hook")
+    __slots__ = ("packed", "unpack_hook", "requires_grad", "grad_fn", "source")
 
-    def __init__(self, packed, unpack_hook):
+    def __init__(self, packed, unpack_hook, original: Tensor | None = None, grad_fn=None):
         self.packed = packed
         self.unpack_hook = unpack_hook
+        self.requires_grad = original.requires_grad if original is not None else False
+        self.grad_fn = grad_fn if grad_fn is not None else (
+            original.grad_fn if original is not None else None)
+        self.source = original if original is not None and original.grad_fn is None else None
 
     def unpack(self) -> Tensor:
         value = self.unpack_hook(self.packed)
         if value.__class__ is not Tensor:
             raise TypeError_(value)
-        return value
+        result = Tensor(value.array, value.dtype, self.requires_grad, self.grad_fn)
+        if self.source is not None and self.requires_grad:
+            result.accumulator = self.source.accumulator
+        return result
 
 
 def TypeError_(value):
@@ -194,15 +203,17 @@ class HookStack:
     stack: list = []  # (pack, unpack), innermost last
 
 
-def pack_one(tensor: Tensor) -> Packed:
-    """pack(tensor) with the innermost hooks; PyTorch runs the pack hook with grad mode off."""
+def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None) -> Packed:
+    """pack(tensor) (by default with the innermost saved_tensors_hooks); PyTorch runs the
+    pack hook with grad mode off."""
     from gradcli.tensor import GradMode
 
-    pack, unpack = HookStack.stack[-1]
+    if pack is None:
+        pack, unpack = HookStack.stack[-1]
     previous = GradMode.enabled
     GradMode.enabled = False
     try:
-        return Packed(pack(tensor), unpack)
+        return Packed(pack(tensor), unpack, tensor, grad_fn)
     finally:
         GradMode.enabled = previous
 
@@ -214,7 +225,7 @@ def pack_saved(node, saved: tuple, out, result: Tensor) -> None:
         if value.__class__ is Tensor:
             packed.append(pack_one(value))
         elif value is not None and value is out:
-            packed.append(pack_one(result))
+            packed.append(pack_one(result, grad_fn=node))
         else:
             packed.append(value)
     node.saved = tuple(packed)
