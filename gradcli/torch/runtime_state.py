@@ -308,13 +308,15 @@ TENSOR_METHODS = {
 }
 
 
-def reset() -> None:
-    """Back to PyTorch's defaults (a run starts, and ends, with these)."""
+def reset(default_dtype=None) -> None:
+    """Back to PyTorch's defaults (a run starts, and ends, with these). The default dtype
+    goes back to `default_dtype` (what the caller had set: gradcli check runs programs in
+    float64), float32 if not given."""
     from gradcli.autodiff import forward
     from gradcli.autodiff.hooks import Anomaly
     from gradcli.autodiff.saved import HookStack
 
-    dtypes.DEFAULT_FLOAT = dtypes.float32
+    dtypes.DEFAULT_FLOAT = default_dtype or dtypes.float32
     printing.Current.options = printing.PrintOptions()
     Anomaly.enabled, Anomaly.check_nan = False, True
     HookStack.stack.clear()
