@@ -222,7 +222,8 @@ def _(ctx, grad, xp):
     if pos_weight is not None:
         pt = _f64(pos_weight) * t
         d_x = (pt + 1 - t) * s - pt
-        d_t = -x - (_f64(pos_weight) - 1) * (np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0))
+        # loss = (1 - t) x + (1 + (pw - 1) t) log(1 + e^-x): d/dt = -x + (pw - 1) log(1 + e^-x)
+        d_t = -x + (_f64(pos_weight) - 1) * (np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0))
     else:
         d_x = s - t
         d_t = -x
