@@ -196,13 +196,17 @@ def linearize(func, *primals):
 
 def _jacobian_rows(output, inputs, nested):
     """d output / d input for each input: one reverse pass per output element."""
-    flat = api.reshape(output, (-1,))
     rows = [[] for _ in inputs]
-    for j in range(flat.shape[0]):
-        element = api.getitem(flat, j)
-        if element.requires_grad:
-            grads = api.autograd_grad(element, list(inputs), retain_graph=True,
-                                      create_graph=nested, allow_unused=True)
+    size = output.numel()
+    for j in range(size):
+        if output.requires_grad:
+            # Row j: the vjp with the j-th basis vector (no indexing node per row).
+            basis = np.zeros(size, output.dtype.numpy)
+            basis[j] = 1
+            grads = api.autograd_grad(output, list(inputs),
+                                      Tensor(basis.reshape(output.shape), output.dtype),
+                                      retain_graph=True, create_graph=nested,
+                                      allow_unused=True)
         else:
             grads = (None,) * len(inputs)
         for k, (g, x) in enumerate(zip(grads, inputs, strict=True)):
