@@ -784,6 +784,28 @@ def gradcheck_pass_and_fail(T, A, out):
     attempt(out, lambda: T.autograd.gradcheck(T.sin, (T.tensor([1.0], dtype=T.float64),)))
 
 
+@scenario
+def grad_mode_decorators(T, A, out):
+    @T.no_grad()
+    def doubled(x):
+        return x * 2
+
+    @T.enable_grad()
+    def tripled(x):
+        return x * 3
+
+    @T.inference_mode()
+    def halved(x):
+        return x / 2
+
+    x = T.tensor([1.0], requires_grad=True)
+    out(doubled(x))
+    with T.no_grad():
+        out(tripled(x))
+    out(halved(x))
+    out(doubled.__name__)
+
+
 # ----- anomaly, devices --------------------------------------------------------------
 
 

@@ -204,9 +204,11 @@ class InferenceMode(GradModeContext):
         return super().__exit__(*exc)
 
     def __call__(self, fn):
+        mode = self.mode
+
         @functools.wraps(fn)
         def decorated(*args, **kwargs):
-            with InferenceMode(self.mode):
+            with InferenceMode(mode):
                 return fn(*args, **kwargs)
 
         return decorated
