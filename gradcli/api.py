@@ -1869,6 +1869,14 @@ def inplace(target: Tensor, compute, *args) -> Tensor:
     snapshot.accumulator = target.accumulator
     if target.grad_fn is None and target.requires_grad:
         snapshot.grad_fn = None
+    if O._forward_ad:  # a dual level is active: tangents go through in-place ops too
+        from gradcli.autodiff.forward import copy_tangent
+
+        copy_tangent(target, snapshot)
+        result = compute(snapshot, *args)
+        _write_into(target, result)
+        copy_tangent(result, target)
+        return target
     result = compute(snapshot, *args)
     _write_into(target, result)
     return target

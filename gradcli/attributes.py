@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 
 from gradcli import api, diagnostics
+from gradcli.autodiff import hooks as autograd_hooks
+from gradcli.autodiff.saved import saved_attribute
 from gradcli.autograd_api import GradModeContext
 from gradcli.dtypes import DType
 from gradcli.errors import attribute_error, runtime_error, type_error
@@ -15,6 +17,7 @@ from gradcli.names import TORCH_FUNCTIONS, Namespace
 from gradcli.node import AccumulateGrad, Node
 from gradcli.random.generator import Generator
 from gradcli.tensor import Tensor
+from gradcli.torch import runtime_state
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -67,7 +70,7 @@ TENSOR_PROPERTIES = {
     "T": _T,
     "mT": _mT,
     "data": api.data_of,
-    "device": lambda t: "cpu",
+    "device": runtime_state.device_of,
     "is_cuda": lambda t: False,
     "_version": lambda t: t.version[0],
 }
@@ -134,6 +137,10 @@ TENSOR_METHODS.update({
     "exponential_": api.random_function("exponential_"),
     "bernoulli": api.random_function("bernoulli"),
     "multinomial": api.random_function("multinomial"),
+    **runtime_state.TENSOR_METHODS,
+    # hooks
+    "register_hook": autograd_hooks.register_hook,
+    "register_post_accumulate_grad_hook": autograd_hooks.register_post_accumulate_grad_hook,
 })
 
 NODE_ATTRIBUTES = {
@@ -142,7 +149,9 @@ NODE_ATTRIBUTES = {
     "name": lambda n: (lambda: "torch::autograd::AccumulateGrad")
     if isinstance(n, AccumulateGrad) else n.name,
     "variable": lambda n: n.variable if isinstance(n, AccumulateGrad) else _missing(n, "variable"),
-    "metadata": lambda n: {},
+    "metadata": lambda n: n.metadata,
+    "register_hook": lambda n: n.register_hook,
+    "register_prehook": lambda n: n.register_prehook,
 }
 
 PYTHON_METHODS = {
@@ -194,6 +203,9 @@ def get_attribute(obj, attr: str):
         return obj.get(attr)
     if cls is Node or cls is AccumulateGrad:
         getter = NODE_ATTRIBUTES.get(attr)
+        if getter is None and cls is Node and attr.startswith(("_saved_", "_raw_saved_")):
+            found, value = saved_attribute(obj, attr)
+            return value if found else _missing(obj, attr)
         return getter(obj) if getter is not None else _missing(obj, attr)
     if cls is api.ReturnTypes and attr in ("values", "indices"):
         return getattr(obj, attr)
@@ -210,7 +222,22 @@ def get_attribute(obj, attr: str):
         return api.random_function("generator_attribute")(obj, attr)
     if cls is GradModeContext:
         _missing(obj, attr)
+    if isinstance(obj, type) and attr in program_attributes(obj):
+        return getattr(obj, attr)  # a gradcli class a program holds (Exp.apply)
+    if attr in program_attributes(cls) or (
+            attr in getattr(obj, "__dict__", ()) and hasattr(cls, "_program_attributes_")):
+        return getattr(obj, attr)
     return _missing(obj, attr)
+
+
+@functools.cache
+def program_attributes(cls) -> frozenset:
+    """What a program may read on instances of cls: the union over its MRO of the class
+    attribute `_program_attributes_` (classes of gradcli/torch/ declare theirs)."""
+    names = set()
+    for klass in cls.__mro__:
+        names |= klass.__dict__.get("_program_attributes_", frozenset())
+    return frozenset(names)
 
 
 def set_attribute(obj, attr: str, value) -> None:

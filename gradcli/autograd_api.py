@@ -26,6 +26,23 @@ class GradModeContext:
     def __repr__(self) -> str:
         return f"<torch.autograd.grad_mode.{self.name} object at {id(self):#x}>"
 
+    def __call__(self, fn):
+        """`@torch.no_grad()` on a function: each call runs in this grad mode."""
+        import functools
+
+        enabled = self.enabled
+
+        @functools.wraps(fn)
+        def decorated(*args, **kwargs):
+            previous = GradMode.enabled
+            GradMode.enabled = enabled
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                GradMode.enabled = previous
+
+        return decorated
+
 
 def no_grad():
     return GradModeContext(False, "no_grad")

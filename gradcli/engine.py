@@ -17,6 +17,9 @@ import sys
 import numpy as np
 
 from gradcli import hints
+from gradcli import ops as ops_module
+from gradcli.autodiff import hooks
+from gradcli.autodiff.saved import Packed
 from gradcli.backend import NumpyVocabulary, TensorVocabulary, _install_tensor_vocabulary, sum_to
 from gradcli.errors import runtime_error
 from gradcli.node import AccumulateGrad, accumulator_of
@@ -128,6 +131,10 @@ def unpack_saved(node, as_tensors: bool):
                 value = Tensor(value.array, None, True, node)
             else:
                 value = value.array
+        elif value.__class__ is Packed:
+            value = value.unpack()
+            if not as_tensors:
+                value = value.array
         values.append(value)
     return tuple(values)
 
@@ -229,7 +236,12 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
     owned: dict = {}  # node -> the buffer this pass allocated for it (safe to add into)
     for node, grad in roots:
         previous = buffers.get(node)
-        buffers[node] = grad if previous is None else previous + grad
+        if previous is not None and node.multi_output:
+            grad = [a if b is None else b if a is None else a + b
+                    for a, b in zip(previous, grad, strict=True)]
+        elif previous is not None:
+            grad = previous + grad
+        buffers[node] = grad
     ready: list = []
     order = 0
     for node in buffers:
@@ -241,6 +253,8 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
     freed_by = None  # the line of this backward() call, looked up once, for freed nodes
     heappush, heappop = heapq.heappush, heapq.heappop
     numpy_grads = xp is NumpyVocabulary
+    hooked = hooks.State.active  # some hook (or anomaly mode) exists: ask the hook table
+    multi = ops_module._multi_output  # some custom Function has several outputs
     # A chain hands each node straight to the next one: when a node makes exactly one
     # node ready and nothing else is waiting, the priority queue has nothing to decide.
     node = grad = None
@@ -250,10 +264,12 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 break
             node = heappop(ready)[2]
             grad = buffers.pop(node, None)
+        if selective and only is not None and node not in only:
+            node = None
+            continue
+        if hooked and grad is not None:
+            grad = hooks.tensor_pre_hooks(node, grad, numpy_grads)
         if selective:
-            if only is not None and node not in only:
-                node = None
-                continue
             if grad is not None and node in capture:
                 plan.captured[node] = grad
         if grad is not None and node.retained is not None and accumulate:
@@ -268,6 +284,8 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 adopt = node not in capture and (
                     mine or (_COUNTS_ARGUMENT and sys.getrefcount(grad) == 2))
                 _accumulate(node.variable, grad, create_graph, observer, adopt)
+                if hooked:
+                    hooks.post_accumulate(node.variable)
             node = None
             continue
         grads = ()
@@ -279,7 +297,12 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 ctx = BackwardContext(node, unpack_saved(node, create_graph))
             else:
                 ctx = node  # it saved only numbers: the node is its own context
-            grads = node.op.backward(ctx, grad, xp)
+            if hooked:
+                grad = hooks.node_pre_hooks(node, grad, numpy_grads)
+                grads = node.op.backward(ctx, grad, xp)
+                grads = hooks.node_post_hooks(node, grads, grad, numpy_grads)
+            else:
+                grads = node.op.backward(ctx, grad, xp)
             if saved and not retain_graph:
                 if freed_by is None:
                     freed_by = hints.current_line() or True
@@ -288,7 +311,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
             if observer is not None:
                 observer.node_ran(node, grad, grads)
         following = None
-        for i, (child, _) in enumerate(node.next_functions):
+        for i, (child, slot) in enumerate(node.next_functions):
             if child is None:
                 continue
             child_grad = grads[i] if grads else None
@@ -298,7 +321,9 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                         or child_grad.dtype is not meta[1].numpy or child_grad.shape != meta[0]):
                     child_grad = _conform(child_grad, meta, xp)
                 previous = buffers.get(child)
-                if previous is not None:
+                if multi and child.multi_output:  # a custom Function with several outputs
+                    child_grad = child.gather(previous, slot, child_grad)
+                elif previous is not None:
                     child_grad = _add_into(previous, child_grad, child, owned)
                 buffers[child] = child_grad
             remaining = dependencies[child] - 1
@@ -438,7 +463,10 @@ def _roots(tensors, gradients, create_graph):
             raise runtime_error(
                 f"element {index} of tensors does not require grad and does not have a grad_fn"
             )
-        roots.append((node, _root_gradient(tensor, gradient, index, create_graph)))
+        grad = _root_gradient(tensor, gradient, index, create_graph)
+        if node.multi_output:
+            grad = node.root_gradient(tensor, grad)
+        roots.append((node, grad))
     return roots
 
 

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from gradcli import api, diagnostics, hints
+from gradcli import api, diagnostics, dtypes, hints
 from gradcli import limits as resource_limits
 from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError, type_error
@@ -23,6 +23,7 @@ from gradcli.limits import Limits, budget_error, format_bytes, resource_error
 from gradcli.names import MODULES, global_scope
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
 from gradcli.tensor import GradMode, Tensor
+from gradcli.torch import runtime_state
 
 STACK_BYTES = 512 * 2**20  # deep programs recurse in the parser and compiler, not in backward
 # A recorded graph is millions of small objects that live until backward and hold no
@@ -406,6 +407,8 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(RECURSION_LIMIT)
     GradMode.enabled = True
+    default_dtype = dtypes.DEFAULT_FLOAT  # the caller's (gradcli check runs in float64)
+    runtime_state.reset(default_dtype)  # print options, anomaly mode, dual level, ...
     diagnostics.PENDING.clear()
     api.Random.seed(0 if seed is None else seed)
     previous_limits = resource_limits.activate(limits)
@@ -468,6 +471,7 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
         sys.setrecursionlimit(old_limit)
         gc.set_threshold(*thresholds)
         GradMode.enabled = True
+        runtime_state.reset(default_dtype)
         Observer.active = None
         resource_limits.activate(previous_limits)
         # Let the program's values go (a list of big tensors after a MemoryError, say)

@@ -13,6 +13,9 @@ from gradcli import api, dtypes
 from gradcli import autograd_api as G
 from gradcli.errors import attribute_error, type_error
 from gradcli.tensor import Tensor
+from gradcli.torch import runtime_state
+from gradcli.torch.activations import FUNCTIONAL_MEMBERS as FUNCTIONAL_EXTRA
+from gradcli.torch.autograd import namespaces as autograd_namespaces
 
 
 class Namespace:
@@ -163,6 +166,8 @@ TORCH_FUNCTIONS = {
     "Size": lambda sizes=(): api.Size(tuple(sizes)),
 }
 
+TORCH_FUNCTIONS.update(runtime_state.torch_function_overrides(TORCH_FUNCTIONS))
+
 TORCH_DTYPES = {
     "float32": dtypes.float32,
     "float": dtypes.float32,
@@ -189,9 +194,12 @@ FUNCTIONAL = Namespace(
         "cross_entropy": api.cross_entropy,
         "nll_loss": api.nll_loss,
         "linear": api.linear,
+        **FUNCTIONAL_EXTRA,
     },
 )
-AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward})
+_AUTOGRAD_EXTRA, _TORCH_EXTRA = autograd_namespaces(Namespace)
+AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward,
+                                        **_AUTOGRAD_EXTRA})
 NN = Namespace("torch.nn", {"functional": FUNCTIONAL})
 RANDOM = Namespace("torch.random", {
     "manual_seed": api.random_function("manual_seed"),
@@ -212,6 +220,8 @@ TORCH = Namespace(
         "e": math.e,
         "inf": math.inf,
         "nan": math.nan,
+        **_TORCH_EXTRA,
+        **runtime_state.torch_members(Namespace),
     },
 )
 NUMPY = Namespace("numpy", {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan})
@@ -222,6 +232,8 @@ MODULES = {
     "torch.nn.functional": FUNCTIONAL,
     "torch.autograd": AUTOGRAD,
     "torch.random": RANDOM,
+    **{ns.name: ns for ns in (*_AUTOGRAD_EXTRA.values(), *_TORCH_EXTRA.values())
+       if isinstance(ns, Namespace)},
     "numpy": NUMPY,
 }
 

@@ -55,6 +55,8 @@ class Node:
         "__weakref__",
     )
 
+    multi_output = False  # one gradient per node; custom Functions may have several
+
     def __init__(self, op, next_functions, saved, saved_versions, params, inputs_meta,
                  needs=None):
         self.op = op
@@ -84,6 +86,29 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
 
+    # ----- PyTorch's Node API for programs: hooks, metadata, saved values --------------
+
+    def register_hook(self, fn):
+        from gradcli.autodiff import hooks
+
+        return hooks.register_node_hook(self, fn)
+
+    def register_prehook(self, fn):
+        from gradcli.autodiff import hooks
+
+        return hooks.register_node_prehook(self, fn)
+
+    @property
+    def metadata(self) -> dict:
+        from gradcli.autodiff import hooks
+
+        return hooks.metadata(self)
+
+    # `_saved_self`, `_raw_saved_result`, ... are not Python attributes: a __getattr__ here
+    # would turn off CPython's attribute-access specialisation for every node the engine
+    # touches. Programs reach them through gradcli.autodiff.saved.saved_attribute (see
+    # attributes.get_attribute).
+
 
 class AccumulateGrad:
     """The node behind every leaf that requires grad: adds incoming gradient to `.grad`."""
@@ -92,6 +117,7 @@ class AccumulateGrad:
     next_functions = ()
     retained = None
     source = None
+    multi_output = False
 
     def __init__(self, variable):
         self.variable = variable
@@ -100,6 +126,22 @@ class AccumulateGrad:
 
     def name(self) -> str:
         return "AccumulateGrad"
+
+    def register_hook(self, fn):
+        from gradcli.autodiff import hooks
+
+        return hooks.register_node_hook(self, fn)
+
+    def register_prehook(self, fn):
+        from gradcli.autodiff import hooks
+
+        return hooks.register_node_prehook(self, fn)
+
+    @property
+    def metadata(self) -> dict:
+        from gradcli.autodiff import hooks
+
+        return hooks.metadata(self)
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -119,5 +161,5 @@ def edge_to(value):
     fn = value.grad_fn
     if fn is None:
         return (accumulator_of(value), 0)
-    return (fn, 0)
+    return (fn, 0) if not fn.multi_output else fn.edge_of(value)  # rare: Function outputs
 

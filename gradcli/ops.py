@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 from gradcli import allocator
+from gradcli.autodiff.saved import HookStack, pack_saved
 from gradcli.node import Node, accumulator_of, backward_name
 from gradcli.tensor import GradMode, Tensor
 
@@ -46,7 +47,7 @@ _SCALAR_FORWARD = frozenset(
 
 class Op:
     __slots__ = ("overload", "backward_name", "forward", "backward", "save", "is_view",
-                 "scalar_forward")
+                 "scalar_forward", "jvp")
 
     def __init__(self, overload, forward, save, is_view, name=None):
         self.overload = overload
@@ -54,6 +55,7 @@ class Op:
         self.forward = forward
         self.save = save
         self.backward = None
+        self.jvp = None  # forward-mode rule, gradcli/autodiff/jvp_rules.py
         self.is_view = is_view
         self.scalar_forward = overload in _SCALAR_FORWARD
 
@@ -83,6 +85,7 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _NUMPY_SCALARS = frozenset((np.float32, np.float64, np.int64, np.int32, np.bool_))
 _NO_EDGE = (None, 0)
 _NEEDS_FIRST = (True, False)
+_PACK_HOOKS = HookStack.stack  # saved_tensors_hooks in force (innermost last)
 _META: dict = {}  # one shared (shape, dtype) tuple per distinct input description
 
 
@@ -121,8 +124,31 @@ def _as_scalars(arrays):
     return tuple(out)
 
 
+class FORWARD_AD:  # noqa: N801 - a flag holder
+    # True while some tensor has a forward-mode tangent (gradcli/autodiff/forward.py).
+    active = False
+
+
+# Module-level copies of rare-feature flags, read on every op (a global is the cheapest
+# read): set_flags() keeps them in step with FORWARD_AD.active and Function's outputs.
+_forward_ad = False
+_multi_output = False  # some custom Function made a node with several outputs
+
+
+def set_flags(forward_ad=None, multi_output=None) -> None:
+    global _forward_ad, _multi_output
+    if forward_ad is not None:
+        _forward_ad = FORWARD_AD.active = forward_ad
+    if multi_output is not None:
+        _multi_output = multi_output
+
+
 def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
     """Run an op forward and, when grad mode is on and an input requires grad, record it."""
+    if _forward_ad:
+        from gradcli.autodiff.forward import dual_call
+
+        return dual_call(entry, inputs, p, arrays, call)
     # The hot path of every program: loops here avoid comprehensions, which cost a
     # function call each.
     if arrays is None:
@@ -159,6 +185,8 @@ def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
     """`call(entry, (t, number), p)` for an arithmetic op (not a view) on a floating tensor
     and a Python int or float: the result keeps t's dtype (a number never outranks a
     floating tensor), so promotion, dtype lookup and the per-input loops are skipped."""
+    if _forward_ad:
+        return call(entry, (t, number), p)
     x = t.array
     dtype = t.dtype
     if x.ndim:
@@ -172,7 +200,8 @@ def call_number(entry: Op, t: Tensor, number, p=None) -> Tensor:
     if not (t.requires_grad and GradMode.enabled):
         return Tensor(out, dtype)
     fn = t.grad_fn
-    edge = (fn, 0) if fn is not None else (accumulator_of(t), 0)
+    edge = ((fn, 0) if not (_multi_output and fn.multi_output) else fn.edge_of(t)) if (
+        fn is not None) else (accumulator_of(t), 0)
     return _recorded(entry, (t, number), out, p, (edge, _NO_EDGE), _NEEDS_FIRST,
                      metas or (_meta(x, dtype), None), dtype)
 
@@ -184,7 +213,8 @@ def _record(entry: Op, inputs: tuple, out, p) -> Tensor:
             metas.append(_meta(x.array, x.dtype))
             if x.requires_grad:
                 fn = x.grad_fn
-                edges.append((fn, 0) if fn is not None else (accumulator_of(x), 0))
+                edges.append(((fn, 0) if not (_multi_output and fn.multi_output)
+                              else fn.edge_of(x)) if fn is not None else (accumulator_of(x), 0))
                 needs.append(True)
                 continue
         else:
@@ -208,6 +238,8 @@ def _recorded(entry: Op, inputs, out, p, next_functions, needs, metas, dtype) ->
         if s.__class__ is Tensor or s is out:
             _track_saved(node, saved, out, result)
             break
+    if _PACK_HOOKS and saved:
+        pack_saved(node, saved, out, result)
     return result
 
 

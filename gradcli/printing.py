@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 
+from gradcli import dtypes
+
 __all__ = [
     "PrintOptions",
     "dtype_repr",
@@ -46,6 +48,12 @@ class PrintOptions:
 
 
 _DEFAULT_OPTIONS = PrintOptions()
+
+
+class Current:
+    """torch.set_printoptions: what tensor_repr uses when not handed options."""
+
+    options = _DEFAULT_OPTIONS
 
 _NUMPY_DTYPES = {
     "float16": np.float16,
@@ -293,6 +301,12 @@ def tensor_repr(
     arr = _as_array(array, name)
     indent = len(_PREFIX)
     suffixes = []
+    if options is _DEFAULT_OPTIONS:
+        options = Current.options
+    # torch.set_default_dtype(torch.float64) makes float64 the dtype a repr leaves out.
+    default_float = dtypes.DEFAULT_FLOAT.name
+    implied = _IMPLIED_DTYPES if default_float == "float32" else frozenset(
+        {"int64", "bool", default_float})
 
     if arr.size == 0:
         # A (0,) tensor reads like NumPy's `[]`; any other empty shape is spelled out.
@@ -300,7 +314,7 @@ def tensor_repr(
             suffixes.append("size=" + _shape_tuple_str(arr.shape))
         # With no element to infer it from, every dtype but the default float
         # one is shown, int64 and bool included.
-        if name != _DEFAULT_FLOAT_DTYPE:
+        if name != default_float:
             suffixes.append("dtype=" + dtype_repr(name))
         body = "[]"
     else:
@@ -308,7 +322,7 @@ def tensor_repr(
         # -- even when nothing is summarized, and even for 0-d: `size=()`.
         if not options.edgeitems:
             suffixes.append("size=" + _shape_tuple_str(arr.shape))
-        if name not in _IMPLIED_DTYPES:
+        if name not in implied:
             suffixes.append("dtype=" + dtype_repr(name))
         body = _tensor_str(arr, name in _FLOATING, indent, options)
 

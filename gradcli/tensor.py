@@ -75,12 +75,17 @@ class Tensor:
     def __repr__(self) -> str:
         from gradcli.printing import tensor_repr
 
-        return tensor_repr(
+        text = tensor_repr(
             self.array,
             self.dtype.name,
             grad_fn=self.grad_fn.name() if self.grad_fn is not None else None,
             requires_grad=self.requires_grad,
         )
+        from gradcli.autodiff import forward
+
+        if forward.State.tangents:
+            text = forward.with_tangent(self, text)
+        return text
 
     __str__ = __repr__
 

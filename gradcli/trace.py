@@ -541,6 +541,14 @@ def local_rule(node, output: str, inputs: list[str]) -> tuple[str, list[str], li
     partials: list[str] = []
     bracketed = [_p(name) for name in inputs]
     if rule is None:
+        if overload.startswith("custom:"):  # a torch.autograd.Function of the program
+            from gradcli.torch.autograd.function import describe_backward
+
+            name = node._forward_cls.__name__
+            positions = node._tensor_positions
+            formulas = [f"{name}.backward(ctx, grad)[{positions[i]}]" if i < len(positions)
+                        else None for i in range(len(inputs))]
+            return describe_backward(node), partials, formulas
         return (f"the derivative of {overload or node.name()} in derivatives.yaml",
                 partials, formulas)
     try:
@@ -670,6 +678,7 @@ class Step:
     short: str = ""  # the output's name in formulas: `u`, `(10 - d)`
     previous: np.ndarray | None = None  # accumulate: the leaf's .grad before
     total: np.ndarray | None = None  # accumulate: the leaf's .grad after
+    hooks: list = field(default_factory=list)  # [(line, before, after)] tensor hooks' changes
 
 
 @dataclass
@@ -722,6 +731,7 @@ class Tracer(Observer):
         self._saved: dict = {}
         self._labels: dict = {}
         self._inputs: dict = {}
+        self._hooks: dict = {}  # node -> [(line, before, after)] until the node runs
 
     def attach(self, runtime) -> None:
         self.runtime = runtime
@@ -788,6 +798,11 @@ class Tracer(Observer):
 
             check_outputs(node, grads_out, self.labeller)
 
+    def hook_fired(self, node, line, before, after) -> None:
+        """A tensor hook (registered at `line`) replaced the gradient arriving at `node`."""
+        if self.record and self.traces:
+            self._hooks.setdefault(node, []).append((line, before, after))
+
     def accumulated(self, tensor, grad, total) -> None:
         if not self.record or not self.traces:
             return
@@ -795,6 +810,7 @@ class Tracer(Observer):
         contributions = self._pending.pop(node, [])
         step = Step("accumulate", "AccumulateGrad", self.labeller.tensor_name(tensor), None,
                     None, np.array(as_array(grad), copy=True))
+        step.hooks = self._hooks.pop(node, [])
         step.contributions = contributions if len(contributions) > 1 else []
         step.previous = self._previous.get(node)
         step.total = np.array(as_array(total), copy=True)
@@ -832,6 +848,7 @@ class Tracer(Observer):
         contributions = self._pending.pop(node, [])
         if len(contributions) > 1:
             step.contributions = contributions
+        step.hooks = self._hooks.pop(node, [])
         if node.retained is not None:
             tensor = node.retained()
             if tensor is not None and tensor.grad is not None:

@@ -28,6 +28,7 @@ from gradcli.node import backward_name
 from gradcli.ops import OPS
 from gradcli.overloads import DERIVATIVES_YAML_ORDER
 from gradcli.tensor import GradMode, Tensor
+from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -593,6 +594,44 @@ CASES: dict[str, list[Case]] = {
     "fill_.Scalar": [C("fill", [((2, 3), D)], direct("fill_.Scalar", 2.5))],
     "zero_": [C("zero", [((2, 3), D)], direct("zero_"))],
     "as_strided": [C("flat_positions", [((2, 3), D)], direct("as_strided", np.array([0, 4, 5])))],
+    # ----- F.gelu, F.leaky_relu, F.softplus, F.silu, F.binary_cross_entropy_with_logits
+    "gelu": [
+        C("exact", [((2, 3), D)], ACT.gelu),
+        C("tanh", [((2, 3), D)], lambda a: ACT.gelu(a, approximate="tanh")),
+    ],
+    "gelu_backward": [
+        C("exact", [((2, 3), D), ((2, 3), D)], direct("gelu_backward", "none")),
+        C("tanh", [((2, 3), D), ((2, 3), D)], direct("gelu_backward", "tanh")),
+    ],
+    "leaky_relu": [C("slope", [((2, 3), D)], lambda a: ACT.leaky_relu(a, 0.1))],
+    "leaky_relu_backward": [
+        C("mat", [((2, 3), D), ((2, 3), D)], direct("leaky_relu_backward", 0.1)),
+    ],
+    "softplus": [
+        C("default", [((2, 3), D)], ACT.softplus),
+        C("beta", [((2, 3), D)], lambda a: ACT.softplus(a, beta=2.0)),
+    ],
+    "softplus_backward": [
+        C("mat", [((2, 3), D), ((2, 3), D)], direct("softplus_backward", (1.0, 20.0))),
+    ],
+    "silu": [C("mat", [((2, 3), D)], ACT.silu)],
+    "binary_cross_entropy_with_logits": [
+        C("mean", [((2, 3), D), ((2, 3), U)], ACT.binary_cross_entropy_with_logits),
+        C(
+            "sum_pos_weight",
+            [((2, 3), D), ((2, 3), U), ((2, 3), P), ((3,), P)],
+            lambda a, b, w, pw: ACT.binary_cross_entropy_with_logits(
+                a, b, weight=w, reduction="sum", pos_weight=pw),
+            grad=(True, True, False, False),
+        ),
+        C(
+            "none_weight",
+            [((3,), D), ((3,), U), ((3,), P)],
+            lambda a, b, w: ACT.binary_cross_entropy_with_logits(a, b, weight=w,
+                                                                 reduction="none"),
+            grad=(True, True, False),
+        ),
+    ],
 }
 
 

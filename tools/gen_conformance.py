@@ -36,6 +36,7 @@ ORACLE = ROOT / "tools" / "oracle.py"
 CASE_DIRS = [
     ROOT / "tests" / "conformance" / "cases",
     ROOT / "tests" / "conformance" / "cases_inplace_higher",
+    ROOT / "tests" / "conformance" / "cases_autograd",
 ]
 DEFAULT_PYTHON = os.environ.get("ORACLE_PYTHON", "/opt/oracle/bin/python")
 SKIP_MARKER = "# conformance: values=skip"
@@ -131,6 +132,7 @@ def intent_problems(case: Path, doc: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", metavar="PATTERN", help="glob or substring of case stems")
+    ap.add_argument("--dir", metavar="NAME", help="only the cases of tests/conformance/NAME")
     ap.add_argument("--python", default=DEFAULT_PYTHON, help="interpreter with torch")
     ap.add_argument("--check", action="store_true", help="write nothing; fail if stale")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2)
@@ -138,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     cases = find_cases(args.only)
+    if args.dir:
+        cases = [c for c in cases if c.parent.name == args.dir]
     if not cases:
         print("no case matches", file=sys.stderr)
         return 2

@@ -169,6 +169,11 @@ def run_program(source: str) -> dict:
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
+        # torch.func and forward_ad import torch.jit lazily, which warns from inside torch;
+        # Python's default filters hide a DeprecationWarning raised outside __main__, so a
+        # user running the script never sees it.
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",
+                                category=DeprecationWarning)
         warnings.showwarning = showwarning
         try:
             with redirect_stdout(out):

@@ -168,7 +168,9 @@ def _node(out: _Lines, number: int, step, trace: Trace, full: bool) -> None:
             out.field("", f"+ {value_text(grad, full)}", "value", f"from {source}")
         out.field("", f"= {value_text(step.grad_in, full)}", "value")
     else:
-        out.field("grad in", f"{d} = {value_text(step.grad_in, full)}", "value")
+        arrived = step.hooks[0][1] if step.hooks else step.grad_in
+        out.field("grad in", f"{d} = {value_text(arrived, full)}", "value")
+    _hooks(out, step, full)
     if step.retained is not None:
         name, previous, total = step.retained
         if previous is None:
@@ -206,6 +208,14 @@ def _node(out: _Lines, number: int, step, trace: Trace, full: bool) -> None:
         out.field("saved", f"{step.saved_bytes:,} bytes, kept (retain_graph=True)", "note")
 
 
+def _hooks(out: _Lines, step, full: bool) -> None:
+    """Each tensor hook that replaced the gradient, where it was registered."""
+    for line, before, after in step.hooks:
+        where = f"at line {line} " if line else ""
+        out.field("hook", f"{where}changed the gradient: {value_text(before, full)} → "
+                  f"{value_text(after, full)}", "value")
+
+
 def _accumulate(out: _Lines, number: int, step, full: bool) -> None:
     _title(out, number, "AccumulateGrad", step.variable, None, None)
     name = step.variable or "leaf"
@@ -214,6 +224,7 @@ def _accumulate(out: _Lines, number: int, step, full: bool) -> None:
         for source, grad in step.contributions:
             out.field("", f"+ {value_text(grad, full)}", "value", f"from {source}")
         out.field("", f"= {value_text(step.grad_in, full)}", "value")
+    _hooks(out, step, full)
     if step.previous is None:
         out.field("writes", f"{name}.grad = {value_text(step.total, full)}", "value",
                   "(was None)")

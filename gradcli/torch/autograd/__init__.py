@@ -1,0 +1,39 @@
+"""The torch-level names of autograd's extensions, for gradcli/names.py to expose.
+
+`namespaces(Namespace)` returns what goes into `torch.autograd` and into `torch` (each a
+dict of name -> value; sub-modules are built with the Namespace class handed in, so this
+package does not import the sandbox's scope module).
+"""
+
+from __future__ import annotations
+
+
+def namespaces(namespace_cls):
+    from gradcli.torch.autograd import anomaly_mode, functional, graph
+    from gradcli.torch.autograd import forward_ad as fwd
+    from gradcli.torch.autograd import gradcheck as check
+    from gradcli.torch.autograd.function import Function, FunctionCtx, once_differentiable
+    from gradcli.torch.func import MEMBERS as FUNC_MEMBERS
+
+    function_module = namespace_cls("torch.autograd.function", {
+        "Function": Function, "FunctionCtx": FunctionCtx,
+        "once_differentiable": once_differentiable,
+    })
+    autograd_members = {
+        "Function": Function,
+        "function": function_module,
+        "functional": namespace_cls("torch.autograd.functional", functional.MEMBERS),
+        "forward_ad": namespace_cls("torch.autograd.forward_ad", fwd.MEMBERS),
+        "graph": namespace_cls("torch.autograd.graph", graph.MEMBERS),
+        "gradcheck": check.gradcheck,
+        "gradgradcheck": check.gradgradcheck,
+        "detect_anomaly": anomaly_mode.detect_anomaly,
+        "set_detect_anomaly": anomaly_mode.set_detect_anomaly,
+    }
+    torch_members = {
+        "func": namespace_cls("torch.func", FUNC_MEMBERS),
+        "vmap": FUNC_MEMBERS["vmap"],
+        "is_anomaly_enabled": anomaly_mode.is_anomaly_enabled,
+        "is_anomaly_check_nan_enabled": anomaly_mode.is_anomaly_check_nan_enabled,
+    }
+    return autograd_members, torch_members

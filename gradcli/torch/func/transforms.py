@@ -1,0 +1,348 @@
+"""torch.func: grad, grad_and_value, vjp, jvp, linearize, jacrev, jacfwd, hessian, vmap.
+
+Transforms over a callable, built on gradcli's reverse-mode engine. A transformed call
+differentiates through fresh aliases of its inputs; when an input already takes part in
+an enclosing differentiation (a nested transform, or a tensor that requires grad) the
+gradient is computed with create_graph so the enclosing level can differentiate it
+again, which is how `jacrev(jacrev(f))` and `vmap(grad(f))` compose. Forward-mode
+transforms (jvp, jacfwd, linearize) compute the same values by the double-vjp identity.
+vmap runs the function once per batch entry and stacks the results.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from gradcli import api
+from gradcli.errors import ProgramError, runtime_error, value_error
+from gradcli.ops import FORWARD_AD
+from gradcli.tensor import Tensor
+from gradcli.torch.autograd.functional import alias, api_enable_grad, jvp_by_double_backward
+
+
+def _name(fn) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _differentiable_copies(args, argnums):
+    """Fresh inputs for the positions in argnums; whether any must keep its graph."""
+    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    args = list(args)
+    nested = False
+    for i in positions:
+        a = args[i]
+        if a.__class__ is not Tensor:
+            raise runtime_error(
+                f"grad(f)(*args): Expected args[{i}] to be a Tensor")
+        if a.requires_grad:
+            nested = True
+            args[i] = alias(a)
+        else:
+            d = api.detach(a)
+            d.requires_grad = True
+            args[i] = d
+    return args, positions, nested
+
+
+def _grad_and_value(func, argnums, has_aux, args, kwargs, api_name):
+    with api_enable_grad():
+        args, positions, nested = _differentiable_copies(args, argnums)
+        output = func(*args, **kwargs)
+        aux = None
+        if has_aux:
+            if not (isinstance(output, tuple) and len(output) == 2):
+                raise runtime_error(
+                    f"{api_name}(f)(*args): output of function f should be a tuple: (output, "
+                    "aux) if has_aux is True")
+            output, aux = output
+        if output.__class__ is not Tensor:
+            raise runtime_error(
+                f"{api_name}(f)(*args): Expected f(*args) to return a Tensor, got "
+                f"{type(output).__name__}")
+        if output.ndim != 0:
+            raise runtime_error(
+                f"{api_name}(f)(*args): Expected f(*args) to return a scalar Tensor, got "
+                f"tensor with {output.ndim} dims. Maybe you wanted to use the vjp or jacrev "
+                "APIs instead?")
+        inputs = [args[i] for i in positions]
+        if output.requires_grad:
+            grads = api.autograd_grad(output, inputs, create_graph=nested, allow_unused=True)
+        else:
+            grads = (None,) * len(inputs)
+        grads = tuple(api.zeros_like(x) if g is None else g
+                      for g, x in zip(grads, inputs, strict=True))
+    if not nested:
+        output = api.detach(output)
+    result = grads[0] if isinstance(argnums, int) else grads
+    return result, ((output, aux) if has_aux else output)
+
+
+def grad_and_value(func, argnums=0, has_aux=False):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return _grad_and_value(func, argnums, has_aux, args, kwargs, "grad_and_value")
+
+    return wrapper
+
+
+def grad(func, argnums=0, has_aux=False):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        g, value = _grad_and_value(func, argnums, has_aux, args, kwargs, "grad_and_value")
+        return (g, value[1]) if has_aux else g
+
+    return wrapper
+
+
+def _flat(value):
+    if isinstance(value, (tuple, list)):
+        return True, tuple(value)
+    return False, (value,)
+
+
+class VjpFunction:
+    """What func.vjp returns beside the output: call it with cotangents."""
+
+    _program_attributes_ = frozenset()
+
+    def __init__(self, outputs, inputs, nested, tupled_out):
+        self._outputs = outputs
+        self._inputs = inputs
+        self._nested = nested
+        self._tupled_out = tupled_out
+
+    def __call__(self, cotangents, retain_graph=True, create_graph=None):
+        _, cotangents = _flat(cotangents)
+        for i, (c, o) in enumerate(zip(cotangents, self._outputs, strict=False)):
+            if c.shape != o.shape:
+                raise runtime_error(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of "
+                    f"torch.Size({list(c.shape)}) and output[{i}] has a shape of "
+                    f"torch.Size({list(o.shape)}).")
+        pairs = [(o, c) for o, c in zip(self._outputs, cotangents, strict=True)
+                 if o.requires_grad]
+        create = self._nested if create_graph is None else create_graph
+        with api_enable_grad():
+            if pairs:
+                grads = api.autograd_grad([o for o, _ in pairs], list(self._inputs),
+                                          [c for _, c in pairs], retain_graph=True,
+                                          create_graph=create or any(
+                                              c.requires_grad for _, c in pairs),
+                                          allow_unused=True)
+            else:
+                grads = (None,) * len(self._inputs)
+        return tuple(api.zeros_like(x) if g is None else g
+                     for g, x in zip(grads, self._inputs, strict=True))
+
+    def __repr__(self) -> str:
+        return f"<function vjp.<locals>.wrapper at {id(self):#x}>"
+
+
+def vjp(func, *primals, has_aux=False):
+    with api_enable_grad():
+        args, _, nested = _differentiable_copies(primals, tuple(range(len(primals))))
+        output = func(*args)
+        aux = None
+        if has_aux:
+            output, aux = output
+    tupled, outputs = _flat(output)
+    fn = VjpFunction(outputs, args, nested, tupled)
+    shown = output if nested else (
+        tuple(api.detach(o) for o in outputs) if tupled else api.detach(output))
+    return (shown, fn, aux) if has_aux else (shown, fn)
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    if not isinstance(primals, (tuple, list)):
+        raise runtime_error(
+            "jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be "
+            "valid to call f(*primals).")
+    if not isinstance(tangents, (tuple, list)) or len(tangents) != len(primals):
+        raise runtime_error(
+            "jvp(f, primals, tangents): Expected primals and tangents to have the same python "
+            "structure. For example, if primals is a tuple of 3 tensors, tangents also must "
+            "be. Got primals with structure "
+            f"{_structure(primals)} and tangents with structure {_structure(tangents)}")
+    with api_enable_grad():
+        args, _, nested = _differentiable_copies(primals, tuple(range(len(primals))))
+        output = func(*args)
+        aux = None
+        if has_aux:
+            output, aux = output
+        tupled, outputs = _flat(output)
+        results = jvp_by_double_backward(outputs, args, tuple(tangents), nested)
+    if not nested:
+        outputs = tuple(api.detach(o) for o in outputs)
+        results = tuple(api.detach(r) for r in results)
+    out = outputs if tupled else outputs[0]
+    res = results if tupled else results[0]
+    return (out, res, aux) if has_aux else (out, res)
+
+
+def _structure(value) -> str:
+    return "TreeSpec(tuple, None, [" + ", ".join("*" for _ in value) + "])"
+
+
+def linearize(func, *primals):
+    output = func(*[api.detach(p) for p in primals])
+
+    def jvp_fn(*tangents):
+        return jvp(func, primals, tangents)[1]
+
+    return output, jvp_fn
+
+
+def _jacobian_rows(output, inputs, nested):
+    """d output / d input for each input: one reverse pass per output element."""
+    rows = [[] for _ in inputs]
+    size = output.numel()
+    for j in range(size):
+        if output.requires_grad:
+            # Row j: the vjp with the j-th basis vector (no indexing node per row).
+            basis = np.zeros(size, output.dtype.numpy)
+            basis[j] = 1
+            grads = api.autograd_grad(output, list(inputs),
+                                      Tensor(basis.reshape(output.shape), output.dtype),
+                                      retain_graph=True, create_graph=nested,
+                                      allow_unused=True)
+        else:
+            grads = (None,) * len(inputs)
+        for k, (g, x) in enumerate(zip(grads, inputs, strict=True)):
+            rows[k].append(api.zeros_like(x) if g is None else g)
+    blocks = []
+    for k, x in enumerate(inputs):
+        block = api.stack(rows[k]) if rows[k] else api.zeros((0,) + x.shape, dtype=x.dtype)
+        blocks.append(api.reshape(block, output.shape + x.shape))
+    return blocks
+
+
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
+    @functools.wraps(func)
+    def wrapper(*args):
+        with api_enable_grad():
+            copies, positions, nested = _differentiable_copies(args, argnums)
+            output = func(*copies)
+            aux = None
+            if has_aux:
+                output, aux = output
+            tupled, outputs = _flat(output)
+            inputs = [copies[i] for i in positions]
+            per_output = []
+            for out in outputs:
+                blocks = _jacobian_rows(out, inputs, nested)
+                if not nested:
+                    blocks = [api.detach(b) for b in blocks]
+                per_output.append(blocks[0] if isinstance(argnums, int) else tuple(blocks))
+        result = tuple(per_output) if tupled else per_output[0]
+        return (result, aux) if has_aux else result
+
+    return wrapper
+
+
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    # The same Jacobian as forward mode gives, computed row by row in reverse mode.
+    return jacrev(func, argnums, has_aux=has_aux)
+
+
+def hessian(func, argnums=0):
+    return jacfwd(jacrev(func, argnums), argnums)
+
+
+# ----- vmap ---------------------------------------------------------------------------
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return _vmap_call(func, in_dims, out_dims, args, kwargs)
+
+    return wrapper
+
+
+def _vmap_call(func, in_dims, out_dims, args, kwargs):
+    name = _name(func)
+    if isinstance(in_dims, (tuple, list)):
+        if len(in_dims) != len(args):
+            raise value_error(
+                f"vmap({name}, in_dims={_repr_dims(in_dims)}, ...)(<inputs>): in_dims is not "
+                f"compatible with the structure of `inputs`. in_dims has structure "
+                f"{_structure(in_dims)} but inputs has structure {_structure(args)}.")
+        dims = list(in_dims)
+    else:
+        dims = [in_dims] * len(args)
+    sizes = []
+    for i, (a, d) in enumerate(zip(args, dims, strict=True)):
+        if d is None:
+            continue
+        if a.__class__ is not Tensor:
+            raise value_error(
+                f"vmap({name}, in_dims={_repr_dims(in_dims)}, ...)(<inputs>): Got in_dim={d} "
+                f"for an input but the input is of type {type(a)}. We cannot vmap over "
+                "non-Tensor arguments, please use None as the respective in_dim")
+        if not -a.ndim <= d < a.ndim:
+            raise value_error(
+                f"vmap({name}, in_dims={_repr_dims(in_dims)}, ...)(<inputs>): Got in_dim={d} "
+                f"for some input, but that input is a Tensor of dimensionality {a.ndim} so "
+                f"expected in_dim to satisfy -{a.ndim} <= in_dim < {a.ndim}.")
+        dims[i] = d % a.ndim
+        sizes.append(a.shape[dims[i]])
+    if not sizes:
+        raise value_error(
+            f"vmap({name}, in_dims={_repr_dims(in_dims)}, ...)(<inputs>): Got in_dims="
+            f"{_repr_dims(in_dims)} and no tensors to vmap over. Please provide at least one "
+            "Tensor to vmap over (and set its in_dim to a non-None value).")
+    if len(set(sizes)) != 1:
+        raise value_error(
+            "vmap: Expected all tensors to have the same size in the mapped dimension, got "
+            f"sizes {sizes} for the mapped dimension")
+    # One call per batch entry. Inputs that take part in no differentiation are sliced
+    # as plain numpy views (no node to record); the others through SelectBackward0.
+    plain = not FORWARD_AD.active and not any(
+        a.__class__ is Tensor and a.requires_grad for a in args)
+    mapped = [(i, a, d) for i, (a, d) in enumerate(zip(args, dims, strict=True))
+              if d is not None]
+    call_args = list(args)
+    results = []
+    for b in range(sizes[0]):
+        for i, a, d in mapped:
+            if plain:
+                call_args[i] = Tensor(a.array[(slice(None),) * d + (b, Ellipsis)], a.dtype)
+            else:
+                call_args[i] = _select(a, d, b)
+        results.append(func(*call_args, **kwargs))
+    tupled = isinstance(results[0], (tuple, list))
+    columns = list(zip(*results, strict=True)) if tupled else [results]
+    outs = []
+    for k, column in enumerate(columns):
+        if column[0].__class__ is not Tensor:
+            raise value_error(
+                f"vmap({name}, ...): `{name}` must only return Tensors, got type "
+                f"{type(column[0])}. Did you mean to set out_dims= to None for output?")
+        od = out_dims[k] if isinstance(out_dims, (tuple, list)) else out_dims
+        if not FORWARD_AD.active and not any(c.requires_grad for c in column):
+            # Nothing to differentiate: numpy's stack, without a StackBackward0 to record.
+            outs.append(Tensor(np.stack([c.array for c in column], od % (column[0].ndim + 1)),
+                               column[0].dtype))
+        else:
+            outs.append(api.stack(list(column), od))
+    return tuple(outs) if tupled else outs[0]
+
+
+def _select(tensor, dim, index):
+    from gradcli import ops
+
+    return ops.call(ops.select, (tensor,), (dim, index))
+
+
+def _repr_dims(dims) -> str:
+    return repr(tuple(dims)) if isinstance(dims, list) else repr(dims)
+
+
+MEMBERS = {
+    "grad": grad, "grad_and_value": grad_and_value, "vjp": vjp, "jvp": jvp,
+    "linearize": linearize, "jacrev": jacrev, "jacfwd": jacfwd, "hessian": hessian,
+    "vmap": vmap,
+}
+__all__ = ["MEMBERS", "ProgramError"]
