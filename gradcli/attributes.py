@@ -221,3 +221,8 @@ def set_attribute(obj, attr: str, value) -> None:
         raise type_error(
             f"gradcli tensors do not take new attributes ('{attr}')"
         )
+
+
+# The types whose attributes get_attribute decides (the sandbox's policy hands them here).
+GATED_TYPES = frozenset({Node, AccumulateGrad, api.ReturnTypes, DType, api.Size,
+                         GradModeContext})

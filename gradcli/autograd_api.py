@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from gradcli.errors import type_error
 from gradcli.tensor import GradMode
 
@@ -22,6 +24,21 @@ class GradModeContext:
     def __exit__(self, *exc):
         GradMode.enabled = self.previous.pop()
         return False
+
+    def __call__(self, function):
+        """`@torch.no_grad()` on a function: its calls run in this mode."""
+        enabled = self.enabled
+
+        @functools.wraps(function)
+        def decorated(*args, **kwargs):
+            previous = GradMode.enabled
+            GradMode.enabled = enabled
+            try:
+                return function(*args, **kwargs)
+            finally:
+                GradMode.enabled = previous
+
+        return decorated
 
     def __repr__(self) -> str:
         return f"<torch.autograd.grad_mode.{self.name} object at {id(self):#x}>"
