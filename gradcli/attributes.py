@@ -130,8 +130,10 @@ TENSOR_METHODS.update({
 NODE_ATTRIBUTES = {
     "next_functions": lambda n: n.next_functions,
     # PyTorch's C++ class name shows through for the leaf accumulator.
+    # PyTorch's C++ class name shows through for the nodes that are not generated code.
     "name": lambda n: (lambda: "torch::autograd::AccumulateGrad")
-    if isinstance(n, AccumulateGrad) else n.name,
+    if isinstance(n, AccumulateGrad) else (
+        (lambda: "torch::autograd::CopySlices") if n.name() == "CopySlices" else n.name),
     "variable": lambda n: n.variable if isinstance(n, AccumulateGrad) else _missing(n, "variable"),
     "metadata": lambda n: {},
 }

@@ -109,6 +109,10 @@ class Runtime:
                 "raise the limit with --timeout SECONDS",
             )
 
+    def poll(self) -> None:
+        """Every 1,024 steps: the clock (and, in a session, Ctrl-C)."""
+        self.check_time()
+
     def flush_warnings(self, line: int, column: int) -> None:
         for message, category, once_per_process in diagnostics.PENDING:
             key = (message, category) if once_per_process else (message, category, line)
@@ -176,7 +180,7 @@ class Namespace:
         if located.internal:
             raise exc
         if located.type_name == "RecursionError":
-            located.message = located.message.split(" while ")[0]
+            located.message = "maximum recursion depth exceeded"
         record = ErrorRecord(located.type_name, located.message, located.line,
                              located.column or (1 if located.line else None), located.hint)
         record.stack = located.stack
@@ -185,7 +189,7 @@ class Namespace:
 
     def tensors(self) -> list:
         return [TensorRecord(name, value) for name, value in self.globals.items()
-                if value.__class__ is Tensor and not name.startswith("__")]
+                if value.__class__ is Tensor and not name.startswith(("__", "_gx_"))]
 
 
 USER_RECURSION_LIMIT = 1000 + 40  # Python's limit, plus headroom for gradcli's own frames
@@ -343,7 +347,7 @@ def _timed_out(source, filename, limits, runtime, namespace) -> RunResult:
     if namespace is not None:
         result.tensors = [TensorRecord(name, value)
                           for name, value in list(namespace.globals.items())
-                          if value.__class__ is Tensor and not name.startswith("__")]
+                          if value.__class__ is Tensor and not name.startswith(("__", "_gx_"))]
     return result
 
 

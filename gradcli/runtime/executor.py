@@ -16,16 +16,15 @@ import operator
 import random as python_random
 import re
 import sys
-import time
 
-from gradcli import api, diagnostics, dtypes
+from gradcli import api, diagnostics
 from gradcli import names as scope_names
-from gradcli.errors import ProgramError, attribute_error, name_error, type_error
+from gradcli.errors import ProgramError, name_error, type_error
 from gradcli.limits import budget_error, check_python_binop
 from gradcli.naming import bind as bind_name
 from gradcli.naming import stamp_result
 from gradcli.runtime import tensor_protocol  # noqa: F401 - installs Tensor's protocol
-from gradcli.runtime.rewrite import PROGRAM_FILENAME, RESERVED_PREFIX, is_dunder
+from gradcli.runtime.rewrite import PROGRAM_FILENAME
 from gradcli.sandbox import policy
 from gradcli.tensor import Tensor
 
@@ -93,6 +92,22 @@ DISPLAY_CLASSES = {kind: _display_class(kind)
                                 "Pretty", "Code", "JSON", "Javascript")}
 
 
+class BuiltinFunction:
+    """A builtin bound per run (print, display): it shows itself as Python's builtin,
+    never as the runtime behind it."""
+
+    __slots__ = ("function", "__name__")
+
+    def __init__(self, function, name: str):
+        self.function, self.__name__ = function, name
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<built-in function {self.__name__}>"
+
+
 class Guards:
     """One run's guards and state."""
 
@@ -115,8 +130,8 @@ class Guards:
             counter[0] += 1
             if counter[0] > limit or guards.spent:
                 guards.spend_all()
-            if runtime.deadline is not None and not counter[0] & 1023:
-                runtime.check_time()
+            if not counter[0] & 1023:
+                runtime.poll()
 
         def step_true():
             step()
@@ -143,14 +158,14 @@ class Guards:
                      "enumerate", "zip"):
             out[name] = getattr(builtins, name)
         out["Tensor"] = scope_names.TORCH.members.get("Tensor", out.get("Tensor"))
-        out["print"] = self.runtime.print
-        out["display"] = self.runtime.display
+        out["print"] = BuiltinFunction(self.runtime.print, "print")
+        out["display"] = BuiltinFunction(self.runtime.display, "display")
         out["getattr"] = self.getattr
         out["hasattr"] = self.hasattr
         out["setattr"] = self.setattr
         out["delattr"] = self.delattr
         out["type"] = self.type
-        out["pow"] = self.pow
+        out["pow"] = scope_names._tensor_aware(self.pow, api.pow)
         out["__build_class__"] = self.build_class
         step, step_true = self.make_step()
         sites = self.sites
@@ -185,6 +200,7 @@ class Guards:
             return stamp(value, k) if value.__class__ is Tensor or pending else value
 
         out.update({
+            "_gx_type": type, "_gx_PURE": policy.PURE, "_gx_Tensor": Tensor,
             "_gx_s": stamp, "_gx_ga": ga, "_gx_gas": gas, "_gx_sa": policy.set_attribute,
             "_gx_da": policy.delete_attribute, "_gx_step": step, "_gx_step_true": step_true,
             "_gx_bind": self.bind, "_gx_no_name": self.no_name, "_gx_import": self.import_,
@@ -334,7 +350,7 @@ class Guards:
         found["random"] = scope_names.Namespace(
             "random", {n: getattr(self.random, n) for n in RANDOM_NAMES})
         display = scope_names.Namespace("IPython.display", {
-            "display": self.runtime.display, **DISPLAY_CLASSES})
+            "display": BuiltinFunction(self.runtime.display, "display"), **DISPLAY_CLASSES})
         found["IPython.display"] = display
         found["IPython"] = scope_names.Namespace("IPython", {"display": display})
         found["__future__"] = scope_names.Namespace("__future__", {
@@ -446,6 +462,24 @@ class Located:
         self.internal = False
 
 
+MAX_STACK = 12  # calls shown around an error (a runaway recursion shows its last ones)
+GUARD_FILES = frozenset({__file__, policy.__file__})
+
+
+def _raised_by_program(tb) -> bool:
+    """Whether the program raised it: its own code, or a guard acting for it (a missing
+    attribute), or Python itself on the program's behalf (a C call's error)."""
+    last_program = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename == PROGRAM_FILENAME:
+            last_program = tb
+        elif last_program is not None and filename not in GUARD_FILES:
+            return False
+        tb = tb.tb_next
+    return last_program is not None
+
+
 def program_frames(tb):
     """The traceback entries that ran the program's own code, outermost first."""
     out = []
@@ -475,11 +509,11 @@ def position(code, lasti, lines):
 def locate(exc: BaseException, lines, function_names) -> Located:
     located = Located()
     entries = program_frames(exc.__traceback__)
-    innermost = exc.__traceback__
-    while innermost is not None and innermost.tb_next is not None:
-        innermost = innermost.tb_next
-    raised_by_program = innermost is not None and (
-        innermost.tb_frame.f_code.co_filename == PROGRAM_FILENAME)
+    raised_by_program = _raised_by_program(exc.__traceback__)
+    if isinstance(exc, RecursionError) and len(entries) > 1:
+        # The limit trips inside the innermost call's first guard; CPython reports the
+        # call that could not be made, which is where the caller stands.
+        entries = entries[:-1]
     if entries:
         last = entries[-1]
         where = position(last.tb_frame.f_code, last.tb_lasti, lines)
@@ -489,6 +523,7 @@ def locate(exc: BaseException, lines, function_names) -> Located:
             located.stack.append((entry.tb_frame.f_code.co_name, entry.tb_lineno))
         if len(entries) > 1:
             located.stack.insert(0, ("<module>", entries[0].tb_lineno))
+        located.stack = located.stack[-MAX_STACK:]
     if isinstance(exc, ProgramError):
         located.type_name, located.message, located.hint = exc.type_name, exc.message, exc.hint
         if exc.line is not None:
@@ -522,5 +557,3 @@ def _call_message(message: str, function_names) -> str:
             f"{names}")
 
 
-def _unused():  # keep imports used by type checkers honest
-    return api, dtypes, time, attribute_error, is_dunder, RESERVED_PREFIX

@@ -22,10 +22,13 @@ guard is reported where CPython would report it.
 from __future__ import annotations
 
 import ast
+import copy
 
 from gradcli.errors import GradcliSyntaxError
 
 RESERVED_PREFIX = "_gx_"
+# Reserved names an input may contain because gradcli put them there (the repl's echo).
+HARMLESS_RESERVED = frozenset({"_gx_echo"})
 PROGRAM_FILENAME = "<gradcli program>"
 
 # Dunder names a program may read as plain names outside class bodies.
@@ -163,7 +166,7 @@ class Rewriter(ast.NodeTransformer):
         return f"{RESERVED_PREFIX}t{self.temp}"
 
     def check_identifier(self, name: str, node) -> None:
-        if name.startswith(RESERVED_PREFIX):
+        if name.startswith(RESERVED_PREFIX) and name not in HARMLESS_RESERVED:
             raise _syntax_error(
                 f"names starting with '{RESERVED_PREFIX}' are reserved by gradcli", node,
                 self.lines)
@@ -205,8 +208,11 @@ class Rewriter(ast.NodeTransformer):
                     _call("_gx_step", [], node.body), self.visit(node.body)])
                 _loc(node.body, node)
             else:
-                node.body = [_expr_stmt(_call("_gx_step", [], node), node)] + self.block(
-                    node.body)
+                body = self.block(node.body)
+                docstring = body[:1] if body and isinstance(body[0], ast.Expr) and isinstance(
+                    body[0].value, ast.Constant) and isinstance(body[0].value.value, str) else []
+                node.body = docstring + [_expr_stmt(_call("_gx_step", [], node), node)] + body[
+                    len(docstring):]
         finally:
             self.scopes.pop()
             self.functions.pop()
@@ -228,7 +234,7 @@ class Rewriter(ast.NodeTransformer):
             node.returns = self.visit(node.returns)
         self.function_names.add(node.name)
         self.function(node, node.name, node.args)
-        return [node, *self.announce([node.name], node)]
+        return node
 
     def visit_Lambda(self, node):
         self.function(node, "<lambda>", node.args)
@@ -272,9 +278,14 @@ class Rewriter(ast.NodeTransformer):
         for name in names:
             if is_dunder(name) or name.startswith(RESERVED_PREFIX):
                 continue
-            out.append(_expr_stmt(_call("_gx_bind", [
+            bind = _expr_stmt(_call("_gx_bind", [
                 _name(name, node), _const(name, node), _const(self.site(node), node),
-                _const(module_level, node)], node), node))
+                _const(module_level, node)], node), node)
+            # Only a tensor is named: test its class inline, a call costs more than the test.
+            test = _loc(ast.Compare(
+                left=_call("_gx_type", [_name(name, node)], node), ops=[ast.Is()],
+                comparators=[_name("_gx_Tensor", node)]), node)
+            out.append(_loc(ast.If(test=test, body=[bind], orelse=[]), node))
         return out
 
     @staticmethod
@@ -289,15 +300,36 @@ class Rewriter(ast.NodeTransformer):
 
     # ----- attribute access -----
     def visit_Attribute(self, node):
+        self.check_identifier(node.attr, node)
         obj = self.visit(node.value)
         if isinstance(node.ctx, ast.Load):
-            return _call("_gx_gas", [obj, _const(node.attr, node),
-                                     _const(self.site(node), node)], node)
+            guarded = _call("_gx_gas", [obj, _const(node.attr, node),
+                                        _const(self.site(node), node)], node)
+            return self.fast_attribute(node, obj, guarded)
         raise AssertionError("attribute targets are rewritten by their statements")
 
     def method(self, node):
         """`obj.name` as the callee of a call: guarded, stamped by the call."""
-        return _call("_gx_ga", [self.visit(node.value), _const(node.attr, node)], node)
+        self.check_identifier(node.attr, node)
+        obj = self.visit(node.value)
+        guarded = _call("_gx_ga", [obj, _const(node.attr, node)], node)
+        return self.fast_attribute(node, obj, guarded)
+
+    @staticmethod
+    def is_pure_test(obj, node):
+        return _loc(ast.Compare(left=_call("_gx_type", [obj], node), ops=[ast.In()],
+                                comparators=[_name("_gx_PURE", node)]), node)
+
+    def fast_attribute(self, node, obj, guarded):
+        """`self.data` where `self` is a plain name: read it natively when its class is one
+        of the program's own pure classes (any non-dunder name is the program's), else
+        through the guard. A name can be read twice without side effects."""
+        if not isinstance(obj, ast.Name) or is_dunder(node.attr):
+            return guarded
+        native = _loc(ast.Attribute(value=_name(obj.id, node), attr=node.attr,
+                                    ctx=ast.Load()), node)
+        return _loc(ast.IfExp(test=self.is_pure_test(_name(obj.id, node), node),
+                              body=native, orelse=guarded), node)
 
     def visit_Call(self, node):
         if isinstance(node.func, ast.Attribute):
@@ -366,11 +398,21 @@ class Rewriter(ast.NodeTransformer):
         `_gx_sa(obj, 'name', temp)` in `setters` (Python evaluates `obj` after the value,
         as this does)."""
         if isinstance(target, ast.Attribute):
+            self.check_identifier(target.attr, target)
             temp = self.temp_name()
-            setters.append(_expr_stmt(_call("_gx_sa", [
-                self.visit(target.value), _const(target.attr, target), _name(temp, target)],
-                target), target))
-            setters.append(_loc(ast.Delete(targets=[_name(temp, target, ast.Del())]), target))
+            obj = self.visit(target.value)
+            guarded = _expr_stmt(_call("_gx_sa", [obj, _const(target.attr, target),
+                                                  _name(temp, target)], target), target)
+            if isinstance(obj, ast.Name) and not is_dunder(target.attr):
+                native = _loc(ast.Assign(targets=[_loc(ast.Attribute(
+                    value=_name(obj.id, target), attr=target.attr, ctx=ast.Store()), target)],
+                    value=_name(temp, target)), target)
+                guarded = _loc(ast.If(test=self.is_pure_test(_name(obj.id, target), target),
+                                      body=[native], orelse=[guarded]), target)
+            setters.append(guarded)
+            if self.scopes[-1] == "class":
+                setters.append(_loc(ast.Delete(targets=[_name(temp, target, ast.Del())]),
+                                    target))
             return _name(temp, target, ast.Store())
         if isinstance(target, (ast.Tuple, ast.List)):
             target.elts = [self.store_target(t, setters) for t in target.elts]
@@ -400,31 +442,47 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_AugAssign(self, node):
         target = node.target
+        original_value = copy.deepcopy(node.value)
         value = self.visit(node.value)
         if isinstance(target, ast.Name):
             self.check_identifier(target.id, target)
             node.value = value
             return [node, *self.announce([target.id], node)]
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and not (
+                is_dunder(target.attr)):
+            self.check_identifier(target.attr, target)
+            owner = self.visit(target.value)
+            native = _loc(ast.AugAssign(target=_loc(ast.Attribute(
+                value=_name(owner.id, target), attr=target.attr, ctx=ast.Store()), target),
+                op=node.op, value=value), node)
+            slow = self.augmented_attribute(node, target, self.visit(
+                copy.deepcopy(original_value)))
+            return _loc(ast.If(test=self.is_pure_test(_name(owner.id, target), target),
+                               body=[native], orelse=slow), node)
         if isinstance(target, ast.Attribute):
-            obj, temp = self.temp_name(), self.temp_name()
-            return [
-                _loc(ast.Assign(targets=[_name(obj, node, ast.Store())],
-                                value=self.visit(target.value)), node),
-                _loc(ast.Assign(targets=[_name(temp, node, ast.Store())],
-                                value=_call("_gx_ga", [_name(obj, node),
-                                                       _const(target.attr, node)], target)),
-                     node),
-                _loc(ast.AugAssign(target=_name(temp, node, ast.Store()), op=node.op,
-                                   value=value), node),
-                _expr_stmt(_call("_gx_sa", [_name(obj, node), _const(target.attr, node),
-                                            _name(temp, node)], node), node),
-                _loc(ast.Delete(targets=[_name(obj, node, ast.Del()),
-                                         _name(temp, node, ast.Del())]), node),
-            ]
+            self.check_identifier(target.attr, target)
+            return self.augmented_attribute(node, target, value)
         target.value = self.visit(target.value)
         target.slice = self.visit(target.slice)
         node.value = value
         return node
+
+    def augmented_attribute(self, node, target, value):
+        obj, temp = self.temp_name(), self.temp_name()
+        return [
+            _loc(ast.Assign(targets=[_name(obj, node, ast.Store())],
+                            value=self.visit(target.value)), node),
+            _loc(ast.Assign(targets=[_name(temp, node, ast.Store())],
+                            value=_call("_gx_ga", [_name(obj, node),
+                                                   _const(target.attr, node)], target)),
+                 node),
+            _loc(ast.AugAssign(target=_name(temp, node, ast.Store()), op=node.op,
+                               value=value), node),
+            _expr_stmt(_call("_gx_sa", [_name(obj, node), _const(target.attr, node),
+                                        _name(temp, node)], node), node),
+            _loc(ast.Delete(targets=[_name(obj, node, ast.Del()),
+                                     _name(temp, node, ast.Del())]), node),
+        ]
 
     def visit_Delete(self, node):
         out = []

@@ -44,7 +44,7 @@ def _index(self) -> int:
 
 def _contains(self, element) -> bool:
     if isinstance(element, (Tensor, numbers.Number)):
-        return bool(api.item(api.any(api.eq(self, element))))
+        return bool(api.item(api.any_(api.eq(self, element))))
     raise runtime_error("Tensor.__contains__ only supports Tensor or scalar, but you passed "
                         f"in a {type(element)}.")
 
@@ -52,6 +52,19 @@ def _contains(self, element) -> bool:
 def _scalar(convert):
     return lambda self: convert(api._scalar_of(self))
 
+
+def _reflected(fn):
+    """torch wraps its reflected operators so a TypeError becomes NotImplemented: Python
+    then reports the other operand's own error (`"a" + t`: can only concatenate str)."""
+    def reflected(self, other):
+        if isinstance(other, (str, bytes, dict, set, type(None))):
+            return NotImplemented
+        return fn(self, other)
+    return reflected
+
+
+for _name in ("__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rpow__"):
+    setattr(Tensor, _name, _reflected(getattr(Tensor, _name)))
 
 Tensor.__iadd__ = _inplace(api.add)
 Tensor.__isub__ = _inplace(api.sub)
@@ -72,3 +85,25 @@ Tensor.__contains__ = _contains
 Tensor.__setitem__ = api.setitem
 Tensor.__float__ = _scalar(float)
 Tensor.__int__ = _scalar(int)
+
+
+class _TensorType(type):
+    """`torch.Tensor` as programs see it: a class for isinstance() and type(x), and the
+    legacy constructor when called (`torch.Tensor(2, 3)`, `torch.Tensor([1, 2])`)."""
+
+    def __instancecheck__(cls, value) -> bool:
+        return isinstance(value, Tensor)
+
+    def __subclasscheck__(cls, other) -> bool:
+        return isinstance(other, type) and issubclass(other, (Tensor, cls.__class__))
+
+    def __call__(cls, *args, **kwargs):
+        return cls._construct(*args, **kwargs)
+
+    def __repr__(cls) -> str:
+        return "<class 'torch.Tensor'>"
+
+
+def tensor_class(construct):
+    return _TensorType("Tensor", (), {"_construct": staticmethod(construct),
+                                      "__module__": "torch", "__qualname__": "Tensor"})

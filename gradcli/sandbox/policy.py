@@ -10,8 +10,9 @@ Each refusal is the AttributeError Python gives for a missing attribute.
 from __future__ import annotations
 
 import functools
+import types
 
-from gradcli import attributes
+from gradcli import attributes, names
 from gradcli.errors import attribute_error
 from gradcli.limits import python_method
 from gradcli.names import Namespace
@@ -99,6 +100,10 @@ def missing(obj, name: str):
 
 def type_label(obj) -> str:
     cls = obj.__class__
+    if cls is types.FunctionType:
+        return "function"
+    if cls is types.MethodType:
+        return "method"
     if cls is Tensor or cls is Namespace:
         return attributes.type_name(obj)
     if isinstance(obj, type):
@@ -158,13 +163,13 @@ def get_attribute(obj, name: str):
     if name.startswith(RESERVED_PREFIX):
         missing(obj, name)
     cls = obj.__class__
-    if cls in PURE and not (name.startswith("__") and name.endswith("__")):
-        return getattr(obj, name)
-    if cls is Tensor or cls is Namespace or cls in attributes.GATED_TYPES:
-        return attributes.get_attribute(obj, name)
     dunder = len(name) > 4 and name.startswith("__") and name.endswith("__")
+    if cls in PURE and not dunder:
+        return getattr(obj, name)
     if dunder:
         return _get_dunder(obj, name)
+    if cls is Tensor or cls is Namespace or cls in attributes.GATED_TYPES:
+        return attributes.get_attribute(obj, name)
     if cls is super:
         return _get_super(obj, name)
     if isinstance(obj, type):
@@ -201,7 +206,11 @@ def get_attribute(obj, name: str):
 def _get_dunder(obj, name: str):
     if name in DESCRIPTIVE_DUNDERS:
         if name == "__class__":
+            if obj.__class__ is Tensor:
+                return names.TORCH.members["Tensor"]
             return obj.__class__
+        if obj.__class__ is Namespace and name == "__name__":
+            return obj.name
         try:
             return getattr(obj, name)
         except AttributeError:
