@@ -92,6 +92,31 @@ DISPLAY_CLASSES = {kind: _display_class(kind)
                                 "Pretty", "Code", "JSON", "Javascript")}
 
 
+class _OneArgumentType(type):
+    """`type` as programs have it: `type(x)` and `isinstance(c, type)` work; making a class
+    with three arguments (which would skip the class checks) is refused."""
+
+    def __call__(cls, *args):
+        if len(args) != 1:
+            raise type_error("gradcli supports type() with one argument only")
+        value = args[0]
+        if value.__class__ is Tensor:
+            return scope_names.TORCH.members.get("Tensor", Tensor)
+        return value.__class__
+
+    def __instancecheck__(cls, value) -> bool:
+        return isinstance(value, type)
+
+    def __subclasscheck__(cls, other) -> bool:
+        return isinstance(other, type) and issubclass(other, type)
+
+    def __repr__(cls) -> str:
+        return "<class 'type'>"
+
+
+ONE_ARGUMENT_TYPE = _OneArgumentType("type", (), {"__module__": "builtins"})
+
+
 class BuiltinFunction:
     """A builtin bound per run (print, display): it shows itself as Python's builtin,
     never as the runtime behind it."""
@@ -164,7 +189,7 @@ class Guards:
         out["hasattr"] = self.hasattr
         out["setattr"] = self.setattr
         out["delattr"] = self.delattr
-        out["type"] = self.type
+        out["type"] = ONE_ARGUMENT_TYPE
         out["pow"] = scope_names._tensor_aware(self.pow, api.pow)
         out["__build_class__"] = self.build_class
         step, step_true = self.make_step()
@@ -201,13 +226,17 @@ class Guards:
 
         out.update({
             "_gx_type": type, "_gx_PURE": policy.PURE, "_gx_Tensor": Tensor,
-            "_gx_s": stamp, "_gx_ga": ga, "_gx_gas": gas, "_gx_sa": policy.set_attribute,
+            "_gx_s": stamp, "_gx_ga": ga, "_gx_gas": gas, "_gx_gad": get_slow,
+            "_gx_sa": policy.set_attribute,
             "_gx_da": policy.delete_attribute, "_gx_step": step, "_gx_step_true": step_true,
             "_gx_bind": self.bind, "_gx_no_name": self.no_name, "_gx_import": self.import_,
             "_gx_import_from": self.import_from, "_gx_import_star": self.import_star,
         })
         for guard, fn, symbol in BINARY:
             out[guard] = _binary_guard(fn, symbol, stamp)
+        for guard, fn, symbol in INPLACE:
+            out[guard] = _binary_guard(fn, symbol, stamp)
+        out["_gx_slice"] = slice
         for guard, fn in UNARY:
             out[guard] = _unary_guard(fn, stamp)
         out["sum"] = self.bounded(out["sum"])
@@ -309,14 +338,6 @@ class Guards:
             raise type_error("attribute name must be string, not "
                              f"'{type(name).__name__}'")
         policy.delete_attribute(obj, name)
-
-    def type(self, *args):
-        if len(args) != 1:
-            raise type_error("gradcli supports type() with one argument only")
-        value = args[0]
-        if value.__class__ is Tensor:
-            return scope_names.TORCH.members.get("Tensor", Tensor)
-        return value.__class__
 
     def pow(self, base, exp, mod=None):
         if mod is None:
@@ -435,6 +456,15 @@ BINARY = [
     ("_gx_lshift", operator.lshift, "<<"), ("_gx_rshift", operator.rshift, ">>"),
     ("_gx_and", operator.and_, "&"), ("_gx_or", operator.or_, "|"),
     ("_gx_xor", operator.xor, "^"),
+]
+INPLACE = [
+    ("_gx_iadd", operator.iadd, "+"), ("_gx_isub", operator.isub, "-"),
+    ("_gx_imul", operator.imul, "*"), ("_gx_itruediv", operator.itruediv, "/"),
+    ("_gx_ifloordiv", operator.ifloordiv, "//"), ("_gx_imod", operator.imod, "%"),
+    ("_gx_ipow", operator.ipow, "**"), ("_gx_imatmul", operator.imatmul, "@"),
+    ("_gx_ilshift", operator.ilshift, "<<"), ("_gx_irshift", operator.irshift, ">>"),
+    ("_gx_iand", operator.iand, "&"), ("_gx_ior", operator.ior, "|"),
+    ("_gx_ixor", operator.ixor, "^"),
 ]
 UNARY = [("_gx_neg", operator.neg), ("_gx_pos", operator.pos), ("_gx_invert", operator.invert)]
 

@@ -51,6 +51,7 @@ BINARY_GUARDS = {
     ast.MatMult: "_gx_matmul", ast.LShift: "_gx_lshift", ast.RShift: "_gx_rshift",
     ast.BitAnd: "_gx_and", ast.BitOr: "_gx_or", ast.BitXor: "_gx_xor",
 }
+INPLACE_GUARDS = {op: "_gx_i" + name[len("_gx_"):] for op, name in BINARY_GUARDS.items()}
 UNARY_GUARDS = {ast.USub: "_gx_neg", ast.UAdd: "_gx_pos", ast.Invert: "_gx_invert"}
 
 
@@ -303,6 +304,8 @@ class Rewriter(ast.NodeTransformer):
         self.check_identifier(node.attr, node)
         obj = self.visit(node.value)
         if isinstance(node.ctx, ast.Load):
+            if is_dunder(node.attr):
+                return _call("_gx_gad", [obj, _const(node.attr, node)], node)
             guarded = _call("_gx_gas", [obj, _const(node.attr, node),
                                         _const(self.site(node), node)], node)
             return self.fast_attribute(node, obj, guarded)
@@ -312,7 +315,8 @@ class Rewriter(ast.NodeTransformer):
         """`obj.name` as the callee of a call: guarded, stamped by the call."""
         self.check_identifier(node.attr, node)
         obj = self.visit(node.value)
-        guarded = _call("_gx_ga", [obj, _const(node.attr, node)], node)
+        guard = "_gx_gad" if is_dunder(node.attr) else "_gx_ga"
+        guarded = _call(guard, [obj, _const(node.attr, node)], node)
         return self.fast_attribute(node, obj, guarded)
 
     @staticmethod
@@ -440,21 +444,35 @@ class Rewriter(ast.NodeTransformer):
         assign = _loc(ast.Assign(targets=[node.target], value=node.value), node)
         return self.visit_Assign(assign)
 
+    def inplace(self, node, current, value):
+        """`current op= value` as a guarded call: `_gx_iadd(current, value, site)`. The
+        guard calls Python's in-place operator (a tensor's `+=` stays PyTorch's add_), with
+        the size checks and the stamping of every other operator."""
+        guard = INPLACE_GUARDS[type(node.op)]
+        return _call(guard, [current, value, _const(self.site(node), node)], node)
+
     def visit_AugAssign(self, node):
         target = node.target
         original_value = copy.deepcopy(node.value)
         value = self.visit(node.value)
         if isinstance(target, ast.Name):
             self.check_identifier(target.id, target)
-            node.value = value
-            return [node, *self.announce([target.id], node)]
+            assign = _loc(ast.Assign(targets=[_name(target.id, target, ast.Store())],
+                                     value=self.inplace(node, _name(target.id, target),
+                                                        value)), node)
+            return [assign, *self.announce([target.id], node)]
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and not (
                 is_dunder(target.attr)):
             self.check_identifier(target.attr, target)
             owner = self.visit(target.value)
-            native = _loc(ast.AugAssign(target=_loc(ast.Attribute(
-                value=_name(owner.id, target), attr=target.attr, ctx=ast.Store()), target),
-                op=node.op, value=value), node)
+
+            def attribute(ctx):
+                return _loc(ast.Attribute(value=_name(owner.id, target), attr=target.attr,
+                                          ctx=ctx), target)
+
+            native = _loc(ast.Assign(targets=[attribute(ast.Store())],
+                                     value=self.inplace(node, attribute(ast.Load()), value)),
+                          node)
             slow = self.augmented_attribute(node, target, self.visit(
                 copy.deepcopy(original_value)))
             return _loc(ast.If(test=self.is_pure_test(_name(owner.id, target), target),
@@ -462,10 +480,35 @@ class Rewriter(ast.NodeTransformer):
         if isinstance(target, ast.Attribute):
             self.check_identifier(target.attr, target)
             return self.augmented_attribute(node, target, value)
-        target.value = self.visit(target.value)
-        target.slice = self.visit(target.slice)
-        node.value = value
-        return node
+        # `obj[index] op= value`: obj and index once each, as Python evaluates them.
+        obj, index = self.temp_name(), self.temp_name()
+        out = [
+            _loc(ast.Assign(targets=[_name(obj, node, ast.Store())],
+                            value=self.visit(target.value)), node),
+            _loc(ast.Assign(targets=[_name(index, node, ast.Store())],
+                            value=self.index_value(self.visit(target.slice))), node),
+        ]
+        load = _loc(ast.Subscript(value=_name(obj, node), slice=_name(index, node),
+                                  ctx=ast.Load()), target)
+        store = _loc(ast.Subscript(value=_name(obj, node), slice=_name(index, node),
+                                   ctx=ast.Store()), target)
+        out.append(_loc(ast.Assign(targets=[store], value=self.inplace(node, load, value)),
+                        node))
+        if self.scopes[-1] != "function":
+            out.append(_loc(ast.Delete(targets=[_name(obj, node, ast.Del()),
+                                                _name(index, node, ast.Del())]), node))
+        return out
+
+    def index_value(self, index):
+        """A subscript's index as a value (`a:b` becomes `slice(a, b)`)."""
+        if isinstance(index, ast.Slice):
+            parts = [p if p is not None else _const(None, index)
+                     for p in (index.lower, index.upper, index.step)]
+            return _call("_gx_slice", parts, index)
+        if isinstance(index, ast.Tuple):
+            return _loc(ast.Tuple(elts=[self.index_value(e) for e in index.elts],
+                                  ctx=ast.Load()), index)
+        return index
 
     def augmented_attribute(self, node, target, value):
         obj, temp = self.temp_name(), self.temp_name()
@@ -473,11 +516,12 @@ class Rewriter(ast.NodeTransformer):
             _loc(ast.Assign(targets=[_name(obj, node, ast.Store())],
                             value=self.visit(target.value)), node),
             _loc(ast.Assign(targets=[_name(temp, node, ast.Store())],
-                            value=_call("_gx_ga", [_name(obj, node),
-                                                   _const(target.attr, node)], target)),
+                            value=_call("_gx_gad" if is_dunder(target.attr) else "_gx_ga",
+                                        [_name(obj, node), _const(target.attr, node)],
+                                        target)),
                  node),
-            _loc(ast.AugAssign(target=_name(temp, node, ast.Store()), op=node.op,
-                               value=value), node),
+            _loc(ast.Assign(targets=[_name(temp, node, ast.Store())],
+                            value=self.inplace(node, _name(temp, node), value)), node),
             _expr_stmt(_call("_gx_sa", [_name(obj, node), _const(target.attr, node),
                                         _name(temp, node)], node), node),
             _loc(ast.Delete(targets=[_name(obj, node, ast.Del()),
