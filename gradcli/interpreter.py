@@ -62,6 +62,13 @@ class Runtime:
         self.thread_id = None
         self.deadline = None if limits.timeout is None else time.monotonic() + limits.timeout
         self.modules: dict = {}
+        self.globals: dict = {}  # the namespace's, once one runs here
+
+    @property
+    def vars(self) -> dict:
+        """The program's top-level variables, in binding order."""
+        return {name: value for name, value in self.globals.items()
+                if not name.startswith(("__", "_gx_"))}
 
     @property
     def line(self) -> int | None:
@@ -137,6 +144,7 @@ class Namespace:
         self.sites: list = []
         self.function_names: set = set()
         self.globals: dict = {"__name__": "__main__", "__doc__": None}
+        runtime.globals = self.globals
         self.guards = Guards(runtime, self.sites, self.globals, bind_hook)
         runtime.modules = self.guards.modules()
         self.globals["__builtins__"] = self.guards.builtins()

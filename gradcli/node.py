@@ -52,6 +52,7 @@ class Node:
         "released",
         "retained",
         "source",
+        "context",
         "__weakref__",
     )
 
@@ -71,6 +72,8 @@ class Node:
         self.released = False
         self.retained = None  # weakref to a non-leaf tensor that called retain_grad()
         self.source = None  # (line, column, text) of the program expression, if known
+        # (function, call lines outermost first) when made inside a program's function
+        self.context = None
 
     @property
     def shapes(self):
@@ -92,6 +95,7 @@ class AccumulateGrad:
     next_functions = ()
     retained = None
     source = None
+    context = None
 
     def __init__(self, variable):
         self.variable = variable

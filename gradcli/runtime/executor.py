@@ -202,7 +202,10 @@ class Guards:
             if cls is Tensor:
                 fn = value.grad_fn
                 if fn is not None and fn.source is None:
-                    stamp_result(value, sites[k].stamp())
+                    site = sites[k]
+                    stamp_result(value, site.stamp())
+                    if site.function is not None:
+                        fn.context = call_context()
             elif cls is tuple and value and value.__class__ is not str:
                 stamp_result(value, sites[k].stamp())
             if pending:
@@ -426,6 +429,24 @@ class Guards:
             for name, value in module.members.items():
                 if not name.startswith("_"):
                     self.globals[name] = value
+
+
+def call_context():
+    """(function, call lines) for a node made inside a program's function: the function's
+    name and the lines of the calls that led to it, outermost first."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename != PROGRAM_FILENAME:
+        frame = frame.f_back
+    if frame is None:
+        return None
+    function = frame.f_code.co_name
+    calls = []
+    frame = frame.f_back
+    while frame is not None:
+        if frame.f_code.co_filename == PROGRAM_FILENAME:
+            calls.append(frame.f_lineno)
+        frame = frame.f_back
+    return function, tuple(reversed(calls))
 
 
 def _binary_guard(fn, symbol, stamp):
