@@ -10,6 +10,7 @@ import gc
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -153,7 +154,9 @@ class Namespace:
         program = rewrite(tree, source, self.sites)
         self.function_names |= program.function_names
         try:
-            return compile(program.tree, PROGRAM_FILENAME, mode, dont_inherit=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not PyTorch's
+                return compile(program.tree, PROGRAM_FILENAME, mode, dont_inherit=True)
         except SyntaxError as exc:
             raise GradcliSyntaxError(exc.msg, exc.lineno or 1, exc.offset or 1,
                                      type(exc).__name__) from None

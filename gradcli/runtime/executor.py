@@ -215,14 +215,23 @@ class Guards:
 
         get_slow = policy.get_attribute
         pure = policy.PURE
+        fast_methods = policy.FAST_METHODS
 
         def ga(obj, name):
-            if obj.__class__ in pure:
+            cls = obj.__class__
+            if cls in pure:
+                return getattr(obj, name)
+            allowed = fast_methods.get(cls)
+            if allowed is not None and name in allowed:
                 return getattr(obj, name)
             return get_slow(obj, name)
 
         def gas(obj, name, k):
-            if obj.__class__ in pure:
+            cls = obj.__class__
+            if cls in pure:
+                return getattr(obj, name)
+            allowed = fast_methods.get(cls)
+            if allowed is not None and name in allowed:
                 return getattr(obj, name)
             value = get_slow(obj, name)
             return stamp(value, k) if value.__class__ is Tensor or pending else value

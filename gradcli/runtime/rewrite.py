@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import warnings
 
 from gradcli.errors import GradcliSyntaxError
 
@@ -598,7 +599,11 @@ class Rewriter(ast.NodeTransformer):
 def parse_python(source: str, filename: str = PROGRAM_FILENAME, mode: str = "exec"):
     """CPython's parser: its syntax errors are CPython's, with its positions."""
     try:
-        return ast.parse(source, filename=filename, mode=mode)
+        with warnings.catch_warnings():
+            # CPython's compile-time warnings ("perhaps you missed a comma?", invalid
+            # escapes) would go to gradcli's stderr; PyTorch's are the only ones shown.
+            warnings.simplefilter("ignore")
+            return ast.parse(source, filename=filename, mode=mode)
     except SyntaxError as exc:
         line = exc.lineno or 1
         lines = source.split("\n")

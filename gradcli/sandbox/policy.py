@@ -72,6 +72,13 @@ for _exc in (StopIteration,):
 for _exc in (AttributeError, NameError):
     PYTHON_ATTRIBUTES[_exc] = _EXCEPTION | {"name"}
 
+# Methods read straight from Python's own containers and numbers (the guard's fast path);
+# str's format and padding methods are handed out guarded, so they stay on the slow path.
+FAST_METHODS = {cls: frozenset(names) for cls, names in PYTHON_ATTRIBUTES.items()
+                if cls in (list, dict, set, tuple, int, float, frozenset)}
+FAST_METHODS[str] = frozenset(_STR - {"format", "ljust", "rjust", "center", "zfill",
+                                      "replace"})
+
 # Dunder attributes any value offers read-only (SPEC §1.9).
 DESCRIPTIVE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__", "__module__",
                                  "__class__"})
@@ -118,6 +125,7 @@ def is_program_class(cls) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=1024)
 def program_attributes(cls) -> frozenset | None:
     """The names a gradcli class offers programs (union over its bases), or None."""
     found = None
