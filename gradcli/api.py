@@ -1954,6 +1954,13 @@ def set_data(input, value):
 def setitem(target: Tensor, index, value) -> None:
     """`t[index] = value`: an in-place write (CopySlices in PyTorch)."""
     _check_inplace(target)
+    needs_graph = GradMode.enabled and (
+        target.requires_grad or (is_tensor(value) and value.requires_grad))
+    if needs_graph and _is_basic_index(index):
+        # PyTorch: basic indexing gives a view, and the write is copy_ into that view
+        # (CopySlices around CopyBackwards).
+        copy_(getitem(target, index), value)
+        return
     if is_tensor(value) and value.requires_grad and GradMode.enabled:
         raise ProgramError(
             "NotImplementedError",
@@ -1985,6 +1992,12 @@ def setitem(target: Tensor, index, value) -> None:
     except ValueError:
         raise broadcast_error(region_shape, np.shape(source)) from None
     target.version[0] += 1
+
+
+def _is_basic_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice)) and not isinstance(i, bool) or i is None
+               or i is Ellipsis for i in items)
 
 
 def _numpy_key(target, index):

@@ -146,8 +146,10 @@ TENSOR_METHODS.update({
 NODE_ATTRIBUTES = {
     "next_functions": lambda n: n.next_functions,
     # PyTorch's C++ class name shows through for the leaf accumulator.
+    # PyTorch's C++ class name shows through for the nodes that are not generated code.
     "name": lambda n: (lambda: "torch::autograd::AccumulateGrad")
-    if isinstance(n, AccumulateGrad) else n.name,
+    if isinstance(n, AccumulateGrad) else (
+        (lambda: "torch::autograd::CopySlices") if n.name() == "CopySlices" else n.name),
     "variable": lambda n: n.variable if isinstance(n, AccumulateGrad) else _missing(n, "variable"),
     "metadata": lambda n: n.metadata,
     "register_hook": lambda n: n.register_hook,
@@ -261,3 +263,8 @@ def set_attribute(obj, attr: str, value) -> None:
         raise type_error(
             f"gradcli tensors do not take new attributes ('{attr}')"
         )
+
+
+# The types whose attributes get_attribute decides (the sandbox's policy hands them here).
+GATED_TYPES = frozenset({Node, AccumulateGrad, api.ReturnTypes, DType, api.Size,
+                         GradModeContext, Generator})

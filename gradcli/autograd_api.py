@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from gradcli.errors import type_error
 from gradcli.tensor import GradMode
 
@@ -28,7 +30,6 @@ class GradModeContext:
 
     def __call__(self, fn):
         """`@torch.no_grad()` on a function: each call runs in this grad mode."""
-        import functools
 
         enabled = self.enabled
 

@@ -5,10 +5,12 @@ This module knows nothing of click or rich; the CLI and the renderers read its r
 
 from __future__ import annotations
 
+import ast
 import gc
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -16,12 +18,11 @@ from gradcli import api, diagnostics, dtypes, hints
 from gradcli import limits as resource_limits
 from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError, type_error
-from gradcli.lang import ast as A
-from gradcli.lang.compiler import Compiler
-from gradcli.lang.parser import parse, parse_expression
 from gradcli.limits import Limits, budget_error, format_bytes, resource_error
-from gradcli.names import MODULES, global_scope
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
+from gradcli.runtime.executor import Guards, locate
+from gradcli.runtime.rewrite import PROGRAM_FILENAME, parse_python, rewrite
+from gradcli.sandbox import policy
 from gradcli.tensor import GradMode, Tensor
 from gradcli.torch import runtime_state
 
@@ -47,52 +48,50 @@ def abandoned_threads() -> bool:
     return any(not finished.is_set() for finished in _abandoned)
 
 
-class IPythonMath:
-    """`display(Math(...))` from the notebook: outside Jupyter, display() prints the repr."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    display_name = "Math"
-
-    def __repr__(self) -> str:
-        return f"<IPython.core.display.{self.display_name} object>"
-
-
-def ipython_display_class(name: str) -> type:
-    """IPython.display's rich objects (HTML, Markdown, Latex...): outside Jupyter each
-    shows as its text/plain repr, `<IPython.core.display.HTML object>`."""
-    return type(name, (IPythonMath,), {"display_name": name})
-
-
-def _clear_output(*args, **kwargs) -> None:
-    """IPython.display.clear_output: nothing to clear in a text output."""
-
-
 class Runtime:
-    def __init__(self, limits: Limits, bindings: dict | None = None):
-        self.vars: dict = bindings if bindings is not None else {}
-        self.scope = global_scope()
-        self.scope["print"] = self.print
+    """What a running program writes and spends: output, warnings, the clock and steps."""
+
+    budget_hint = "raise the budget with --max-steps N"
+
+    def __init__(self, limits: Limits, seed: int | None = None):
         self.output: list[str] = []
         self.warnings: list[WarningRecord] = []
         self.warned: set = set()
         self.limits = limits
-        self.steps = 0
-        self.line = 0
+        self.seed = 0 if seed is None else seed
+        self.counter = [0]
         self.output_chars = 0
+        self.thread_id = None
         self.deadline = None if limits.timeout is None else time.monotonic() + limits.timeout
-        for name in CONSUMERS:
-            self.scope[name] = self._bounded(self.scope[name], name in ("list", "tuple"))
+        self.modules: dict = {}
+        self.globals: dict = {}  # the namespace's, once one runs here
 
-    def print(self, *values, sep=" ", end="\n", flush=False):
+    @property
+    def vars(self) -> dict:
+        """The program's top-level variables, in binding order."""
+        return {name: value for name, value in self.globals.items()
+                if not name.startswith(("__", "_gx_"))}
+
+    @property
+    def line(self) -> int | None:
+        """The program line running now (read from the program thread's frames)."""
+        frame = sys._current_frames().get(self.thread_id) if self.thread_id else None
+        while frame is not None:
+            if frame.f_code.co_filename == PROGRAM_FILENAME:
+                return frame.f_lineno
+            frame = frame.f_back
+        return None
+
+    def print(self, *values, sep=" ", end="\n", file=None, flush=False):
         if sep is None:
             sep = " "
         if end is None:
             end = "\n"
-        if not isinstance(sep, str) or not isinstance(end, str):
-            raise type_error("sep must be None or a string")
-        text = sep.join(str(v) for v in values) + end
+        if not isinstance(sep, str):
+            raise type_error(f"sep must be None or a string, not {type(sep).__name__}")
+        if not isinstance(end, str):
+            raise type_error(f"end must be None or a string, not {type(end).__name__}")
+        text = sep.join([str(v) for v in values]) + end
         if not text.isascii():
             try:
                 text.encode("utf-8")
@@ -106,7 +105,10 @@ class Runtime:
             )
         self.output.append(text)
 
-    # ----- budgets: loop steps and the wall clock -----
+    def display(self, *objects, **kwargs):
+        for obj in objects:
+            if obj is not None:
+                self.print(repr(obj))
 
     def check_time(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -116,46 +118,9 @@ class Runtime:
                 "raise the limit with --timeout SECONDS",
             )
 
-    def _charge(self, count) -> None:
-        """Spend `count` loop steps, refusing (before the loop starts) to pass the budget."""
-        if self.steps + count > self.limits.max_steps:
-            budget = self.limits.max_steps
-            if count > budget // 2:
-                message = (f"this loop would run {count:,} iterations, past gradcli's budget "
-                           f"of {budget:,} loop steps for the whole program")
-            else:
-                message = (f"the program has used up gradcli's budget of {budget:,} loop "
-                           "steps (iterations of all loops and comprehensions together)")
-            raise budget_error(message, "raise the budget with --max-steps N")
-        self.steps += count
-
-    def _count_items(self, iterator, line):
-        """An iterable of unknown length (enumerate, zip): one step per item."""
-        budget = self.limits.max_steps
-        for item in iterator:
-            self.steps += 1
-            if self.steps > budget or self.deadline is not None:
-                self._check_loop(line)
-            yield item
-
-    def _timed(self, items, line):
-        for item in items:
-            self._check_loop(line)
-            yield item
-
-    def _check_loop(self, line) -> None:
-        # Raised between iterations, after the body set rt.line: point back at the loop.
-        try:
-            if self.steps > self.limits.max_steps:
-                self.steps -= 1
-                self._charge(1)
-            self.check_time()
-        except ProgramError:
-            self.line = line
-            raise
-
-    def _bounded(self, consume, keep_tensors: bool):
-        return _Bounded(self, consume, keep_tensors)
+    def poll(self) -> None:
+        """Every 1,024 steps: the clock (and, in a session, Ctrl-C)."""
+        self.check_time()
 
     def flush_warnings(self, line: int, column: int) -> None:
         for message, category, once_per_process in diagnostics.PENDING:
@@ -166,116 +131,137 @@ class Runtime:
             self.warnings.append(WarningRecord(message, category, line, column))
         diagnostics.PENDING.clear()
 
-    def iterate(self, value, counted=False):
-        """What a `for` loop, a comprehension or an unpacking walks over. Every item is a
-        step of the program's budget (`counted` is kept for callers; all loops count)."""
-        if isinstance(value, Tensor):
-            if not value.ndim:
-                raise type_error("iteration over a 0-d tensor")
-            self._charge(value.shape[0])
-            value = [api.getitem(value, i) for i in range(value.shape[0])]
-        elif isinstance(value, (int, float, bool)) or value is None:
-            raise type_error(f"'{type(value).__name__}' object is not iterable")
-        elif isinstance(value, (list, tuple, str, range, dict)) or value.__class__ is api.Size:
+    def flush_here(self) -> None:
+        """Warnings raised where no expression reported its position: the current line."""
+        if diagnostics.PENDING:
+            line = self.line or 1
+            self.flush_warnings(line, 1)
+
+
+class Namespace:
+    """One program's variables, guards and site table: a run, or a whole repl session."""
+
+    def __init__(self, runtime: Runtime, bind_hook=None):
+        self.runtime = runtime
+        self.sites: list = []
+        self.function_names: set = set()
+        self.globals: dict = {"__name__": "__main__", "__doc__": None}
+        runtime.globals = self.globals
+        self.guards = Guards(runtime, self.sites, self.globals, bind_hook)
+        runtime.modules = self.guards.modules()
+        self.globals["__builtins__"] = self.guards.builtins()
+
+    def compile(self, tree, source: str, mode: str = "exec"):
+        program = rewrite(tree, source, self.sites)
+        self.function_names |= program.function_names
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not PyTorch's
+                return compile(program.tree, PROGRAM_FILENAME, mode, dont_inherit=True)
+        except SyntaxError as exc:
+            raise GradcliSyntaxError(exc.msg, exc.lineno or 1, exc.offset or 1,
+                                     type(exc).__name__) from None
+        except RecursionError:
+            raise GradcliSyntaxError("too many nested parentheses", 1, 1) from None
+
+    def execute(self, code, source: str):
+        """Run compiled code; None, or the error as an ErrorRecord."""
+        self.runtime.thread_id = threading.get_ident()
+        old_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(_depth() + USER_RECURSION_LIMIT)
+        try:
+            exec(code, self.globals)  # noqa: S102 - a checked, guarded tree (SPEC §1)
+        except BaseException as exc:  # noqa: BLE001 - every error is reported, never raised
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return self.error_record(exc, source)
+        finally:
+            sys.setrecursionlimit(old_limit)
+        if self.guards.spent:
             try:
-                length = len(value)
-            except OverflowError:  # len(range(10**30))
-                length = sys.maxsize
-            self._charge(length)
-        else:
-            return self._count_items(iter(value), self.line)
-        if self.deadline is not None:
-            return self._timed(value, self.line)
-        return value
+                self.guards.spend_all()
+            except ProgramError as exc:
+                return self.error_record(exc, source)
+        return None
 
-    def do_import(self, bound: str, module: str, node) -> None:
-        if module.startswith("IPython."):
-            name = module.rsplit(".", 1)[-1]
-            if name == "display":
-                self.vars[bound] = self.display
-            elif name == "clear_output":
-                self.vars[bound] = _clear_output
-            else:
-                self.vars[bound] = IPythonMath if name == "Math" else ipython_display_class(name)
-            return
-        if module.startswith("torch.") and module not in MODULES:
-            name = module.split(".", 1)[1]
-            namespace = MODULES["torch"]
-            if "." not in name and name in namespace.members:
-                self.vars[bound] = namespace.members[name]
-                return
-        if module not in MODULES:
-            raise ProgramError(
-                "ModuleNotFoundError", f"No module named '{module.split('.')[0]}'"
-                if module.split(".")[0] not in ("torch", "numpy")
-                else f"No module named '{module}'"
-            ).at(node.line, node.column)
-        self.vars[bound] = MODULES[module]
+    def error_record(self, exc: BaseException, source: str) -> ErrorRecord:
+        if isinstance(exc, MemoryError) and not isinstance(exc, ProgramError):
+            line = self.runtime.line
+            return _memory_error(exc, line, self.runtime.limits)
+        located = locate(exc, source.split("\n"), self.function_names)
+        if located.internal:
+            raise exc
+        if located.type_name == "RecursionError":
+            located.message = "maximum recursion depth exceeded"
+        record = ErrorRecord(located.type_name, located.message, located.line,
+                             located.column or (1 if located.line else None), located.hint)
+        record.stack = located.stack
+        record.end_line, record.end_column = located.end_line, located.end_column
+        return record
 
-    def display(self, *objects, **kwargs):
-        for obj in objects:
-            self.print(repr(obj))
+    def tensors(self) -> list:
+        return [TensorRecord(name, value) for name, value in self.globals.items()
+                if value.__class__ is Tensor and not name.startswith(("__", "_gx_"))]
 
 
-class _Bounded:
-    """list(x), sum(x), ...: the same step budget as a loop over x. Shows itself as the
-    builtin it wraps (`print(list)` is still `<class 'list'>`)."""
-
-    __slots__ = ("runtime", "consume", "keep_tensors", "__name__")
-
-    def __init__(self, runtime, consume, keep_tensors: bool):
-        self.runtime, self.consume, self.keep_tensors = runtime, consume, keep_tensors
-        self.__name__ = getattr(consume, "__name__", "builtin")
-
-    def __call__(self, *args, **kwargs):
-        if args:
-            first = args[0]
-            if first.__class__ is Tensor:
-                # list(t) and tuple(t) walk the tensor as a for loop does.
-                if self.keep_tensors and len(args) == 1:
-                    args = (self.runtime.iterate(first),)
-            elif len(args) == 1 or self.__name__ == "sum":
-                args = (self.runtime.iterate(first), *args[1:])
-        return self.consume(*args, **kwargs)
-
-    def __repr__(self) -> str:
-        return repr(self.consume)
+USER_RECURSION_LIMIT = 1000 + 40  # Python's limit, plus headroom for gradcli's own frames
 
 
-def apply_overrides(program: A.Program, overrides: dict[str, str]) -> None:
+def _depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    return depth
+
+
+def apply_overrides(tree: ast.Module, overrides: dict[str, str]) -> None:
     """--set NAME=VALUE: replace the data of NAME's first `tensor(...)` declaration."""
     for name, text in overrides.items():
-        call = _first_tensor_call(program.body, name)
+        call = _first_tensor_call(tree.body, name)
         if call is None:
             raise ProgramError(
                 "ValueError", f"--set {name}: no `{name} = tensor(...)` declaration in the program"
             )
         try:
-            value = parse_expression(text, call.line, call.column)
-        except GradcliSyntaxError:
+            value = ast.parse(text.strip(), mode="eval").body
+            literal = ast.literal_eval(value)
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
             raise ProgramError("ValueError",
                                f"--set {name}: '{text}' is not a number or list") from None
-        if not _is_literal(value):
+        if not _is_literal(literal):
             raise ProgramError("ValueError", f"--set {name}: '{text}' is not a number or list")
-        if (not any(k == "dtype" for k, _ in call.kwargs) and call.args
-                and _is_literal(call.args[0])):
-            dtype = api._infer_dtype(_literal_value(call.args[0]))
-            call.kwargs.append(("dtype", A.Const(call.line, call.column, dtype)))
+        has_dtype = any(k.arg == "dtype" for k in call.keywords)
+        if not has_dtype and call.args:
+            try:
+                old = ast.literal_eval(call.args[0])
+            except (ValueError, TypeError, SyntaxError):
+                old = None
+            if old is not None and _is_literal(old):
+                dtype = api._infer_dtype(old)
+                call.keywords.append(ast.keyword(arg="dtype", value=ast.Attribute(
+                    value=ast.Name(id="torch", ctx=ast.Load()), attr=dtype.name,
+                    ctx=ast.Load())))
+        new = ast.copy_location(ast.Constant(value=literal), call)
+        if isinstance(literal, list):
+            new = ast.copy_location(ast.parse(repr(literal), mode="eval").body, call)
         if call.args:
-            call.args[0] = value
+            call.args[0] = new
         else:
-            call.kwargs = [(k, v) for k, v in call.kwargs if k != "data"] + [("data", value)]
+            call.keywords = [k for k in call.keywords if k.arg != "data"] + [
+                ast.keyword(arg="data", value=new)]
+        ast.fix_missing_locations(tree)
 
 
 def _first_tensor_call(body, name):
     for statement in body:
-        if isinstance(statement, A.Assign):
+        if isinstance(statement, ast.Assign):
             value = statement.value
-            is_tensor_call = isinstance(value, A.Call) and (
-                (isinstance(value.func, A.Name) and value.func.id == "tensor")
-                or (isinstance(value.func, A.Attribute) and value.func.attr == "tensor")
+            is_tensor_call = isinstance(value, ast.Call) and (
+                (isinstance(value.func, ast.Name) and value.func.id == "tensor")
+                or (isinstance(value.func, ast.Attribute) and value.func.attr == "tensor")
             )
-            if is_tensor_call and any(isinstance(t, A.Name) and t.id == name
+            if is_tensor_call and any(isinstance(t, ast.Name) and t.id == name
                                       for t in statement.targets):
                 return value
         for block in ("body", "orelse"):
@@ -287,23 +273,12 @@ def _first_tensor_call(body, name):
     return None
 
 
-def _is_literal(node) -> bool:
-    if isinstance(node, A.Const):
-        return isinstance(node.value, (int, float, bool))
-    if isinstance(node, A.UnaryOp) and node.op in "+-":
-        return _is_literal(node.operand)
-    if isinstance(node, (A.ListExpr, A.TupleExpr)):
-        return all(_is_literal(item) for item in node.items)
+def _is_literal(value) -> bool:
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_literal(item) for item in value)
     return False
-
-
-def _literal_value(node):
-    if isinstance(node, A.Const):
-        return node.value
-    if isinstance(node, A.UnaryOp):
-        value = _literal_value(node.operand)
-        return -value if node.op == "-" else value
-    return [_literal_value(item) for item in node.items]
 
 
 def start_deep_thread(work, name: str) -> threading.Thread:
@@ -356,7 +331,8 @@ def run(
                 # The program is inside one long call (numpy, or the parser) and has not
                 # reached a check; leave the daemon thread behind and report the timeout.
                 _abandoned.append(finished)
-                return _timed_out(source, filename, limits, shared.get("runtime"))
+                return _timed_out(source, filename, limits, shared.get("runtime"),
+                                  shared.get("namespace"))
     except KeyboardInterrupt:
         _abandoned.append(finished)  # Ctrl-C: the program may be inside a numpy call
         raise
@@ -367,21 +343,23 @@ def run(
     return box[0]
 
 
-def _timed_out(source, filename, limits, runtime) -> RunResult:
+def _timed_out(source, filename, limits, runtime, namespace) -> RunResult:
     error = budget_error(
         f"the program ran longer than its time limit of {limits.timeout:g} seconds",
         "raise the limit with --timeout SECONDS",
     )
     result = RunResult(filename=filename, source=source)
-    line = runtime.line if runtime is not None and runtime.line else None
+    line = runtime.line if runtime is not None else None
     result.error = ErrorRecord(error.type_name, error.message, line, 1 if line else None,
                                error.hint)
     if runtime is not None:
         # A snapshot: the interpreter thread may still be inside its last statement.
         result.stdout = "".join(list(runtime.output))
         result.warnings = list(runtime.warnings)
-        result.tensors = [TensorRecord(name, value) for name, value in list(runtime.vars.items())
-                          if isinstance(value, Tensor)]
+    if namespace is not None:
+        result.tensors = [TensorRecord(name, value)
+                          for name, value in list(namespace.globals.items())
+                          if value.__class__ is Tensor and not name.startswith(("__", "_gx_"))]
     return result
 
 
@@ -401,6 +379,11 @@ def _run(source, filename, seed, overrides, limits, bindings=None, observer=None
         return exc
 
 
+def parse_program(source: str):
+    """CPython's tree of the program, or GradcliSyntaxError (with depth limits first)."""
+    return parse_python(source)
+
+
 def _execute(source, filename, seed, overrides, limits, bindings=None, observer=None,
              shared=None) -> RunResult:
     result = RunResult(filename=filename, source=source)
@@ -410,14 +393,21 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
     default_dtype = dtypes.DEFAULT_FLOAT  # the caller's (gradcli check runs in float64)
     runtime_state.reset(default_dtype)  # print options, anomaly mode, dual level, ...
     diagnostics.PENDING.clear()
+    policy.PURE.clear()
     api.Random.seed(0 if seed is None else seed)
     previous_limits = resource_limits.activate(limits)
     thresholds = gc.get_threshold()
     gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], FULL_COLLECTION_EVERY))
     try:
         with np.errstate(all="ignore"):
+            runtime = Runtime(limits, seed)
+            runtime.thread_id = threading.get_ident()
             try:
-                program = parse(source)
+                tree = parse_program(source)
+                apply_overrides(tree, overrides)
+                hook = bindings.__setitem__ if bindings is not None else None
+                namespace = Namespace(runtime, hook)
+                code = namespace.compile(tree, source)
             except MemoryError as exc:
                 result.error = _memory_error(exc, None, limits)
                 return result
@@ -426,46 +416,25 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
                 result.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column,
                                            phase="parse")
                 return result
-            runtime = Runtime(limits, bindings)
+            except ProgramError as exc:  # --set
+                result.error = ErrorRecord(exc.type_name, exc.message, None, None, exc.hint)
+                return result
             if shared is not None:
                 shared["runtime"] = runtime
+                shared["namespace"] = namespace
                 if limits.timeout is not None:
                     runtime.deadline = shared["started"] + limits.timeout
             hints.Context.line = lambda: runtime.line
-            hints.Context.variables = lambda: runtime.vars
+            hints.Context.variables = lambda: namespace.globals
             if observer is not None:
                 if hasattr(observer, "attach"):
                     observer.attach(runtime)
                 Observer.active = observer
-            try:
-                apply_overrides(program, overrides)
-                compiled = [Compiler(limits).stmt(s) for s in program.body]
-                for statement in compiled:
-                    if runtime.deadline is not None:
-                        runtime.check_time()
-                    statement(runtime)
-            except ProgramError as exc:
-                line = exc.line if exc.line is not None else (runtime.line or None)
-                result.error = ErrorRecord(exc.type_name, exc.message, line,
-                                           exc.column or (1 if line else None), exc.hint)
-            except RecursionError:
-                result.error = ErrorRecord(
-                    "RecursionError", "maximum recursion depth exceeded", runtime.line or None, 1
-                )
-            except MemoryError as exc:
-                result.error = _memory_error(exc, runtime.line or None, limits)
-            if diagnostics.PENDING:
-                runtime.flush_warnings(runtime.line, 1)
+            result.error = namespace.execute(code, source)
+            runtime.flush_here()
             result.stdout = "".join(runtime.output)
             result.warnings = runtime.warnings
-            result.tensors = [
-                TensorRecord(name, value)
-                for name, value in runtime.vars.items()
-                if isinstance(value, Tensor)
-            ]
-            # Without the cycles through its scope (print, list, ... are bound to it) the
-            # runtime, and whatever else the program made, is freed before rendering.
-            runtime.scope = {}
+            result.tensors = namespace.tensors()
             return result
     finally:
         sys.setrecursionlimit(old_limit)
@@ -474,7 +443,5 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
         runtime_state.reset(default_dtype)
         Observer.active = None
         resource_limits.activate(previous_limits)
-        # Let the program's values go (a list of big tensors after a MemoryError, say)
-        # before the result is rendered.
         hints.Context.line = lambda: None
         hints.Context.variables = lambda: {}

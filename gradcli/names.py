@@ -12,6 +12,7 @@ import math
 from gradcli import api, dtypes
 from gradcli import autograd_api as G
 from gradcli.errors import attribute_error, type_error
+from gradcli.runtime.tensor_protocol import tensor_class
 from gradcli.tensor import Tensor
 from gradcli.torch import runtime_state
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as FUNCTIONAL_EXTRA
@@ -40,7 +41,7 @@ class Namespace:
 TORCH_FUNCTIONS = {
     # creation
     "tensor": api.tensor,
-    "Tensor": api.legacy_constructor(dtypes.float32),
+    "Tensor": tensor_class(api.legacy_constructor(dtypes.float32)),
     "FloatTensor": api.legacy_constructor(dtypes.float32),
     "DoubleTensor": api.legacy_constructor(dtypes.float64),
     "LongTensor": api.legacy_constructor(dtypes.int64),

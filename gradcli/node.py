@@ -52,6 +52,7 @@ class Node:
         "released",
         "retained",
         "source",
+        "context",
         "__weakref__",
     )
 
@@ -73,6 +74,8 @@ class Node:
         self.released = False
         self.retained = None  # weakref to a non-leaf tensor that called retain_grad()
         self.source = None  # (line, column, text) of the program expression, if known
+        # (function, call lines outermost first) when made inside a program's function
+        self.context = None
 
     @property
     def shapes(self):
@@ -118,6 +121,7 @@ class AccumulateGrad:
     retained = None
     source = None
     multi_output = False
+    context = None
 
     def __init__(self, variable):
         self.variable = variable

@@ -35,10 +35,14 @@ class WarningRecord(_Record):
 
 
 class ErrorRecord(_Record):
-    __slots__ = ("type", "message", "line", "column", "hint", "phase")
+    __slots__ = ("type", "message", "line", "column", "hint", "phase", "end_line",
+                 "end_column", "stack")
 
     def __init__(self, type: str, message: str, line: int | None, column: int | None,
                  hint: str | None = None, phase: str = "run"):
+        self.end_line = None  # where the culprit ends (CPython 3.11's ^^^^ span), if known
+        self.end_column = None
+        self.stack: list = []  # (function name, line) of the calls around the error
         self.type = type  # "RuntimeError", "SyntaxError", ...
         self.message = message  # PyTorch's / Python's message, verbatim
         self.line = line

@@ -122,7 +122,7 @@ class CellRunner:
         program text), and None; or None and the ErrorRecord it raised."""
         padded = "\n" * (line - 1) + f"{_VALUE_NAME} = ({text})\n"
         outcome = self.session.execute(padded, echo=False, observer=self.observer)
-        value = self.session.variables.pop(_VALUE_NAME, None)
+        value = self.session.namespace.globals.pop(_VALUE_NAME, None)
         return value, outcome.error
 
     def tensors(self) -> list[TensorRecord]:

@@ -8,6 +8,7 @@ the same tensors.
 
 from __future__ import annotations
 
+import ast
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -17,12 +18,11 @@ import numpy as np
 from gradcli import api, diagnostics, hints
 from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError
-from gradcli.interpreter import RECURSION_LIMIT, Runtime, start_deep_thread
-from gradcli.lang import ast as A
-from gradcli.lang.compiler import Compiler
-from gradcli.lang.parser import parse
+from gradcli.interpreter import RECURSION_LIMIT, Namespace, Runtime, start_deep_thread
 from gradcli.limits import Limits
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
+from gradcli.runtime.rewrite import char_column, parse_python
+from gradcli.sandbox import policy
 from gradcli.tensor import GradMode, Tensor
 
 
@@ -60,44 +60,26 @@ class Interrupted(ProgramError):
         super().__init__("KeyboardInterrupt", "")
 
 
-class _Vars(dict):
-    """The program's variables; records tensor bindings with the line that made them."""
+class SessionRuntime(Runtime):
+    """A Runtime that can be interrupted (Ctrl-C in the REPL) and that records the tensor
+    bindings of the session's top level with their lines (`gradcli show`)."""
 
-    __slots__ = ("runtime", "bindings")
-
-    def __init__(self, runtime, record: bool):
-        super().__init__()
-        self.runtime = runtime
+    def __init__(self, limits: Limits, record: bool = False, seed: int | None = None):
+        self.cancel = threading.Event()
+        super().__init__(limits, seed)
         self.bindings: list[Binding] | None = [] if record else None
 
-    def __setitem__(self, name, value):
-        super().__setitem__(name, value)
-        if self.bindings is not None and isinstance(value, Tensor):
-            self.bindings.append(Binding(
-                self.runtime.line, name, tuple(value.shape), value.dtype.name,
-                value.requires_grad, value.grad_fn.name() if value.grad_fn is not None else None,
-            ))  # fmt: skip
-
-
-class SessionRuntime(Runtime):
-    """A Runtime that can be interrupted between statements (Ctrl-C in the REPL)."""
-
-    def __init__(self, limits: Limits, record: bool = False):
-        self.cancel = threading.Event()
-        self._line = 0
-        super().__init__(limits)
-        self.vars = _Vars(self, record)
-
-    @property
-    def line(self) -> int:
-        return self._line
-
-    @line.setter
-    def line(self, value: int) -> None:
-        # The compiler sets `rt.line` before every statement, loop bodies included.
+    def poll(self) -> None:
         if self.cancel.is_set():
             raise Interrupted()
-        self._line = value
+        self.check_time()
+
+    def record(self, name, value) -> None:
+        if self.bindings is not None and isinstance(value, Tensor):
+            self.bindings.append(Binding(
+                self.line or 0, name, tuple(value.shape), value.dtype.name,
+                value.requires_grad, value.grad_fn.name() if value.grad_fn is not None else None,
+            ))  # fmt: skip
 
 
 class Session:
@@ -116,19 +98,23 @@ class Session:
         GradMode.enabled = self.grad_enabled = True
         diagnostics.PENDING.clear()
         api.Random.seed(0 if self.seed is None else self.seed)
-        self.runtime = SessionRuntime(self.limits, self.record_bindings)
+        policy.PURE.clear()
+        self.runtime = SessionRuntime(self.limits, self.record_bindings, self.seed)
+        self.namespace = Namespace(self.runtime, self.runtime.record)
+        self.inputs = 0
         self.history: list[Outcome] = []
 
     @property
     def variables(self) -> dict:
-        return self.runtime.vars
+        return {name: value for name, value in self.namespace.globals.items()
+                if not name.startswith("__")}
 
     @property
     def bindings(self) -> list[Binding]:
-        return self.runtime.vars.bindings or []
+        return self.runtime.bindings or []
 
     def tensors(self) -> list[TensorRecord]:
-        return [TensorRecord(n, v) for n, v in self.runtime.vars.items() if isinstance(v, Tensor)]
+        return self.namespace.tensors()
 
     def result(self, filename: str = "<repl>", source: str = "", outcome: Outcome | None = None
                ) -> RunResult:
@@ -184,8 +170,10 @@ class Session:
     def _execute(self, source: str, echo: bool, observer) -> Outcome:
         outcome = Outcome(source=source)
         rt = self.runtime
+        namespace = self.namespace
+        rt.thread_id = threading.get_ident()
         hints.Context.line = lambda: rt.line
-        hints.Context.variables = lambda: rt.vars
+        hints.Context.variables = lambda: namespace.globals
         if observer is not None:
             if hasattr(observer, "attach"):
                 observer.attach(rt)
@@ -203,7 +191,7 @@ class Session:
         try:
             with np.errstate(all="ignore"):
                 try:
-                    program = parse(source)
+                    tree = parse_python(source)
                 except GradcliSyntaxError as exc:
                     # SPEC §2.1: indentation and tab errors are reported as SyntaxError too.
                     outcome.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column,
@@ -211,28 +199,29 @@ class Session:
                     outcome.failed = source
                     return outcome
                 starts = _offsets(source)
-                body = program.body
+                body = tree.body
                 done = 0
-                try:
-                    compiler = Compiler(self.limits)
-                    compiled = [_compile(compiler, s, echo) for s in body]
-                    for statement in compiled:
-                        value = statement(rt)
-                        if diagnostics.PENDING:
-                            rt.flush_warnings(rt.line, 1)
+                echoes: list = []
+                for statement in body:
+                    try:
+                        code = namespace.compile(_statement_module(statement, echo), source)
+                    except GradcliSyntaxError as exc:
+                        outcome.error = ErrorRecord("SyntaxError", exc.message, exc.line,
+                                                    exc.column, phase="parse")
+                        break
+                    namespace.globals["__builtins__"]["_gx_echo"] = echoes.append
+                    error = namespace.execute(code, source)
+                    rt.flush_here()
+                    for value in echoes:
                         if value is not None:
                             rt.output.append(repr(value) + "\n")
                             outcome.echoes.append(repr(value))
-                        done += 1
-                except ProgramError as exc:
-                    line = exc.line if exc.line is not None else (rt.line or None)
-                    outcome.error = ErrorRecord(exc.type_name, exc.message, line,
-                                                exc.column or (1 if line else None), exc.hint)
-                except RecursionError:
-                    outcome.error = ErrorRecord(
-                        "RecursionError", "maximum recursion depth exceeded", rt.line or None, 1)
-                if diagnostics.PENDING:
-                    rt.flush_warnings(rt.line, 1)
+                    echoes.clear()
+                    if error is not None:
+                        outcome.error = error
+                        break
+                    done += 1
+                rt.flush_here()
                 outcome.ran, outcome.failed = _split(source, starts, body, done)
                 outcome.stdout = "".join(rt.output)
                 outcome.warnings = list(rt.warnings)
@@ -261,24 +250,19 @@ class Session:
         return "".join(parts)
 
 
-def _compile(compiler: Compiler, node, echo: bool):
-    """A top-level statement as fn(rt) -> value to echo (None for nothing)."""
-    if echo and isinstance(node, A.ExprStmt):
-        value = compiler.expr(node.value)
-        line = node.line
-
-        def expression(rt):
-            rt.line = line
-            return value(rt)
-
-        return expression
-    statement = compiler.stmt(node)
-
-    def run(rt):
-        statement(rt)
-        return None
-
-    return run
+def _statement_module(statement, echo: bool) -> ast.Module:
+    """One top-level statement as a module; with `echo`, an expression statement hands
+    its value to the session (Python's interactive prompt shows its repr)."""
+    module = ast.Module(body=[statement], type_ignores=[])
+    if echo and isinstance(statement, ast.Expr):
+        call = ast.Call(func=ast.Name(id="_gx_echo", ctx=ast.Load()), args=[statement.value],
+                        keywords=[])
+        for node in (call, call.func):
+            ast.copy_location(node, statement.value)
+            node.end_lineno = statement.value.end_lineno
+            node.end_col_offset = statement.value.end_col_offset
+        module.body = [ast.copy_location(ast.Expr(value=call), statement)]
+    return module
 
 
 def _offsets(source: str) -> list[int]:
@@ -295,7 +279,7 @@ def _split(source: str, starts: list[int], body: list, done: int) -> tuple[str, 
     if done >= len(body):
         return (source if source.endswith("\n") else source + "\n"), ""
     following = body[done]
-    end = starts[following.line] + following.column - 1
+    end = starts[following.lineno] + _char_offset(source, starts, following)
     ran = source[:end].rstrip(" \t;")
     if ran.strip() and not ran.endswith("\n"):
         ran += "\n"
@@ -371,3 +355,8 @@ def _open_brackets(source: str) -> tuple[int, str | None]:
             depth -= 1
         i += 1
     return depth, None
+
+
+def _char_offset(source: str, starts: list[int], node) -> int:
+    line = source[starts[node.lineno]:].split("\n", 1)[0]
+    return char_column([line], 1, node.col_offset)

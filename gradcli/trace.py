@@ -192,6 +192,16 @@ class Labeller:
         source = getattr(node, "source", None)
         return source[0] if source is not None else None
 
+    @staticmethod
+    def where(node) -> str | None:
+        """`in mse() ← line 12` for a node a program's function made: the function, then
+        the lines of the calls that led there, innermost first."""
+        context = getattr(node, "context", None)
+        if context is None:
+            return None
+        function, calls = context
+        return " ← line ".join([f"in {function}()", *(str(c) for c in reversed(calls))])
+
     def definition(self, node) -> str | None:
         """`u = a*b`, or just the expression when it was never bound to a name."""
         name, text = self.variable(node), self.expression(node)
@@ -675,6 +685,7 @@ class Step:
     saved_bytes: int = 0
     saved_state: str | None = None  # "freed", "kept" or None (nothing saved)
     inside: bool = False  # made inside the expression (not the node it returned)
+    where: str | None = None  # `in f(), called from line 9` inside a program's function
     short: str = ""  # the output's name in formulas: `u`, `(10 - d)`
     previous: np.ndarray | None = None  # accumulate: the leaf's .grad before
     total: np.ndarray | None = None  # accumulate: the leaf's .grad after
@@ -844,7 +855,8 @@ class Tracer(Observer):
         words, partials, formulas = local_rule(node, output, inputs)
         step = Step("node", node.name(), labeller.variable(node), labeller.expression(node),
                     labeller.line(node), np.array(as_array(grad_in), copy=True),
-                    words=words, partials=partials, inside=labeller.inside(node), short=output)
+                    words=words, partials=partials, inside=labeller.inside(node), short=output,
+                    where=labeller.where(node))
         contributions = self._pending.pop(node, [])
         if len(contributions) > 1:
             step.contributions = contributions

@@ -48,7 +48,7 @@ EXTRA_BARE = {"set_grad_enabled": torch.set_grad_enabled}
 # SPEC §1.3: `abs min max sum` act like Python's on Python numbers and like
 # torch's on tensors.  (`from torch import *` would bind torch's versions, which
 # reject Python numbers; plain builtins would iterate over tensors.)
-HYBRID = ("abs", "min", "max", "sum")
+HYBRID = ("abs", "min", "max", "sum", "pow")
 
 
 def _hybrid(name: str):

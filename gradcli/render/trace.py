@@ -139,7 +139,7 @@ def render_trace(trace: Trace, full: bool = False, width: int = WIDTH) -> list[T
 
 
 def _title(out: _Lines, number: int, node: str, variable: str | None, expression: str | None,
-           line: int | None, inside: bool = False) -> None:
+           line: int | None, inside: bool = False, where: str | None = None) -> None:
     parts = [(f"  [{number}] ", "header"), (node, "node")]
     if inside and expression:
         expression = "part of " + expression
@@ -154,12 +154,13 @@ def _title(out: _Lines, number: int, node: str, variable: str | None, expression
             text = expression if len(expression) <= room else expression[: max(room - 1, 8)] + "…"
             parts.append(text)
     if line:
-        parts.append((f" · line {line}", "note"))
+        parts.append((f" · line {line}" + (f" {where}" if where else ""), "note"))
     out.add(*parts)
 
 
 def _node(out: _Lines, number: int, step, trace: Trace, full: bool) -> None:
-    _title(out, number, step.node, step.variable, step.expression, step.line, step.inside)
+    _title(out, number, step.node, step.variable, step.expression, step.line, step.inside,
+           getattr(step, "where", None))
     me = step.short or step.node
     d = f"∂{trace.output}/∂{me}"
     if step.contributions:
@@ -305,6 +306,7 @@ def trace_json(trace: Trace) -> dict:
             "variable": step.variable,
             "expression": step.expression,
             "line": step.line,
+            **({"where": step.where} if getattr(step, "where", None) else {}),
             "grad_in": _data(step.grad_in),
             "contributions": [{"from": source, "grad": _data(grad)}
                               for source, grad in step.contributions],
