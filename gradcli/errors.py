@@ -26,7 +26,8 @@ class ProgramError(Exception):
     is a RuntimeError), so a program's `except RuntimeError as e:` catches it and
     `str(e)` is PyTorch's message."""
 
-    def __new__(cls, type_name: str, message: str = "", hint: str | None = None):
+    def __new__(cls, type_name: str = "Exception", message: str = "",
+                hint: str | None = None):
         if cls is ProgramError:
             cls = _program_error_class(type_name)
         for base in cls.__mro__[1:]:

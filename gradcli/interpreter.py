@@ -67,6 +67,13 @@ class Runtime:
         self.globals: dict = {}  # the namespace's, once one runs here
 
     @property
+    def scope(self) -> dict:
+        """The names a program has without defining them (torch's, Python's builtins)."""
+        builtins_ = self.globals.get("__builtins__", {})
+        return {name: value for name, value in builtins_.items()
+                if not name.startswith(("_gx_", "__"))}
+
+    @property
     def vars(self) -> dict:
         """The program's top-level variables, in binding order."""
         return {name: value for name, value in self.globals.items()

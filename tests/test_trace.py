@@ -335,7 +335,7 @@ def test_traces_of_the_examples_fit_80_columns(path):
 def test_nodes_know_their_line_expression_and_name():
     _, result = traced(NOTEBOOK)
     tensors = {r.name: r.tensor for r in result.tensors}
-    assert tensors["u"].grad_fn.source == (5, 5, "a * b", "u")
+    assert tensors["u"].grad_fn.source == (5, 5, "a*b", "u")  # the exact text of the expression
     assert tensors["t"].grad_fn.source == (6, 5, "torch.log(d)", "t")
     labeller = Labeller(NOTEBOOK)
     assert labeller.expression(tensors["u"].grad_fn) == "a*b"  # the user's own spacing
