@@ -1,0 +1,592 @@
+"""∂output/∂leaf as a formula in the program's own names, from the recorded graph.
+
+Two routes, checked against each other and against the engine:
+
+* route A rebuilds each step's output on SymPy symbols (gradcli.explain.symbolic_ops's
+  forward table; leaves are real symbols named as the program names them, and every
+  intermediate the program bound to a name is a symbol of its own, defined in a `where`
+  line) and differentiates the output, through the named intermediates by the chain rule;
+* route B composes each node's local rule backward along the graph (the per-node steps of
+  `--trace`).
+
+Both are evaluated numerically at the program's values and at a few random points near
+them, where the recorded graph is replayed through gradcli's engine for its gradient
+(gradcli.explain.capture.replay). Nothing is ever `simplify()`d (seconds to minutes on a
+modest chain); a formula is canonicalised with `factor` under an operation-count and time
+budget, and past the budget is reported as `formula too large (N operations)`.
+
+SymPy is imported only here: this module is imported only under `--symbolic`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import sympy as sp
+from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+from gradcli.explain.capture import Pass, random_leaf_values, replay
+from gradcli.explain.symbolic_ops import (
+    Context,
+    Unsupported,
+    forward,
+    local_backward,
+    number,
+    numbers,
+    sum_to,
+)
+
+MAX_ELEMENTS = 16  # a leaf with more elements gets numbers only (or a matrix formula)
+MAX_BUILD_ELEMENTS = 256  # no element-wise expressions for a pass with a larger tensor
+MAX_OPS = 250  # a displayed formula with more operations is "too large"
+FACTOR_OPS = 120  # factor() is tried on formulas up to this size
+FORWARD_LIMIT = 600  # estimated operations in one output element: stop before diff
+TIME_BUDGET = 4.0  # seconds for one pass's formulas
+RANDOM_POINTS = 3
+CANDIDATE_POINTS = 24  # random points tried to find RANDOM_POINTS inside every condition
+
+
+class Formula:
+    """One derivative (or definition) as text, LaTeX and a SymPy string."""
+
+    def __init__(self, lhs: str, expr=None, too_large: int | None = None,
+                 lhs_latex: str | None = None):
+        self.lhs = lhs
+        self.expr = expr
+        self.too_large = too_large
+        self.lhs_latex = lhs_latex or lhs
+        self.text = self.latex = self.plain = None
+        if expr is not None and too_large is None:
+            self.text = pretty_equation(lhs, expr)
+            self.latex = f"{self.lhs_latex} = {sp.latex(expr)}"
+            self.plain = sp.sstr(expr)
+        elif too_large is not None:
+            self.text = f"{lhs} = formula too large ({too_large:,} operations)"
+            self.latex = f"{self.lhs_latex} = \\text{{formula too large ({too_large} operations)}}"
+
+
+class LeafResult:
+    def __init__(self, name, shape):
+        self.name = name
+        self.shape = tuple(shape)
+        self.formulas: list[Formula] = []  # one, or one per element
+        self.matrix = False
+        self.value = None  # the engine's gradient in this pass
+        self.agrees: bool | None = None
+        self.numbers_only: str | None = None  # why there is no formula
+        self.problem: str | None = None  # what disagreed, when agrees is False
+
+
+class PassResult:
+    def __init__(self, captured: Pass):
+        self.index = captured.index
+        self.output = captured.output
+        self.line = captured.line
+        self.leaves: list[LeafResult] = []
+        self.where: list[Formula] = []
+        self.notes: list[str] = []
+        self.steps: list[tuple[str, list[Formula]]] = []  # route B: (node label, ∂out/∂node)
+        self.points = 0  # random points where the check ran
+        self.unsupported: str | None = None
+        self.seconds = 0.0
+
+
+# ----- text ---------------------------------------------------------------------------------
+
+_PRINTER = None
+
+
+def pretty_equation(lhs: str, expr) -> str:
+    """`lhs = expr` in SymPy's Unicode layout, fractions aligned on the `=`."""
+    global _PRINTER
+    if _PRINTER is None:
+        _PRINTER = PrettyPrinter({"use_unicode": True, "wrap_line": False})
+    form = _PRINTER._print(expr)
+    picture = prettyForm(*stringPict.next(prettyForm(lhs + " = "), form))
+    return "\n".join(line.rstrip() for line in picture.render(wrap_line=False).split("\n"))
+
+
+def _latex_name(name: str) -> str:
+    return name.replace("_", "\\_").replace("′", "'")
+
+
+def symbol_array(name: str, shape) -> np.ndarray:
+    """One real symbol per element: `w` for a single element, `w[0,1]` otherwise."""
+    shape = tuple(shape)
+    out = np.empty(shape, dtype=object)
+    size = math.prod(shape)
+    for index in np.ndindex(shape):
+        label = name if size == 1 else f"{name}[{','.join(str(i) for i in index)}]"
+        out[index] = sp.Symbol(label, real=True)
+    return out
+
+
+def element_label(name: str, shape, index) -> str:
+    if math.prod(shape) == 1:
+        return name
+    return f"{name}[{','.join(str(i) for i in index)}]"
+
+
+# ----- the analysis ---------------------------------------------------------------------------
+
+
+class _Budget:
+    def __init__(self, seconds):
+        self.deadline = time.monotonic() + seconds
+
+    def over(self) -> bool:
+        return time.monotonic() > self.deadline
+
+
+def analyse(captured: Pass, source_of=lambda step: "", seconds: float = TIME_BUDGET,
+            rng_seed: int = 18) -> PassResult:
+    """Formulas for every leaf the pass reached, checked three ways."""
+    started = time.monotonic()
+    result = PassResult(captured)
+    if captured.unsupported:
+        result.unsupported = captured.unsupported
+        return result
+    budget = _Budget(seconds)
+    try:
+        program = replay(captured)  # the program's own dtypes: branches as the engine took them
+    except Exception as exc:  # noqa: BLE001 - a graph gradcli cannot run again is reported
+        result.unsupported = f"the graph could not be replayed ({type(exc).__name__}: {exc})"
+        return result
+    try:
+        _Analysis(captured, result, program, source_of, budget, rng_seed).run()
+    except (Unsupported, NotImplementedError) as exc:
+        result.unsupported = f"no symbolic rule for {exc}"
+    except RecursionError:
+        result.unsupported = "the expression is nested too deeply"
+    result.seconds = time.monotonic() - started
+    return result
+
+
+class _Analysis:
+    def __init__(self, captured, result, program, source_of, budget, rng_seed):
+        self.captured = captured
+        self.result = result
+        self.program = program
+        self.source_of = source_of
+        self.budget = budget
+        self.rng = np.random.default_rng(rng_seed)
+        self.defs: dict = {}  # named symbol -> its expression
+        self.named: list = []  # [(step index, symbol array)] in program order
+        self.deps: dict = {}  # named symbol -> leaf symbols it depends on
+        self.conditions: list = []
+        self.symbols: list = []  # every symbol, for evaluation
+        self.symbol_values: list = []  # (symbol, name, index) to look values up by name
+
+    # ----- route A: forward on symbols -----
+    def run(self) -> None:
+        captured = self.captured
+        sizes = [leaf.value.size for leaf in captured.leaves]
+        sizes += [math.prod(step.shape) for step in captured.steps]
+        for step in captured.steps:
+            for operand in step.operands:
+                if operand.kind == "const":
+                    sizes.append(np.asarray(operand.value).size)
+        self.elementwise = max(sizes) <= MAX_BUILD_ELEMENTS
+        self.leaf_symbols = [symbol_array(leaf.name, leaf.shape) for leaf in captured.leaves]
+        for leaf, symbols in zip(captured.leaves, self.leaf_symbols, strict=True):
+            self._remember(leaf.name, symbols)
+        from gradcli.explain.matrix import matrix_formulas
+
+        matrix = matrix_formulas(captured)
+        if self.elementwise:
+            self._forward()
+        for i, leaf in enumerate(captured.leaves):
+            self.result.leaves.append(self._leaf(i, leaf, matrix.get(leaf.name)))
+        if self.elementwise:
+            self._check()
+        if matrix:
+            self._check_matrix(matrix)
+        self._where()
+
+    def _remember(self, name, symbols) -> None:
+        for index in np.ndindex(symbols.shape):
+            self.symbols.append(symbols[index])
+            self.symbol_values.append((name, index))
+
+    def _forward(self) -> None:
+        captured, program = self.captured, self.program
+        used = {leaf.name for leaf in captured.leaves}
+        constants: dict = {}
+        self.values = []  # step -> expression array (named steps: their symbols)
+        self.exprs = []  # step -> expression array in its inputs' terms
+        self.step_args, self.step_numeric = [], []
+        estimate = []
+        roots = {i for i, _ in captured.roots}
+        for index, step in enumerate(captured.steps):
+            args, numeric, sizes = [], [], []
+            for operand in step.operands:
+                if operand.kind == "step":
+                    args.append(self.values[operand.step])
+                    numeric.append(program.steps[operand.step].array)
+                    sizes.append(estimate[operand.step])
+                elif operand.kind == "leaf":
+                    args.append(self.leaf_symbols[operand.leaf])
+                    numeric.append(program.leaves[operand.leaf].array)
+                    sizes.append(1)
+                elif operand.kind == "const":
+                    args.append(self._constant(operand, constants, used))
+                    numeric.append(np.asarray(operand.value))
+                    sizes.append(1)
+                else:
+                    args.append(number(operand.value))
+                    numeric.append(operand.value)
+                    sizes.append(1)
+            ctx = Context(step, numeric, program.steps[index].array, self.source_of(step))
+            out = forward(ctx, args)
+            if out.shape != step.shape:
+                out = np.broadcast_to(out, step.shape).copy() if out.size == 1 else \
+                    out.reshape(step.shape)
+            reduced = max((np.asarray(n).size for n in numeric), default=1) / max(out.size, 1)
+            estimate.append(1 + sum(sizes) * max(reduced, 1))
+            self.conditions += ctx.conditions
+            for note in ctx.notes:
+                text = f"{note} ({step.label}" + (f", line {step.line})" if step.line else ")")
+                if text not in self.result.notes:
+                    self.result.notes.append(text)
+            self.exprs.append(out)
+            self.step_args.append(args)
+            self.step_numeric.append(numeric)
+            if step.name and index not in roots:
+                symbols = symbol_array(step.name, step.shape)
+                for element in np.ndindex(step.shape):
+                    self.defs[symbols[element]] = out[element]
+                self.named.append((index, symbols))
+                self._remember(step.name, symbols)
+                self.values.append(symbols)
+                estimate[-1] = 1
+            else:
+                self.values.append(out)
+            if estimate[-1] > FORWARD_LIMIT * 4 or self.budget.over():
+                self.too_large = int(estimate[-1])
+        leaf_set = {s for symbols in self.leaf_symbols for s in symbols.reshape(-1)}
+        for _, symbols in self.named:
+            for s in symbols.reshape(-1):
+                found = set()
+                for free in self.defs[s].free_symbols:
+                    if free in leaf_set:
+                        found.add(free)
+                    elif free in self.deps:
+                        found |= self.deps[free]
+                self.deps[s] = found
+        self.root = sp.Integer(0)
+        self.root_estimate = 0
+        for step_index, grad in captured.roots:
+            out = self.exprs[step_index]
+            g = np.broadcast_to(np.asarray(grad), out.shape)
+            for element in np.ndindex(out.shape):
+                weight = g[element]
+                if weight:
+                    term = out[element] if weight == 1 else number(weight) * out[element]
+                    self.root += term
+            self.root_estimate += estimate[step_index]
+
+    def _constant(self, operand, constants, used):
+        value = np.asarray(operand.value)
+        name = operand.name
+        if not name or value.size > MAX_ELEMENTS or value.dtype.kind not in "fiu":
+            return numbers(value)
+        key = (name, value.shape, value.tobytes())
+        if key not in constants:
+            unique = name
+            while unique in used:
+                unique += "′"
+            used.add(unique)
+            symbols = symbol_array(unique, value.shape)
+            constants[key] = symbols
+            self._remember(unique, symbols)
+            self.const_values = getattr(self, "const_values", {})
+            self.const_values[unique] = value
+        return constants[key]
+
+    def _total(self, expr, s, memo):
+        """d expr / d s, through the named intermediates by the chain rule."""
+        result = sp.diff(expr, s)
+        for free in expr.free_symbols:
+            if free in self.deps and s in self.deps[free]:
+                inner = memo.get(free)
+                if inner is None:
+                    inner = memo[free] = self._total(self.defs[free], s, memo)
+                if inner != 0:
+                    result += sp.diff(expr, free) * inner
+        return result
+
+    # ----- one leaf: formulas to show -----
+    def _leaf(self, i, leaf, matrix):
+        out = LeafResult(leaf.name, leaf.shape)
+        out.value = self.captured.engine.get(leaf.name)
+        lhs = f"∂{self.captured.output}/∂"
+        lhs_latex = (f"\\frac{{\\partial {_latex_name(self.captured.output)}}}"
+                     f"{{\\partial {{}}}}")
+        if matrix is not None:
+            out.matrix = True
+            name = leaf.name
+            out.formulas.append(Formula(lhs + name, matrix.expr,
+                                        lhs_latex=lhs_latex.replace("{}", _latex_name(name))))
+            self.result.notes += [n for n in matrix.notes if n not in self.result.notes]
+            return out
+        if not self.elementwise:
+            out.numbers_only = (f"numbers only: a tensor in this graph has more than "
+                                f"{MAX_BUILD_ELEMENTS} elements")
+            return out
+        if leaf.value.size > MAX_ELEMENTS:
+            out.numbers_only = (f"numbers only: {leaf.name} has {leaf.value.size} elements, "
+                                f"more than the {MAX_ELEMENTS} gradcli writes formulas for")
+            return out
+        if getattr(self, "too_large", None) or self.root_estimate > FORWARD_LIMIT:
+            estimate = max(int(self.root_estimate), getattr(self, "too_large", 0) or 0)
+            out.formulas.append(Formula(lhs + leaf.name, too_large=estimate))
+            return out
+        symbols = self.leaf_symbols[i]
+        out.derivatives = np.empty(symbols.shape, dtype=object)
+        for index in np.ndindex(symbols.shape):
+            label = element_label(leaf.name, leaf.shape, index)
+            d = self._total(self.root, symbols[index], {})
+            out.derivatives[index] = d
+            shown, count = canonical(d, self.budget)
+            if count > MAX_OPS:
+                out.formulas.append(Formula(lhs + label, too_large=count))
+            else:
+                out.formulas.append(Formula(lhs + label, shown,
+                                            lhs_latex=lhs_latex.replace("{}", _latex_name(label))))
+        return out
+
+    # ----- route B -----
+    def _route_b(self):
+        """Each step's local rule applied backward: ∂output/∂(every step and leaf)."""
+        captured = self.captured
+        grads: list = [None] * len(captured.steps)
+        leaf_grads: list = [None] * len(captured.leaves)
+        for step_index, grad in captured.roots:
+            shape = captured.steps[step_index].shape
+            g = numbers(np.broadcast_to(np.asarray(grad), shape))
+            grads[step_index] = g if grads[step_index] is None else grads[step_index] + g
+        for index in range(len(captured.steps) - 1, -1, -1):
+            g = grads[index]
+            if g is None:
+                continue
+            step = captured.steps[index]
+            full, numeric = self.step_args[index], self.step_numeric[index]
+            sends = local_backward(step, g, full, self.values[index], numeric)
+            if sends is None:
+                sends = self._local_jacobian(step, g, full, numeric, index)
+            for k, operand in enumerate(step.operands):
+                if k >= len(sends) or sends[k] is None:
+                    continue
+                if operand.kind not in ("step", "leaf"):
+                    continue
+                shape = step.node.inputs_meta[k][0]
+                sent = sum_to(np.asarray(sends[k], dtype=object), shape)
+                if operand.kind == "step":
+                    target = grads[operand.step]
+                    grads[operand.step] = sent if target is None else target + sent
+                else:
+                    target = leaf_grads[operand.leaf]
+                    leaf_grads[operand.leaf] = sent if target is None else target + sent
+        return grads, leaf_grads
+
+    def _local_jacobian(self, step, g, args, numeric, index):
+        """A step without a hand-written rule: differentiate that op alone."""
+        dummies = [symbol_array(f"_in{k}_", np.asarray(a).shape) if isinstance(a, np.ndarray)
+                   else a for k, a in enumerate(args)]
+        ctx = Context(step, numeric, self.program.steps[index].array, self.source_of(step))
+        out = forward(ctx, dummies)
+        replace = {}
+        for d, a in zip(dummies, args, strict=True):
+            if isinstance(d, np.ndarray):
+                for element in np.ndindex(d.shape):
+                    replace[d[element]] = a[element]
+        sends = []
+        for k, d in enumerate(dummies):
+            if not isinstance(d, np.ndarray) or step.operands[k].kind not in ("step", "leaf"):
+                sends.append(None)
+                continue
+            send = np.empty(d.shape, dtype=object)
+            for element in np.ndindex(d.shape):
+                total = sp.Integer(0)
+                for o in np.ndindex(out.shape):
+                    if g[o] != 0:
+                        total += g[o] * sp.diff(out[o], d[element])
+                send[element] = total.xreplace(replace)
+            sends.append(send)
+        return sends
+
+    # ----- the numeric check -----
+    def _check(self) -> None:
+        captured = self.captured
+        step_grads, leaf_grads = self._route_b()
+        self._steps_text(step_grads)
+        checked = [(i, leaf) for i, leaf in enumerate(self.result.leaves)
+                   if hasattr(leaf, "derivatives")]
+        exprs, where = [], []
+        for i, leaf in checked:
+            b = leaf_grads[i]
+            if b is None:
+                b = np.full(leaf.shape, sp.Integer(0), dtype=object)
+            for index in np.ndindex(leaf.shape):
+                where.append((i, index))
+                exprs.append(leaf.derivatives[index])
+                exprs.append(b[index] if b.shape else b[()])
+        if not exprs:
+            return
+        evaluate = sp.lambdify(self.symbols, exprs + self.conditions, "numpy", dummify=True)
+        points = [None]
+        tries = 0
+        while len(points) <= RANDOM_POINTS and tries < CANDIDATE_POINTS:
+            points.append(random_leaf_values(captured, self.rng))
+            tries += 1
+        problems: dict = {}
+        good_points = 0
+        for point in points:
+            try:
+                replayed = replay(captured, point, np.float64)
+            except Exception:  # noqa: BLE001 - a point outside some op's domain
+                continue
+            with np.errstate(all="ignore"):
+                values = evaluate(*self._arguments(replayed))
+            values = [np.asarray(v, dtype=float) if not isinstance(v, (bool, np.bool_))
+                      else v for v in values]
+            conditions = values[len(exprs):]
+            if point is not None and not all(bool(np.all(c)) for c in conditions):
+                continue
+            if point is not None:
+                finite = all(np.all(np.isfinite(v)) for v in values[: len(exprs)])
+                if not finite:
+                    continue
+                good_points += 1
+                if good_points > RANDOM_POINTS:
+                    break
+            for k, (i, index) in enumerate(where):
+                a, b = float(values[2 * k]), float(values[2 * k + 1])
+                leaf = checked[[c[0] for c in checked].index(i)][1]
+                if point is None:
+                    engine = captured.engine.get(leaf.name)
+                    engine = 0.0 if engine is None else float(np.asarray(engine)[index])
+                    # The engine ran in the program's dtype (float32, usually).
+                    scale = max(1.0, abs(engine))
+                    ok_engine = abs(a - engine) <= 2e-3 * scale
+                else:
+                    engine = float(np.asarray(replayed.grads[leaf.name])[index])
+                    ok_engine = abs(a - engine) <= 1e-6 * max(1.0, abs(engine))
+                ok_routes = abs(a - b) <= 1e-6 * max(1.0, abs(a))
+                if not (ok_engine and ok_routes) and i not in problems:
+                    where_text = "the program's values" if point is None else "a random point"
+                    problems[i] = (f"at {where_text}, {element_label(leaf.name, leaf.shape, index)}"
+                                   f": formula {a:.6g}, chain of local rules {b:.6g}, "
+                                   f"engine {engine:.6g}")
+        self.result.points = max(good_points, 0)
+        for i, leaf in checked:
+            leaf.agrees = i not in problems
+            leaf.problem = problems.get(i)
+
+    def _arguments(self, replayed) -> list:
+        out = []
+        consts = getattr(self, "const_values", {})
+        for name, index in self.symbol_values:
+            value = replayed.values.get(name)
+            if value is None:
+                value = consts.get(name)
+            if value is None:
+                value = replayed.values.get(name.rstrip("′"))
+            out.append(float(np.asarray(value, dtype=np.float64)[index]))
+        return out
+
+    def _steps_text(self, step_grads) -> None:
+        output = self.captured.output
+        for index, step in enumerate(self.captured.steps):
+            g = step_grads[index]
+            if g is None:
+                continue
+            name = step.name or f"({step.label})"
+            formulas = []
+            if g.size <= 4:
+                for element in np.ndindex(g.shape):
+                    label = element_label(name, step.shape, element)
+                    shown, count = canonical(g[element], self.budget)
+                    formulas.append(Formula(f"∂{output}/∂{label}", shown) if count <= MAX_OPS
+                                    else Formula(f"∂{output}/∂{label}", too_large=count))
+            self.result.steps.append((step.description, formulas))
+
+    def _check_matrix(self, matrix) -> None:
+        captured = self.captured
+        points = [None] + [random_leaf_values(captured, self.rng) for _ in range(RANDOM_POINTS)]
+        for leaf in self.result.leaves:
+            found = matrix.get(leaf.name)
+            if found is None:
+                continue
+            problem = None
+            for point in points:
+                replayed = replay(captured, point, np.float64)
+                value = found.evaluate(replayed.values).reshape(leaf.shape)
+                if point is None:
+                    engine = np.asarray(captured.engine.get(leaf.name), dtype=np.float64)
+                    ok = np.allclose(value, engine, rtol=2e-3, atol=2e-3 * max(
+                        1.0, float(np.abs(engine).max(initial=0))))
+                else:
+                    engine = replayed.grads[leaf.name]
+                    ok = np.allclose(value, engine, rtol=1e-6, atol=1e-9)
+                if not ok:
+                    problem = (f"matrix formula {np.array2string(value, precision=6)} vs "
+                               f"engine {np.array2string(np.asarray(engine), precision=6)}")
+                    break
+            if leaf.agrees is None:
+                leaf.agrees = problem is None
+                leaf.problem = problem
+            elif problem is not None:
+                leaf.agrees, leaf.problem = False, problem
+        self.result.points = max(self.result.points, RANDOM_POINTS)
+
+    def _where(self) -> None:
+        """`where r = ...` for every named intermediate a shown formula uses."""
+        wanted: set = set()
+        for leaf in self.result.leaves:
+            for formula in leaf.formulas:
+                if formula.expr is not None:
+                    wanted |= formula.expr.free_symbols
+        for _, formulas in self.result.steps:
+            for formula in formulas:
+                if formula.expr is not None:
+                    wanted |= formula.expr.free_symbols
+        changed = True
+        while changed:
+            changed = False
+            for s in list(wanted):
+                if s in self.defs:
+                    extra = self.defs[s].free_symbols - wanted
+                    if extra:
+                        wanted |= extra
+                        changed = True
+        for _, symbols in self.named:
+            for element in np.ndindex(symbols.shape):
+                s = symbols[element]
+                if s in wanted:
+                    shown, count = canonical(self.defs[s], self.budget, factor_it=False)
+                    self.result.where.append(
+                        Formula(str(s), shown) if count <= MAX_OPS
+                        else Formula(str(s), too_large=count))
+
+
+def canonical(expr, budget: _Budget | None = None, factor_it: bool = True):
+    """(the form to show, its operation count): `factor` when that is smaller, under the
+    budget; never simplify()."""
+    count = sp.count_ops(expr)
+    if count > MAX_OPS or not factor_it or count > FACTOR_OPS:
+        return expr, count
+    if budget is not None and budget.over():
+        return expr, count
+    try:
+        factored = sp.factor(expr, deep=False)
+    except (sp.PolynomialError, TypeError, ValueError, RecursionError):
+        return expr, count
+    factored_count = sp.count_ops(factored)
+    if factored_count < count or (factored_count == count and
+                                  len(str(factored)) < len(str(expr))):
+        return factored, factored_count
+    return expr, count
