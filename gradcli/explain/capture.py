@@ -155,15 +155,17 @@ def capture(index, output, line, roots, labeller, recorder: InputRecorder) -> Pa
             captured.unsupported = "the output is a leaf"
             return captured
         captured.roots.append((positions[node], np.array(grad, copy=True)))
-    # A leaf name shared with a step (`w = w * 2`) keeps the leaf's; the step's gets a prime.
     return captured
 
 
 def _unique(name: str, used: set) -> str:
-    while name in used:
-        name += "′"
-    used.add(name)
-    return name
+    """A name bound again (`h = tanh(h)` in a loop) is h, h_1, h_2, ... (h₁, h₂ in print)."""
+    found, count = name, 0
+    while found in used:
+        count += 1
+        found = f"{name}_{count}"
+    used.add(found)
+    return found
 
 
 def _children_first(roots) -> list:

@@ -24,7 +24,8 @@ class MatrixFormula:
     def evaluate(self, values: dict) -> np.ndarray:
         """The formula's value with each matrix symbol bound to the named value."""
         if self._function is None:
-            self._function = sp.lambdify(self._symbols, self.expr, "numpy", dummify=True)
+            plain = all(name.isidentifier() for name in self._names)
+            self._function = sp.lambdify(self._symbols, self.expr, "numpy", dummify=not plain)
         arguments = []
         for symbol, name in zip(self._symbols, self._names, strict=True):
             value = np.asarray(values[name], dtype=np.float64)

@@ -42,6 +42,7 @@ from gradcli.explain.symbolic_ops import (
 MAX_ELEMENTS = 16  # a leaf with more elements gets numbers only (or a matrix formula)
 MAX_BUILD_ELEMENTS = 256  # no element-wise expressions for a pass with a larger tensor
 MAX_OPS = 250  # a displayed formula with more operations is "too large"
+STEP_OPS = 60  # a per-node step of --trace with more operations is "too large"
 FACTOR_OPS = 120  # factor() is tried on formulas up to this size
 FORWARD_LIMIT = 600  # estimated operations in one output element: stop before diff
 TIME_BUDGET = 4.0  # seconds for one pass's formulas
@@ -214,6 +215,7 @@ class _Analysis:
     def _forward(self) -> None:
         captured, program = self.captured, self.program
         used = {leaf.name for leaf in captured.leaves}
+        used |= {step.name for step in captured.steps if step.name}
         constants: dict = {}
         self.values = []  # step -> expression array (named steps: their symbols)
         self.exprs = []  # step -> expression array in its inputs' terms
@@ -247,6 +249,8 @@ class _Analysis:
             reduced = max((np.asarray(n).size for n in numeric), default=1) / max(out.size, 1)
             estimate.append(1 + sum(sizes) * max(reduced, 1))
             self.conditions += ctx.conditions
+            if ctx.conditions and step.overload != "where.self" and not ctx.notes:
+                ctx.notes.append(_valid_where(ctx.conditions))
             for note in ctx.notes:
                 text = f"{note} ({step.label}" + (f", line {step.line})" if step.line else ")")
                 if text not in self.result.notes:
@@ -296,8 +300,10 @@ class _Analysis:
         key = (name, value.shape, value.tobytes())
         if key not in constants:
             unique = name
+            count = 0
             while unique in used:
-                unique += "′"
+                count += 1
+                unique = f"{name}_{count}"
             used.add(unique)
             symbols = symbol_array(unique, value.shape)
             constants[key] = symbols
@@ -350,13 +356,28 @@ class _Analysis:
             label = element_label(leaf.name, leaf.shape, index)
             d = self._total(self.root, symbols[index], {})
             out.derivatives[index] = d
-            shown, count = canonical(d, self.budget)
+            shown, count = canonical(self._in_names(d), self.budget)
             if count > MAX_OPS:
                 out.formulas.append(Formula(lhs + label, too_large=count))
             else:
                 out.formulas.append(Formula(lhs + label, shown,
                                             lhs_latex=lhs_latex.replace("{}", _latex_name(label))))
         return out
+
+    def _in_names(self, expr):
+        """Occurrences of a named intermediate's definition written as its name (the chain
+        rule brings back `tanh(a)` where the program said `h = tanh(a)`)."""
+        if not self.defs:
+            return expr
+        if not hasattr(self, "_back"):
+            self._back = {}
+            for s, definition in self.defs.items():
+                if definition.is_Atom:
+                    continue
+                self._back[definition] = s
+                if definition.is_Pow and definition.exp == -1:
+                    self._back[definition.base] = 1 / s
+        return expr.xreplace(self._back)
 
     # ----- route B -----
     def _route_b(self):
@@ -485,6 +506,21 @@ class _Analysis:
         for i, leaf in checked:
             leaf.agrees = i not in problems
             leaf.problem = problems.get(i)
+            self._shorter(leaf, leaf_grads[i])
+
+    def _shorter(self, leaf, routed) -> None:
+        """Both routes agree numerically: show whichever writes a formula more briefly (route
+        B keeps softmax as `p`, where route A expands it)."""
+        if routed is None or not leaf.agrees:
+            return
+        for k, index in enumerate(np.ndindex(leaf.shape)):
+            formula = leaf.formulas[k]
+            if formula.expr is None:
+                continue
+            other = routed[index] if routed.shape else routed[()]
+            shown, count = canonical(other, self.budget)
+            if count < sp.count_ops(formula.expr):
+                leaf.formulas[k] = Formula(formula.lhs, shown, lhs_latex=formula.lhs_latex)
 
     def _arguments(self, replayed) -> list:
         out = []
@@ -493,14 +529,13 @@ class _Analysis:
             value = replayed.values.get(name)
             if value is None:
                 value = consts.get(name)
-            if value is None:
-                value = replayed.values.get(name.rstrip("′"))
             out.append(float(np.asarray(value, dtype=np.float64)[index]))
         return out
 
     def _steps_text(self, step_grads) -> None:
         output = self.captured.output
-        for index, step in enumerate(self.captured.steps):
+        for index in range(len(self.captured.steps) - 1, -1, -1):
+            step = self.captured.steps[index]
             g = step_grads[index]
             if g is None:
                 continue
@@ -510,7 +545,7 @@ class _Analysis:
                 for element in np.ndindex(g.shape):
                     label = element_label(name, step.shape, element)
                     shown, count = canonical(g[element], self.budget)
-                    formulas.append(Formula(f"∂{output}/∂{label}", shown) if count <= MAX_OPS
+                    formulas.append(Formula(f"∂{output}/∂{label}", shown) if count <= STEP_OPS
                                     else Formula(f"∂{output}/∂{label}", too_large=count))
             self.result.steps.append((step.description, formulas))
 
@@ -571,6 +606,21 @@ class _Analysis:
                     self.result.where.append(
                         Formula(str(s), shown) if count <= MAX_OPS
                         else Formula(str(s), too_large=count))
+
+
+def _valid_where(conditions) -> str:
+    """`valid where x[1] > 0, x[0] ≤ 0` (the branch the numbers took)."""
+    texts = []
+    for condition in conditions:
+        text = sp.sstr(condition).replace("<=", "≤").replace(">=", "≥")
+        if isinstance(condition, sp.Eq):
+            text = f"{sp.sstr(condition.lhs)} = {sp.sstr(condition.rhs)}"
+        if condition is sp.true or text == "True":
+            continue
+        texts.append(text)
+    if len(texts) > 6:
+        texts = texts[:6] + [f"… ({len(texts) - 6} more)"]
+    return "valid where " + ", ".join(texts) if texts else "valid for the branch taken"
 
 
 def canonical(expr, budget: _Budget | None = None, factor_it: bool = True):
