@@ -121,7 +121,7 @@ def format_warning(filename: str, source: str, warning) -> str:
 def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, precision=4,
              no_color=False, color_mode="auto", quiet=False, trace=False, detect_anomaly=False,
              max_steps=None, trace_values="summary", partials=False, max_memory=None,
-             timeout=None) -> None:
+             timeout=None, symbolic=False) -> None:
     """`gradcli eval`: run each program and show its result; exits with the worst status."""
     from gradcli.interpreter import run
     from gradcli.limits import Limits
@@ -156,7 +156,13 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
         else:
             filename, source = program
             plain = output_format in ("table", "tsv", "json")
-            if trace or partials or detect_anomaly or not plain:
+            if symbolic:
+                # SymPy and the formulas' views: only here (exit 2 without the extra).
+                from gradcli.render.symbolic import make_symbolic_views
+
+                views = make_symbolic_views(source, trace, trace_values, partials,
+                                            detect_anomaly, output_format)
+            elif trace or partials or detect_anomaly or not plain:
                 # The trace renderer imports rich; plain table/tsv/json runs need no views.
                 # (Any new option that make_views reads must be added to this test.)
                 from gradcli.render.trace import make_views
@@ -165,6 +171,8 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                                    output_format)
             result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
                          observer=views.tracer if views is not None else None)
+            if symbolic:
+                views.finish()
         if several and output_format != "json" and not quiet:
             sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
         emit(result, output_format, precision, no_color, color_mode=color_mode, quiet=quiet,

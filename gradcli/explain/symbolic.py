@@ -41,10 +41,10 @@ from gradcli.explain.symbolic_ops import (
 
 MAX_ELEMENTS = 16  # a leaf with more elements gets numbers only (or a matrix formula)
 MAX_BUILD_ELEMENTS = 256  # no element-wise expressions for a pass with a larger tensor
-MAX_OPS = 250  # a displayed formula with more operations is "too large"
+MAX_OPS = 150  # a displayed formula with more operations is "too large"
 STEP_OPS = 60  # a per-node step of --trace with more operations is "too large"
 FACTOR_OPS = 120  # factor() is tried on formulas up to this size
-FORWARD_LIMIT = 600  # estimated operations in one output element: stop before diff
+FORWARD_LIMIT = 120  # estimated operations in the output: past it, no diff at all
 TIME_BUDGET = 4.0  # seconds for one pass's formulas
 RANDOM_POINTS = 3
 CANDIDATE_POINTS = 24  # random points tried to find RANDOM_POINTS inside every condition
@@ -54,19 +54,22 @@ class Formula:
     """One derivative (or definition) as text, LaTeX and a SymPy string."""
 
     def __init__(self, lhs: str, expr=None, too_large: int | None = None,
-                 lhs_latex: str | None = None):
+                 lhs_latex: str | None = None, lower_bound: bool = False):
         self.lhs = lhs
         self.expr = expr
         self.too_large = too_large
         self.lhs_latex = lhs_latex or lhs
-        self.text = self.latex = self.plain = None
+        self.text = self.latex = self.plain = self.latex_rhs = None
         if expr is not None and too_large is None:
             self.text = pretty_equation(lhs, expr)
-            self.latex = f"{self.lhs_latex} = {sp.latex(expr)}"
+            self.latex_rhs = sp.latex(expr)
+            self.latex = f"{self.lhs_latex} = {self.latex_rhs}"
             self.plain = sp.sstr(expr)
         elif too_large is not None:
-            self.text = f"{lhs} = formula too large ({too_large:,} operations)"
-            self.latex = f"{self.lhs_latex} = \\text{{formula too large ({too_large} operations)}}"
+            # An estimate made before differentiating is a lower bound: "over N".
+            count = f"over {too_large:,}" if lower_bound else f"{too_large:,}"
+            self.text = f"{lhs} = formula too large ({count} operations)"
+            self.latex = f"{self.lhs_latex} = \\text{{formula too large ({count} operations)}}"
 
 
 class LeafResult:
@@ -132,6 +135,13 @@ def element_label(name: str, shape, index) -> str:
 
 
 # ----- the analysis ---------------------------------------------------------------------------
+
+
+def analyse_recorded(recorder) -> list[PassResult]:
+    """Every pass a gradcli.explain.recording.PassRecorder kept, worked out."""
+    labeller = recorder.labeller
+    return [analyse(captured, lambda step: labeller.expression(step.node) or "")
+            for captured in recorder.passes]
 
 
 class _Budget:
@@ -201,8 +211,13 @@ class _Analysis:
             self._forward()
         for i, leaf in enumerate(captured.leaves):
             self.result.leaves.append(self._leaf(i, leaf, matrix.get(leaf.name)))
-        if self.elementwise:
+        self.oversized = bool(getattr(self, "too_large", None)) or (
+            self.elementwise and self.root_estimate > FORWARD_LIMIT)
+        if self.elementwise and not self.oversized:
             self._check()
+        elif self.oversized:
+            self.result.notes.append("formulas too large to write or check; the numbers are "
+                                     "the engine's")
         if matrix:
             self._check_matrix(matrix)
         self._where()
@@ -348,7 +363,7 @@ class _Analysis:
             return out
         if getattr(self, "too_large", None) or self.root_estimate > FORWARD_LIMIT:
             estimate = max(int(self.root_estimate), getattr(self, "too_large", 0) or 0)
-            out.formulas.append(Formula(lhs + leaf.name, too_large=estimate))
+            out.formulas.append(Formula(lhs + leaf.name, too_large=estimate, lower_bound=True))
             return out
         symbols = self.leaf_symbols[i]
         out.derivatives = np.empty(symbols.shape, dtype=object)
@@ -457,7 +472,8 @@ class _Analysis:
                 exprs.append(b[index] if b.shape else b[()])
         if not exprs:
             return
-        evaluate = sp.lambdify(self.symbols, exprs + self.conditions, "numpy", dummify=True)
+        evaluate = sp.lambdify(self.symbols, exprs + self.conditions, "numpy", dummify=True,
+                               cse=True)
         points = [None]
         tries = 0
         while len(points) <= RANDOM_POINTS and tries < CANDIDATE_POINTS:
@@ -539,8 +555,11 @@ class _Analysis:
             g = step_grads[index]
             if g is None:
                 continue
-            name = step.name or f"({step.label})"
+            name = step.name or _short(step.label)
             formulas = []
+            if self.budget.over():
+                self.result.notes.append("per-node formulas stop here: time budget spent")
+                break
             if g.size <= 4:
                 for element in np.ndindex(g.shape):
                     label = element_label(name, step.shape, element)
@@ -606,6 +625,11 @@ class _Analysis:
                     self.result.where.append(
                         Formula(str(s), shown) if count <= MAX_OPS
                         else Formula(str(s), too_large=count))
+
+
+def _short(label: str, width: int = 24) -> str:
+    text = label if len(label) <= width else label[: width - 1] + "…"
+    return f"({text})"
 
 
 def _valid_where(conditions) -> str:
