@@ -213,10 +213,12 @@ class Replay:
         self.grads = grads  # leaf name -> ndarray (zeros when the pass did not reach it)
 
 
-def replay(captured: Pass, leaf_values: list | None = None, dtype=None) -> Replay:
+def replay(captured: Pass, leaf_values: list | None = None, dtype=None,
+           constants: dict | None = None) -> Replay:
     """Run the pass's steps at `leaf_values` (default: the values the program had), then the
     engine's backward from the same roots. `dtype` (e.g. np.float64) recasts every leaf and
-    constant, for comparisons finer than float32."""
+    constant, for comparisons finer than float32. `constants` (name -> ndarray) gives named
+    constant tensors other values too (the data x, y of `w*x - y`)."""
     from gradcli import ops
     from gradcli.engine import Observer, grad
 
@@ -245,9 +247,12 @@ def replay(captured: Pass, leaf_values: list | None = None, dtype=None) -> Repla
                 elif operand.kind == "leaf":
                     inputs.append(leaves[operand.leaf])
                 elif operand.kind == "const":
-                    inputs.append(Tensor(cast(operand.value)))
+                    value = operand.value
+                    if constants is not None and operand.name in constants:
+                        value = constants[operand.name]
+                    inputs.append(Tensor(cast(value)))
                     if operand.name:
-                        values.setdefault(operand.name, cast(operand.value))
+                        values.setdefault(operand.name, cast(value))
                 else:
                     inputs.append(operand.value)
             out = ops.call(step.node.op, tuple(inputs), _fresh_params(step.params))
@@ -278,3 +283,26 @@ def random_leaf_values(captured: Pass, rng: np.random.Generator) -> list:
         out.append(value * scale + rng.normal(0.0, 0.05, value.shape))
     return out
 
+
+
+def random_constant_values(captured: Pass, rng: np.random.Generator) -> dict:
+    """Named floating constants (a program's data) moved the way random_leaf_values moves
+    leaves, so that a formula is checked as a function of them too."""
+    found: dict = {}
+    for step in captured.steps:
+        for operand in step.operands:
+            if operand.kind == "const" and operand.name:
+                value = np.asarray(operand.value)
+                found.setdefault(operand.name, {})[(value.shape, value.tobytes())] = value
+    out: dict = {}
+    for name, distinct in found.items():
+        # A name bound to two different constants is left alone (one value cannot stand
+        # for both).
+        if len(distinct) != 1:
+            continue
+        (value,) = distinct.values()
+        if value.dtype.kind != "f":
+            continue
+        scale = rng.uniform(0.6, 1.4, value.shape)
+        out[name] = value.astype(np.float64) * scale + rng.normal(0.0, 0.05, value.shape)
+    return out

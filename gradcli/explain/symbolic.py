@@ -28,7 +28,7 @@ import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 
-from gradcli.explain.capture import Pass, random_leaf_values, replay
+from gradcli.explain.capture import Pass, random_constant_values, random_leaf_values, replay
 from gradcli.explain.symbolic_ops import (
     Context,
     Unsupported,
@@ -477,13 +477,15 @@ class _Analysis:
         points = [None]
         tries = 0
         while len(points) <= RANDOM_POINTS and tries < CANDIDATE_POINTS:
-            points.append(random_leaf_values(captured, self.rng))
+            points.append((random_leaf_values(captured, self.rng),
+                           random_constant_values(captured, self.rng)))
             tries += 1
         problems: dict = {}
         good_points = 0
         for point in points:
             try:
-                replayed = replay(captured, point, np.float64)
+                replayed = (replay(captured, None, np.float64) if point is None
+                            else replay(captured, point[0], np.float64, point[1]))
             except Exception:  # noqa: BLE001 - a point outside some op's domain
                 continue
             with np.errstate(all="ignore"):
@@ -570,14 +572,17 @@ class _Analysis:
 
     def _check_matrix(self, matrix) -> None:
         captured = self.captured
-        points = [None] + [random_leaf_values(captured, self.rng) for _ in range(RANDOM_POINTS)]
+        points = [None] + [(random_leaf_values(captured, self.rng),
+                            random_constant_values(captured, self.rng))
+                           for _ in range(RANDOM_POINTS)]
         for leaf in self.result.leaves:
             found = matrix.get(leaf.name)
             if found is None:
                 continue
             problem = None
             for point in points:
-                replayed = replay(captured, point, np.float64)
+                replayed = (replay(captured, None, np.float64) if point is None
+                            else replay(captured, point[0], np.float64, point[1]))
                 value = found.evaluate(replayed.values).reshape(leaf.shape)
                 if point is None:
                     engine = np.asarray(captured.engine.get(leaf.name), dtype=np.float64)
