@@ -607,7 +607,7 @@ def _several_paths(verdict, captured, wrt, paths, points, values, labeller) -> N
             missing = [described[j] for j in range(len(contributions)) if not mask >> j & 1]
             verdict.node = captured.steps[ends[[j for j in range(len(contributions))
                                                 if not mask >> j & 1][0]][0]].description
-            verdict.lines.append("Your answer is the sum over some of them; it leaves out the "
+            verdict.lines.append("Your answer accounts for only some of them; it leaves out the "
                                  "path through " + " and ".join(missing) + ".")
             return
 
