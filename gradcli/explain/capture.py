@@ -100,6 +100,7 @@ class Pass:
         self.roots: list[tuple[int, np.ndarray]] = []  # (step index, gradient fed in)
         self.unsupported: str | None = None  # why this pass cannot be rebuilt
         self.engine: dict[str, np.ndarray] = {}  # leaf name -> this pass's gradient
+        self.order: dict[str, int] = {}  # name -> position of its first binding
 
     def leaf_index(self, name):
         for i, leaf in enumerate(self.leaves):

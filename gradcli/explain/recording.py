@@ -42,6 +42,7 @@ class PassRecorder(Tracer):
         self._current = capture(trace.index, trace.output, trace.line,
                                 [(node, as_array(grad)) for node, grad in roots],
                                 self.labeller, self.inputs)
+        self._current.order = dict(trace.order)
         self._engine = {}
         self.passes.append(self._current)
 

@@ -221,6 +221,8 @@ class _Analysis:
         if matrix:
             self._check_matrix(matrix)
         self._where()
+        # In the order the program bound them, as the table lists them.
+        self.result.leaves.sort(key=lambda leaf: captured.order.get(leaf.name, len(captured.order)))
 
     def _remember(self, name, symbols) -> None:
         for index in np.ndindex(symbols.shape):
@@ -403,7 +405,8 @@ class _Analysis:
         for step_index, grad in captured.roots:
             shape = captured.steps[step_index].shape
             g = numbers(np.broadcast_to(np.asarray(grad), shape))
-            grads[step_index] = g if grads[step_index] is None else grads[step_index] + g
+            grads[step_index] = np.asarray(
+                g if grads[step_index] is None else grads[step_index] + g, dtype=object)
         for index in range(len(captured.steps) - 1, -1, -1):
             g = grads[index]
             if g is None:
@@ -420,12 +423,15 @@ class _Analysis:
                     continue
                 shape = step.node.inputs_meta[k][0]
                 sent = sum_to(np.asarray(sends[k], dtype=object), shape)
+                # (0-d object arrays add up to a bare SymPy number: made arrays again.)
                 if operand.kind == "step":
                     target = grads[operand.step]
-                    grads[operand.step] = sent if target is None else target + sent
+                    grads[operand.step] = np.asarray(
+                        sent if target is None else target + sent, dtype=object)
                 else:
                     target = leaf_grads[operand.leaf]
-                    leaf_grads[operand.leaf] = sent if target is None else target + sent
+                    leaf_grads[operand.leaf] = np.asarray(
+                        sent if target is None else target + sent, dtype=object)
         return grads, leaf_grads
 
     def _local_jacobian(self, step, g, args, numeric, index):
