@@ -96,6 +96,7 @@ class PassResult:
         self.points = 0  # random points where the check ran
         self.unsupported: str | None = None
         self.seconds = 0.0
+        self.conditions: list = []  # the branch taken, as SymPy relationals
 
 
 # ----- text ---------------------------------------------------------------------------------
@@ -221,6 +222,7 @@ class _Analysis:
         if matrix:
             self._check_matrix(matrix)
         self._where()
+        self.result.conditions = list(self.conditions)
         # In the order the program bound them, as the table lists them.
         self.result.leaves.sort(key=lambda leaf: captured.order.get(leaf.name, len(captured.order)))
 
