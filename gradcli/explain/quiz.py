@@ -322,11 +322,11 @@ def _broadcast(verdict, captured, wrt, values, points, labeller) -> Verdict:
             summed = False
     if step is not None:
         verdict.node = step.description
+        plural = "s" if len(step.shape) - len(shape) > 1 else ""
         verdict.lines.append(
             f"Your chain rule departs at {step.description}: there {wrt} was broadcast to "
             f"shape {_shape_text(step.shape)}, so its gradient is the sum of the incoming "
-            f"gradient over the broadcast dimension{'s' if len(step.shape) - len(shape) > 1 else ''}"
-            f" (autograd's sum_to).")
+            f"gradient over the broadcast dimension{plural} (autograd's sum_to).")
     if summed:
         verdict.lines.append(f"Summed back to {_shape_text(shape)}, your answer is right: "
                              f"add .sum() over the broadcast dimension.")
