@@ -289,7 +289,7 @@ def _show(value) -> str:
     array = np.asarray(value, dtype=np.float64)
     if array.size == 1:
         return f"{float(array.reshape(())):.6g}"
-    return np.array2string(array, precision=4, separator=", ")
+    return " ".join(np.array2string(array, precision=4, separator=", ").split())
 
 
 def _broadcasts_to(have, want) -> bool:

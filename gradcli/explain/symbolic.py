@@ -279,11 +279,17 @@ class _Analysis:
             self.step_numeric.append(numeric)
             if step.name and index not in roots:
                 symbols = symbol_array(step.name, step.shape)
+                named = np.empty(step.shape, dtype=object)
                 for element in np.ndindex(step.shape):
-                    self.defs[symbols[element]] = out[element]
+                    if out[element].is_Atom:
+                        # `h[0] = 0` (relu's zero side), `h = x`: nothing worth a name.
+                        named[element] = out[element]
+                    else:
+                        named[element] = symbols[element]
+                        self.defs[symbols[element]] = out[element]
                 self.named.append((index, symbols))
                 self._remember(step.name, symbols)
-                self.values.append(symbols)
+                self.values.append(named)
                 estimate[-1] = 1
             else:
                 self.values.append(out)
@@ -292,6 +298,8 @@ class _Analysis:
         leaf_set = {s for symbols in self.leaf_symbols for s in symbols.reshape(-1)}
         for _, symbols in self.named:
             for s in symbols.reshape(-1):
+                if s not in self.defs:
+                    continue
                 found = set()
                 for free in self.defs[s].free_symbols:
                     if free in leaf_set:
@@ -633,7 +641,7 @@ class _Analysis:
         for _, symbols in self.named:
             for element in np.ndindex(symbols.shape):
                 s = symbols[element]
-                if s in wanted:
+                if s in wanted and s in self.defs:
                     shown, count = canonical(self.defs[s], self.budget, factor_it=False)
                     self.result.where.append(
                         Formula(str(s), shown) if count <= MAX_OPS
