@@ -246,6 +246,15 @@ s = torch.stack([a * b, a + b])
 L = s[0] * s[1]
 L.backward()
 """,
+    "if_on_data": """
+x = torch.tensor(-1.5, requires_grad=True)
+w = torch.tensor(0.5, requires_grad=True)
+if x > 0:
+    y = w * x ** 2
+else:
+    y = -w * x
+y.backward()
+""",
     "exp_base": """
 w = torch.tensor(1.2, requires_grad=True)
 L = 2 ** w + torch.exp(-w)

@@ -159,6 +159,12 @@ def test_pytorch_conventions_at_kinks():
     assert any("valid where x > 0 is [True, False, True]" in note for note in where.notes)
 
 
+def test_an_if_on_data_is_noted_with_the_branch_taken():
+    _, _, (found,) = analysed(PROGRAMS["if_on_data"])
+    assert [leaf.formulas[0].plain for leaf in found.leaves] == ["-w", "-x"]
+    assert "valid where not (x > 0) (the branch line 4 took)" in found.notes
+
+
 def test_large_tensors_get_numbers_only_and_say_so():
     source = """
 w = torch.arange(40.0, requires_grad=True)

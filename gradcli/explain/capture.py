@@ -24,6 +24,14 @@ class InputRecorder:
 
     def __init__(self):
         self.inputs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.branches: list[tuple[int, bool]] = []  # (line, outcome) of `if` on a tensor
+
+    def branch(self, value: bool) -> None:
+        from gradcli.hints import current_line
+
+        line = current_line()
+        if line and len(self.branches) < 10_000:
+            self.branches.append((line, value))
 
     def __call__(self, node, inputs, result) -> None:
         kept = []
@@ -35,15 +43,17 @@ class InputRecorder:
         self.inputs[node] = (tuple(kept), result.shape, result.array.dtype)
 
     def install(self) -> None:
-        from gradcli import ops
+        from gradcli import ops, tensor
 
         ops.RECORD_INPUTS = self
+        tensor.BRANCH_HOOK = self.branch
 
     @staticmethod
     def uninstall() -> None:
-        from gradcli import ops
+        from gradcli import ops, tensor
 
         ops.RECORD_INPUTS = None
+        tensor.BRANCH_HOOK = None
 
 
 class Operand:
@@ -101,6 +111,7 @@ class Pass:
         self.unsupported: str | None = None  # why this pass cannot be rebuilt
         self.engine: dict[str, np.ndarray] = {}  # leaf name -> this pass's gradient
         self.order: dict[str, int] = {}  # name -> position of its first binding
+        self.branches: list[str] = []  # `valid where x > 0 (the if on line 2)`
 
     def leaf_index(self, name):
         for i, leaf in enumerate(self.leaves):

@@ -4,6 +4,8 @@ gradient the engine gave each leaf in that pass."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from gradcli.backend import sum_to
@@ -13,6 +15,32 @@ from gradcli.trace import Tracer, as_array
 
 # Passes beyond this many are run but not captured (a training loop repeats one graph).
 MAX_PASSES = 5
+
+
+_DECISION = re.compile(r"^\s*(?:if|elif|while)\s+(.+?)\s*:")
+
+
+def branch_notes(captured, branches, text) -> list[str]:
+    """`valid where x > 0 (the if on line 2)` for each `if`/`while` decided on a tensor
+    since the previous pass, up to the last line that built this pass's graph: the formula
+    holds on that side only."""
+    lines = [step.line for step in captured.steps if step.line]
+    if not lines or not branches:
+        return []
+    last = max(lines)
+    notes, seen = [], set()
+    for line, value in branches:
+        if line > last or (line, value) in seen:
+            continue
+        seen.add((line, value))
+        match = _DECISION.match(text.line(line))
+        if match is None:
+            notes.append(f"valid while line {line} decides as it did ({value})")
+            continue
+        condition = match.group(1)
+        where = condition if value else f"not ({condition})"
+        notes.append(f"valid where {where} (the branch line {line} took)")
+    return notes
 
 
 class PassRecorder(Tracer):
@@ -25,6 +53,7 @@ class PassRecorder(Tracer):
         self.max_passes = max_passes
         self._current = None
         self._engine: dict = {}
+        self._branches_seen = 0
 
     def install(self) -> None:
         self.inputs.install()
@@ -43,6 +72,9 @@ class PassRecorder(Tracer):
                                 [(node, as_array(grad)) for node, grad in roots],
                                 self.labeller, self.inputs)
         self._current.order = dict(trace.order)
+        self._current.branches = branch_notes(
+            self._current, self.inputs.branches[self._branches_seen:], self.labeller.text)
+        self._branches_seen = len(self.inputs.branches)
         self._engine = {}
         self.passes.append(self._current)
 

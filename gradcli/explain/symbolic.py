@@ -162,6 +162,7 @@ def analyse(captured: Pass, source_of=lambda step: "", seconds: float = TIME_BUD
         result.unsupported = captured.unsupported
         return result
     budget = _Budget(seconds)
+    result.notes += captured.branches
     try:
         program = replay(captured)  # the program's own dtypes: branches as the engine took them
     except Exception as exc:  # noqa: BLE001 - a graph gradcli cannot run again is reported
