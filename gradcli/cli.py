@@ -172,7 +172,7 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
                          observer=views.tracer if views is not None else None)
             if symbolic:
-                views.finish()
+                views.finish(result)
         if several and output_format != "json" and not quiet:
             sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
         emit(result, output_format, precision, no_color, color_mode=color_mode, quiet=quiet,

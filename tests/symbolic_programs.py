@@ -280,7 +280,7 @@ def formulas_text(source: str, filename: str = "program.expr") -> str:
 
     views = make_symbolic_views(source, False, "summary", False, False)
     result = run(source, filename, observer=views.tracer)
-    views.finish()
+    views.finish(result)
     out = io.StringIO()
     views.write(result.stdout, False, out)
     return "\n".join(line.rstrip() for line in out.getvalue().split("\n")).strip("\n") + "\n"

@@ -297,9 +297,11 @@ def random_leaf_values(captured: Pass, rng: np.random.Generator) -> list:
 
 
 
-def random_constant_values(captured: Pass, rng: np.random.Generator) -> dict:
+def random_constant_values(captured: Pass, rng: np.random.Generator,
+                           only: set | None = None) -> dict:
     """Named floating constants (a program's data) moved the way random_leaf_values moves
-    leaves, so that a formula is checked as a function of them too."""
+    leaves, so that a formula is checked as a function of them too (`only`: just these
+    names; a formula that wrote a constant as numbers must not see it move)."""
     found: dict = {}
     for step in captured.steps:
         for operand in step.operands:
@@ -310,7 +312,7 @@ def random_constant_values(captured: Pass, rng: np.random.Generator) -> dict:
     for name, distinct in found.items():
         # A name bound to two different constants is left alone (one value cannot stand
         # for both).
-        if len(distinct) != 1:
+        if len(distinct) != 1 or (only is not None and name not in only):
             continue
         (value,) = distinct.values()
         if value.dtype.kind != "f":

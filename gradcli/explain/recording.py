@@ -66,6 +66,7 @@ class PassRecorder(Tracer):
         self._current = None
         if len(self.passes) >= self.max_passes:
             self.skipped += 1
+            self.uninstall()  # later passes are not worked out: stop copying inputs
             return
         trace = self.traces[-1]
         self._current = capture(trace.index, trace.output, trace.line,

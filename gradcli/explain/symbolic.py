@@ -138,11 +138,25 @@ def element_label(name: str, shape, index) -> str:
 # ----- the analysis ---------------------------------------------------------------------------
 
 
-def analyse_recorded(recorder) -> list[PassResult]:
-    """Every pass a gradcli.explain.recording.PassRecorder kept, worked out."""
+def analyse_recorded(recorder, error=None) -> list[PassResult]:
+    """Every pass a gradcli.explain.recording.PassRecorder kept, worked out. `error` (the
+    run's ErrorRecord): a pass that stopped with it has no complete gradient to check."""
     labeller = recorder.labeller
-    return [analyse(captured, lambda step: labeller.expression(step.node) or "")
-            for captured in recorder.passes]
+    results = []
+    last = recorder.passes[-1] if recorder.passes else None
+    if error is not None and last is not None and error.line == last.line and \
+            not last.unsupported:
+        last.unsupported = "this backward pass stopped with an error"
+    for captured in recorder.passes:
+        try:
+            results.append(analyse(captured, lambda step: labeller.expression(step.node) or ""))
+        except Exception as exc:  # noqa: BLE001 - the numbers stand without the formulas
+            failed = PassResult(captured)
+            failed.unsupported = (f"gradcli failed to write these formulas "
+                                  f"({type(exc).__name__}: {exc}); this is a bug, please "
+                                  "report it")
+            results.append(failed)
+    return results
 
 
 class _Budget:
@@ -494,8 +508,8 @@ class _Analysis:
         points = [None]
         tries = 0
         while len(points) <= RANDOM_POINTS and tries < CANDIDATE_POINTS:
-            points.append((random_leaf_values(captured, self.rng),
-                           random_constant_values(captured, self.rng)))
+            moved = random_constant_values(captured, self.rng, self._symbolic_constants())
+            points.append((random_leaf_values(captured, self.rng), moved))
             tries += 1
         problems: dict = {}
         good_points = 0
@@ -556,6 +570,10 @@ class _Analysis:
             shown, count = canonical(other, self.budget)
             if count < sp.count_ops(formula.expr):
                 leaf.formulas[k] = Formula(formula.lhs, shown, lhs_latex=formula.lhs_latex)
+
+    def _symbolic_constants(self) -> set:
+        """Constants written as symbols under their own name (the others are numbers)."""
+        return set(getattr(self, "const_values", {}))
 
     def _arguments(self, replayed) -> list:
         out = []

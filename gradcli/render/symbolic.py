@@ -44,12 +44,12 @@ class SymbolicViews(TraceViews):
         self.results: list = []
         self.text_section = True  # the formulas in the text (not under --format latex/tsv)
 
-    def finish(self) -> None:
+    def finish(self, result=None) -> None:
         """After the run: work out every recorded pass's formulas."""
         from gradcli.explain.symbolic import analyse_recorded
 
         self.tracer.uninstall()
-        self.results = analyse_recorded(self.tracer)
+        self.results = analyse_recorded(self.tracer, getattr(result, "error", None))
 
     def _result(self, trace):
         for result in self.results:
