@@ -303,3 +303,21 @@ def test_no_other_command_imports_sympy(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=180)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False", done.stdout + done.stderr
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.expr"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_no_example_gets_a_disagreeing_formula(path):
+    """Every example under --symbolic: formulas (or an honest "numbers only"), never a ✗
+    (a pass that stopped with the program's error is not checked)."""
+    text = formulas_text(path.read_text(encoding="utf-8"), path.name)
+    assert "✗" not in text, text
+    assert "this is a bug" not in text, text
+
+
+def test_a_pass_that_raised_is_not_checked():
+    text = formulas_text((ROOT / "examples" / "gallery_inplace_saved_tensor_error.expr")
+                         .read_text(encoding="utf-8"))
+    assert "numbers only: this backward pass stopped with an error" in text
