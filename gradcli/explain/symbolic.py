@@ -81,6 +81,7 @@ class LeafResult:
         self.value = None  # the engine's gradient in this pass
         self.agrees: bool | None = None
         self.numbers_only: str | None = None  # why there is no formula
+        self.derivatives = None  # route A's derivative per element, when differentiated
         self.problem: str | None = None  # what disagreed, when agrees is False
 
 
@@ -205,7 +206,11 @@ class _Analysis:
         self.deps: dict = {}  # named symbol -> leaf symbols it depends on
         self.conditions: list = []
         self.symbols: list = []  # every symbol, for evaluation
-        self.symbol_values: list = []  # (symbol, name, index) to look values up by name
+        self.symbol_values: list = []  # (name, index) of each symbol, to look values up
+        self.const_values: dict = {}  # constant symbol name -> its values
+        self.too_large = 0  # an estimate past the forward limit, once one is
+        self.root_estimate = 0
+        self._back = None  # definition -> its name, for _in_names
 
     # ----- route A: forward on symbols -----
     def run(self) -> None:
@@ -227,7 +232,7 @@ class _Analysis:
             self._forward()
         for i, leaf in enumerate(captured.leaves):
             self.result.leaves.append(self._leaf(i, leaf, matrix.get(leaf.name)))
-        self.oversized = bool(getattr(self, "too_large", None)) or (
+        self.oversized = bool(self.too_large) or (
             self.elementwise and self.root_estimate > FORWARD_LIMIT)
         if self.elementwise and not self.oversized:
             self._check()
@@ -350,7 +355,6 @@ class _Analysis:
             symbols = symbol_array(unique, value.shape)
             constants[key] = symbols
             self._remember(unique, symbols)
-            self.const_values = getattr(self, "const_values", {})
             self.const_values[unique] = value
         return constants[key]
 
@@ -388,8 +392,8 @@ class _Analysis:
             out.numbers_only = (f"numbers only: {leaf.name} has {leaf.value.size} elements, "
                                 f"more than the {MAX_ELEMENTS} gradcli writes formulas for")
             return out
-        if getattr(self, "too_large", None) or self.root_estimate > FORWARD_LIMIT:
-            estimate = max(int(self.root_estimate), getattr(self, "too_large", 0) or 0)
+        if self.too_large or self.root_estimate > FORWARD_LIMIT:
+            estimate = max(int(self.root_estimate), self.too_large)
             out.formulas.append(Formula(lhs + leaf.name, too_large=estimate, lower_bound=True))
             return out
         symbols = self.leaf_symbols[i]
@@ -411,7 +415,7 @@ class _Analysis:
         rule brings back `tanh(a)` where the program said `h = tanh(a)`)."""
         if not self.defs:
             return expr
-        if not hasattr(self, "_back"):
+        if self._back is None:
             self._back = {}
             for s, definition in self.defs.items():
                 if definition.is_Atom:
@@ -491,7 +495,7 @@ class _Analysis:
         step_grads, leaf_grads = self._route_b()
         self._steps_text(step_grads)
         checked = [(i, leaf) for i, leaf in enumerate(self.result.leaves)
-                   if hasattr(leaf, "derivatives")]
+                   if leaf.derivatives is not None]
         exprs, where = [], []
         for i, leaf in checked:
             b = leaf_grads[i]
@@ -573,11 +577,11 @@ class _Analysis:
 
     def _symbolic_constants(self) -> set:
         """Constants written as symbols under their own name (the others are numbers)."""
-        return set(getattr(self, "const_values", {}))
+        return set(self.const_values)
 
     def _arguments(self, replayed) -> list:
         out = []
-        consts = getattr(self, "const_values", {})
+        consts = self.const_values
         for name, index in self.symbol_values:
             value = replayed.values.get(name)
             if value is None:

@@ -82,6 +82,9 @@ class SymbolicViews(TraceViews):
                 for line in symbolic_lines(trace, self._result(trace), self.trace):
                     console.print(line)
         file.write(stdout[position:])
+        if self.text_section and not self.traces:
+            console.print(Text("formulas: no backward pass ran, so there is no gradient to "
+                               "write as a formula", style=STYLES["note"]))
 
     # ----- LaTeX -----
     def latex(self) -> str:
