@@ -44,7 +44,7 @@ MAX_BUILD_ELEMENTS = 256  # no element-wise expressions for a pass with a larger
 MAX_OPS = 150  # a displayed formula with more operations is "too large"
 STEP_OPS = 60  # a per-node step of --trace with more operations is "too large"
 FACTOR_OPS = 120  # factor() is tried on formulas up to this size
-FORWARD_LIMIT = 120  # estimated operations in the output: past it, no diff at all
+FORWARD_LIMIT = 60  # estimated operations in the output: past it, no diff at all
 TIME_BUDGET = 4.0  # seconds for one pass's formulas
 RANDOM_POINTS = 3
 CANDIDATE_POINTS = 24  # random points tried to find RANDOM_POINTS inside every condition
@@ -158,6 +158,10 @@ def analyse_recorded(recorder, error=None) -> list[PassResult]:
                                   "report it")
             results.append(failed)
     return results
+
+
+class _OutOfTime(Exception):
+    """The pass's time budget ran out in the middle of differentiating."""
 
 
 class _Budget:
@@ -360,6 +364,8 @@ class _Analysis:
 
     def _total(self, expr, s, memo):
         """d expr / d s, through the named intermediates by the chain rule."""
+        if self.budget.over():
+            raise _OutOfTime
         result = sp.diff(expr, s)
         for free in expr.free_symbols:
             if free in self.deps and s in self.deps[free]:
@@ -368,6 +374,8 @@ class _Analysis:
                     inner = memo[free] = self._total(self.defs[free], s, memo)
                 if inner != 0:
                     result += sp.diff(expr, free) * inner
+                if self.budget.over():
+                    raise _OutOfTime
         return result
 
     # ----- one leaf: formulas to show -----
@@ -400,7 +408,20 @@ class _Analysis:
         out.derivatives = np.empty(symbols.shape, dtype=object)
         for index in np.ndindex(symbols.shape):
             label = element_label(leaf.name, leaf.shape, index)
-            d = self._total(self.root, symbols[index], {})
+            if self.budget.over():
+                # Out of time: the forward estimate is the operation count we have.
+                out.derivatives = None
+                out.formulas.append(Formula(lhs + label, too_large=int(self.root_estimate),
+                                            lower_bound=True))
+                continue
+            try:
+                d = self._total(self.root, symbols[index], {})
+            except _OutOfTime:
+                # Each named intermediate on the way adds at least a factor and a sum.
+                count = max(int(self.root_estimate), 2 * len(self.deps))
+                out.derivatives = None
+                out.formulas.append(Formula(lhs + label, too_large=count, lower_bound=True))
+                continue
             out.derivatives[index] = d
             shown, count = canonical(self._in_names(d), self.budget)
             if count > MAX_OPS:
@@ -437,6 +458,8 @@ class _Analysis:
             grads[step_index] = np.asarray(
                 g if grads[step_index] is None else grads[step_index] + g, dtype=object)
         for index in range(len(captured.steps) - 1, -1, -1):
+            if self.budget.over():
+                raise _OutOfTime
             g = grads[index]
             if g is None:
                 continue
@@ -492,8 +515,12 @@ class _Analysis:
     # ----- the numeric check -----
     def _check(self) -> None:
         captured = self.captured
-        step_grads, leaf_grads = self._route_b()
-        self._steps_text(step_grads)
+        try:
+            step_grads, leaf_grads = self._route_b()
+        except _OutOfTime:
+            self.result.notes.append("not checked against the engine: the time budget was "
+                                     "spent writing the formulas")
+            return
         checked = [(i, leaf) for i, leaf in enumerate(self.result.leaves)
                    if leaf.derivatives is not None]
         exprs, where = [], []
@@ -506,6 +533,10 @@ class _Analysis:
                 exprs.append(leaf.derivatives[index])
                 exprs.append(b[index] if b.shape else b[()])
         if not exprs:
+            return
+        if self.budget.over():
+            self.result.notes.append("not checked against the engine: the time budget was "
+                                     "spent writing the formulas")
             return
         evaluate = sp.lambdify(self.symbols, exprs + self.conditions, "numpy", dummify=True,
                                cse=True)
@@ -556,6 +587,7 @@ class _Analysis:
                                    f": formula {a:.6g}, chain of local rules {b:.6g}, "
                                    f"engine {engine:.6g}")
         self.result.points = max(good_points, 0)
+        self._steps_text(step_grads)  # after the check: the trace's steps come second
         for i, leaf in checked:
             leaf.agrees = i not in problems
             leaf.problem = problems.get(i)
@@ -604,7 +636,8 @@ class _Analysis:
             if g.size <= 4:
                 for element in np.ndindex(g.shape):
                     label = element_label(name, step.shape, element)
-                    shown, count = canonical(g[element], self.budget)
+                    # As composed (no factor(): one per node would cost seconds).
+                    shown, count = canonical(g[element], self.budget, factor_it=False)
                     formulas.append(Formula(f"∂{output}/∂{label}", shown) if count <= STEP_OPS
                                     else Formula(f"∂{output}/∂{label}", too_large=count))
             self.result.steps.append((step.description, formulas))
