@@ -105,11 +105,29 @@ class PassResult:
 _PRINTER = None
 
 
+class _Printer(PrettyPrinter):
+    """SymPy's Unicode layout, with a matrix sum's positive terms first (`X⋅W - y`, as
+    SymPy's own str and LaTeX printers write it, not `-y + X⋅W`)."""
+
+    def _print_MatAdd(self, expr):
+        terms = sorted(expr.args, key=lambda t: t.as_coeff_mmul()[0].could_extract_minus_sign())
+        form = None
+        for term in terms:
+            negative = term.as_coeff_mmul()[0].could_extract_minus_sign()
+            piece = self._print(-term if negative and form is not None else term)
+            if form is None:
+                form = piece
+            else:
+                form = prettyForm(*stringPict.next(form, " - " if negative else " + "))
+                form = prettyForm(*stringPict.next(form, piece))
+        return form
+
+
 def pretty_equation(lhs: str, expr) -> str:
     """`lhs = expr` in SymPy's Unicode layout, fractions aligned on the `=`."""
     global _PRINTER
     if _PRINTER is None:
-        _PRINTER = PrettyPrinter({"use_unicode": True, "wrap_line": False})
+        _PRINTER = _Printer({"use_unicode": True, "wrap_line": False})
     form = _PRINTER._print(expr)
     picture = prettyForm(*stringPict.next(prettyForm(lhs + " = "), form))
     return "\n".join(line.rstrip() for line in picture.render(wrap_line=False).split("\n"))
