@@ -254,6 +254,11 @@ def test_cli_json_and_latex(tmp_path):
     assert "\\frac{\\partial L}{\\partial w} = 2 r x = 33.0 \\quad \\checkmark" in latex.stdout
     assert "\\text{where } r = b + w x - y" in latex.stdout
     assert "formulas ·" not in latex.stdout
+    traced = json.loads(_cli("eval", str(program), "--symbolic", "--trace", "--format",
+                             "json").stdout)
+    (steps,) = traced["symbolic_steps"]
+    assert {"node": "SubBackward0 (r = w * x + b - y, line 6)",
+            "formulas": {"∂L/∂r": "2*r"}} in steps["steps"]
 
 
 def test_cli_trace_shows_the_local_rules_composed(tmp_path):

@@ -10,6 +10,7 @@ from rich.text import Text
 from gradcli.render.trace import STYLES, TraceViews, _data, item_text
 
 INSTALL_HINT = "pip install 'gradcli[symbolic]'"
+MAX_WHERE = 12  # definitions shown under a pass's formulas in the terminal
 
 
 def sympy_missing() -> str | None:
@@ -140,6 +141,14 @@ class SymbolicViews(TraceViews):
                 record["notes"] = list(result.notes)
                 symbolic[leaf.name] = record
         doc["symbolic"] = symbolic
+        if self.trace:
+            # --trace: route B node by node, as the text shows it.
+            doc["symbolic_steps"] = [
+                {"pass": result.index, "output": result.output,
+                 "steps": [{"node": label,
+                            "formulas": {f.lhs: f.plain for f in formulas}}
+                           for label, formulas in result.steps]}
+                for result in self.results]
         return doc
 
 
@@ -207,10 +216,13 @@ def symbolic_lines(trace, result, with_steps: bool = False) -> list[Text]:
             out.append(Text(f"  ✗ {leaf.problem}. The formula, the chain of local rules and "
                             "the engine should agree: this is a gradcli bug; please report it.",
                             style="bold red"))
-    for i, formula in enumerate(result.where):
+    for i, formula in enumerate(result.where[:MAX_WHERE]):
         prefix = "  where " if i == 0 else "        "
         for line in _block(prefix, formula.text, formula.lhs):
             out.append(Text(line))
+    if len(result.where) > MAX_WHERE:
+        out.append(Text(f"        … and {len(result.where) - MAX_WHERE} more definitions "
+                        "(--format json lists them all)", style=STYLES["note"]))
     for note in result.notes:
         out.append(Text(f"  {note}", style=STYLES["note"]))
     checked = [leaf for leaf in result.leaves if leaf.agrees is not None]
