@@ -134,3 +134,12 @@ def test_exit_codes(tmp_path):
     assert "Traceback" not in typo.stderr
     unused = _cli(str(program), "--wrt", "x", "--answer", "1")
     assert unused.returncode == 2 and "no backward pass reached 'x'" in unused.stderr
+
+
+def test_a_forgotten_mean_names_the_mean():
+    source = (ROOT / "examples" / "gradient_descent_loop.expr").read_text(encoding="utf-8")
+    right = quiz(source, "w", "(2*(w*x+b-y)*x).mean()")
+    assert right.right, right.lines
+    wrong = quiz(source, "w", "(2*(w*x+b-y)*x).sum()")
+    assert wrong.node.startswith("MeanBackward0 (loss = ((w * x + b - y) ** 2).mean()")
+    assert "your answer has 2, the chain rule gives 0.4" in wrong.lines[1]

@@ -62,6 +62,10 @@ def command(file, expr, wrt, answer, of, seed):
     except AnswerError as exc:
         click.echo(f"gradcli quiz: cannot evaluate the answer: {exc}", err=True)
         sys.exit(ExitStatus.USAGE)
+    if len(recorder.passes) > 1:
+        where = f", line {captured.line}" if captured.line else ""
+        click.echo(f"(checked against backward pass {captured.index} of {captured.output}"
+                   f"{where}, the last one recorded that reached {wrt})")
     for line in verdict.lines:
         click.echo(line)
     sys.exit(ExitStatus.OK if verdict.right else ExitStatus.PROGRAM_ERROR)
