@@ -326,3 +326,10 @@ def test_a_pass_that_raised_is_not_checked():
     text = formulas_text((ROOT / "examples" / "gallery_inplace_saved_tensor_error.expr")
                          .read_text(encoding="utf-8"))
     assert "numbers only: this backward pass stopped with an error" in text
+
+
+def test_formulas_offer_mathml_for_an_html_view():
+    _, _, (found,) = analysed(PROGRAMS["linear_named_residual"])
+    markup = found.leaves[0].formulas[0].mathml()
+    assert markup.startswith("<math><mrow><mi>∂L/∂w</mi><mo>=</mo>")
+    assert "<mi>r</mi>" in markup and "<mi>x</mi>" in markup

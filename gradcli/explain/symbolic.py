@@ -72,6 +72,17 @@ class Formula:
             self.latex = f"{self.lhs_latex} = \\text{{formula too large ({count} operations)}}"
 
 
+    def mathml(self) -> str | None:
+        """Presentation MathML of `lhs = formula`, for an HTML view (made on demand)."""
+        if self.expr is None:
+            return None
+        from sympy.printing.mathml import mathml
+
+        lhs = self.lhs.replace("&", "&amp;").replace("<", "&lt;")
+        return (f"<math><mrow><mi>{lhs}</mi><mo>=</mo>"
+                f"{mathml(self.expr, printer='presentation')}</mrow></math>")
+
+
 class LeafResult:
     def __init__(self, name, shape):
         self.name = name
