@@ -143,3 +143,36 @@ def test_a_forgotten_mean_names_the_mean():
     wrong = quiz(source, "w", "(2*(w*x+b-y)*x).sum()")
     assert wrong.node.startswith("MeanBackward0 (loss = ((w * x + b - y) ** 2).mean()")
     assert "your answer has 2, the chain rule gives 0.4" in wrong.lines[1]
+
+
+def _scalar_formulas():
+    """(program, leaf, formula) for every one-element leaf --symbolic writes a formula for,
+    in SymPy's own spelling (`exp(-b - w*x)`, `Abs(x)`, `p[1]`)."""
+    pytest.importorskip("sympy")
+    from gradcli.explain.symbolic import analyse_recorded
+
+    found = []
+    for name, source in sorted(PROGRAMS.items()):
+        recorder = PassRecorder(source)
+        recorder.install()
+        try:
+            run(source, "program.expr", observer=recorder)
+        finally:
+            recorder.uninstall()
+        for result in analyse_recorded(recorder):
+            for leaf in result.leaves:
+                if len(leaf.formulas) == 1 and not leaf.matrix and leaf.formulas[0].plain:
+                    found.append((name, leaf.name, leaf.formulas[0].plain))
+    return found
+
+
+def test_symbolic_formulas_pass_the_quiz():
+    """Two independent evaluators agree: SymPy's formula, typed back as an answer and
+    evaluated with numpy by quiz, matches autograd at the program's values and random
+    points."""
+    checked = 0
+    for name, leaf, formula in _scalar_formulas():
+        verdict = quiz(PROGRAMS[name], leaf, formula)
+        assert verdict.right, (name, leaf, formula, verdict.lines)
+        checked += 1
+    assert checked >= 25

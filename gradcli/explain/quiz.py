@@ -41,12 +41,12 @@ _FUNCTIONS = {
     "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(x, 0),
     "log1p": np.log1p, "expm1": np.expm1, "log2": np.log2, "log10": np.log10,
     "sum": lambda x, *a: np.sum(x), "mean": lambda x, *a: np.mean(x),
-    "cosh": np.cosh, "sinh": np.sinh, "square": np.square,
+    "cosh": np.cosh, "sinh": np.sinh, "square": np.square, "Abs": np.abs,
     "outer": np.outer, "dot": np.dot, "matmul": np.matmul, "mm": np.matmul,
     "ones_like": np.ones_like, "zeros_like": np.zeros_like,
 }
 _MODULES = {"torch", "np", "numpy", "math", "F"}
-_CONSTANTS = {"pi": math.pi, "e": math.e}
+_CONSTANTS = {"pi": math.pi, "e": math.e, "E": math.e}  # E: how SymPy writes exp(1)
 
 
 def evaluate(node, env: dict):
