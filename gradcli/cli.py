@@ -7,9 +7,10 @@ import os
 import sys
 
 from gradcli.errors import ExitStatus
+from gradcli.sources.kind import document_kind
 from gradcli.terminal import COLOR_MODES, color_enabled
 
-FORMATS = ("table", "tsv", "json", "latex")
+FORMATS = ("table", "tsv", "json", "latex", "ipynb")
 
 
 def usage_error(message: str) -> Exception:
@@ -121,7 +122,7 @@ def format_warning(filename: str, source: str, warning) -> str:
 def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, precision=4,
              no_color=False, color_mode="auto", quiet=False, trace=False, detect_anomaly=False,
              max_steps=None, trace_values="summary", partials=False, max_memory=None,
-             timeout=None, symbolic=False) -> None:
+             timeout=None, html=None, cells=None, symbolic=False) -> None:
     """`gradcli eval`: run each program and show its result; exits with the worst status."""
     from gradcli.interpreter import run
     from gradcli.limits import Limits
@@ -131,6 +132,8 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
         raise usage_error("--quiet prints only what print() wrote; drop --format json")
     if expr is not None and files:
         raise usage_error("give either FILE or -e TEXT, not both")
+    if html is not None and len(files) > 1:
+        raise usage_error("--html draws one program: give one FILE")
     limits = Limits()
     if max_steps is not None:
         limits.max_steps = max_steps
@@ -155,6 +158,25 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             result = _source_error_result(file, program)
         else:
             filename, source = program
+            kind = document_kind(filename, source)
+            if cells is not None and kind != "notebook":
+                raise usage_error(f"--cells picks cells of a notebook; {filename} is not one")
+            if overrides and kind != "script":
+                raise usage_error(f"--set replaces a script's tensor(...) data; {filename} is "
+                                  f"a {kind}")
+            if kind != "script" or output_format == "ipynb":
+                # Notebooks and transcripts (SPEC §1.8) have views of their own.
+                from gradcli.cli_documents import eval_document
+
+                if several and output_format != "json" and not quiet:
+                    sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
+                status = max(status, eval_document(
+                    kind, filename, source,
+                    output_format=output_format, seed=seed, limits=limits,
+                    precision=precision, no_color=no_color, color_mode=color_mode, quiet=quiet,
+                    trace=trace, trace_values=trace_values, partials=partials,
+                    detect_anomaly=detect_anomaly, cells=cells, several=several))
+                continue
             plain = output_format in ("table", "tsv", "json")
             if symbolic:
                 # SymPy and the formulas' views: only here (exit 2 without the extra).
@@ -169,19 +191,42 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
 
                 views = make_views(source, trace, trace_values, partials, detect_anomaly,
                                    output_format)
+            if html is not None:
+                from gradcli.views.html.page import recording_views
+
+                views = recording_views(views, source, detect_anomaly)
+            observer = views.tracer if views is not None else None
+            if symbolic and observer is not views.recorder:
+                from gradcli.render.symbolic import both
+
+                observer = both(views.recorder, observer)  # --html's recorder too
             result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
-                         observer=views.tracer if views is not None else None)
+                         observer=observer)
             if symbolic:
                 views.finish(result)
         if several and output_format != "json" and not quiet:
             sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
         emit(result, output_format, precision, no_color, color_mode=color_mode, quiet=quiet,
              several=several, views=views)
+        if html is not None and (result.error is None or result.error.phase != "parse"):
+            _write_html(html, result, views.tracer)
         if result.error is not None:
             status = max(status, ExitStatus.SYNTAX if result.error.phase == "parse"
                          else ExitStatus.PROGRAM_ERROR)
     if status:
         sys.exit(status)
+
+
+def _write_html(path: str, result, recorder) -> None:
+    from gradcli.commands.graph import find_roots
+    from gradcli.views.html.page import page_for_run
+
+    text = page_for_run(result, find_roots(result.tensors), recorder)
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise bad_parameter(f"cannot write {path}: {exc.strerror}", "--html") from None
 
 
 _OWN_PROCESS = False  # set by main(): the process is gradcli's alone, so it may be capped

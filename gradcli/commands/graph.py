@@ -1,4 +1,5 @@
-"""`gradcli graph`: the backward graph of a program's outputs as a tree, DOT or Mermaid."""
+"""`gradcli graph`: the backward graph of a program's outputs as a tree, DOT, Mermaid, SVG or
+an interactive HTML page."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import click
 
 from gradcli.errors import ExitStatus
 
-FORMATS = ("tree", "dot", "mermaid")
+FORMATS = ("tree", "dot", "mermaid", "svg", "html")
+LAYOUTS = ("gradcli", "dot")
 
 
 class GraphError(click.ClickException):
@@ -65,7 +67,12 @@ def _color(no_color: bool) -> bool:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="tree",
-              show_default=True, help="tree (terminal), dot (Graphviz) or mermaid (Markdown).")
+              show_default=True, help="tree (terminal), dot (Graphviz), mermaid (Markdown), "
+              "svg (a picture, no Graphviz needed) or html (one offline page: click nodes, "
+              "step through backward).")
+@click.option("--layout", "layout", type=click.Choice(LAYOUTS), default="gradcli",
+              show_default=True, help="svg/html: gradcli's own layered layout, or Graphviz "
+              "dot's coordinates (needs `dot` installed).")
 @click.option("--root", "roots", multiple=True, metavar="NAME",
               help="Draw the graph of NAME only (repeatable). Default: every tensor that "
                    "is not an input to another op.")
@@ -77,7 +84,8 @@ def _color(no_color: bool) -> bool:
               help="Replace the data of NAME's first tensor(...) declaration.")
 @click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
 @click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
-def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_color):
+def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_color,
+            layout):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and draw its backward graph.
 
     What the program prints is not shown; errors go to stderr. Graphviz draws the
@@ -102,7 +110,23 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_
         filename, source = read_program(file, expr)
     except SourceError as exc:
         raise SyntaxExit(file or "<stdin>", "", exc, output_format) from None
-    result = run(source, filename, seed=seed, overrides=overrides)
+    recorder = None
+    if output_format == "html":
+        from gradcli.explain.replay import ReplayRecorder
+
+        recorder = ReplayRecorder(source)
+    if layout == "dot" and output_format in ("svg", "html"):
+        from gradcli.views.dot_layout import available
+
+        if not available():
+            raise click.UsageError("--layout dot needs Graphviz's `dot` program on PATH "
+                                   "(or use the default --layout gradcli)")
+    if filename.lower().endswith(".ipynb"):  # the cells in order, as Run All runs them
+        from gradcli.cli_documents import notebook_result
+
+        source, result = notebook_result(filename, source, seed, output_format)
+    else:
+        result = run(source, filename, seed=seed, overrides=overrides, observer=recorder)
     if result.error is not None and result.error.phase == "parse":
         print(format_error(filename, source, result.error), file=sys.stderr)
         sys.exit(ExitStatus.SYNTAX)
@@ -117,6 +141,15 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_
         sys.stdout.write(G.dot(graph, show_saved))
     elif output_format == "mermaid":
         sys.stdout.write(G.mermaid(graph, show_saved))
+    elif output_format == "svg":
+        from gradcli.views import svg
+
+        sys.stdout.write(svg.standalone(svg.draw(graph, engine=layout),
+                                        title=f"backward graph of {filename}"))
+    elif output_format == "html":
+        from gradcli.views.html.page import render
+
+        sys.stdout.write(render(result, graph, recorder, engine=layout))
     else:
         from rich.console import Console
 

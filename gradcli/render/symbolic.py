@@ -13,6 +13,31 @@ INSTALL_HINT = "pip install 'gradcli[symbolic]'"
 MAX_WHERE = 12  # definitions shown under a pass's formulas in the terminal
 
 
+def both(first, second):
+    """One engine Observer telling two (--symbolic's recorder and --html's)."""
+    from gradcli.engine import Observer
+
+    class Both(Observer):
+        def attach(self, runtime):
+            for observer in (first, second):
+                if hasattr(observer, "attach"):
+                    observer.attach(runtime)
+
+        def begin(self, roots, retain_graph):
+            first.begin(roots, retain_graph)
+            second.begin(roots, retain_graph)
+
+        def node_ran(self, node, grad_in, grads_out):
+            first.node_ran(node, grad_in, grads_out)
+            second.node_ran(node, grad_in, grads_out)
+
+        def accumulated(self, tensor, grad, total):
+            first.accumulated(tensor, grad, total)
+            second.accumulated(tensor, grad, total)
+
+    return Both()
+
+
 def sympy_missing() -> str | None:
     """The message for a missing SymPy, or None when it imports."""
     try:
@@ -42,6 +67,8 @@ def make_symbolic_views(source: str, trace: bool, values: str, partials: bool,
 class SymbolicViews(TraceViews):
     def __init__(self, recorder, **options):
         super().__init__(recorder, **options)
+        # The PassRecorder; `tracer` may be replaced by another recorder (--html's).
+        self.recorder = recorder
         self.results: list = []
         self.text_section = True  # the formulas in the text (not under --format latex/tsv)
 
@@ -49,8 +76,8 @@ class SymbolicViews(TraceViews):
         """After the run: work out every recorded pass's formulas."""
         from gradcli.explain.symbolic import analyse_recorded
 
-        self.tracer.uninstall()
-        self.results = analyse_recorded(self.tracer, getattr(result, "error", None))
+        self.recorder.uninstall()
+        self.results = analyse_recorded(self.recorder, getattr(result, "error", None))
 
     def _result(self, trace):
         for result in self.results:
