@@ -161,6 +161,8 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             kind = document_kind(filename, source)
             if cells is not None and kind != "notebook":
                 raise usage_error(f"--cells picks cells of a notebook; {filename} is not one")
+            if symbolic and kind != "script":
+                raise usage_error(f"--symbolic works on a script; {filename} is a {kind}")
             if overrides and kind != "script":
                 raise usage_error(f"--set replaces a script's tensor(...) data; {filename} is "
                                   f"a {kind}")

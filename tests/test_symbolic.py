@@ -333,3 +333,13 @@ def test_formulas_offer_mathml_for_an_html_view():
     markup = found.leaves[0].formulas[0].mathml()
     assert markup.startswith("<math><mrow><mi>∂L/∂w</mi><mo>=</mo>")
     assert "<mi>r</mi>" in markup and "<mi>x</mi>" in markup
+
+
+def test_symbolic_and_html_together(tmp_path):
+    program = tmp_path / "lr.expr"
+    program.write_text(PROGRAMS["linear_named_residual"], encoding="utf-8")
+    page = tmp_path / "page.html"
+    done = _cli("eval", str(program), "--symbolic", "--html", str(page), "-q")
+    assert done.returncode == 0, done.stderr
+    assert "∂L/∂w = 2⋅r⋅x  = 33.0  ✓" in done.stdout
+    assert page.exists() and "MulBackward0" in page.read_text(encoding="utf-8")
