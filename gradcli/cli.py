@@ -122,7 +122,7 @@ def format_warning(filename: str, source: str, warning) -> str:
 def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, precision=4,
              no_color=False, color_mode="auto", quiet=False, trace=False, detect_anomaly=False,
              max_steps=None, trace_values="summary", partials=False, max_memory=None,
-             timeout=None, html=None, cells=None) -> None:
+             timeout=None, html=None, cells=None, symbolic=False) -> None:
     """`gradcli eval`: run each program and show its result; exits with the worst status."""
     from gradcli.interpreter import run
     from gradcli.limits import Limits
@@ -161,6 +161,8 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             kind = document_kind(filename, source)
             if cells is not None and kind != "notebook":
                 raise usage_error(f"--cells picks cells of a notebook; {filename} is not one")
+            if symbolic and kind != "script":
+                raise usage_error(f"--symbolic works on a script; {filename} is a {kind}")
             if overrides and kind != "script":
                 raise usage_error(f"--set replaces a script's tensor(...) data; {filename} is "
                                   f"a {kind}")
@@ -178,7 +180,13 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                     detect_anomaly=detect_anomaly, cells=cells, several=several))
                 continue
             plain = output_format in ("table", "tsv", "json")
-            if trace or partials or detect_anomaly or not plain:
+            if symbolic:
+                # SymPy and the formulas' views: only here (exit 2 without the extra).
+                from gradcli.render.symbolic import make_symbolic_views
+
+                views = make_symbolic_views(source, trace, trace_values, partials,
+                                            detect_anomaly, output_format)
+            elif trace or partials or detect_anomaly or not plain:
                 # The trace renderer imports rich; plain table/tsv/json runs need no views.
                 # (Any new option that make_views reads must be added to this test.)
                 from gradcli.render.trace import make_views
@@ -189,8 +197,15 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                 from gradcli.views.html.page import recording_views
 
                 views = recording_views(views, source, detect_anomaly)
+            observer = views.tracer if views is not None else None
+            if symbolic and observer is not views.recorder:
+                from gradcli.render.symbolic import both
+
+                observer = both(views.recorder, observer)  # --html's recorder too
             result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
-                         observer=views.tracer if views is not None else None)
+                         observer=observer)
+            if symbolic:
+                views.finish(result)
         if several and output_format != "json" and not quiet:
             sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
         emit(result, output_format, precision, no_color, color_mode=color_mode, quiet=quiet,

@@ -69,6 +69,11 @@ class Op:
 
 OPS: dict[str, Op] = {}
 
+# Told of every recorded node with its inputs and result (`eval --symbolic` and `quiz`
+# rebuild the forward program from them: a node keeps only what its backward needs, so an
+# added constant's value is otherwise lost); None, the default, costs one test per node.
+RECORD_INPUTS = None
+
 
 def op(overload: str, save=None, is_view=False, name=None):
     def register(forward) -> Op:
@@ -232,6 +237,8 @@ def _recorded(entry: Op, inputs, out, p, next_functions, needs, metas, dtype) ->
         saved = save(inputs, out, p, needs)
     node = Node(entry, next_functions, saved, None, p, metas, needs)
     result = Tensor(out, dtype, True, node)
+    if RECORD_INPUTS is not None:
+        RECORD_INPUTS(node, inputs, result)
     if entry.is_view:
         _share_base(result, inputs[0])
     for s in saved:

@@ -9,6 +9,9 @@ import numpy as np
 from gradcli import dtypes
 from gradcli.errors import runtime_error, type_error
 
+# Told of every tensor turned into a bool (an `if`/`while` on data); None by default.
+BRANCH_HOOK = None
+
 
 class GradMode:
     """torch.is_grad_enabled(): a process-wide flag that no_grad/enable_grad flip."""
@@ -101,7 +104,10 @@ class Tensor:
                 if self.array.size
                 else "Boolean value of Tensor with no values is ambiguous"
             )
-        return bool(self.array.reshape(()))
+        value = bool(self.array.reshape(()))
+        if BRANCH_HOOK is not None:
+            BRANCH_HOOK(value)  # `if x > 0:` decided on data (eval --symbolic notes it)
+        return value
 
     def __hash__(self) -> int:
         return id(self)

@@ -15,7 +15,7 @@ class LazyGroup(click.Group):
     """Subcommands other than `eval` are imported when first looked up (each module is
     named after its command), so `gradcli eval` does not import the REPL or Pygments."""
 
-    lazy = ("check", "completion", "graph", "help", "repl", "seal", "show", "test")
+    lazy = ("check", "completion", "graph", "help", "quiz", "repl", "seal", "show", "test")
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
@@ -76,9 +76,13 @@ def cli():
                    "and values, step through each backward pass.")
 @click.option("--cell", "--cells", "cells", metavar="N|A-B", default=None,
               help="A notebook: show only cell N or cells A-B (the cells before still run).")
+@click.option("--symbolic", is_flag=True,
+              help="Formulas beside the numbers: ∂output/∂leaf in the program's names, "
+                   "checked against the engine (needs the extra: pip install "
+                   "'gradcli[symbolic]').")
 def eval_command(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
                  trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
-                 timeout=None, html=None, cells=None):
+                 timeout=None, html=None, cells=None, symbolic=False):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
 
     With several FILEs, each runs on its own and prints its own result, in order (json:
@@ -86,7 +90,7 @@ def eval_command(files, expr, output_format, sets, seed, precision, no_color, co
     """
     run_eval(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
              trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout,
-             html=html, cells=cells)
+             html=html, cells=cells, symbolic=symbolic)
 
 
 def _size(value):
