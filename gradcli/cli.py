@@ -196,9 +196,16 @@ def _source_error_result(filename, exc):
     return RunResult(filename=filename, source="", error=error)
 
 
+def terminal_width() -> int:
+    """The width the table must fit: $COLUMNS, else the terminal's, else 80 (a pipe)."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
+
+
 def emit(result, output_format: str, precision: int, no_color: bool = False, *,
          color_mode: str = "auto", quiet: bool = False, several: bool = False,
-         views=None) -> None:
+         views=None, full: bool = False) -> None:
     err = sys.stderr
     mode = "never" if no_color else color_mode
     if not quiet:
@@ -227,18 +234,12 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
 
             sys.stdout.write(tsv(result, precision))
         elif result.tensors:
-            from rich.console import Console
+            from gradcli.render.table import table_text
 
-            from gradcli.render.table import rich_table
-
-            color = color_enabled(mode, sys.stdout)
-            # color_system=None writes no escape at all (no bold or dim either).
-            # A terminal gets its own width; a pipe gets room enough not to fold cells.
-            width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
-            console = Console(force_terminal=color, color_system="auto" if color else None,
-                              highlight=False, soft_wrap=False, width=width)
-            console.on_broken_pipe = _reader_went_away  # rich's own handler exits 1
-            console.print(rich_table(result, precision))
+            if result.stdout:
+                sys.stdout.write("\n")
+            sys.stdout.write(table_text(result, precision, terminal_width(),
+                                        color_enabled(mode, sys.stdout), full=full))
     sys.stdout.flush()
     if result.error is not None:
         print(format_error(result.filename, result.source, result.error,
@@ -247,10 +248,6 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
 
 class ReaderGone(Exception):
     """stdout's reader closed the pipe (`gradcli eval f | head -1`): not an error."""
-
-
-def _reader_went_away():
-    raise BrokenPipeError  # main() ends quietly with exit 0, as for any closed pipe
 
 
 class SyntaxExit(Exception):

@@ -305,14 +305,10 @@ class Repl:
         if not result.tensors:
             self.write("(no tensors yet)\n")
             return
-        from rich.console import Console
+        from gradcli.cli import terminal_width
+        from gradcli.render.table import table_text
 
-        from gradcli.render.table import rich_table
-
-        console = Console(file=self.out, force_terminal=self.color, no_color=not self.color,
-                          color_system="standard" if self.color else None, highlight=False,
-                          soft_wrap=False)
-        console.print(rich_table(result))
+        self.write(table_text(result, width=terminal_width(), color=self.color))
 
     def show_graph(self, name: str) -> None:
         from gradcli.tensor import Tensor
