@@ -1,0 +1,27 @@
+"""Command-line rules shared by every command. One rule for conflicting options: two
+options that ask for contradictory things (`--color always --no-color`, `-q --format
+tsv`, `--trace-values full` without `--trace`) are a usage error (exit 2) naming both,
+never silently resolved."""
+
+from __future__ import annotations
+
+import click
+
+
+def color_choice(color_mode: str | None, no_color: bool) -> str:
+    """The colour mode from `--color MODE` (None when not given) and `--no-color`."""
+    if no_color:
+        if color_mode not in (None, "never"):
+            raise click.UsageError(
+                f"--no-color contradicts --color {color_mode}; give one of them")
+        return "never"
+    return color_mode or "auto"
+
+
+def conflict(first: str, second: str, advice: str) -> click.UsageError:
+    return click.UsageError(f"{first} contradicts {second}: {advice}")
+
+
+def examples(*lines: str) -> str:
+    """An `Examples:` epilog for a command's help, kept as written (click's \\b)."""
+    return "\b\nExamples:\n" + "\n".join("  " + line for line in lines)
