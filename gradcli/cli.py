@@ -9,7 +9,7 @@ import sys
 from gradcli.errors import ExitStatus
 from gradcli.terminal import COLOR_MODES, color_enabled
 
-FORMATS = ("table", "tsv", "json", "latex")
+FORMATS = ("table", "tsv", "json", "jsonl", "latex")
 
 
 def usage_error(message: str) -> Exception:
@@ -118,17 +118,34 @@ def format_warning(filename: str, source: str, warning) -> str:
     return text
 
 
+def check_conflicts(output_format="table", no_color=False, color_mode=None, quiet=False,
+                    trace=False, trace_values=None) -> str:
+    """One rule (README "Conflicting options"): options that contradict each other are a
+    usage error naming both, never silently resolved. Returns the colour mode."""
+    if quiet and output_format != "table":
+        raise usage_error(f"--quiet prints only what print() wrote, --format {output_format} "
+                          "prints a result: give one of them")
+    if trace_values is not None and not trace:
+        raise usage_error("--trace-values chooses how --trace shows values: add --trace or "
+                          "drop --trace-values")
+    if no_color and color_mode not in (None, "never"):
+        raise usage_error(f"--no-color contradicts --color {color_mode}: give one of them")
+    return "never" if no_color else (color_mode or "auto")
+
+
 def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, precision=4,
-             no_color=False, color_mode="auto", quiet=False, trace=False, detect_anomaly=False,
-             max_steps=None, trace_values="summary", partials=False, max_memory=None,
-             timeout=None) -> None:
+             no_color=False, color_mode=None, quiet=False, trace=False, detect_anomaly=False,
+             max_steps=None, trace_values=None, partials=False, max_memory=None,
+             timeout=None, full=False) -> None:
     """`gradcli eval`: run each program and show its result; exits with the worst status."""
     from gradcli.interpreter import run
     from gradcli.limits import Limits
 
     overrides = parse_sets(sets)
-    if quiet and output_format == "json":
-        raise usage_error("--quiet prints only what print() wrote; drop --format json")
+    color_mode = check_conflicts(output_format, no_color, color_mode, quiet, trace,
+                                 trace_values)
+    no_color = False
+    trace_values = trace_values or "summary"
     if expr is not None and files:
         raise usage_error("give either FILE or -e TEXT, not both")
     limits = Limits()
@@ -149,13 +166,19 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                 raise SyntaxExit(file if file not in (None, "-") else "<stdin>", "", exc,
                                  output_format) from None
             programs.append((file, exc))
+    if overrides:
+        for _, program in programs:
+            if not isinstance(program, SourceError):
+                _check_overrides(program[1], overrides)
+    if several and output_format == "json":
+        sys.stdout.write("[")
     for index, (file, program) in enumerate(programs):
         views = None
         if isinstance(program, SourceError):
             result = _source_error_result(file, program)
         else:
             filename, source = program
-            plain = output_format in ("table", "tsv", "json")
+            plain = output_format in ("table", "tsv", "json", "jsonl")
             if trace or partials or detect_anomaly or not plain:
                 # The trace renderer imports rich; plain table/tsv/json runs need no views.
                 # (Any new option that make_views reads must be added to this test.)
@@ -165,15 +188,38 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                                    output_format)
             result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
                          observer=views.tracer if views is not None else None)
-        if several and output_format != "json" and not quiet:
+        if several and output_format not in ("json", "jsonl") and not quiet:
             sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
+        if several and output_format == "json":
+            sys.stdout.write(",\n" if index else "\n")
         emit(result, output_format, precision, no_color, color_mode=color_mode, quiet=quiet,
-             several=several, views=views)
+             several=several, views=views, full=full)
         if result.error is not None:
             status = max(status, ExitStatus.SYNTAX if result.error.phase == "parse"
                          else ExitStatus.PROGRAM_ERROR)
+    if several and output_format == "json":
+        sys.stdout.write("\n]\n")
+        sys.stdout.flush()
     if status:
         sys.exit(status)
+
+
+def _check_overrides(source: str, overrides: dict) -> None:
+    """--set names a declaration the program lacks: a usage error (exit 2) before anything
+    runs. The interpreter's own rules decide; a program that does not parse is left to
+    report its syntax error."""
+    from gradcli.errors import GradcliSyntaxError, ProgramError
+    from gradcli.interpreter import apply_overrides
+    from gradcli.lang.parser import parse
+
+    try:
+        program = parse(source)
+    except (GradcliSyntaxError, MemoryError, RecursionError):
+        return
+    try:
+        apply_overrides(program, overrides)
+    except ProgramError as exc:
+        raise usage_error(exc.message) from None
 
 
 _OWN_PROCESS = False  # set by main(): the process is gradcli's alone, so it may be capped
@@ -207,18 +253,22 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
          color_mode: str = "auto", quiet: bool = False, several: bool = False,
          views=None, full: bool = False) -> None:
     err = sys.stderr
-    mode = "never" if no_color else color_mode
+    mode = "never" if no_color else (color_mode or "auto")
     if not quiet:
         for warning in result.warnings:
             print(format_warning(result.filename, result.source, warning), file=err)
-    if output_format == "json":
+    if output_format in ("json", "jsonl"):
         from gradcli.render.jsondoc import write
 
-        # Several files: one document per line (JSON Lines), so `jq -c` and `while read`
-        # take them apart.
-        write(sys.stdout, result, views.json() if views is not None else None,
-              indent=None if several else 2, head={"file": result.filename} if several else None)
-        sys.stdout.write("\n")
+        # json: one document (an array of them, each with "file", for several files);
+        # jsonl: one line per program, always with "file", for `jq -c` and `while read`.
+        lines = output_format == "jsonl"
+        out = _Indented(sys.stdout, "  ") if several and not lines else sys.stdout
+        write(out, result, views.json() if views is not None else None,
+              indent=None if lines else 2,
+              head={"file": result.filename} if several or lines else None)
+        if lines or not several:
+            sys.stdout.write("\n")
     else:
         if views is not None:
             # Each backward pass's trace and partials where backward() ran, between prints.
@@ -244,6 +294,22 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
     if result.error is not None:
         print(format_error(result.filename, result.source, result.error,
                            color=color_enabled(mode, err)), file=err)
+
+
+class _Indented:
+    """A stream that indents every line it is given (a document inside the json array)."""
+
+    def __init__(self, stream, prefix: str):
+        self.stream, self.prefix, self.fresh = stream, prefix, True
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        if self.fresh:
+            text = self.prefix + text
+        self.fresh = text.endswith("\n")
+        body = text[:-1] if self.fresh else text
+        self.stream.write(body.replace("\n", "\n" + self.prefix) + ("\n" if self.fresh else ""))
 
 
 class ReaderGone(Exception):
@@ -361,7 +427,9 @@ def quick_eval(args: list[str]) -> dict | None:
             options["files"].append(arg)
         else:
             return None
-    if options.get("quiet") and options.get("output_format") == "json":
+    if options.get("quiet") and options.get("output_format", "table") != "table":
+        return None  # a conflict: click's path reports it
+    if options.get("no_color") and options.get("color_mode", "never") != "never":
         return None
     if not options["files"] and sys.stdin.isatty():
         return None
@@ -400,8 +468,11 @@ def _report_source_error(exc: SyntaxExit) -> None:
     error = ErrorRecord("SyntaxError", exc.error.message, exc.error.line, exc.error.column,
                         phase="parse")
     result = RunResult(filename=exc.filename, source=exc.source, error=error)
-    if exc.output_format == "json":
-        from gradcli.render.jsondoc import dumps
+    if exc.output_format in ("json", "jsonl"):
+        from gradcli.render.jsondoc import write
 
-        sys.stdout.write(dumps(result) + "\n")
+        lines = exc.output_format == "jsonl"
+        write(sys.stdout, result, indent=None if lines else 2,
+              head={"file": exc.filename} if lines else None)
+        sys.stdout.write("\n")
     print(format_error(exc.filename, exc.source, error), file=sys.stderr)

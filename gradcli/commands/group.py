@@ -8,6 +8,7 @@ import click
 
 from gradcli import __version__
 from gradcli.cli import FORMATS, ReaderGone, run_eval
+from gradcli.commands.options import examples
 from gradcli.terminal import COLOR_MODES
 
 
@@ -35,13 +36,21 @@ class LazyGroup(click.Group):
             raise ReaderGone from None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="gradcli")
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=examples("gradcli eval examples/nb_14_retain_grad_graph.expr",
+                             "gradcli graph examples/nb_14_retain_grad_graph.expr",
+                             "gradcli help language"))
+@click.version_option(__version__, "-V", "--version", prog_name="gradcli")
 def cli():
     """gradcli: see what PyTorch's autograd does with a small tensor program."""
 
 
-@cli.command("eval")
+@cli.command("eval", short_help="Run a program and show its tensors.", epilog=examples(
+    "gradcli eval examples/nb_20_leaf_retain_grad.expr",
+    "gradcli eval -e 'x = tensor(3.0, requires_grad=True); (x ** 2).backward()'",
+    "gradcli eval prog.expr --format json | jq '.tensors[0].grad'",
+    "gradcli eval examples/*.expr --format jsonl",
+))
 @click.argument("files", nargs=-1, metavar="[FILE]...",
                 type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
@@ -49,19 +58,22 @@ def cli():
               show_default=True, help="Output format.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Replace the data of NAME's first tensor(...) declaration.")
-@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
+@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=None,
+              help="Seed for rand/randn/randint (default 0).")
 @click.option("--precision", type=click.IntRange(0, 16), default=4, show_default=True,
-              help="Digits after the point in the table.")
+              help="Digits after the point in the table, TSV and partials.")
+@click.option("--full", is_flag=True,
+              help="Print long tensors below the table in full (no `...`).")
 @click.option("--no-color", is_flag=True, help="No colour (same as --color never).")
-@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES),
-              default="auto", show_default=True,
-              help="Colour: auto means a terminal and no NO_COLOR in the environment.")
+@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default=None,
+              help="Colour: auto (default) means a terminal and no NO_COLOR in the "
+                   "environment.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print only what the program's print() wrote (errors still go to stderr).")
 @click.option("--trace", is_flag=True, help="Show every backward pass node by node.")
 @click.option("--detect-anomaly", is_flag=True, help="Report the first NaN/inf made in backward.")
-@click.option("--trace-values", type=click.Choice(("summary", "full")), default="summary",
-              show_default=True, help="--trace: summarise long tensors, or show every value.")
+@click.option("--trace-values", type=click.Choice(("summary", "full")), default=None,
+              help="With --trace: summarise long tensors (default), or show every value.")
 @click.option("--partials", is_flag=True,
               help="After each backward, print ∂output/∂leaf for every leaf it reached.")
 @click.option("--max-steps", type=click.IntRange(1), default=None,
@@ -71,16 +83,19 @@ def cli():
                    "forms like 512M, 2G, 1.5GiB).")
 @click.option("--timeout", metavar="SECONDS", type=click.FloatRange(0, min_open=True),
               default=None, help="Stop the program after this many seconds (default: no limit).")
-def eval_command(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
-                 trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
+def eval_command(files, expr, output_format, sets, seed, precision, full, no_color, color_mode,
+                 quiet, trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
                  timeout=None):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
 
     With several FILEs, each runs on its own and prints its own result, in order (json:
-    one document per line, each with a "file" key); the exit code is the worst outcome.
+    one array of documents, jsonl: one document per line, each with a "file" key); the
+    exit code is the worst outcome. Contradicting options (-q with a --format other than
+    table, --trace-values without --trace, --color with --no-color) are usage errors.
     """
     run_eval(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
-             trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout)
+             trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout,
+             full)
 
 
 def _size(value):
