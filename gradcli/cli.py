@@ -185,7 +185,7 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                 from gradcli.render.trace import make_views
 
                 views = make_views(source, trace, trace_values, partials, detect_anomaly,
-                                   output_format)
+                                   output_format, precision)
             result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
                          observer=views.tracer if views is not None else None)
         if several and output_format not in ("json", "jsonl") and not quiet:
