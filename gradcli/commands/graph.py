@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
+from gradcli.commands.options import color_choice, color_options, examples, seed_option
 from gradcli.errors import ExitStatus
+from gradcli.terminal import color_enabled
 
 FORMATS = ("tree", "dot", "mermaid")
 
@@ -57,11 +58,10 @@ def select_roots(records, names) -> list[tuple[str, object]]:
     return chosen
 
 
-def _color(no_color: bool) -> bool:
-    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
-
-
-@click.command("graph")
+@click.command("graph", short_help="Draw a program's backward graph: tree, DOT or Mermaid.",
+               epilog=examples("gradcli graph examples/nb_14_retain_grad_graph.expr",
+                               "gradcli graph prog.expr --root loss --show-saved --depth 4",
+                               "gradcli graph prog.expr --format dot | dot -Tsvg > graph.svg"))
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="tree",
@@ -75,16 +75,14 @@ def _color(no_color: bool) -> bool:
               help="Tree: levels shown before the rest is summarised.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Replace the data of NAME's first tensor(...) declaration.")
-@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
-@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
-def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_color):
+@seed_option
+@color_options
+def command(file, expr, output_format, roots, show_saved, depth, sets, seed, color_mode,
+            no_color):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and draw its backward graph.
 
     What the program prints is not shown; errors go to stderr. Graphviz draws the
-    dot format:
-
-    \b
-        gradcli graph prog.expr --format dot | dot -Tsvg > graph.svg
+    dot format.
     """
     from gradcli.cli import (
         SourceError,
@@ -98,6 +96,7 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_
     from gradcli.trace import Labeller
 
     overrides = parse_sets(sets)
+    mode = color_choice(color_mode, no_color)
     try:
         filename, source = read_program(file, expr)
     except SourceError as exc:
@@ -120,7 +119,7 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_
     else:
         from rich.console import Console
 
-        color = _color(no_color)
+        color = color_enabled(mode, sys.stdout)
         console = Console(force_terminal=color, color_system="auto" if color else None,
                           highlight=False, soft_wrap=False)
         if not graph.nodes:

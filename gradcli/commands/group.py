@@ -4,6 +4,9 @@ FILE` never imports this module (see `gradcli.cli.quick_eval`): click costs star
 
 from __future__ import annotations
 
+import os
+import shlex
+
 import click
 
 from gradcli import __version__
@@ -27,6 +30,19 @@ class LazyGroup(click.Group):
 
             self.add_command(import_module(f"gradcli.commands.{name}").command)
         return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            name = args[0] if args else ""
+            if name.endswith(".expr") or os.path.isfile(name):
+                # `gradcli quick.expr`: a program where a command was expected.
+                rest = " ".join(shlex.quote(arg) for arg in args)
+                raise click.UsageError(
+                    f"No such command '{name}'. To run the program: gradcli eval {rest}",
+                    ctx) from None
+            raise
 
     def invoke(self, ctx):
         try:

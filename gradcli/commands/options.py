@@ -25,3 +25,20 @@ def conflict(first: str, second: str, advice: str) -> click.UsageError:
 def examples(*lines: str) -> str:
     """An `Examples:` epilog for a command's help, kept as written (click's \\b)."""
     return "\b\nExamples:\n" + "\n".join("  " + line for line in lines)
+
+
+def color_options(function):
+    """`--color auto|always|never` and `--no-color`, the same on every command; the
+    command calls color_choice(color_mode, no_color)."""
+    from gradcli.terminal import COLOR_MODES
+
+    function = click.option("--no-color", is_flag=True,
+                            help="No colour (same as --color never).")(function)
+    return click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default=None,
+                        help="Colour: auto (default) means a terminal and no NO_COLOR in the "
+                             "environment.")(function)
+
+
+def seed_option(function):
+    return click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=None,
+                        help="Seed for rand/randn/randint (default 0).")(function)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import click
 
-from gradcli.terminal import COLOR_MODES, color_enabled
+from gradcli.commands.options import color_choice, color_options, examples, seed_option
+from gradcli.terminal import color_enabled
 
 PROMPT = ">>> "
 CONTINUATION = "... "
@@ -599,17 +600,16 @@ def _setup_readline(readline, repl: Repl, history: Path | None) -> None:
 # ----- the command ------------------------------------------------------------------------
 
 
-@click.command("repl")
-@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint (default 0).")
-@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default="auto",
-              show_default=True, help="Colour and highlighting (auto: on a terminal, unless "
-              "NO_COLOR is set).")
+@click.command("repl", epilog=examples("gradcli repl", "gradcli repl --load prog.expr",
+                                      "gradcli repl < inputs.txt"))
+@seed_option
+@color_options
 @click.option("--simple", is_flag=True,
               help="Plain line editing (readline), no highlighting or completion menu.")
 @click.option("--no-history", is_flag=True, help="Neither read nor write the history file.")
 @click.option("-l", "--load", "load_file", metavar="FILE", default=None,
               help="Run FILE in the session first.")
-def command(seed, color_mode, simple, no_history, load_file):
+def command(seed, color_mode, no_color, simple, no_history, load_file):
     """Interactive session: the same language, one input at a time.
 
     History is kept in the user's data directory ($XDG_DATA_HOME/gradcli/history,
@@ -619,6 +619,7 @@ def command(seed, color_mode, simple, no_history, load_file):
     from gradcli.session import Session
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    color_mode = color_choice(color_mode, no_color)
     color = color_enabled(color_mode, sys.stdout)
     repl = Repl(Session(seed=seed), color, err_color=color_enabled(color_mode, sys.stderr))
     history = None if no_history else history_path()
