@@ -17,7 +17,8 @@ EXAMPLES = examples(
 )
 
 
-@click.command("check", epilog=EXAMPLES)
+@click.command("check", short_help="Check gradients against finite differences.",
+               epilog=EXAMPLES)
 @click.argument("file", required=False)
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
 @click.option("--of", "of", metavar="NAME",

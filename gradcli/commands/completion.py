@@ -24,7 +24,8 @@ def script(root: click.Command, shell: str, prog_name: str = "gradcli") -> str:
     return cls(root, {}, prog_name, COMPLETE_VAR).source()
 
 
-@click.command("completion", epilog=examples(
+@click.command("completion", short_help="Print the shell completion script.",
+               epilog=examples(
     """eval "$(gradcli completion bash)"      # in ~/.bashrc""",
     "gradcli completion fish > ~/.config/fish/completions/gradcli.fish"))
 @click.argument("shell", required=False, type=click.Choice(SHELLS))

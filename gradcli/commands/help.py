@@ -170,7 +170,8 @@ def page(text: str) -> None:
 TOPICS = {"language": "the .expr language reference (man-page style)"}
 
 
-@click.command("help", epilog=examples("gradcli help language", "gradcli help check",
+@click.command("help", short_help="The language reference, or a command's help.",
+               epilog=examples("gradcli help language", "gradcli help check",
                                       "gradcli help language --no-pager | grep -A3 EXAMPLE"))
 @click.argument("topic", required=False)
 @color_options

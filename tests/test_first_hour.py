@@ -1,0 +1,233 @@
+"""Issue 11, "A newcomer's first hour": usage mistakes, pager, stderr, help, check --of.
+
+(The table at terminal widths is tests/test_table_widths.py; JSON/JSONL shapes are in
+tests/test_shell.py; partials and LaTeX values in tests/test_trace.py; the README's shown
+commands in tests/test_readme.py.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gradcli.gradcheck import check
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env(**extra) -> dict:
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "GRADCLI_DEBUG",
+                         "COLUMNS", "LINES", "PAGER", "LESS")}
+    base["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    base.update(extra)
+    return base
+
+
+def gradcli(*args, cwd=None, input: str = "", **extra) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gradcli", *map(str, args)], input=input,
+                          capture_output=True, text=True, cwd=cwd or ROOT, env=env(**extra),
+                          timeout=60)
+
+
+@pytest.fixture
+def programs(tmp_path):
+    files = {
+        "two.expr": "a = tensor(2.0, requires_grad=True)\nb = tensor(3.0, requires_grad=True)\n"
+                    "L1 = a*b\nL2 = a+b\nL2.backward()\n",
+        "rand.expr": "x = rand(2)\n",
+        "var.expr": "x = tensor([1.0], requires_grad=True)\nv = x.var()\ns = x.std()\n"
+                    "m = tensor([]).mean()\nk = torch.zeros(0, 3).mean(dim=0)\n"
+                    "e = torch.zeros(0, requires_grad=True)\nl = F.mse_loss(e, e)\n"
+                    "l.backward()\nprint(v, m)\n",
+        "ok.expr": "w = tensor([1.0, 2.0], requires_grad=True)\nL = (w * w).sum()\n"
+                   "L.backward()\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+# ----- every usage mistake exits 2 with a message (items 3, 4, 6, 10, 12) ----------------------
+
+USAGE_MISTAKES = [
+    ("check", "two.expr", "--eps", "0"),
+    ("check", "two.expr", "--eps", "-1"),
+    ("check", "two.expr", "--atol", "-1"),
+    ("check", "two.expr", "--rtol", "-0.5"),
+    ("check", "two.expr", "--of", "nosuch"),
+    ("check", "two.expr", "--wrt", "nosuch"),
+    ("check", "two.expr", "--of", "a"),  # a leaf
+    ("check", "two.expr", "--wrt", "L1"),  # not a leaf
+    ("check", "two.expr", "--seed", "-1"),
+    ("check", "two.expr", "--color", "always", "--no-color"),
+    ("eval", "ok.expr", "--set", "z=3"),
+    ("eval", "rand.expr", "--seed", "-1"),
+    ("eval", "ok.expr", "-q", "--format", "tsv"),
+    ("eval", "ok.expr", "-q", "--format", "latex"),
+    ("eval", "ok.expr", "-q", "--format", "json"),
+    ("eval", "ok.expr", "--trace-values", "full"),
+    ("eval", "ok.expr", "--color", "always", "--no-color"),
+    ("graph", "ok.expr", "--root", "nosuch"),
+    ("graph", "ok.expr", "--color", "always", "--no-color"),
+    ("graph", "ok.expr", "--seed", "-1"),
+    ("show", "ok.expr", "--color", "always", "--no-color"),
+    ("show", "ok.expr", "--seed", "-1"),
+    ("help", "language", "--color", "always", "--no-color"),
+    ("ok.expr",),  # a program where a command goes
+]
+
+
+@pytest.mark.parametrize("args", USAGE_MISTAKES, ids=" ".join)
+def test_every_usage_mistake_exits_2_with_a_message(programs, args):
+    done = gradcli(*args, cwd=programs)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert "Error: " in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_usage_messages_say_what_to_do(programs):
+    assert "gradcli eval ok.expr" in gradcli("ok.expr", cwd=programs).stderr
+    assert "a is a leaf" in gradcli("check", "two.expr", "--of", "a", cwd=programs).stderr
+    assert "L1 is not a leaf" in gradcli("check", "two.expr", "--wrt", "L1",
+                                         cwd=programs).stderr
+    assert "--set z" in gradcli("eval", "ok.expr", "--set", "z=3", cwd=programs).stderr
+    assert "add --trace" in gradcli("eval", "ok.expr", "--trace-values", "full",
+                                    cwd=programs).stderr
+
+
+def test_check_on_a_closed_pipe_exits_0(programs):
+    done = subprocess.run(f"{sys.executable} -m gradcli check ok.expr | head -1; "
+                          "echo \"${PIPESTATUS[0]}\"", shell=True, executable="bash",
+                          capture_output=True, text=True, cwd=programs, env=env(), timeout=60)
+    assert done.stdout.splitlines()[-1] == "0"
+    assert "Traceback" not in done.stderr
+
+
+# ----- check --of differentiates the output it names (item 4) ----------------------------------
+
+
+def test_check_of_another_output_uses_its_own_gradient(programs):
+    source = (programs / "two.expr").read_text()
+    report = check(source, "two.expr", of="L1")
+    assert report.passed
+    analytic = {leaf.name: leaf.elements[0].analytic for leaf in report.leaves}
+    numeric = {leaf.name: leaf.elements[0].numeric for leaf in report.leaves}
+    # d(a*b)/da is b and d(a*b)/db is a: the finite differences agree with them, and not
+    # with the .grad that L2.backward() left (1 and 1).
+    assert analytic["a"] == pytest.approx(numeric["a"]) and analytic["a"] != 1
+    assert analytic["b"] == pytest.approx(numeric["b"]) and analytic["b"] != 1
+    assert check(source, "two.expr").passed  # the default output is still L2
+
+
+def test_check_names_elements_as_python_does(tmp_path):
+    path = tmp_path / "bad.expr"
+    path.write_text("w = torch.tensor([0.5, -1.5, 2.0], requires_grad=True)\n"
+                    "L = (w * w.detach()).sum()\nL.backward()\n")
+    done = gradcli("check", path)
+    assert done.returncode == 1
+    assert "worst: w[2]: " in done.stdout
+    scalar = tmp_path / "scalar.expr"
+    scalar.write_text("y = torch.tensor(3.0, requires_grad=True)\n"
+                      "L = y * y.detach()\nL.backward()\n")
+    assert "worst: y: " in gradcli("check", scalar).stdout
+
+
+# ----- stderr: PyTorch's warnings and nothing else (item 5) ------------------------------------
+
+
+@pytest.mark.parametrize("command", ["eval", "show"])
+def test_numpy_warnings_do_not_reach_stderr(programs, command):
+    done = gradcli(command, "var.expr", cwd=programs)
+    assert done.returncode == 0
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("  ")]
+    assert lines and all(": UserWarning: " in line for line in lines), done.stderr
+    assert "RuntimeWarning" not in done.stderr and "numpy" not in done.stderr
+
+
+def test_numpy_warnings_do_not_reach_stderr_in_the_repl(programs):
+    text = (programs / "var.expr").read_text()
+    done = gradcli("repl", "--simple", "--no-history", cwd=programs, input=text)
+    assert "RuntimeWarning" not in done.stderr and "numpy" not in done.stderr
+
+
+def test_quiet_run_writes_nothing_to_stderr(programs):
+    done = gradcli("eval", "-q", "var.expr", cwd=programs)
+    assert done.stderr == ""
+
+
+# ----- the pager gets LESS=-R (item 2) --------------------------------------------------------
+
+
+def test_help_language_pages_through_less_with_colours(tmp_path):
+    # A fake `less` on PATH records its environment and input, as the real one would get.
+    record = tmp_path / "record.txt"
+    fake = tmp_path / "less"
+    fake.write_text(f'#!/bin/sh\necho "LESS=$LESS" > {record}\ncat >> {record}\n')
+    fake.chmod(0o755)
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradcli", "help", "language", "--color", "always"],
+        stdin=child, stdout=child, stderr=child, cwd=ROOT,
+        env=env(PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}", TERM="xterm"))
+    os.close(child)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if select.select([main], [], [], 0.1)[0]:
+            try:
+                os.read(main, 65536)
+            except OSError:
+                break
+    proc.wait(timeout=60)
+    os.close(main)
+    text = record.read_text()
+    assert text.startswith("LESS=-R\n")
+    assert "\x1b[1mGRADCLI-LANGUAGE(7)\x1b[0m" in text
+
+
+# ----- help (item 12) -------------------------------------------------------------------------
+
+
+def test_every_command_has_its_own_summary_and_an_example():
+    top = gradcli("--help").stdout
+    summaries = [line.split(None, 1)[1] for line in top.splitlines()
+                 if line.startswith("  ") and line.split()[0] in
+                 ("check", "completion", "eval", "graph", "help", "repl", "show")]
+    assert len(summaries) == 7 and len(set(summaries)) == 7
+    assert not any(s.endswith("...") for s in summaries), summaries
+    for command in ("eval", "check", "graph", "show", "repl", "help", "completion"):
+        text = gradcli(command, "--help").stdout
+        assert "Examples:" in text, command
+        if command != "completion":
+            assert "--color" in text and "--no-color" in text, command
+
+
+def test_check_help_describes_every_option():
+    text = gradcli("check", "--help").stdout
+    options = text[text.index("Options:"):]
+    for name in ("--atol", "--rtol", "--seed", "--no-color", "--eps", "--format"):
+        line = next(line for line in options.splitlines() if name in line.split(",")[-1])
+        assert len(line.split(None, 2)) == 3 or "FLOAT" in line, line
+    assert "Absolute tolerance" in options and "Relative tolerance" in options
+
+
+def test_version_short_option():
+    assert gradcli("-V").stdout == gradcli("--version").stdout
+    assert gradcli("-V").stdout.startswith("gradcli, version ")
+
+
+def test_json_stays_one_document_and_jsonl_one_line(programs):
+    one = json.loads(gradcli("eval", "ok.expr", "--format", "json", cwd=programs).stdout)
+    assert isinstance(one, dict)
+    several = json.loads(gradcli("eval", "ok.expr", "rand.expr", "--format", "json",
+                                 cwd=programs).stdout)
+    assert [d["file"] for d in several] == ["ok.expr", "rand.expr"]
+    lines = gradcli("eval", "ok.expr", "--format", "jsonl", cwd=programs).stdout
+    assert len(lines.splitlines()) == 1 and json.loads(lines)["file"] == "ok.expr"
