@@ -60,8 +60,11 @@ def read_program(file: str | None, expr: str | None) -> tuple[str, str]:
             raise usage_error("give either FILE or -e TEXT, not both")
         return "<string>", expr
     if file is None or file == "-":
-        if file is None and sys.stdin.isatty():
-            raise usage_error("no program: give FILE, '-' for stdin, or -e TEXT")
+        if sys.stdin.isatty():
+            if file is None:
+                raise usage_error("no program: give FILE, '-' for stdin, or -e TEXT")
+            # `gradcli eval -` typed at a terminal: say why nothing happens.
+            print("reading the program from stdin; end with Ctrl-D", file=sys.stderr)
         return "<stdin>", decode_source(sys.stdin.buffer.read())
     try:
         with open(file, "rb") as handle:
@@ -283,7 +286,11 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
             from gradcli.render.table import tsv
 
             sys.stdout.write(tsv(result, precision))
-        elif result.tensors:
+        elif not result.tensors:
+            if result.error is None:
+                # An empty or comment-only program: say so rather than print nothing.
+                sys.stdout.write(("\n" if result.stdout else "") + "(no tensors)\n")
+        else:
             from gradcli.render.table import table_text
 
             if result.stdout:

@@ -19,7 +19,7 @@ class LazyGroup(click.Group):
     """Subcommands other than `eval` are imported when first looked up (each module is
     named after its command), so `gradcli eval` does not import the REPL or Pygments."""
 
-    lazy = ("check", "completion", "graph", "help", "repl", "show")
+    lazy = ("check", "completion", "examples", "graph", "help", "repl", "show")
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))

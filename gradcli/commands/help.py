@@ -95,7 +95,7 @@ LANGUAGE = [
     ]),
     ("SEE ALSO", [
         "gradcli eval --help, gradcli repl --help, gradcli show --help, gradcli completion "
-        "--help; the examples/ directory and its README.",
+        "--help; gradcli examples lists the example programs installed with gradcli.",
     ]),
 ]
 
