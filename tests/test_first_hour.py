@@ -231,3 +231,49 @@ def test_json_stays_one_document_and_jsonl_one_line(programs):
     assert [d["file"] for d in several] == ["ok.expr", "rand.expr"]
     lines = gradcli("eval", "ok.expr", "--format", "jsonl", cwd=programs).stdout
     assert len(lines.splitlines()) == 1 and json.loads(lines)["file"] == "ok.expr"
+
+
+# ----- first contact (item 15) ----------------------------------------------------------------
+
+
+def test_eval_dash_on_a_terminal_says_it_reads_stdin(tmp_path):
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "gradcli", "eval", "-"], stdin=child,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env())
+    os.close(child)
+    os.write(main, b"x = tensor(2.0)\n")
+    time.sleep(0.5)
+    os.write(main, b"\x04")
+    out, err = proc.communicate(timeout=60)
+    os.close(main)
+    assert err.decode() == "reading the program from stdin; end with Ctrl-D\n"
+    assert proc.returncode == 0 and b"float32" in out
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n"])
+def test_an_empty_program_says_so(tmp_path, text):
+    path = tmp_path / "empty.expr"
+    path.write_text(text)
+    done = gradcli("eval", path)
+    assert done.returncode == 0 and done.stdout == "(no tensors)\n" and done.stderr == ""
+
+
+def test_examples_are_listed_printed_and_shipped_in_the_wheel():
+    listing = gradcli("examples").stdout
+    names = sorted(p.stem for p in (ROOT / "examples").glob("*.expr"))
+    assert [line.split()[0] for line in listing.splitlines()[:len(names)]] == names
+    assert max(len(line) for line in listing.splitlines()) <= 80
+    text = gradcli("examples", "nb_14_retain_grad_graph").stdout
+    assert text == (ROOT / "examples/nb_14_retain_grad_graph.expr").read_text()
+    assert gradcli("examples", "nb_14").stdout == text  # a unique prefix is enough
+    path = gradcli("examples", "--path", "nb_14").stdout.strip()
+    assert Path(path).read_text() == text
+    wrong = gradcli("examples", "nb_1")
+    assert wrong.returncode == 2 and "did you mean" in wrong.stderr
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"examples" = "gradcli/examples"' in pyproject
+
+
+def test_help_language_points_at_the_installed_examples():
+    text = gradcli("help", "language", "--no-pager").stdout
+    assert "gradcli examples" in text
