@@ -91,16 +91,33 @@ def source_line(source: str, line: int | None) -> str | None:
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
-def format_error(filename: str, source: str, error, color: bool = False) -> str:
-    where = f"{filename}:{error.line}:{error.column}" if error.line else filename
+def format_error(filename: str, source: str, error, color: bool = False, scope=()) -> str:
+    """`file:line:col: Type: message`, CPython's "Did you mean" for a misspelt name, the
+    source line and a caret under the culprit (^^^^ under its span when the error
+    record has one); `scope`: the program's variable names, for NameError."""
+    code = source_line(source, error.line)
+    column = max(error.column or 1, 1)
+    end = getattr(error, "end_column", None)
+    close = None
+    if error.phase != "parse":
+        from gradcli.suggestions import culprit_span, suggestion
+
+        close = suggestion(error.type, error.message, scope)
+        if code is not None and end is None:
+            column, end = culprit_span(error.type, error.message, code, column) or (column, None)
+    where = f"{filename}:{error.line}:{column}" if error.line else filename
     kind = f"\x1b[1;31m{error.type}\x1b[0m" if color else error.type
     text = f"{where}: {kind}: {error.message}"
-    code = source_line(source, error.line)
+    if close is not None:
+        text += f". Did you mean: '{close}'?"
     if code is not None:
-        column = max(error.column or 1, 1)
         stripped = code.lstrip()
         indent = len(code) - len(stripped)
-        caret = "\x1b[1;31m^\x1b[0m" if color else "^"
+        same_line = getattr(error, "end_line", None) in (None, error.line)
+        width = end - column if end and same_line and end > column else 1
+        width = max(min(width, len(code) - (column - 1)), 1)
+        caret = "^" * width
+        caret = f"\x1b[1;31m{caret}\x1b[0m" if color else caret
         pad = " " * max(column - 1 - indent, 0)
         if color:
             from gradcli.lexer import highlight  # Pygments: only when colouring
@@ -300,7 +317,8 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
     sys.stdout.flush()
     if result.error is not None:
         print(format_error(result.filename, result.source, result.error,
-                           color=color_enabled(mode, err)), file=err)
+                           color=color_enabled(mode, err),
+                           scope=[record.name for record in result.tensors]), file=err)
 
 
 class _Indented:

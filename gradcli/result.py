@@ -35,16 +35,22 @@ class WarningRecord(_Record):
 
 
 class ErrorRecord(_Record):
-    __slots__ = ("type", "message", "line", "column", "hint", "phase")
+    __slots__ = ("type", "message", "line", "column", "hint", "phase", "end_line",
+                 "end_column")
 
     def __init__(self, type: str, message: str, line: int | None, column: int | None,
-                 hint: str | None = None, phase: str = "run"):
+                 hint: str | None = None, phase: str = "run", end_line: int | None = None,
+                 end_column: int | None = None):
         self.type = type  # "RuntimeError", "SyntaxError", ...
         self.message = message  # PyTorch's / Python's message, verbatim
         self.line = line
         self.column = column
         self.hint = hint
         self.phase = phase  # "parse" for syntax errors (exit 3), "run" otherwise (exit 1)
+        # Optional: where the culprit ends (1-based, exclusive, as CPython's
+        # end_col_offset + 1); the caret then underlines the span with ^^^^.
+        self.end_line = end_line
+        self.end_column = end_column
 
 
 class TensorRecord(_Record):

@@ -264,7 +264,8 @@ class Repl:
             self.warn(f"KeyboardInterrupt (stopped before line {outcome.error.line}; the "
                       "statements before it ran)")
         elif outcome.error is not None:
-            self.warn(format_error(filename, source, outcome.error, color=self.err_color))
+            self.warn(format_error(filename, source, outcome.error, color=self.err_color,
+                                   scope=list(self.session.variables)))
 
     # -- meta-commands --
     def meta(self, line: str) -> None:

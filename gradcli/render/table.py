@@ -34,10 +34,16 @@ def shape_text(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+SUMMARY_ABOVE = 1000  # elements: PyTorch's own print threshold
+
+
 def one_line(array, dtype: str, precision: int) -> str:
-    """Every element on one line in PyTorch's format, alignment padding removed:
-    `[[ 1.8000], [10.8000]]` reads `[[1.8000], [10.8000]]`."""
-    options = PrintOptions(precision=precision, threshold=math.inf, linewidth=10**9)
+    """The elements on one line in PyTorch's format, alignment padding removed:
+    `[[ 1.8000], [10.8000]]` reads `[[1.8000], [10.8000]]`. Past PyTorch's threshold the
+    text is PyTorch's summary (`[0., 0., 0., ..., 0., 0., 0.]`): a cell shows a few
+    elements at most, and a huge tensor is never formatted whole."""
+    threshold = math.inf if array.size <= SUMMARY_ABOVE else SUMMARY_ABOVE
+    options = PrintOptions(precision=precision, threshold=threshold, linewidth=10**9)
     text = " ".join(tensor_body(array, dtype, options).split())
     return re.sub(r"\[ +", "[", text)
 
