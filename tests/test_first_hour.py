@@ -277,3 +277,72 @@ def test_examples_are_listed_printed_and_shipped_in_the_wheel():
 def test_help_language_points_at_the_installed_examples():
     text = gradcli("help", "language", "--no-pager").stdout
     assert "gradcli examples" in text
+
+
+# ----- did you mean, and the caret under the culprit (item 14) --------------------------------
+
+SUGGESTIONS = [
+    ("x = tensor(1.0, requires_grads=True)\n",
+     "TypeError: tensor() got an unexpected keyword argument 'requires_grads'. "
+     "Did you mean: 'requires_grad'?", "                    ^^^^^^^^^^^^^^"),
+    ("x = tensor(1.0)\nx.backwards()\n",
+     "AttributeError: 'Tensor' object has no attribute 'backwards'. Did you mean: 'backward'?",
+     "      ^^^^^^^^^"),
+    ("y = torch.sigmod(tensor(1.0))\n",
+     "AttributeError: module 'torch' has no attribute 'sigmod'. Did you mean: 'sigmoid'?",
+     "              ^^^^^^"),
+    ("x = tensor(1.0)\ny = xx + 1\n",
+     "NameError: name 'xx' is not defined. Did you mean: 'x'?", "        ^^"),
+]
+
+
+@pytest.mark.parametrize("program, message, caret", SUGGESTIONS, ids=lambda v: v[:24])
+def test_a_misspelling_gets_a_suggestion_and_a_span(tmp_path, program, message, caret):
+    path = tmp_path / "typo.expr"
+    path.write_text(program)
+    done = gradcli("eval", path)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert lines[0].endswith(message), lines[0]
+    assert lines[2] == caret, done.stderr
+
+
+def test_an_error_record_with_an_end_is_underlined():
+    from gradcli.cli import format_error
+    from gradcli.render.jsondoc import dumps
+    from gradcli.result import ErrorRecord, RunResult
+
+    error = ErrorRecord("RuntimeError", "mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)",
+                        1, 7, end_line=1, end_column=8)
+    text = format_error("f.expr", "c = a @ b\n", error)
+    assert text.splitlines()[1:] == ["    c = a @ b", "          ^"]
+    error.column, error.end_column = 5, 10
+    assert format_error("f.expr", "c = a @ b\n", error).splitlines()[2] == "        ^^^^^"
+    # The JSON contract (SPEC §2.1) is unchanged: the span is for the terminal.
+    assert "end_column" not in dumps(RunResult(filename="f", source="", error=error))
+
+
+# ----- the repl numbers its inputs (item 13) --------------------------------------------------
+
+
+def test_piped_repl_names_stdin_lines_and_exits_1_after_a_failure(tmp_path):
+    inputs = "x = tensor(1.0)\n\ny = x +\\\n  zz\nprint(x)\n"
+    done = gradcli("repl", input=inputs, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith("<stdin>:4:3: NameError: name 'zz' is not defined")
+    assert done.stdout == "tensor(1.)\n"
+    assert gradcli("repl", input="x = tensor(1.0)\nprint(x)\n", cwd=tmp_path).returncode == 0
+
+
+def test_repl_numbers_inputs_as_ipython_does():
+    import io
+
+    from gradcli.commands.repl import Repl
+    from gradcli.session import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    repl = Repl(Session(), False, out=out, err=err)
+    repl.handle("x = tensor(1.0)\n")
+    repl.handle(":table")
+    repl.handle("y = x +\\\n  zz\n")
+    assert err.getvalue().startswith("input [2]:2:3: NameError: name 'zz' is not defined")

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from gradcli.commands.options import color_choice, color_options, examples, seed_option
+from gradcli.errors import ExitStatus
 from gradcli.terminal import color_enabled
 
 PROMPT = ">>> "
@@ -208,6 +209,8 @@ class Repl:
         self.err = err or sys.stderr
         self.trace = False
         self.done = False
+        self.inputs = 0  # program inputs run so far: input [N] in messages, as IPython's In [N]
+        self.failed = False  # an input raised: piped input exits 1
 
     # -- output --
     def write(self, text: str) -> None:
@@ -222,8 +225,10 @@ class Repl:
         return f"\x1b[{sgr}m{text}\x1b[0m" if self.color else text
 
     # -- inputs --
-    def handle(self, text: str) -> None:
-        """One complete input: a meta-command or program text. Never raises."""
+    def handle(self, text: str, first_line: int | None = None) -> None:
+        """One complete input: a meta-command or program text. Never raises. `first_line`:
+        the stdin line the input starts on, when stdin is not a terminal; messages then
+        name `<stdin>` and that line, as `gradcli eval -` would."""
         stripped = text.strip()
         if not stripped:
             return
@@ -231,7 +236,12 @@ class Repl:
             if stripped.startswith(":"):
                 self.meta(stripped)
             else:
-                self.run_source(_dedent_trailing(text), INPUT_NAME, echo=True)
+                self.inputs += 1
+                if first_line is None:
+                    name, offset = f"input [{self.inputs}]", 0
+                else:
+                    name, offset = "<stdin>", first_line - 1
+                self.run_source(_dedent_trailing(text), name, echo=True, offset=offset)
         except KeyboardInterrupt:
             self.warn("KeyboardInterrupt")
         except Exception as exc:  # noqa: BLE001 - a gradcli bug must not end the session
@@ -242,7 +252,9 @@ class Repl:
             self.warn(f"gradcli: internal error ({type(exc).__name__}: {exc}). This is a bug in "
                       "gradcli; please report it with the input that caused it.")
 
-    def run_source(self, source: str, filename: str, echo: bool) -> None:
+    def run_source(self, source: str, filename: str, echo: bool, offset: int = 0) -> None:
+        """Run program text; `offset`: lines before it in `filename` (piped stdin), added
+        to the line numbers of its warnings and errors."""
         from gradcli.cli import format_error, format_warning
 
         views = None
@@ -258,14 +270,17 @@ class Repl:
             self.out.flush()
         elif outcome.stdout:
             self.write(outcome.stdout if outcome.stdout.endswith("\n") else outcome.stdout + "\n")
+        shown = "\n" * offset + source  # line numbers of the whole stdin
         for warning in outcome.warnings:
-            self.warn(format_warning(filename, source, warning))
+            self.warn(format_warning(filename, shown, _shifted(warning, offset)))
+        if outcome.error is not None:
+            self.failed = True
         if outcome.error is not None and outcome.error.type == "KeyboardInterrupt":
             self.warn(f"KeyboardInterrupt (stopped before line {outcome.error.line}; the "
                       "statements before it ran)")
         elif outcome.error is not None:
-            self.warn(format_error(filename, source, outcome.error, color=self.err_color,
-                                   scope=list(self.session.variables)))
+            self.warn(format_error(filename, shown, _shifted(outcome.error, offset),
+                                   color=self.err_color, scope=list(self.session.variables)))
 
     # -- meta-commands --
     def meta(self, line: str) -> None:
@@ -528,27 +543,34 @@ def simple_loop(repl: Repl, history: Path | None, interactive: bool) -> None:
     if readline is not None:
         _setup_readline(readline, repl, history)
     pending: list[str] = []
+    read = 0  # stdin lines read (piped input)
+    start = None  # the stdin line the pending input starts on
     try:
         while not repl.done:
             prompt = (CONTINUATION if pending else PROMPT) if interactive else ""
             try:
                 line = input(prompt) if interactive else _read_line()
+                read += 1
+                if not pending:
+                    start = None if interactive else read
             except KeyboardInterrupt:
                 pending = []
                 sys.stdout.write("\n")
                 continue
             except EOFError:
                 if pending:
-                    repl.handle("\n".join(pending) + "\n")
+                    repl.handle("\n".join(pending) + "\n", start)
                 break
             if not pending and line.strip().startswith(":"):
                 repl.handle(line)
                 continue
+            if not pending and not line.strip():
+                continue  # a blank line between inputs
             pending.append(line)
             text = "\n".join(pending)
             if is_complete(text) and not (len(pending) == 1 and _opens_block(line)):
                 pending = []
-                repl.handle(text + "\n")
+                repl.handle(text + "\n", start)
     finally:
         if readline is not None and history is not None:
             try:
@@ -556,6 +578,19 @@ def simple_loop(repl: Repl, history: Path | None, interactive: bool) -> None:
                 readline.write_history_file(str(history))
             except OSError:
                 pass
+
+
+def _shifted(record, offset: int):
+    """A warning or error record with its lines moved down by `offset`."""
+    if not offset or not getattr(record, "line", None):
+        return record
+    import copy
+
+    moved = copy.copy(record)
+    moved.line += offset
+    if getattr(moved, "end_line", None):
+        moved.end_line += offset
+    return moved
 
 
 def _opens_block(line: str) -> bool:
@@ -639,6 +674,8 @@ def command(seed, color_mode, no_color, simple, no_history, load_file):
         prompt_toolkit_loop(repl, history)
     else:
         simple_loop(repl, history, interactive)
+    if repl.failed and not interactive:
+        sys.exit(ExitStatus.PROGRAM_ERROR)  # `gradcli repl < inputs.txt`: an input failed
 
 
 __all__ = ["command", "completions", "graph_lines"]
