@@ -27,9 +27,10 @@ def bad_parameter(message: str, param_hint: str) -> Exception:
 class SourceError(Exception):
     """The input bytes are not a program (bad encoding, NUL byte): a syntax error, exit 3."""
 
-    def __init__(self, message: str, line: int, column: int):
+    def __init__(self, message: str, line: int, column: int, source: str = ""):
         super().__init__(message)
         self.message, self.line, self.column = message, line, column
+        self.source = source  # the bytes decoded with replacement characters, to show
 
 
 def decode_source(data: bytes) -> str:
@@ -45,12 +46,17 @@ def decode_source(data: bytes) -> str:
         return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        # The column counts characters (as the line is shown, with U+FFFD for bad bytes);
+        # the message gives the byte's position in the file.
+        column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
+        shown = data.decode("utf-8-sig", "replace").replace("\r\n", "\n").replace("\r", "\n")
         raise SourceError(
             f"(unicode error) 'utf-8' codec can't decode byte 0x{data[exc.start]:02x} in "
             f"position {exc.start}: {exc.reason}",
             line,
             column,
+            shown,
         ) from None
 
 
@@ -183,8 +189,8 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             programs.append((file, read_program(file, expr)))
         except SourceError as exc:
             if not several:
-                raise SyntaxExit(file if file not in (None, "-") else "<stdin>", "", exc,
-                                 output_format) from None
+                raise SyntaxExit(file if file not in (None, "-") else "<stdin>", exc.source,
+                                 exc, output_format) from None
             programs.append((file, exc))
     if overrides:
         for _, program in programs:
@@ -259,7 +265,7 @@ def _source_error_result(filename, exc):
     from gradcli.result import ErrorRecord, RunResult
 
     error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
-    return RunResult(filename=filename, source="", error=error)
+    return RunResult(filename=filename, source=exc.source, error=error)
 
 
 def terminal_width() -> int:

@@ -346,3 +346,30 @@ def test_repl_numbers_inputs_as_ipython_does():
     repl.handle(":table")
     repl.handle("y = x +\\\n  zz\n")
     assert err.getvalue().startswith("input [2]:2:3: NameError: name 'zz' is not defined")
+
+
+# ----- polish (item 16) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["eval", "show", "graph"])
+def test_an_encoding_error_shows_the_line_with_replacement_characters(tmp_path, command):
+    path = tmp_path / "bad.expr"
+    path.write_bytes(b'a = 1\nb = "\xc3\xa9\xff"\n')
+    done = gradcli(command, path)
+    assert done.returncode == 3
+    lines = done.stderr.splitlines()
+    # The byte's position in the file is in the message; the column counts characters.
+    assert lines[0].endswith(":2:7: SyntaxError: (unicode error) 'utf-8' codec can't decode "
+                             "byte 0xff in position 13: invalid start byte")
+    assert lines[1:] == ['    b = "é\ufffd"', "          ^"]
+
+
+def test_a_missing_grad_is_dim_not_coloured_like_a_value():
+    from gradcli.interpreter import run
+    from gradcli.render.table import table_text
+
+    result = run("x = tensor([1.0, 2.0], requires_grad=True)\n(x * x).sum().backward()\n"
+                 "y = x * 2\n", "c.expr")
+    text = table_text(result, 4, 80, color=True)
+    assert "\x1b[2mNone\x1b[0m" in text  # y's grad
+    assert "\x1b[32m[2., 4.]\x1b[0m" in text  # x's grad

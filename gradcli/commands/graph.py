@@ -100,7 +100,7 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, col
     try:
         filename, source = read_program(file, expr)
     except SourceError as exc:
-        raise SyntaxExit(file or "<stdin>", "", exc, output_format) from None
+        raise SyntaxExit(file or "<stdin>", exc.source, exc, output_format) from None
     result = run(source, filename, seed=seed, overrides=overrides)
     if result.error is not None and result.error.phase == "parse":
         print(format_error(filename, source, result.error), file=sys.stderr)

@@ -111,7 +111,7 @@ def command(file, expr, seed, color_mode, no_color):
         from gradcli.result import ErrorRecord
 
         error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
-        _report(format_error(file or "<stdin>", "", error, color=err_color), err_color)
+        _report(format_error(file or "<stdin>", exc.source, error, color=err_color), err_color)
         sys.exit(ExitStatus.SYNTAX)
     session = Session(seed=seed, record_bindings=True)
     outcome = session.execute(source, echo=False)
