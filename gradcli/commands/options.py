@@ -10,16 +10,9 @@ import click
 
 def color_choice(color_mode: str | None, no_color: bool) -> str:
     """The colour mode from `--color MODE` (None when not given) and `--no-color`."""
-    if no_color:
-        if color_mode not in (None, "never"):
-            raise click.UsageError(
-                f"--no-color contradicts --color {color_mode}; give one of them")
-        return "never"
-    return color_mode or "auto"
+    from gradcli.cli import check_conflicts  # the one rule, shared with `eval`
 
-
-def conflict(first: str, second: str, advice: str) -> click.UsageError:
-    return click.UsageError(f"{first} contradicts {second}: {advice}")
+    return check_conflicts(no_color=no_color, color_mode=color_mode)
 
 
 def examples(*lines: str) -> str:
