@@ -193,9 +193,9 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                                  exc, output_format) from None
             programs.append((file, exc))
     if overrides:
-        for _, program in programs:
-            if not isinstance(program, SourceError):
-                _check_overrides(program[1], overrides)
+        programs = [(file, program if isinstance(program, SourceError)
+                     else (program[0], with_overrides(program[1], overrides)))
+                    for file, program in programs]
     if several and output_format == "json":
         sys.stdout.write("[")
     for index, (file, program) in enumerate(programs):
@@ -212,7 +212,7 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
 
                 views = make_views(source, trace, trace_values, partials, detect_anomaly,
                                    output_format, precision)
-            result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
+            result = run(source, filename, seed=seed, limits=limits,
                          observer=views.tracer if views is not None else None)
         if several and output_format not in ("json", "jsonl") and not quiet:
             sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
@@ -230,22 +230,15 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
         sys.exit(status)
 
 
-def _check_overrides(source: str, overrides: dict) -> None:
-    """--set names a declaration the program lacks: a usage error (exit 2) before anything
-    runs. The interpreter's own rules decide; a program that does not parse is left to
-    report its syntax error."""
-    from gradcli.errors import GradcliSyntaxError, ProgramError
-    from gradcli.interpreter import apply_overrides
-    from gradcli.lang.parser import parse
+def with_overrides(source: str, overrides: dict) -> str:
+    """--set NAME=VALUE applied to the program text; a NAME or VALUE it cannot take is a
+    usage error (exit 2) before anything runs."""
+    from gradcli.overrides import OverrideError, apply
 
     try:
-        program = parse(source)
-    except (GradcliSyntaxError, MemoryError, RecursionError):
-        return
-    try:
-        apply_overrides(program, overrides)
-    except ProgramError as exc:
-        raise usage_error(exc.message) from None
+        return apply(source, overrides)
+    except OverrideError as exc:
+        raise usage_error(str(exc)) from None
 
 
 _OWN_PROCESS = False  # set by main(): the process is gradcli's alone, so it may be capped

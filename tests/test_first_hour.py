@@ -373,3 +373,51 @@ def test_a_missing_grad_is_dim_not_coloured_like_a_value():
     text = table_text(result, 4, 80, color=True)
     assert "\x1b[2mNone\x1b[0m" in text  # y's grad
     assert "\x1b[32m[2., 4.]\x1b[0m" in text  # x's grad
+
+
+# ----- --set on any binding, never changing a shape (item 9) ----------------------------------
+
+SET_PROGRAM = """lr = 0.1
+w = tensor(1.0, requires_grad=True)
+v = torch.tensor([1.0, 2.0],
+                 requires_grad=True)
+b2 = torch.zeros(3, requires_grad=True)
+k = torch.full((2,), 7, dtype=torch.float64)
+z = w * lr
+"""
+
+
+def test_set_replaces_numbers_lists_and_creation_calls(tmp_path):
+    path = tmp_path / "set.expr"
+    path.write_text(SET_PROGRAM)
+    done = gradcli("eval", path, "--format", "json", "--set", "lr=0.5", "--set", "v=[3, 4]",
+                   "--set", "b2=[1, 2, 3]", "--set", "k=[1, 2]")
+    assert done.returncode == 0, done.stderr
+    tensors = {t["name"]: t for t in json.loads(done.stdout)["tensors"]}
+    assert tensors["v"]["data"] == [3.0, 4.0] and tensors["v"]["dtype"] == "float32"
+    assert tensors["b2"]["data"] == [1.0, 2.0, 3.0] and tensors["b2"]["dtype"] == "float32"
+    assert tensors["b2"]["requires_grad"] is True and tensors["b2"]["is_leaf"] is True
+    assert tensors["k"]["dtype"] == "float64" and tensors["k"]["data"] == [1.0, 2.0]
+    assert tensors["z"]["data"] == 0.5  # w * lr with lr = 0.5
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("w=[[1]]", "--set w: '[[1]]' has shape (1, 1), but w is declared with shape ()"),
+    ("b2=[1, 2]", "has shape (2,), but b2 is declared with shape (3,)"),
+    ("lr=[1, 2]", "but lr is declared with shape ()"),
+    ("z=3", "--set z: `z = w * lr` is not a number, a list"),
+    ("nope=1", "--set nope: no `nope = ...` binding"),
+    ("lr=abc", "--set lr: 'abc' is not a number or list"),
+])
+def test_set_refuses_what_it_cannot_do(tmp_path, setting, message):
+    path = tmp_path / "set.expr"
+    path.write_text(SET_PROGRAM)
+    done = gradcli("eval", path, "--set", setting)
+    assert done.returncode == 2 and message in done.stderr and done.stdout == ""
+
+
+def test_set_keeps_every_line_in_place(tmp_path):
+    path = tmp_path / "set.expr"
+    path.write_text(SET_PROGRAM + "q = (v * v).sum()\nq.backward()\nq.backward()\n")
+    done = gradcli("eval", path, "--set", "v=[3, 4]")
+    assert done.stderr.startswith(f"{path}:10:1: RuntimeError: Trying to backward")

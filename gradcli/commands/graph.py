@@ -74,7 +74,8 @@ def select_roots(records, names) -> list[tuple[str, object]]:
 @click.option("--depth", type=click.IntRange(1), default=12, show_default=True,
               help="Tree: levels shown before the rest is summarised.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Replace the data of NAME's first tensor(...) declaration.")
+              help="Give NAME's first binding (a number, list, tensor(...) or zeros/ones/"
+                   "full/rand/randn/empty call) this value, of the same shape.")
 @seed_option
 @color_options
 def command(file, expr, output_format, roots, show_saved, depth, sets, seed, color_mode,
@@ -90,6 +91,7 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, col
         format_error,
         parse_sets,
         read_program,
+        with_overrides,
     )
     from gradcli.interpreter import run
     from gradcli.render import graph as G
@@ -101,7 +103,8 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, col
         filename, source = read_program(file, expr)
     except SourceError as exc:
         raise SyntaxExit(file or "<stdin>", exc.source, exc, output_format) from None
-    result = run(source, filename, seed=seed, overrides=overrides)
+    source = with_overrides(source, overrides)
+    result = run(source, filename, seed=seed)
     if result.error is not None and result.error.phase == "parse":
         print(format_error(filename, source, result.error), file=sys.stderr)
         sys.exit(ExitStatus.SYNTAX)

@@ -73,7 +73,8 @@ def cli():
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Replace the data of NAME's first tensor(...) declaration.")
+              help="Give NAME's first binding (a number, list, tensor(...) or zeros/ones/"
+                   "full/rand/randn/empty call) this value, of the same shape.")
 @click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=None,
               help="Seed for rand/randn/randint (default 0).")
 @click.option("--precision", type=click.IntRange(0, 16), default=4, show_default=True,
