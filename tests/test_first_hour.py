@@ -421,3 +421,16 @@ def test_set_keeps_every_line_in_place(tmp_path):
     path.write_text(SET_PROGRAM + "q = (v * v).sum()\nq.backward()\nq.backward()\n")
     done = gradcli("eval", path, "--set", "v=[3, 4]")
     assert done.stderr.startswith(f"{path}:10:1: RuntimeError: Trying to backward")
+
+
+# ----- the loop budget in the repl (item 8) ---------------------------------------------------
+
+
+def test_repl_has_max_steps_and_each_input_has_the_whole_budget(tmp_path):
+    loop = "for i in range(3):\n    pass\n\n"
+    done = gradcli("repl", "--max-steps", "5", input=loop * 4, cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == ""  # 12 steps in all, 3 per input
+    done = gradcli("repl", "--max-steps", "5", input="for i in range(6):\n    pass\n\n",
+                   cwd=tmp_path)
+    assert done.returncode == 1 and "--max-steps" in done.stderr
+    assert "--max-steps" in gradcli("repl", "--help").stdout

@@ -262,6 +262,9 @@ class Repl:
             from gradcli.render.trace import make_views
 
             views = make_views(source, trace=True)
+        # The loop-step budget (--max-steps) is per input, as it is per program for eval:
+        # a long session never runs out of it.
+        self.session.runtime.steps = 0
         outcome = self.session.execute(source, echo=echo,
                                        observer=views.tracer if views is not None else None)
         if views is not None and views.traces:
@@ -640,12 +643,14 @@ def _setup_readline(readline, repl: Repl, history: Path | None) -> None:
                                       "gradcli repl < inputs.txt"))
 @seed_option
 @color_options
+@click.option("--max-steps", type=click.IntRange(1), default=None,
+              help="Loop-iteration budget for each input (default 10,000,000).")
 @click.option("--simple", is_flag=True,
               help="Plain line editing (readline), no highlighting or completion menu.")
 @click.option("--no-history", is_flag=True, help="Neither read nor write the history file.")
 @click.option("-l", "--load", "load_file", metavar="FILE", default=None,
               help="Run FILE in the session first.")
-def command(seed, color_mode, no_color, simple, no_history, load_file):
+def command(seed, color_mode, no_color, max_steps, simple, no_history, load_file):
     """Interactive session: the same language, one input at a time.
 
     History is kept in the user's data directory ($XDG_DATA_HOME/gradcli/history,
@@ -657,7 +662,13 @@ def command(seed, color_mode, no_color, simple, no_history, load_file):
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     color_mode = color_choice(color_mode, no_color)
     color = color_enabled(color_mode, sys.stdout)
-    repl = Repl(Session(seed=seed), color, err_color=color_enabled(color_mode, sys.stderr))
+    from gradcli.limits import Limits
+
+    limits = Limits()
+    if max_steps is not None:
+        limits.max_steps = max_steps
+    repl = Repl(Session(seed=seed, limits=limits), color,
+                err_color=color_enabled(color_mode, sys.stderr))
     history = None if no_history else history_path()
     if interactive:
         sys.stdout.write("gradcli repl: PyTorch autograd on numpy. :help for commands, "
