@@ -1,3 +1,10 @@
 """gradcli: PyTorch's autograd answers for small tensor programs, without PyTorch."""
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython):
+    """`%load_ext gradcli` in IPython/Jupyter: the `%%gradcli` cell magic (gradcli.ipython)."""
+    from gradcli.ipython import load_ipython_extension as load
+
+    load(ipython)

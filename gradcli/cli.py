@@ -7,9 +7,10 @@ import os
 import sys
 
 from gradcli.errors import ExitStatus
+from gradcli.sources.kind import document_kind
 from gradcli.terminal import COLOR_MODES, color_enabled
 
-FORMATS = ("table", "tsv", "json", "jsonl", "latex")
+FORMATS = ("table", "tsv", "json", "jsonl", "latex", "ipynb")
 
 
 def usage_error(message: str) -> Exception:
@@ -162,7 +163,7 @@ def check_conflicts(output_format="table", no_color=False, color_mode=None, quie
 def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, precision=4,
              no_color=False, color_mode=None, quiet=False, trace=False, detect_anomaly=False,
              max_steps=None, trace_values=None, partials=False, max_memory=None,
-             timeout=None, full=False) -> None:
+             timeout=None, full=False, html=None, cells=None) -> None:
     """`gradcli eval`: run each program and show its result; exits with the worst status."""
     from gradcli.interpreter import run
     from gradcli.limits import Limits
@@ -174,6 +175,8 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
     trace_values = trace_values or "summary"
     if expr is not None and files:
         raise usage_error("give either FILE or -e TEXT, not both")
+    if html is not None and len(files) > 1:
+        raise usage_error("--html draws one program: give one FILE")
     limits = Limits()
     if max_steps is not None:
         limits.max_steps = max_steps
@@ -192,10 +195,15 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                 raise SyntaxExit(file if file not in (None, "-") else "<stdin>", exc.source,
                                  exc, output_format) from None
             programs.append((file, exc))
-    if overrides:
-        programs = [(file, program if isinstance(program, SourceError)
-                     else (program[0], with_overrides(program[1], overrides)))
-                    for file, program in programs]
+    if overrides:  # before anything runs: a --set it cannot do is a usage error
+        for index, (file, program) in enumerate(programs):
+            if isinstance(program, SourceError):
+                continue
+            kind = document_kind(*program)
+            if kind != "script":
+                raise usage_error(f"--set replaces a binding of a script; {program[0]} is a "
+                                  f"{kind}")
+            programs[index] = (file, (program[0], with_overrides(program[1], overrides)))
     if several and output_format == "json":
         sys.stdout.write("[")
     for index, (file, program) in enumerate(programs):
@@ -204,6 +212,24 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             result = _source_error_result(file, program)
         else:
             filename, source = program
+            kind = document_kind(filename, source)
+            if cells is not None and kind != "notebook":
+                raise usage_error(f"--cells picks cells of a notebook; {filename} is not one")
+            if kind != "script" or output_format == "ipynb":
+                # Notebooks and transcripts (SPEC §1.8) have views of their own.
+                from gradcli.cli_documents import eval_document
+
+                if several and output_format not in ("json", "jsonl") and not quiet:
+                    sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
+                if several and output_format == "json":
+                    sys.stdout.write(",\n" if index else "\n")
+                status = max(status, eval_document(
+                    kind, filename, source,
+                    output_format=output_format, seed=seed, limits=limits,
+                    precision=precision, no_color=no_color, color_mode=color_mode, quiet=quiet,
+                    trace=trace, trace_values=trace_values, partials=partials,
+                    detect_anomaly=detect_anomaly, cells=cells, several=several))
+                continue
             plain = output_format in ("table", "tsv", "json", "jsonl")
             if trace or partials or detect_anomaly or not plain:
                 # The trace renderer imports rich; plain table/tsv/json runs need no views.
@@ -212,6 +238,10 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
 
                 views = make_views(source, trace, trace_values, partials, detect_anomaly,
                                    output_format, precision)
+            if html is not None:
+                from gradcli.views.html.page import recording_views
+
+                views = recording_views(views, source, detect_anomaly)
             result = run(source, filename, seed=seed, limits=limits,
                          observer=views.tracer if views is not None else None)
         if several and output_format not in ("json", "jsonl") and not quiet:
@@ -220,6 +250,8 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             sys.stdout.write(",\n" if index else "\n")
         emit(result, output_format, precision, no_color, color_mode=color_mode, quiet=quiet,
              several=several, views=views, full=full)
+        if html is not None and (result.error is None or result.error.phase != "parse"):
+            _write_html(html, result, views.tracer)
         if result.error is not None:
             status = max(status, ExitStatus.SYNTAX if result.error.phase == "parse"
                          else ExitStatus.PROGRAM_ERROR)
@@ -239,6 +271,18 @@ def with_overrides(source: str, overrides: dict) -> str:
         return apply(source, overrides)
     except OverrideError as exc:
         raise usage_error(str(exc)) from None
+
+
+def _write_html(path: str, result, recorder) -> None:
+    from gradcli.commands.graph import find_roots
+    from gradcli.views.html.page import page_for_run
+
+    text = page_for_run(result, find_roots(result.tensors), recorder)
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise bad_parameter(f"cannot write {path}: {exc.strerror}", "--html") from None
 
 
 _OWN_PROCESS = False  # set by main(): the process is gradcli's alone, so it may be capped
@@ -277,17 +321,8 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
         for warning in result.warnings:
             print(format_warning(result.filename, result.source, warning), file=err)
     if output_format in ("json", "jsonl"):
-        from gradcli.render.jsondoc import write
-
-        # json: one document (an array of them, each with "file", for several files);
-        # jsonl: one line per program, always with "file", for `jq -c` and `while read`.
-        lines = output_format == "jsonl"
-        out = _Indented(sys.stdout, "  ") if several and not lines else sys.stdout
-        write(out, result, views.json() if views is not None else None,
-              indent=None if lines else 2,
-              head={"file": result.filename} if several or lines else None)
-        if lines or not several:
-            sys.stdout.write("\n")
+        write_document(result, views.json() if views is not None else None, output_format,
+                       several)
     else:
         if views is not None:
             # Each backward pass's trace and partials where backward() ran, between prints.
@@ -318,6 +353,21 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
         print(format_error(result.filename, result.source, result.error,
                            color=color_enabled(mode, err),
                            scope=[record.name for record in result.tensors]), file=err)
+
+
+def write_document(result, extra, output_format: str, several: bool,
+                   filename: str | None = None) -> None:
+    """The JSON document of one program to stdout. json: the document (indented, inside
+    the array run_eval opens for several files, with "file"); jsonl: one line per program,
+    always with "file", for `jq -c` and `while read`."""
+    from gradcli.render.jsondoc import write
+
+    lines = output_format == "jsonl"
+    out = _Indented(sys.stdout, "  ") if several and not lines else sys.stdout
+    write(out, result, extra, indent=None if lines else 2,
+          head={"file": filename or result.filename} if several or lines else None)
+    if lines or not several:
+        sys.stdout.write("\n")
 
 
 class _Indented:

@@ -52,8 +52,20 @@ class IPythonMath:
     def __init__(self, *args, **kwargs):
         pass
 
+    display_name = "Math"
+
     def __repr__(self) -> str:
-        return "<IPython.core.display.Math object>"
+        return f"<IPython.core.display.{self.display_name} object>"
+
+
+def ipython_display_class(name: str) -> type:
+    """IPython.display's rich objects (HTML, Markdown, Latex...): outside Jupyter each
+    shows as its text/plain repr, `<IPython.core.display.HTML object>`."""
+    return type(name, (IPythonMath,), {"display_name": name})
+
+
+def _clear_output(*args, **kwargs) -> None:
+    """IPython.display.clear_output: nothing to clear in a text output."""
 
 
 class Runtime:
@@ -177,9 +189,13 @@ class Runtime:
 
     def do_import(self, bound: str, module: str, node) -> None:
         if module.startswith("IPython."):
-            self.vars[bound] = {"display": self.display, "Math": IPythonMath}.get(
-                bound, IPythonMath
-            )
+            name = module.rsplit(".", 1)[-1]
+            if name == "display":
+                self.vars[bound] = self.display
+            elif name == "clear_output":
+                self.vars[bound] = _clear_output
+            else:
+                self.vars[bound] = IPythonMath if name == "Math" else ipython_display_class(name)
             return
         if module.startswith("torch.") and module not in MODULES:
             name = module.split(".", 1)[1]

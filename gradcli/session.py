@@ -102,15 +102,18 @@ class SessionRuntime(Runtime):
 
 class Session:
     def __init__(self, *, seed: int | None = None, limits: Limits | None = None,
-                 record_bindings: bool = False):
+                 record_bindings: bool = False, keep_grad_mode: bool = False):
         self.seed = seed
+        # Whether torch.set_grad_enabled(False) in one input still holds in the next
+        # (as in a notebook); the REPL starts every input with gradients on.
+        self.keep_grad_mode = keep_grad_mode
         self.limits = limits or Limits()
         self.record_bindings = record_bindings
         self.reset()
 
     def reset(self) -> None:
         """Forget every variable; reseed the random generator; start a new history."""
-        GradMode.enabled = True
+        GradMode.enabled = self.grad_enabled = True
         diagnostics.PENDING.clear()
         api.Random.seed(0 if self.seed is None else self.seed)
         self.runtime = SessionRuntime(self.limits, self.record_bindings)
@@ -195,6 +198,8 @@ class Session:
         diagnostics.PENDING.clear()
         old_limit = sys.getrecursionlimit()
         sys.setrecursionlimit(RECURSION_LIMIT)
+        if self.keep_grad_mode:
+            GradMode.enabled = self.grad_enabled
         try:
             with np.errstate(all="ignore"):
                 try:
@@ -234,6 +239,7 @@ class Session:
                 return outcome
         finally:
             sys.setrecursionlimit(old_limit)
+            self.grad_enabled = GradMode.enabled
             GradMode.enabled = True
             Observer.active = None
 

@@ -1,4 +1,5 @@
-"""`gradcli graph`: the backward graph of a program's outputs as a tree, DOT or Mermaid."""
+"""`gradcli graph`: the backward graph of a program's outputs as a tree, DOT, Mermaid, SVG or
+an interactive HTML page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from gradcli.commands.options import color_choice, color_options, examples, seed
 from gradcli.errors import ExitStatus
 from gradcli.terminal import color_enabled
 
-FORMATS = ("tree", "dot", "mermaid")
+FORMATS = ("tree", "dot", "mermaid", "svg", "html")
+LAYOUTS = ("gradcli", "dot")
 
 
 class GraphError(click.ClickException):
@@ -65,7 +67,12 @@ def select_roots(records, names) -> list[tuple[str, object]]:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="tree",
-              show_default=True, help="tree (terminal), dot (Graphviz) or mermaid (Markdown).")
+              show_default=True, help="tree (terminal), dot (Graphviz), mermaid (Markdown), "
+              "svg (a picture, no Graphviz needed) or html (one offline page: click nodes, "
+              "step through backward).")
+@click.option("--layout", "layout", type=click.Choice(LAYOUTS), default="gradcli",
+              show_default=True, help="svg/html: gradcli's own layered layout, or Graphviz "
+              "dot's coordinates (needs `dot` installed).")
 @click.option("--root", "roots", multiple=True, metavar="NAME",
               help="Draw the graph of NAME only (repeatable). Default: every tensor that "
                    "is not an input to another op.")
@@ -78,7 +85,7 @@ def select_roots(records, names) -> list[tuple[str, object]]:
                    "full/rand/randn/empty call) this value, of the same shape.")
 @seed_option
 @color_options
-def command(file, expr, output_format, roots, show_saved, depth, sets, seed, color_mode,
+def command(file, expr, output_format, layout, roots, show_saved, depth, sets, seed, color_mode,
             no_color):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and draw its backward graph.
 
@@ -103,8 +110,26 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, col
         filename, source = read_program(file, expr)
     except SourceError as exc:
         raise SyntaxExit(file or "<stdin>", exc.source, exc, output_format) from None
-    source = with_overrides(source, overrides)
-    result = run(source, filename, seed=seed)
+    notebook = filename.lower().endswith(".ipynb")
+    if not notebook:
+        source = with_overrides(source, overrides)
+    recorder = None
+    if output_format == "html":
+        from gradcli.explain.replay import ReplayRecorder
+
+        recorder = ReplayRecorder(source)
+    if layout == "dot" and output_format in ("svg", "html"):
+        from gradcli.views.dot_layout import available
+
+        if not available():
+            raise click.UsageError("--layout dot needs Graphviz's `dot` program on PATH "
+                                   "(or use the default --layout gradcli)")
+    if notebook:  # the cells in order, as Run All runs them
+        from gradcli.cli_documents import notebook_result
+
+        source, result = notebook_result(filename, source, seed, output_format)
+    else:
+        result = run(source, filename, seed=seed, observer=recorder)
     if result.error is not None and result.error.phase == "parse":
         print(format_error(filename, source, result.error), file=sys.stderr)
         sys.exit(ExitStatus.SYNTAX)
@@ -119,6 +144,15 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, col
         sys.stdout.write(G.dot(graph, show_saved))
     elif output_format == "mermaid":
         sys.stdout.write(G.mermaid(graph, show_saved))
+    elif output_format == "svg":
+        from gradcli.views import svg
+
+        sys.stdout.write(svg.standalone(svg.draw(graph, engine=layout),
+                                        title=f"backward graph of {filename}"))
+    elif output_format == "html":
+        from gradcli.views.html.page import render
+
+        sys.stdout.write(render(result, graph, recorder, engine=layout))
     else:
         from rich.console import Console
 

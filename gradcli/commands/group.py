@@ -19,7 +19,7 @@ class LazyGroup(click.Group):
     """Subcommands other than `eval` are imported when first looked up (each module is
     named after its command), so `gradcli eval` does not import the REPL or Pygments."""
 
-    lazy = ("check", "completion", "examples", "graph", "help", "repl", "show")
+    lazy = ("check", "completion", "examples", "graph", "help", "repl", "seal", "show", "test")
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
@@ -100,9 +100,14 @@ def cli():
                    "forms like 512M, 2G, 1.5GiB).")
 @click.option("--timeout", metavar="SECONDS", type=click.FloatRange(0, min_open=True),
               default=None, help="Stop the program after this many seconds (default: no limit).")
+@click.option("--html", "html", metavar="PATH", type=click.Path(dir_okay=False), default=None,
+              help="Also write one offline HTML page: the graph, click a node for its rule "
+                   "and values, step through each backward pass.")
+@click.option("--cell", "--cells", "cells", metavar="N|A-B", default=None,
+              help="A notebook: show only cell N or cells A-B (the cells before still run).")
 def eval_command(files, expr, output_format, sets, seed, precision, full, no_color, color_mode,
                  quiet, trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
-                 timeout=None):
+                 timeout=None, html=None, cells=None):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
 
     With several FILEs, each runs on its own and prints its own result, in order (json:
@@ -112,7 +117,7 @@ def eval_command(files, expr, output_format, sets, seed, precision, full, no_col
     """
     run_eval(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
              trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout,
-             full)
+             full, html=html, cells=cells)
 
 
 def _size(value):

@@ -105,6 +105,11 @@ def command(file, expr, seed, color_mode, no_color):
     color_mode = color_choice(color_mode, no_color)
     color = color_enabled(color_mode, sys.stdout)
     err_color = color_enabled(color_mode, sys.stderr)
+    if file is not None and file.lower().endswith(".ipynb"):
+        from gradcli.cli_documents import show_notebook
+
+        filename, source = read_program(file, expr)
+        sys.exit(show_notebook(filename, source, seed, color, err_color))
     try:
         filename, source = read_program(file, expr)
     except SourceError as exc:
