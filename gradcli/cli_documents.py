@@ -212,8 +212,8 @@ def _write_tensors(result, output_format, precision, mode) -> None:
     from gradcli.cli import terminal_width
     from gradcli.render.table import table_text
 
-    sys.stdout.write("\n" + table_text(result, precision, terminal_width(),
-                                       color_enabled(mode, sys.stdout)))
+    sys.stdout.write(table_text(result, precision, terminal_width(),
+                                color_enabled(mode, sys.stdout)))
 
 
 def _not_a_notebook(filename, exc, output_format, several=False) -> int:

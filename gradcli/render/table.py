@@ -144,7 +144,8 @@ def table_text(result: RunResult, precision: int = 4, width: int = 80, color: bo
         return _records(table, values, precision, width, color, full)
     if room < 2 * MIN_VALUE_WIDTH and room < sum(natural):
         return _fixed_only(table, fixed, values, precision, width, color, full)
-    value_widths = _share(natural, room)
+    lengths = [[len(v[i] or "None") for v in values] for i in range(2)]
+    value_widths = _share(natural, room, lengths)
     widths = fixed + value_widths
     styles = [_STYLES.get(name) for name in HEADERS]
     lines = [_join(HEADERS, widths, [_HEADER_STYLE] * 8, color)]
@@ -169,17 +170,31 @@ def table_text(result: RunResult, precision: int = 4, width: int = 80, color: bo
     return "\n".join(lines) + "\n" + _below(below, precision, width, color, full)
 
 
-def _share(natural: list[int], room: int) -> list[int]:
-    """Split `room` between data and grad: each gets what it needs if both fit, else the
-    narrower keeps its need (up to half) and the other takes the rest."""
+def _share(natural: list[int], room: int, lengths=None) -> list[int]:
+    """Split `room` between data and grad: each gets what it needs if both fit; else the
+    split that shows the most values whole (`lengths`: each column's cell lengths),
+    the more even one on a tie."""
     if sum(natural) <= room:
         return list(natural)
-    half = room // 2
-    small = 0 if natural[0] <= natural[1] else 1
-    widths = [0, 0]
-    widths[small] = min(natural[small], max(half, MIN_VALUE_WIDTH))
-    widths[1 - small] = room - widths[small]
-    return widths
+    if lengths is None:
+        lengths = [[natural[0]], [natural[1]]]
+    best = None
+    for data in range(MIN_VALUE_WIDTH, room - MIN_VALUE_WIDTH + 1):
+        grad = room - data
+        whole = (sum(n <= data for n in lengths[0]) + sum(n <= grad for n in lengths[1]))
+        key = (whole, -abs(data - grad))
+        if best is None or key > best[0]:
+            best = (key, [data, grad])
+    if best is None:
+        half = room // 2
+        return [half, room - half]
+    # Give back what a column cannot use (its widest cell is narrower than its share).
+    data, grad = best[1]
+    if natural[0] < data:
+        data, grad = natural[0], room - natural[0]
+    elif natural[1] < grad:
+        data, grad = room - natural[1], natural[1]
+    return [data, grad]
 
 
 def _fixed_only(table, fixed, values, precision, width, color, full) -> str:
