@@ -64,6 +64,10 @@ class NumpyVocabulary:
 
     @staticmethod
     def mean(x, dims, keepdim):
+        if not x.size:
+            from gradcli.ops import quiet_numpy
+
+            return quiet_numpy(np.mean, x, axis=dims, keepdims=keepdim)
         return np.mean(x, axis=dims, keepdims=keepdim)
 
     @staticmethod

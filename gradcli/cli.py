@@ -10,7 +10,7 @@ from gradcli.errors import ExitStatus
 from gradcli.sources.kind import document_kind
 from gradcli.terminal import COLOR_MODES, color_enabled
 
-FORMATS = ("table", "tsv", "json", "latex", "ipynb")
+FORMATS = ("table", "tsv", "json", "jsonl", "latex", "ipynb")
 
 
 def usage_error(message: str) -> Exception:
@@ -28,9 +28,10 @@ def bad_parameter(message: str, param_hint: str) -> Exception:
 class SourceError(Exception):
     """The input bytes are not a program (bad encoding, NUL byte): a syntax error, exit 3."""
 
-    def __init__(self, message: str, line: int, column: int):
+    def __init__(self, message: str, line: int, column: int, source: str = ""):
         super().__init__(message)
         self.message, self.line, self.column = message, line, column
+        self.source = source  # the bytes decoded with replacement characters, to show
 
 
 def decode_source(data: bytes) -> str:
@@ -46,12 +47,17 @@ def decode_source(data: bytes) -> str:
         return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        # The column counts characters (as the line is shown, with U+FFFD for bad bytes);
+        # the message gives the byte's position in the file.
+        column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
+        shown = data.decode("utf-8-sig", "replace").replace("\r\n", "\n").replace("\r", "\n")
         raise SourceError(
             f"(unicode error) 'utf-8' codec can't decode byte 0x{data[exc.start]:02x} in "
             f"position {exc.start}: {exc.reason}",
             line,
             column,
+            shown,
         ) from None
 
 
@@ -61,8 +67,11 @@ def read_program(file: str | None, expr: str | None) -> tuple[str, str]:
             raise usage_error("give either FILE or -e TEXT, not both")
         return "<string>", expr
     if file is None or file == "-":
-        if file is None and sys.stdin.isatty():
-            raise usage_error("no program: give FILE, '-' for stdin, or -e TEXT")
+        if sys.stdin.isatty():
+            if file is None:
+                raise usage_error("no program: give FILE, '-' for stdin, or -e TEXT")
+            # `gradcli eval -` typed at a terminal: say why nothing happens.
+            print("reading the program from stdin; end with Ctrl-D", file=sys.stderr)
         return "<stdin>", decode_source(sys.stdin.buffer.read())
     try:
         with open(file, "rb") as handle:
@@ -89,16 +98,33 @@ def source_line(source: str, line: int | None) -> str | None:
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
-def format_error(filename: str, source: str, error, color: bool = False) -> str:
-    where = f"{filename}:{error.line}:{error.column}" if error.line else filename
+def format_error(filename: str, source: str, error, color: bool = False, scope=()) -> str:
+    """`file:line:col: Type: message`, CPython's "Did you mean" for a misspelt name, the
+    source line and a caret under the culprit (^^^^ under its span when the error
+    record has one); `scope`: the program's variable names, for NameError."""
+    code = source_line(source, error.line)
+    column = max(error.column or 1, 1)
+    end = getattr(error, "end_column", None)
+    close = None
+    if error.phase != "parse":
+        from gradcli.suggestions import culprit_span, suggestion
+
+        close = suggestion(error.type, error.message, scope)
+        if code is not None and end is None:
+            column, end = culprit_span(error.type, error.message, code, column) or (column, None)
+    where = f"{filename}:{error.line}:{column}" if error.line else filename
     kind = f"\x1b[1;31m{error.type}\x1b[0m" if color else error.type
     text = f"{where}: {kind}: {error.message}"
-    code = source_line(source, error.line)
+    if close is not None:
+        text += f". Did you mean: '{close}'?"
     if code is not None:
-        column = max(error.column or 1, 1)
         stripped = code.lstrip()
         indent = len(code) - len(stripped)
-        caret = "\x1b[1;31m^\x1b[0m" if color else "^"
+        same_line = getattr(error, "end_line", None) in (None, error.line)
+        width = end - column if end and same_line and end > column else 1
+        width = max(min(width, len(code) - (column - 1)), 1)
+        caret = "^" * width
+        caret = f"\x1b[1;31m{caret}\x1b[0m" if color else caret
         pad = " " * max(column - 1 - indent, 0)
         if color:
             from gradcli.lexer import highlight  # Pygments: only when colouring
@@ -119,17 +145,34 @@ def format_warning(filename: str, source: str, warning) -> str:
     return text
 
 
+def check_conflicts(output_format="table", no_color=False, color_mode=None, quiet=False,
+                    trace=False, trace_values=None) -> str:
+    """One rule (README "Conflicting options"): options that contradict each other are a
+    usage error naming both, never silently resolved. Returns the colour mode."""
+    if quiet and output_format != "table":
+        raise usage_error(f"--quiet prints only what print() wrote, --format {output_format} "
+                          "prints a result: give one of them")
+    if trace_values is not None and not trace:
+        raise usage_error("--trace-values chooses how --trace shows values: add --trace or "
+                          "drop --trace-values")
+    if no_color and color_mode not in (None, "never"):
+        raise usage_error(f"--no-color contradicts --color {color_mode}: give one of them")
+    return "never" if no_color else (color_mode or "auto")
+
+
 def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, precision=4,
-             no_color=False, color_mode="auto", quiet=False, trace=False, detect_anomaly=False,
-             max_steps=None, trace_values="summary", partials=False, max_memory=None,
-             timeout=None, html=None, cells=None, symbolic=False) -> None:
+             no_color=False, color_mode=None, quiet=False, trace=False, detect_anomaly=False,
+             max_steps=None, trace_values=None, partials=False, max_memory=None,
+             timeout=None, full=False, html=None, cells=None, symbolic=False) -> None:
     """`gradcli eval`: run each program and show its result; exits with the worst status."""
     from gradcli.interpreter import run
     from gradcli.limits import Limits
 
     overrides = parse_sets(sets)
-    if quiet and output_format == "json":
-        raise usage_error("--quiet prints only what print() wrote; drop --format json")
+    color_mode = check_conflicts(output_format, no_color, color_mode, quiet, trace,
+                                 trace_values)
+    no_color = False
+    trace_values = trace_values or "summary"
     if expr is not None and files:
         raise usage_error("give either FILE or -e TEXT, not both")
     if html is not None and len(files) > 1:
@@ -149,9 +192,20 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
             programs.append((file, read_program(file, expr)))
         except SourceError as exc:
             if not several:
-                raise SyntaxExit(file if file not in (None, "-") else "<stdin>", "", exc,
-                                 output_format) from None
+                raise SyntaxExit(file if file not in (None, "-") else "<stdin>", exc.source,
+                                 exc, output_format) from None
             programs.append((file, exc))
+    if overrides:  # before anything runs: a --set it cannot do is a usage error
+        for index, (file, program) in enumerate(programs):
+            if isinstance(program, SourceError):
+                continue
+            kind = document_kind(*program)
+            if kind != "script":
+                raise usage_error(f"--set replaces a binding of a script; {program[0]} is a "
+                                  f"{kind}")
+            programs[index] = (file, (program[0], with_overrides(program[1], overrides)))
+    if several and output_format == "json":
+        sys.stdout.write("[")
     for index, (file, program) in enumerate(programs):
         views = None
         if isinstance(program, SourceError):
@@ -163,15 +217,14 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                 raise usage_error(f"--cells picks cells of a notebook; {filename} is not one")
             if symbolic and kind != "script":
                 raise usage_error(f"--symbolic works on a script; {filename} is a {kind}")
-            if overrides and kind != "script":
-                raise usage_error(f"--set replaces a script's tensor(...) data; {filename} is "
-                                  f"a {kind}")
             if kind != "script" or output_format == "ipynb":
                 # Notebooks and transcripts (SPEC §1.8) have views of their own.
                 from gradcli.cli_documents import eval_document
 
-                if several and output_format != "json" and not quiet:
+                if several and output_format not in ("json", "jsonl") and not quiet:
                     sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
+                if several and output_format == "json":
+                    sys.stdout.write(",\n" if index else "\n")
                 status = max(status, eval_document(
                     kind, filename, source,
                     output_format=output_format, seed=seed, limits=limits,
@@ -179,7 +232,7 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                     trace=trace, trace_values=trace_values, partials=partials,
                     detect_anomaly=detect_anomaly, cells=cells, several=several))
                 continue
-            plain = output_format in ("table", "tsv", "json")
+            plain = output_format in ("table", "tsv", "json", "jsonl")
             if symbolic:
                 # SymPy and the formulas' views: only here (exit 2 without the extra).
                 from gradcli.render.symbolic import make_symbolic_views
@@ -192,7 +245,7 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                 from gradcli.render.trace import make_views
 
                 views = make_views(source, trace, trace_values, partials, detect_anomaly,
-                                   output_format)
+                                   output_format, precision)
             if html is not None:
                 from gradcli.views.html.page import recording_views
 
@@ -202,21 +255,36 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
                 from gradcli.render.symbolic import both
 
                 observer = both(views.recorder, observer)  # --html's recorder too
-            result = run(source, filename, seed=seed, overrides=overrides, limits=limits,
-                         observer=observer)
+            result = run(source, filename, seed=seed, limits=limits, observer=observer)
             if symbolic:
                 views.finish(result)
-        if several and output_format != "json" and not quiet:
+        if several and output_format not in ("json", "jsonl") and not quiet:
             sys.stdout.write(("\n" if index else "") + f"==> {file} <==\n")
+        if several and output_format == "json":
+            sys.stdout.write(",\n" if index else "\n")
         emit(result, output_format, precision, no_color, color_mode=color_mode, quiet=quiet,
-             several=several, views=views)
+             several=several, views=views, full=full)
         if html is not None and (result.error is None or result.error.phase != "parse"):
             _write_html(html, result, views.tracer)
         if result.error is not None:
             status = max(status, ExitStatus.SYNTAX if result.error.phase == "parse"
                          else ExitStatus.PROGRAM_ERROR)
+    if several and output_format == "json":
+        sys.stdout.write("\n]\n")
+        sys.stdout.flush()
     if status:
         sys.exit(status)
+
+
+def with_overrides(source: str, overrides: dict) -> str:
+    """--set NAME=VALUE applied to the program text; a NAME or VALUE it cannot take is a
+    usage error (exit 2) before anything runs."""
+    from gradcli.overrides import OverrideError, apply
+
+    try:
+        return apply(source, overrides)
+    except OverrideError as exc:
+        raise usage_error(str(exc)) from None
 
 
 def _write_html(path: str, result, recorder) -> None:
@@ -248,25 +316,27 @@ def _source_error_result(filename, exc):
     from gradcli.result import ErrorRecord, RunResult
 
     error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
-    return RunResult(filename=filename, source="", error=error)
+    return RunResult(filename=filename, source=exc.source, error=error)
+
+
+def terminal_width() -> int:
+    """The width the table must fit: $COLUMNS, else the terminal's, else 80 (a pipe)."""
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns
 
 
 def emit(result, output_format: str, precision: int, no_color: bool = False, *,
          color_mode: str = "auto", quiet: bool = False, several: bool = False,
-         views=None) -> None:
+         views=None, full: bool = False) -> None:
     err = sys.stderr
-    mode = "never" if no_color else color_mode
+    mode = "never" if no_color else (color_mode or "auto")
     if not quiet:
         for warning in result.warnings:
             print(format_warning(result.filename, result.source, warning), file=err)
-    if output_format == "json":
-        from gradcli.render.jsondoc import write
-
-        # Several files: one document per line (JSON Lines), so `jq -c` and `while read`
-        # take them apart.
-        write(sys.stdout, result, views.json() if views is not None else None,
-              indent=None if several else 2, head={"file": result.filename} if several else None)
-        sys.stdout.write("\n")
+    if output_format in ("json", "jsonl"):
+        write_document(result, views.json() if views is not None else None, output_format,
+                       several)
     else:
         if views is not None:
             # Each backward pass's trace and partials where backward() ran, between prints.
@@ -281,31 +351,57 @@ def emit(result, output_format: str, precision: int, no_color: bool = False, *,
             from gradcli.render.table import tsv
 
             sys.stdout.write(tsv(result, precision))
-        elif result.tensors:
-            from rich.console import Console
+        elif not result.tensors:
+            if result.error is None:
+                # An empty or comment-only program: say so rather than print nothing.
+                sys.stdout.write(("\n" if result.stdout else "") + "(no tensors)\n")
+        else:
+            from gradcli.render.table import table_text
 
-            from gradcli.render.table import rich_table
-
-            color = color_enabled(mode, sys.stdout)
-            # color_system=None writes no escape at all (no bold or dim either).
-            # A terminal gets its own width; a pipe gets room enough not to fold cells.
-            width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
-            console = Console(force_terminal=color, color_system="auto" if color else None,
-                              highlight=False, soft_wrap=False, width=width)
-            console.on_broken_pipe = _reader_went_away  # rich's own handler exits 1
-            console.print(rich_table(result, precision))
+            if result.stdout:
+                sys.stdout.write("\n")
+            sys.stdout.write(table_text(result, precision, terminal_width(),
+                                        color_enabled(mode, sys.stdout), full=full))
     sys.stdout.flush()
     if result.error is not None:
         print(format_error(result.filename, result.source, result.error,
-                           color=color_enabled(mode, err)), file=err)
+                           color=color_enabled(mode, err),
+                           scope=[record.name for record in result.tensors]), file=err)
+
+
+def write_document(result, extra, output_format: str, several: bool,
+                   filename: str | None = None) -> None:
+    """The JSON document of one program to stdout. json: the document (indented, inside
+    the array run_eval opens for several files, with "file"); jsonl: one line per program,
+    always with "file", for `jq -c` and `while read`."""
+    from gradcli.render.jsondoc import write
+
+    lines = output_format == "jsonl"
+    out = _Indented(sys.stdout, "  ") if several and not lines else sys.stdout
+    write(out, result, extra, indent=None if lines else 2,
+          head={"file": filename or result.filename} if several or lines else None)
+    if lines or not several:
+        sys.stdout.write("\n")
+
+
+class _Indented:
+    """A stream that indents every line it is given (a document inside the json array)."""
+
+    def __init__(self, stream, prefix: str):
+        self.stream, self.prefix, self.fresh = stream, prefix, True
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        if self.fresh:
+            text = self.prefix + text
+        self.fresh = text.endswith("\n")
+        body = text[:-1] if self.fresh else text
+        self.stream.write(body.replace("\n", "\n" + self.prefix) + ("\n" if self.fresh else ""))
 
 
 class ReaderGone(Exception):
     """stdout's reader closed the pipe (`gradcli eval f | head -1`): not an error."""
-
-
-def _reader_went_away():
-    raise BrokenPipeError  # main() ends quietly with exit 0, as for any closed pipe
 
 
 class SyntaxExit(Exception):
@@ -419,7 +515,9 @@ def quick_eval(args: list[str]) -> dict | None:
             options["files"].append(arg)
         else:
             return None
-    if options.get("quiet") and options.get("output_format") == "json":
+    if options.get("quiet") and options.get("output_format", "table") != "table":
+        return None  # a conflict: click's path reports it
+    if options.get("no_color") and options.get("color_mode", "never") != "never":
         return None
     if not options["files"] and sys.stdin.isatty():
         return None
@@ -458,8 +556,11 @@ def _report_source_error(exc: SyntaxExit) -> None:
     error = ErrorRecord("SyntaxError", exc.error.message, exc.error.line, exc.error.column,
                         phase="parse")
     result = RunResult(filename=exc.filename, source=exc.source, error=error)
-    if exc.output_format == "json":
-        from gradcli.render.jsondoc import dumps
+    if exc.output_format in ("json", "jsonl"):
+        from gradcli.render.jsondoc import write
 
-        sys.stdout.write(dumps(result) + "\n")
+        lines = exc.output_format == "jsonl"
+        write(sys.stdout, result, indent=None if lines else 2,
+              head={"file": exc.filename} if lines else None)
+        sys.stdout.write("\n")
     print(format_error(exc.filename, exc.source, error), file=sys.stderr)

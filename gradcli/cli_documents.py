@@ -3,7 +3,6 @@ return the exit status (SPEC §1.8, §2). `gradcli.cli.run_eval` hands these inp
 
 from __future__ import annotations
 
-import os
 import sys
 
 from gradcli.errors import ExitStatus
@@ -99,7 +98,7 @@ def _eval_notebook(filename, source, output_format, seed, limits, precision, no_
     try:
         notebook = read_notebook(source, filename)
     except NotebookError as exc:
-        return _not_a_notebook(filename, exc, output_format)
+        return _not_a_notebook(filename, exc, output_format, several)
     try:
         selection = parse_cell_range(cells, len(notebook.cells))
     except ValueError as exc:
@@ -120,13 +119,11 @@ def _eval_notebook(filename, source, output_format, seed, limits, precision, no_
                 print(view.cell_warning(filename, result.index, sources[result.index],
                                         warning), file=err)
     result = run.result()
-    if output_format == "json":
-        from gradcli.render.jsondoc import write
+    if output_format in ("json", "jsonl"):
+        from gradcli.cli import write_document
 
         extra = {**(views.json() if views is not None else {}), **view.notebook_json(run)}
-        write(sys.stdout, result, extra, indent=None if several else 2,
-              head={"file": filename} if several else None)
-        sys.stdout.write("\n")
+        write_document(result, extra, output_format, several, filename)
     elif quiet:
         allowed = {cell.number for cell in notebook.cells if cell.may_raise}
         for cell_result in run.visible():
@@ -175,20 +172,18 @@ def _eval_transcript(filename, source, output_format, seed, limits, precision, n
     try:
         transcript = read_transcript(source, filename)
     except TranscriptError as exc:
-        return _not_a_notebook(filename, exc, output_format)
+        return _not_a_notebook(filename, exc, output_format, several)
     mode = "never" if no_color else color_mode
     views = _views(transcript.script(), trace, trace_values, partials, detect_anomaly,
                    output_format)
     run = run_transcript(transcript, seed=seed, limits=limits,
                          observer=views.tracer if views is not None else None)
     result = run.result()
-    if output_format == "json":
-        from gradcli.render.jsondoc import write
+    if output_format in ("json", "jsonl"):
+        from gradcli.cli import write_document
 
         extra = {**(views.json() if views is not None else {}), **view.transcript_json(run)}
-        write(sys.stdout, result, extra, indent=None if several else 2,
-              head={"file": filename} if several else None)
-        sys.stdout.write("\n")
+        write_document(result, extra, output_format, several, filename)
     elif quiet:
         sys.stdout.write(result.stdout)
     else:
@@ -214,27 +209,23 @@ def _write_tensors(result, output_format, precision, mode) -> None:
         return
     if not result.tensors:
         return
-    from rich.console import Console
+    from gradcli.cli import terminal_width
+    from gradcli.render.table import table_text
 
-    from gradcli.render.table import rich_table
-
-    color = color_enabled(mode, sys.stdout)
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
-    console = Console(force_terminal=color, color_system="auto" if color else None,
-                      highlight=False, soft_wrap=False, width=width)
-    console.print(rich_table(result, precision))
+    sys.stdout.write(table_text(result, precision, terminal_width(),
+                                color_enabled(mode, sys.stdout)))
 
 
-def _not_a_notebook(filename, exc, output_format) -> int:
+def _not_a_notebook(filename, exc, output_format, several=False) -> int:
     """A file that cannot be read as its kind (bad JSON, bad example layout): exit 3."""
     from gradcli.result import ErrorRecord, RunResult
 
     error = ErrorRecord("SyntaxError", exc.message, exc.line, getattr(exc, "column", None),
                         phase="parse")
-    if output_format == "json":
-        from gradcli.render.jsondoc import dumps
+    if output_format in ("json", "jsonl"):
+        from gradcli.cli import write_document
 
-        sys.stdout.write(dumps(RunResult(filename, "", error=error)) + "\n")
+        write_document(RunResult(filename, "", error=error), None, output_format, several)
     place = f"{filename}:{exc.line}" if exc.line else filename
     if exc.line and getattr(exc, "column", None):
         place += f":{exc.column}"

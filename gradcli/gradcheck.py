@@ -72,6 +72,15 @@ class CheckReport:
 class CheckError(Exception):
     """The check cannot run (the program fails, no output scalar, unknown name)."""
 
+    usage = False  # True: the command line named the wrong thing (exit 2)
+    syntax = False
+
+
+class CheckUsageError(CheckError):
+    """--of/--wrt name something that is not there, or not the right kind of tensor."""
+
+    usage = True
+
 
 class _Perturbing(dict):
     """Program variables that nudge one leaf element the first time the leaf is bound."""
@@ -111,9 +120,9 @@ def _scalar_of(result, name):
         if record.name == name:
             t = record.tensor
             if t.array.size != 1:
-                raise CheckError(f"--of {name}: tensor has {t.array.size} elements, not 1")
+                raise CheckUsageError(f"--of {name}: tensor has {t.array.size} elements, not 1")
             return float(t.array.reshape(()))
-    raise CheckError(f"--of {name}: no tensor of that name at the end of the program")
+    raise CheckUsageError(f"--of {name}: no tensor of that name at the end of the program")
 
 
 def check(source: str, filename: str, of: str | None = None, wrt=(), atol=1e-5, rtol=1e-3,
@@ -128,30 +137,72 @@ def check(source: str, filename: str, of: str | None = None, wrt=(), atol=1e-5, 
         raise error
     named = {record.name: record.tensor for record in base.tensors}
     notes = []
+    last_root = None
+    scalar_roots = [group[0] for group in roots if len(group) == 1 and group[0].array.size == 1]
+    if scalar_roots:
+        last_root = scalar_roots[-1]
     if of is None:
-        scalar_roots = [group[0] for group in roots if len(group) == 1 and group[0].array.size == 1]
-        if not scalar_roots:
+        if last_root is None:
             raise CheckError("no backward() on a scalar in the program: name the output with --of")
-        root = scalar_roots[-1]
-        of = next((name for name, t in named.items() if t is root), None)
+        of = next((name for name, t in named.items() if t is last_root), None)
         if of is None:
             raise CheckError("the tensor backward() was called on has no name: use --of NAME")
-    elif of not in named:
-        raise CheckError(f"--of {of}: no tensor of that name at the end of the program")
-    if len(roots) > 1:
-        notes.append(
-            f"backward() ran {len(roots)} times: analytic gradients are the accumulated .grad"
-        )
+    else:
+        _check_output(of, named)
     leaves = list(wrt) or [name for name, t in named.items()
                            if t.grad_fn is None and t.requires_grad]
     for name in leaves:
         if name not in named:
-            raise CheckError(f"--wrt {name}: no tensor of that name")
+            raise CheckUsageError(f"--wrt {name}: no tensor of that name")
+        if named[name].grad_fn is not None:
+            raise CheckUsageError(
+                f"--wrt {name}: {name} is not a leaf (its grad_fn is "
+                f"{named[name].grad_fn.name()}); name a leaf that requires grad")
+        if not named[name].requires_grad:
+            raise CheckUsageError(f"--wrt {name}: {name} does not require grad")
+    if named[of] is last_root and len(roots) == 1:
+        # The one backward() of the program ran on the output: its .grad is the answer.
+        grads = {name: named[name].grad for name in leaves}
+    else:
+        # Another output, or several backward passes: .grad holds some other (or summed)
+        # gradient, so differentiate the output itself, on its own graph.
+        try:
+            grads = _fresh_gradients(named, of, leaves)
+        except CheckError:
+            if named[of] is not last_root:
+                raise
+            # The output's graph was freed by its own backward(): all that is left is .grad.
+            grads = {name: named[name].grad for name in leaves}
+            notes.append(f"backward() ran {len(roots)} times: analytic gradients are the "
+                         "accumulated .grad")
     report = CheckReport(of, [], atol, rtol, eps, notes)
     for name in leaves:
         report.leaves.append(
-            _check_leaf(source, filename, seed, of, name, named[name], atol, rtol, eps))
+            _check_leaf(source, filename, seed, of, name, named[name], grads[name], atol, rtol,
+                        eps))
     return report
+
+
+def _check_output(of: str, named: dict) -> None:
+    if of not in named:
+        raise CheckUsageError(f"--of {of}: no tensor of that name at the end of the program")
+    tensor = named[of]
+    if tensor.grad_fn is None:
+        raise CheckUsageError(
+            f"--of {of}: {of} is a leaf; name the output computed from the leaves "
+            "(a tensor with a grad_fn)")
+    if tensor.array.size != 1:
+        raise CheckUsageError(f"--of {of}: tensor has {tensor.array.size} elements, not 1")
+
+
+def _fresh_gradients(named: dict, of: str, leaves: list[str]) -> dict:
+    """d(of)/d(leaf) by autograd.grad on the output's graph, leaving every .grad alone."""
+    try:
+        values = engine.grad([named[of]], [named[name] for name in leaves],
+                             retain_graph=True, allow_unused=True)
+    except ProgramError as exc:
+        raise CheckError(f"cannot differentiate {of}: {exc}") from None
+    return dict(zip(leaves, values, strict=True))
 
 
 def _f(source, filename, seed, of, name, index, delta):
@@ -171,8 +222,8 @@ def _classify(analytic, numeric, forward, backward_, atol, rtol):
     return abs_error, rel_error, "FAIL"
 
 
-def _check_leaf(source, filename, seed, of, name, leaf, atol, rtol, eps) -> LeafCheck:
-    grad = leaf.grad.array.astype(np.float64) if leaf.grad is not None else np.zeros(leaf.shape)
+def _check_leaf(source, filename, seed, of, name, leaf, grad, atol, rtol, eps) -> LeafCheck:
+    grad = grad.array.astype(np.float64) if grad is not None else np.zeros(leaf.shape)
     f0 = _f(source, filename, seed, of, name, 0, 0.0)
     size = leaf.array.size
     if size <= MAX_ELEMENTWISE:
@@ -205,4 +256,4 @@ def _check_leaf(source, filename, seed, of, name, leaf, atol, rtol, eps) -> Leaf
     return check
 
 
-__all__ = ["check", "CheckReport", "CheckError", "ProgramError"]
+__all__ = ["check", "CheckReport", "CheckError", "CheckUsageError", "ProgramError"]

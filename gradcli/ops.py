@@ -28,6 +28,7 @@ with no edge, `(None, 0)`, exactly as PyTorch shows its wrapped numbers.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -795,8 +796,19 @@ def _(ctx, grad, xp):
     return (xp.expand(restore_dims(grad, dims, keepdim, xp), ctx.shapes[0]),)
 
 
+def quiet_numpy(function, *args, **kwargs):
+    """function(*args, **kwargs) without numpy's RuntimeWarnings ("Mean of empty slice",
+    "Degrees of freedom <= 0 for slice"): PyTorch gives nan there, with its own
+    UserWarning where it has one (api raises those), and numpy's must not reach stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return function(*args, **kwargs)
+
+
 @op("mean")
 def mean_all(xs, p):
+    if not xs[0].size:
+        return quiet_numpy(np.mean, xs[0], dtype=xs[0].dtype)
     return np.mean(xs[0], dtype=xs[0].dtype)
 
 
@@ -809,6 +821,8 @@ def _(ctx, grad, xp):
 @op("mean.dim")
 def mean_dims(xs, p):
     dims, keepdim = p
+    if not xs[0].size:
+        return quiet_numpy(np.mean, xs[0], axis=dims, keepdims=keepdim, dtype=xs[0].dtype)
     return np.mean(xs[0], axis=dims, keepdims=keepdim, dtype=xs[0].dtype)
 
 
@@ -985,7 +999,7 @@ def _count(shape, dims):
 @op("var.correction", save=save_self)
 def var(xs, p):
     dims, correction, keepdim = p
-    return np.var(xs[0], axis=dims, ddof=correction, keepdims=keepdim)
+    return quiet_numpy(np.var, xs[0], axis=dims, ddof=correction, keepdims=keepdim)
 
 
 @var.derivative
@@ -1000,7 +1014,7 @@ def _(ctx, grad, xp):
 @op("std.correction", save=save_self_and_result)
 def std(xs, p):
     dims, correction, keepdim = p
-    return np.std(xs[0], axis=dims, ddof=correction, keepdims=keepdim)
+    return quiet_numpy(np.std, xs[0], axis=dims, ddof=correction, keepdims=keepdim)
 
 
 @std.derivative
@@ -1254,7 +1268,7 @@ def _(ctx, grad, xp):
 
 def _reduce(loss, reduction):
     if reduction == "mean":
-        return np.mean(loss, dtype=loss.dtype)
+        return quiet_numpy(np.mean, loss, dtype=loss.dtype)
     if reduction == "sum":
         return np.sum(loss)
     return loss

@@ -39,9 +39,8 @@ class ErrorRecord(_Record):
                  "end_column", "stack")
 
     def __init__(self, type: str, message: str, line: int | None, column: int | None,
-                 hint: str | None = None, phase: str = "run"):
-        self.end_line = None  # where the culprit ends (CPython 3.11's ^^^^ span), if known
-        self.end_column = None
+                 hint: str | None = None, phase: str = "run", end_line: int | None = None,
+                 end_column: int | None = None):
         self.stack: list = []  # (function name, line) of the calls around the error
         self.type = type  # "RuntimeError", "SyntaxError", ...
         self.message = message  # PyTorch's / Python's message, verbatim
@@ -49,6 +48,10 @@ class ErrorRecord(_Record):
         self.column = column
         self.hint = hint
         self.phase = phase  # "parse" for syntax errors (exit 3), "run" otherwise (exit 1)
+        # Optional: where the culprit ends (1-based, exclusive, as CPython's
+        # end_col_offset + 1); the caret then underlines the span with ^^^^.
+        self.end_line = end_line
+        self.end_column = end_column
 
 
 class TensorRecord(_Record):

@@ -61,7 +61,7 @@ def test_recordings_were_checked_against_pytorch():
 def test_exit_codes_through_the_command_line():
     """One `gradcli eval` over every example: one JSON document per line, exit code = worst."""
     done = subprocess.run(
-        [sys.executable, "-m", "gradcli", "eval", *map(str, EXAMPLES), "--format", "json"],
+        [sys.executable, "-m", "gradcli", "eval", *map(str, EXAMPLES), "--format", "jsonl"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )  # fmt: skip
     documents = [json.loads(line) for line in done.stdout.splitlines()]

@@ -194,7 +194,9 @@ def test_block_error_table_and_save_then_eval_gives_the_same_tensors(repl, tmp_p
     # An error: reported with PyTorch's message, and the session goes on.
     term.line("y.backward()")
     shown = term.prompt()
-    assert "<input>:1:1: RuntimeError: Trying to backward through the graph a second time" in shown
+    # Inputs are numbered as IPython numbers them (issue 11 item 13): this is the fifth.
+    assert "input [5]:1:1: RuntimeError: Trying to backward through the graph a second time" \
+        in shown
     assert "    y.backward()" in shown
     term.line("print('still here', x.requires_grad)")
     term.expect("still here True")
@@ -388,8 +390,10 @@ def test_piped_session_and_saved_program(tmp_path):
     done = subprocess.run([sys.executable, "-m", "gradcli", "repl"], input=script, text=True,
                           capture_output=True, env=clean_env(tmp_path), cwd=tmp_path,
                           timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    assert "RuntimeError: element 0 of tensors does not require grad" in done.stderr
+    assert done.returncode == 1, done.stderr  # an input failed (issue 11 item 13)
+    # Positions are stdin's: the failing input is line 9, `w.grad.backward()` column 21.
+    assert "<stdin>:9:21: RuntimeError: element 0 of tensors does not require grad" \
+        in done.stderr
     assert "tensor([ 0.5120, -1.0240], requires_grad=True)" in done.stdout
     saved = (tmp_path / "saved.expr").read_text()
     assert "w.sum().backward()\n# failed: RuntimeError" in saved

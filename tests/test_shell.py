@@ -121,7 +121,7 @@ def test_bash_script_completes_in_bash(tmp_path):
     done = subprocess.run(["bash", "--norc", "-c", check], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60,
                           env=env(PATH=f"{tmp_path}{os.pathsep}{os.environ['PATH']}"))
-    assert done.stdout.split("\n")[:2] == ["json", "show"], done.stderr
+    assert done.stdout.split("\n")[:2] == ["json jsonl", "show"], done.stderr
 
 
 # ----- several files, JSON Lines, --quiet ----------------------------------------------------
@@ -154,13 +154,30 @@ def test_a_missing_file_among_several_runs_nothing(programs):
     assert done.stdout == "" and "cannot read 'missing.expr'" in done.stderr
 
 
-def test_json_is_one_document_per_line_for_several_files(programs):
+def test_jsonl_is_one_document_per_line_for_several_files(programs):
     done = gradcli("eval", "good.expr", "warns.expr", "fails.expr", "syntax.expr",
-                   "--format", "json", cwd=programs)
+                   "--format", "jsonl", cwd=programs)
     assert done.returncode == 3
     lines = done.stdout.splitlines()
     assert len(lines) == 4
     documents = [json.loads(line) for line in lines]
+    _check_documents(documents)
+    one = gradcli("eval", "good.expr", "--format", "jsonl", cwd=programs).stdout
+    assert one.count("\n") == 1 and json.loads(one)["file"] == "good.expr"
+
+
+def test_json_is_one_array_for_several_files(programs):
+    # One document whatever the number of files: a script's parser does not change.
+    done = gradcli("eval", "good.expr", "warns.expr", "fails.expr", "syntax.expr",
+                   "--format", "json", cwd=programs)
+    assert done.returncode == 3
+    documents = json.loads(done.stdout)
+    assert isinstance(documents, list) and len(documents) == 4
+    assert done.stdout.startswith("[\n  {\n    \"file\": \"good.expr\",")
+    _check_documents(documents)
+
+
+def _check_documents(documents):
     assert [d["file"] for d in documents] == ["good.expr", "warns.expr", "fails.expr",
                                               "syntax.expr"]
     assert [d["ok"] for d in documents] == [True, True, False, False]
@@ -195,8 +212,9 @@ def test_quiet_prints_only_what_print_wrote(programs):
     done = gradcli("eval", "--quiet", "fails.expr", cwd=programs)
     assert done.returncode == 1 and done.stdout == ""
     assert "RuntimeError: Trying to backward through the graph" in done.stderr
-    done = gradcli("eval", "--quiet", "--format", "tsv", "good.expr", cwd=programs)
-    assert done.stdout == "grad tensor([2., 4.])\n"
+    for fmt in ("tsv", "latex", "jsonl"):  # contradictions are usage errors (item 10)
+        done = gradcli("eval", "--quiet", "--format", fmt, "good.expr", cwd=programs)
+        assert done.returncode == 2 and "--quiet" in done.stderr and done.stdout == ""
     done = gradcli("eval", "--quiet", "--format", "json", "good.expr", cwd=programs)
     assert done.returncode == 2 and "--quiet" in done.stderr
 

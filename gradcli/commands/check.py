@@ -3,30 +3,45 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
 
+from gradcli.commands.options import color_choice, examples
 from gradcli.errors import ExitStatus
+from gradcli.terminal import COLOR_MODES, color_enabled
+
+EXAMPLES = examples(
+    "gradcli check examples/mlp_tanh_cross_entropy.expr --brief",
+    "gradcli check prog.expr --of loss --wrt w --format json",
+)
 
 
-@click.command("check")
+@click.command("check", short_help="Check gradients against finite differences.",
+               epilog=EXAMPLES)
 @click.argument("file", required=False)
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
 @click.option("--of", "of", metavar="NAME",
               help="The scalar to differentiate (default: the last one backward() was called on).")
 @click.option("--wrt", multiple=True, metavar="NAME",
               help="A leaf to check (repeatable; default: every leaf that requires grad).")
-@click.option("--atol", type=float, default=1e-5, show_default=True)
-@click.option("--rtol", type=float, default=1e-3, show_default=True)
-@click.option("--eps", type=float, default=1e-6, show_default=True, help="Finite-difference step.")
-@click.option("--seed", type=int, default=None)
+@click.option("--atol", type=click.FloatRange(0), default=1e-5, show_default=True,
+              help="Absolute tolerance: an element passes when |analytic - numeric| <= "
+                   "atol + rtol * |numeric|.")
+@click.option("--rtol", type=click.FloatRange(0), default=1e-3, show_default=True,
+              help="Relative tolerance (see --atol).")
+@click.option("--eps", type=click.FloatRange(0, min_open=True), default=1e-6, show_default=True,
+              help="Finite-difference step (> 0).")
+@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=None,
+              help="Seed for rand/randn/randint (default 0).")
 @click.option("--format", "output_format", type=click.Choice(("table", "json")), default="table",
-              show_default=True)
+              show_default=True, help="Output format.")
 @click.option("--brief", is_flag=True, help="One row per leaf instead of one per element.")
-@click.option("--no-color", is_flag=True)
-def command(file, expr, of, wrt, atol, rtol, eps, seed, output_format, brief, no_color):
+@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default=None,
+              help="Colour: auto (default) means a terminal and no NO_COLOR in the environment.")
+@click.option("--no-color", is_flag=True, help="No colour (same as --color never).")
+def command(file, expr, of, wrt, atol, rtol, eps, seed, output_format, brief, color_mode,
+            no_color):
     """Check every leaf's gradient against central finite differences (float64)."""
     from gradcli.cli import read_program
     from gradcli.gradcheck import CheckError, check
@@ -35,7 +50,9 @@ def command(file, expr, of, wrt, atol, rtol, eps, seed, output_format, brief, no
     try:
         report = check(source, filename, of, wrt, atol, rtol, eps, seed)
     except CheckError as exc:
-        if getattr(exc, "syntax", False):
+        if exc.usage:
+            raise click.UsageError(str(exc)) from None
+        if exc.syntax:
             click.echo(f"gradcli check: {exc}", err=True)
             sys.exit(ExitStatus.SYNTAX)
         if output_format == "json":
@@ -51,13 +68,20 @@ def command(file, expr, of, wrt, atol, rtol, eps, seed, output_format, brief, no
 
         from gradcli.render.check import brief_table, leaf_table, summary
 
-        console = Console(no_color=no_color or bool(os.environ.get("NO_COLOR")), highlight=False)
-        for note in report.notes:
-            console.print(f"note: {note}", style="dim")
-        if brief:
-            console.print(brief_table(report))
-        else:
-            for leaf in report.leaves:
-                console.print(leaf_table(leaf))
-        console.print(summary(report), markup=False)
+        color = color_enabled(color_choice(color_mode, no_color), sys.stdout)
+        console = Console(force_terminal=color, color_system="auto" if color else None,
+                          highlight=False)
+        with console.capture() as captured:
+            for note in report.notes:
+                console.print(f"note: {note}", style="dim")
+            if brief:
+                console.print(brief_table(report))
+            else:
+                for leaf in report.leaves:
+                    console.print(leaf_table(leaf))
+            console.print(summary(report), markup=False)
+        # rich pads every line to the table's width and opens a table with a blank line.
+        text = "".join(line.rstrip(" ") + "\n" for line in captured.get().split("\n")[:-1])
+        sys.stdout.write(text.lstrip("\n"))
+        sys.stdout.flush()
     sys.exit(ExitStatus.OK if report.passed else ExitStatus.PROGRAM_ERROR)

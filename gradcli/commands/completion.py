@@ -11,6 +11,8 @@ import os
 
 import click
 
+from gradcli.commands.options import examples
+
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_GRADCLI_COMPLETE"
 
@@ -22,7 +24,10 @@ def script(root: click.Command, shell: str, prog_name: str = "gradcli") -> str:
     return cls(root, {}, prog_name, COMPLETE_VAR).source()
 
 
-@click.command("completion")
+@click.command("completion", short_help="Print the shell completion script.",
+               epilog=examples(
+    """eval "$(gradcli completion bash)"      # in ~/.bashrc""",
+    "gradcli completion fish > ~/.config/fish/completions/gradcli.fish"))
 @click.argument("shell", required=False, type=click.Choice(SHELLS))
 @click.pass_context
 def command(ctx, shell):

@@ -3,12 +3,13 @@ an interactive HTML page."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
+from gradcli.commands.options import color_choice, color_options, examples, seed_option
 from gradcli.errors import ExitStatus
+from gradcli.terminal import color_enabled
 
 FORMATS = ("tree", "dot", "mermaid", "svg", "html")
 LAYOUTS = ("gradcli", "dot")
@@ -59,11 +60,10 @@ def select_roots(records, names) -> list[tuple[str, object]]:
     return chosen
 
 
-def _color(no_color: bool) -> bool:
-    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
-
-
-@click.command("graph")
+@click.command("graph", short_help="Draw a program's backward graph: tree, DOT or Mermaid.",
+               epilog=examples("gradcli graph examples/nb_14_retain_grad_graph.expr",
+                               "gradcli graph prog.expr --root loss --show-saved --depth 4",
+                               "gradcli graph prog.expr --format dot | dot -Tsvg > graph.svg"))
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="tree",
@@ -81,18 +81,16 @@ def _color(no_color: bool) -> bool:
 @click.option("--depth", type=click.IntRange(1), default=12, show_default=True,
               help="Tree: levels shown before the rest is summarised.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Replace the data of NAME's first tensor(...) declaration.")
-@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
-@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1).")
-def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_color,
-            layout):
+              help="Give NAME's first binding (a number, list, tensor(...) or zeros/ones/"
+                   "full/rand/randn/empty call) this value, of the same shape.")
+@seed_option
+@color_options
+def command(file, expr, output_format, layout, roots, show_saved, depth, sets, seed, color_mode,
+            no_color):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and draw its backward graph.
 
     What the program prints is not shown; errors go to stderr. Graphviz draws the
-    dot format:
-
-    \b
-        gradcli graph prog.expr --format dot | dot -Tsvg > graph.svg
+    dot format.
     """
     from gradcli.cli import (
         SourceError,
@@ -100,16 +98,21 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_
         format_error,
         parse_sets,
         read_program,
+        with_overrides,
     )
     from gradcli.interpreter import run
     from gradcli.render import graph as G
     from gradcli.trace import Labeller
 
     overrides = parse_sets(sets)
+    mode = color_choice(color_mode, no_color)
     try:
         filename, source = read_program(file, expr)
     except SourceError as exc:
-        raise SyntaxExit(file or "<stdin>", "", exc, output_format) from None
+        raise SyntaxExit(file or "<stdin>", exc.source, exc, output_format) from None
+    notebook = filename.lower().endswith(".ipynb")
+    if not notebook:
+        source = with_overrides(source, overrides)
     recorder = None
     if output_format == "html":
         from gradcli.explain.replay import ReplayRecorder
@@ -121,12 +124,12 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_
         if not available():
             raise click.UsageError("--layout dot needs Graphviz's `dot` program on PATH "
                                    "(or use the default --layout gradcli)")
-    if filename.lower().endswith(".ipynb"):  # the cells in order, as Run All runs them
+    if notebook:  # the cells in order, as Run All runs them
         from gradcli.cli_documents import notebook_result
 
         source, result = notebook_result(filename, source, seed, output_format)
     else:
-        result = run(source, filename, seed=seed, overrides=overrides, observer=recorder)
+        result = run(source, filename, seed=seed, observer=recorder)
     if result.error is not None and result.error.phase == "parse":
         print(format_error(filename, source, result.error), file=sys.stderr)
         sys.exit(ExitStatus.SYNTAX)
@@ -153,7 +156,7 @@ def command(file, expr, output_format, roots, show_saved, depth, sets, seed, no_
     else:
         from rich.console import Console
 
-        color = _color(no_color)
+        color = color_enabled(mode, sys.stdout)
         console = Console(force_terminal=color, color_system="auto" if color else None,
                           highlight=False, soft_wrap=False)
         if not graph.nodes:

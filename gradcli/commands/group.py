@@ -4,10 +4,14 @@ FILE` never imports this module (see `gradcli.cli.quick_eval`): click costs star
 
 from __future__ import annotations
 
+import os
+import shlex
+
 import click
 
 from gradcli import __version__
 from gradcli.cli import FORMATS, ReaderGone, run_eval
+from gradcli.commands.options import examples
 from gradcli.terminal import COLOR_MODES
 
 
@@ -15,7 +19,8 @@ class LazyGroup(click.Group):
     """Subcommands other than `eval` are imported when first looked up (each module is
     named after its command), so `gradcli eval` does not import the REPL or Pygments."""
 
-    lazy = ("check", "completion", "graph", "help", "quiz", "repl", "seal", "show", "test")
+    lazy = ("check", "completion", "examples", "graph", "help", "quiz", "repl", "seal", "show",
+            "test")
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
@@ -27,6 +32,19 @@ class LazyGroup(click.Group):
             self.add_command(import_module(f"gradcli.commands.{name}").command)
         return super().get_command(ctx, name)
 
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            name = args[0] if args else ""
+            if name.endswith(".expr") or os.path.isfile(name):
+                # `gradcli quick.expr`: a program where a command was expected.
+                rest = " ".join(shlex.quote(arg) for arg in args)
+                raise click.UsageError(
+                    f"No such command '{name}'. To run the program: gradcli eval {rest}",
+                    ctx) from None
+            raise
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -35,33 +53,45 @@ class LazyGroup(click.Group):
             raise ReaderGone from None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="gradcli")
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=examples("gradcli eval examples/nb_14_retain_grad_graph.expr",
+                             "gradcli graph examples/nb_14_retain_grad_graph.expr",
+                             "gradcli help language"))
+@click.version_option(__version__, "-V", "--version", prog_name="gradcli")
 def cli():
     """gradcli: see what PyTorch's autograd does with a small tensor program."""
 
 
-@cli.command("eval")
+@cli.command("eval", short_help="Run a program and show its tensors.", epilog=examples(
+    "gradcli eval examples/nb_20_leaf_retain_grad.expr",
+    "gradcli eval -e 'x = tensor(3.0, requires_grad=True); (x ** 2).backward()'",
+    "gradcli eval prog.expr --format json | jq '.tensors[0].grad'",
+    "gradcli eval examples/*.expr --format jsonl",
+))
 @click.argument("files", nargs=-1, metavar="[FILE]...",
                 type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="Replace the data of NAME's first tensor(...) declaration.")
-@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
+              help="Give NAME's first binding (a number, list, tensor(...) or zeros/ones/"
+                   "full/rand/randn/empty call) this value, of the same shape.")
+@click.option("--seed", type=click.IntRange(0, 2**64 - 1), default=None,
+              help="Seed for rand/randn/randint (default 0).")
 @click.option("--precision", type=click.IntRange(0, 16), default=4, show_default=True,
-              help="Digits after the point in the table.")
+              help="Digits after the point in the table, TSV and partials.")
+@click.option("--full", is_flag=True,
+              help="Print long tensors below the table in full (no `...`).")
 @click.option("--no-color", is_flag=True, help="No colour (same as --color never).")
-@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES),
-              default="auto", show_default=True,
-              help="Colour: auto means a terminal and no NO_COLOR in the environment.")
+@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default=None,
+              help="Colour: auto (default) means a terminal and no NO_COLOR in the "
+                   "environment.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print only what the program's print() wrote (errors still go to stderr).")
 @click.option("--trace", is_flag=True, help="Show every backward pass node by node.")
 @click.option("--detect-anomaly", is_flag=True, help="Report the first NaN/inf made in backward.")
-@click.option("--trace-values", type=click.Choice(("summary", "full")), default="summary",
-              show_default=True, help="--trace: summarise long tensors, or show every value.")
+@click.option("--trace-values", type=click.Choice(("summary", "full")), default=None,
+              help="With --trace: summarise long tensors (default), or show every value.")
 @click.option("--partials", is_flag=True,
               help="After each backward, print ∂output/∂leaf for every leaf it reached.")
 @click.option("--max-steps", type=click.IntRange(1), default=None,
@@ -80,17 +110,19 @@ def cli():
               help="Formulas beside the numbers: ∂output/∂leaf in the program's names, "
                    "checked against the engine (needs the extra: pip install "
                    "'gradcli[symbolic]').")
-def eval_command(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
-                 trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
+def eval_command(files, expr, output_format, sets, seed, precision, full, no_color, color_mode,
+                 quiet, trace, detect_anomaly, max_steps, trace_values, partials, max_memory=None,
                  timeout=None, html=None, cells=None, symbolic=False):
     """Run a program (FILE, '-' or piped stdin, or -e TEXT) and show its tensors.
 
     With several FILEs, each runs on its own and prints its own result, in order (json:
-    one document per line, each with a "file" key); the exit code is the worst outcome.
+    one array of documents, jsonl: one document per line, each with a "file" key); the
+    exit code is the worst outcome. Contradicting options (-q with a --format other than
+    table, --trace-values without --trace, --color with --no-color) are usage errors.
     """
     run_eval(files, expr, output_format, sets, seed, precision, no_color, color_mode, quiet,
              trace, detect_anomaly, max_steps, trace_values, partials, max_memory, timeout,
-             html=html, cells=cells, symbolic=symbolic)
+             full, html=html, cells=cells, symbolic=symbolic)
 
 
 def _size(value):

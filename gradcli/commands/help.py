@@ -13,8 +13,9 @@ import textwrap
 
 import click
 
+from gradcli.commands.options import color_choice, color_options, examples
 from gradcli.lexer import highlight
-from gradcli.terminal import COLOR_MODES, color_enabled
+from gradcli.terminal import color_enabled
 
 WIDTH = 78
 
@@ -94,7 +95,7 @@ LANGUAGE = [
     ]),
     ("SEE ALSO", [
         "gradcli eval --help, gradcli repl --help, gradcli show --help, gradcli completion "
-        "--help; the examples/ directory and its README.",
+        "--help; gradcli examples lists the example programs installed with gradcli.",
     ]),
 ]
 
@@ -159,17 +160,25 @@ def render_language(color: bool) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+def page(text: str) -> None:
+    """The text through $PAGER or less. click sets LESS=-R (so less shows colours instead
+    of raw `ESC[1m`) only when asked to decide about colour itself (color=None), and
+    strips the escapes for a pager that cannot show them."""
+    click.echo_via_pager(text, color=None)
+
+
 TOPICS = {"language": "the .expr language reference (man-page style)"}
 
 
-@click.command("help")
+@click.command("help", short_help="The language reference, or a command's help.",
+               epilog=examples("gradcli help language", "gradcli help check",
+                                      "gradcli help language --no-pager | grep -A3 EXAMPLE"))
 @click.argument("topic", required=False)
-@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default="auto",
-              show_default=True, help="Bold headings and highlighted code.")
+@color_options
 @click.option("--pager/--no-pager", default=None,
               help="Page the output (default: on a terminal, with $PAGER or less).")
 @click.pass_context
-def command(ctx, topic, color_mode, pager):
+def command(ctx, topic, color_mode, no_color, pager):
     """Help on TOPIC: `language`, or a command name (eval, repl, show, ...)."""
     root = ctx.find_root().command
     if topic is None:
@@ -179,12 +188,12 @@ def command(ctx, topic, color_mode, pager):
         click.echo("  COMMAND    the help of that command (same as gradcli COMMAND --help)")
         return
     if topic == "language":
-        color = color_enabled(color_mode, sys.stdout)
+        color = color_enabled(color_choice(color_mode, no_color), sys.stdout)
         text = render_language(color)
         use_pager = pager if pager is not None else (
             sys.stdout.isatty() and sys.stdin.isatty() and os.environ.get("TERM") != "dumb")
         if use_pager:
-            click.echo_via_pager(text, color=color)
+            page(text)
         else:
             click.echo(text, nl=False, color=color)
         return

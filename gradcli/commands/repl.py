@@ -17,7 +17,9 @@ from pathlib import Path
 
 import click
 
-from gradcli.terminal import COLOR_MODES, color_enabled
+from gradcli.commands.options import color_choice, color_options, examples, seed_option
+from gradcli.errors import ExitStatus
+from gradcli.terminal import color_enabled
 
 PROMPT = ">>> "
 CONTINUATION = "... "
@@ -207,6 +209,8 @@ class Repl:
         self.err = err or sys.stderr
         self.trace = False
         self.done = False
+        self.inputs = 0  # program inputs run so far: input [N] in messages, as IPython's In [N]
+        self.failed = False  # an input raised: piped input exits 1
 
     # -- output --
     def write(self, text: str) -> None:
@@ -221,8 +225,10 @@ class Repl:
         return f"\x1b[{sgr}m{text}\x1b[0m" if self.color else text
 
     # -- inputs --
-    def handle(self, text: str) -> None:
-        """One complete input: a meta-command or program text. Never raises."""
+    def handle(self, text: str, first_line: int | None = None) -> None:
+        """One complete input: a meta-command or program text. Never raises. `first_line`:
+        the stdin line the input starts on, when stdin is not a terminal; messages then
+        name `<stdin>` and that line, as `gradcli eval -` would."""
         stripped = text.strip()
         if not stripped:
             return
@@ -230,7 +236,12 @@ class Repl:
             if stripped.startswith(":"):
                 self.meta(stripped)
             else:
-                self.run_source(_dedent_trailing(text), INPUT_NAME, echo=True)
+                self.inputs += 1
+                if first_line is None:
+                    name, offset = f"input [{self.inputs}]", 0
+                else:
+                    name, offset = "<stdin>", first_line - 1
+                self.run_source(_dedent_trailing(text), name, echo=True, offset=offset)
         except KeyboardInterrupt:
             self.warn("KeyboardInterrupt")
         except Exception as exc:  # noqa: BLE001 - a gradcli bug must not end the session
@@ -241,7 +252,9 @@ class Repl:
             self.warn(f"gradcli: internal error ({type(exc).__name__}: {exc}). This is a bug in "
                       "gradcli; please report it with the input that caused it.")
 
-    def run_source(self, source: str, filename: str, echo: bool) -> None:
+    def run_source(self, source: str, filename: str, echo: bool, offset: int = 0) -> None:
+        """Run program text; `offset`: lines before it in `filename` (piped stdin), added
+        to the line numbers of its warnings and errors."""
         from gradcli.cli import format_error, format_warning
 
         views = None
@@ -249,6 +262,9 @@ class Repl:
             from gradcli.render.trace import make_views
 
             views = make_views(source, trace=True)
+        # The loop-step budget (--max-steps) is per input, as it is per program for eval:
+        # a long session never runs out of it.
+        self.session.runtime.steps = 0
         outcome = self.session.execute(source, echo=echo,
                                        observer=views.tracer if views is not None else None)
         if views is not None and views.traces:
@@ -257,13 +273,17 @@ class Repl:
             self.out.flush()
         elif outcome.stdout:
             self.write(outcome.stdout if outcome.stdout.endswith("\n") else outcome.stdout + "\n")
+        shown = "\n" * offset + source  # line numbers of the whole stdin
         for warning in outcome.warnings:
-            self.warn(format_warning(filename, source, warning))
+            self.warn(format_warning(filename, shown, _shifted(warning, offset)))
+        if outcome.error is not None:
+            self.failed = True
         if outcome.error is not None and outcome.error.type == "KeyboardInterrupt":
             self.warn(f"KeyboardInterrupt (stopped before line {outcome.error.line}; the "
                       "statements before it ran)")
         elif outcome.error is not None:
-            self.warn(format_error(filename, source, outcome.error, color=self.err_color))
+            self.warn(format_error(filename, shown, _shifted(outcome.error, offset),
+                                   color=self.err_color, scope=list(self.session.variables)))
 
     # -- meta-commands --
     def meta(self, line: str) -> None:
@@ -305,14 +325,10 @@ class Repl:
         if not result.tensors:
             self.write("(no tensors yet)\n")
             return
-        from rich.console import Console
+        from gradcli.cli import terminal_width
+        from gradcli.render.table import table_text
 
-        from gradcli.render.table import rich_table
-
-        console = Console(file=self.out, force_terminal=self.color, no_color=not self.color,
-                          color_system="standard" if self.color else None, highlight=False,
-                          soft_wrap=False)
-        console.print(rich_table(result))
+        self.write(table_text(result, width=terminal_width(), color=self.color))
 
     def show_graph(self, name: str) -> None:
         from gradcli.tensor import Tensor
@@ -530,27 +546,34 @@ def simple_loop(repl: Repl, history: Path | None, interactive: bool) -> None:
     if readline is not None:
         _setup_readline(readline, repl, history)
     pending: list[str] = []
+    read = 0  # stdin lines read (piped input)
+    start = None  # the stdin line the pending input starts on
     try:
         while not repl.done:
             prompt = (CONTINUATION if pending else PROMPT) if interactive else ""
             try:
                 line = input(prompt) if interactive else _read_line()
+                read += 1
+                if not pending:
+                    start = None if interactive else read
             except KeyboardInterrupt:
                 pending = []
                 sys.stdout.write("\n")
                 continue
             except EOFError:
                 if pending:
-                    repl.handle("\n".join(pending) + "\n")
+                    repl.handle("\n".join(pending) + "\n", start)
                 break
             if not pending and line.strip().startswith(":"):
                 repl.handle(line)
                 continue
+            if not pending and not line.strip():
+                continue  # a blank line between inputs
             pending.append(line)
             text = "\n".join(pending)
             if is_complete(text) and not (len(pending) == 1 and _opens_block(line)):
                 pending = []
-                repl.handle(text + "\n")
+                repl.handle(text + "\n", start)
     finally:
         if readline is not None and history is not None:
             try:
@@ -558,6 +581,19 @@ def simple_loop(repl: Repl, history: Path | None, interactive: bool) -> None:
                 readline.write_history_file(str(history))
             except OSError:
                 pass
+
+
+def _shifted(record, offset: int):
+    """A warning or error record with its lines moved down by `offset`."""
+    if not offset or not getattr(record, "line", None):
+        return record
+    import copy
+
+    moved = copy.copy(record)
+    moved.line += offset
+    if getattr(moved, "end_line", None):
+        moved.end_line += offset
+    return moved
 
 
 def _opens_block(line: str) -> bool:
@@ -603,17 +639,18 @@ def _setup_readline(readline, repl: Repl, history: Path | None) -> None:
 # ----- the command ------------------------------------------------------------------------
 
 
-@click.command("repl")
-@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint (default 0).")
-@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default="auto",
-              show_default=True, help="Colour and highlighting (auto: on a terminal, unless "
-              "NO_COLOR is set).")
+@click.command("repl", epilog=examples("gradcli repl", "gradcli repl --load prog.expr",
+                                      "gradcli repl < inputs.txt"))
+@seed_option
+@color_options
+@click.option("--max-steps", type=click.IntRange(1), default=None,
+              help="Loop-iteration budget for each input (default 10,000,000).")
 @click.option("--simple", is_flag=True,
               help="Plain line editing (readline), no highlighting or completion menu.")
 @click.option("--no-history", is_flag=True, help="Neither read nor write the history file.")
 @click.option("-l", "--load", "load_file", metavar="FILE", default=None,
               help="Run FILE in the session first.")
-def command(seed, color_mode, simple, no_history, load_file):
+def command(seed, color_mode, no_color, max_steps, simple, no_history, load_file):
     """Interactive session: the same language, one input at a time.
 
     History is kept in the user's data directory ($XDG_DATA_HOME/gradcli/history,
@@ -623,8 +660,15 @@ def command(seed, color_mode, simple, no_history, load_file):
     from gradcli.session import Session
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    color_mode = color_choice(color_mode, no_color)
     color = color_enabled(color_mode, sys.stdout)
-    repl = Repl(Session(seed=seed), color, err_color=color_enabled(color_mode, sys.stderr))
+    from gradcli.limits import Limits
+
+    limits = Limits()
+    if max_steps is not None:
+        limits.max_steps = max_steps
+    repl = Repl(Session(seed=seed, limits=limits), color,
+                err_color=color_enabled(color_mode, sys.stderr))
     history = None if no_history else history_path()
     if interactive:
         sys.stdout.write("gradcli repl: PyTorch autograd on numpy. :help for commands, "
@@ -641,6 +685,8 @@ def command(seed, color_mode, simple, no_history, load_file):
         prompt_toolkit_loop(repl, history)
     else:
         simple_loop(repl, history, interactive)
+    if repl.failed and not interactive:
+        sys.exit(ExitStatus.PROGRAM_ERROR)  # `gradcli repl < inputs.txt`: an input failed
 
 
 __all__ = ["command", "completions", "graph_lines"]

@@ -12,9 +12,10 @@ import sys
 
 import click
 
+from gradcli.commands.options import color_choice, color_options, examples, seed_option
 from gradcli.errors import ExitStatus
 from gradcli.lexer import highlight
-from gradcli.terminal import COLOR_MODES, color_enabled
+from gradcli.terminal import color_enabled
 
 MAX_CODE_WIDTH = 56
 
@@ -83,13 +84,15 @@ def _report(text: str, color: bool) -> None:
     click.echo(text, err=True, color=color)
 
 
-@click.command("show")
+@click.command("show", short_help="Print a program annotated with what each line bound.",
+               epilog=examples("gradcli show examples/nb_14_retain_grad_graph.expr",
+                               "gradcli show -e 'x = tensor([1.0, 2.0], requires_grad=True); "
+                               "y = (x * x).sum()'"))
 @click.argument("file", required=False, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-e", "--expr", "expr", metavar="TEXT", help="Program text instead of a file.")
-@click.option("--seed", type=int, default=None, help="Seed for rand/randn/randint.")
-@click.option("--color", "color_mode", type=click.Choice(COLOR_MODES), default="auto",
-              show_default=True, help="Highlighting and colour.")
-def command(file, expr, seed, color_mode):
+@seed_option
+@color_options
+def command(file, expr, seed, color_mode, no_color):
     """Print a program with each line annotated by the tensors it bound.
 
     Each note reads `← name: shape dtype grad_fn` (or `leaf`), as the tensor was when that
@@ -99,6 +102,7 @@ def command(file, expr, seed, color_mode):
     from gradcli.cli import SourceError, format_error, format_warning, read_program
     from gradcli.session import Session
 
+    color_mode = color_choice(color_mode, no_color)
     color = color_enabled(color_mode, sys.stdout)
     err_color = color_enabled(color_mode, sys.stderr)
     if file is not None and file.lower().endswith(".ipynb"):
@@ -112,7 +116,7 @@ def command(file, expr, seed, color_mode):
         from gradcli.result import ErrorRecord
 
         error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column, phase="parse")
-        _report(format_error(file or "<stdin>", "", error, color=err_color), err_color)
+        _report(format_error(file or "<stdin>", exc.source, error, color=err_color), err_color)
         sys.exit(ExitStatus.SYNTAX)
     session = Session(seed=seed, record_bindings=True)
     outcome = session.execute(source, echo=False)

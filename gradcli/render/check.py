@@ -43,6 +43,15 @@ def brief_table(report) -> Table:
     return table
 
 
+def element_name(name: str, index: str) -> str:
+    """How Python spells the element: `w[2]`, `W[1, 0]`, `y` for a 0-d tensor, and
+    `w along v0` for a random-projection direction."""
+    if not index.startswith("("):
+        return f"{name} along {index}"
+    inside = index[1:-1].rstrip(",")
+    return f"{name}[{inside}]" if inside else name
+
+
 def summary(report) -> str:
     counts = {"ok": 0, "FAIL": 0, "kink": 0}
     for leaf in report.leaves:
@@ -54,7 +63,7 @@ def summary(report) -> str:
     worst = report.worst()
     if worst is not None:
         leaf, e = worst
-        text += (f"\nworst: {leaf.name}[{e.index.strip('()')}]: analytic {e.analytic:.6g}, "
+        text += (f"\nworst: {element_name(leaf.name, e.index)}: analytic {e.analytic:.6g}, "
                  f"numeric {e.numeric:.6g}")
     return text
 

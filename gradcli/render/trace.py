@@ -68,12 +68,16 @@ def value_text(array, full: bool = False, width: int = SUMMARY_WIDTH) -> str:
     return f"{shape_text(array.shape)} tensor, min {low:.4g}, max {high:.4g}"
 
 
-def item_text(array) -> str:
-    """`.item()` for one element (as the notebook prints ∂e/∂a), else the values."""
+def item_text(array, precision: int = 4) -> str:
+    """One element as PyTorch prints it in its own dtype (`2.3026` for float32 ln 10 at
+    precision 4, `3.` for 3), else the values."""
     array = np.asarray(array)
     if array.size == 1:
-        value = array.reshape(()).item()
-        return repr(value)
+        return tensor_body(array.reshape(()), _dtype_name(array),
+                           PrintOptions(precision=precision))
+    if precision != 4:
+        return _collapsed(array, PrintOptions(precision=precision, threshold=6, edgeitems=2,
+                                              linewidth=10**6))
     return value_text(array)
 
 
@@ -248,13 +252,13 @@ def _footer(out: _Lines, trace: Trace) -> None:
 # ----- partial derivatives -----------------------------------------------------------------
 
 
-def partial_lines(trace: Trace) -> list[str]:
-    """`∂e/∂a = 3.0` for every leaf this pass reached (its contribution in this pass)."""
+def partial_lines(trace: Trace, precision: int = 4) -> list[str]:
+    """`∂e/∂a = 3.` for every leaf this pass reached (its contribution in this pass)."""
     lines = []
     for leaf, grad, total in trace.partials():
-        line = f"∂{trace.output}/∂{leaf} = {item_text(grad)}"
+        line = f"∂{trace.output}/∂{leaf} = {item_text(grad, precision)}"
         if total is not None and (total.shape != grad.shape or not np.array_equal(total, grad)):
-            note = f"({leaf}.grad = {item_text(total)} after accumulating)"
+            note = f"({leaf}.grad = {item_text(total, precision)} after accumulating)"
             if len(line) + 3 + len(note) > WIDTH:
                 lines.append(line)
                 line = "    " + note
@@ -269,15 +273,21 @@ def _latex_name(name: str) -> str:
         .replace("#", "\\#").replace("&", "\\&")
 
 
+def _shortest(value) -> str:
+    """The shortest text that reads back as the same value in its own dtype: float32
+    ln 10 is 2.3025851, not float64's 2.3025851249694824."""
+    return str(value)
+
+
 def _latex_value(array) -> str:
     array = np.asarray(array)
     if array.size == 1:
-        return repr(array.reshape(()).item())
+        return _shortest(array.reshape(-1)[0])
     if array.ndim == 1:
-        return "\\begin{bmatrix} " + " & ".join(repr(v) for v in array.tolist()) + \
+        return "\\begin{bmatrix} " + " & ".join(_shortest(v) for v in array) + \
             " \\end{bmatrix}"
     if array.ndim == 2:
-        rows = [" & ".join(repr(v) for v in row) for row in array.tolist()]
+        rows = [" & ".join(_shortest(v) for v in row) for row in array]
         return "\\begin{bmatrix} " + " \\\\ ".join(rows) + " \\end{bmatrix}"
     return "\\text{" + " ".join(value_text(array).split()) + "}"
 
@@ -352,8 +362,10 @@ def trace_json(trace: Trace) -> dict:
 class TraceViews:
     """What `eval` shows of the recorded passes: traces, partials, or LaTeX."""
 
-    def __init__(self, tracer, trace: bool = False, partials: bool = False, full: bool = False):
+    def __init__(self, tracer, trace: bool = False, partials: bool = False, full: bool = False,
+                 precision: int = 4):
         self.tracer = tracer
+        self.precision = precision
         self.trace = trace
         self.partials = partials
         self.full = full
@@ -391,14 +403,14 @@ class TraceViews:
                 for line in render_trace(trace, self.full, WIDTH):
                     console.print(line)
             if self.partials:
-                for line in partial_lines(trace):
+                for line in partial_lines(trace, self.precision):
                     console.print(Text(line, style=STYLES["value"]))
         file.write(stdout[position:])
 
 
 def make_views(source: str, trace: bool = False, values: str = "summary",
                partials: bool = False, detect_anomaly: bool = False,
-               output_format: str = "table") -> TraceViews | None:
+               output_format: str = "table", precision: int = 4) -> TraceViews | None:
     """The observer and views `eval` needs for its options, or None when none is asked."""
     from gradcli.trace import Tracer
 
@@ -406,4 +418,5 @@ def make_views(source: str, trace: bool = False, values: str = "summary",
     if not (trace or partials or detect_anomaly or latex):
         return None
     tracer = Tracer(source, record=trace or partials or latex, detect_anomaly=detect_anomaly)
-    return TraceViews(tracer, trace=trace, partials=partials, full=values == "full")
+    return TraceViews(tracer, trace=trace, partials=partials, full=values == "full",
+                      precision=precision)
