@@ -178,7 +178,8 @@ def def_torch(n: int = CALLS):
 
 
 def micrograd_gradcli(steps: int = 100):
-    result = run_gradcli(MICROGRAD_PROGRAM.replace("{steps}", str(steps)) + "print(repr(final_loss))\n")
+    text = MICROGRAD_PROGRAM.replace("{steps}", str(steps)) + "print(repr(final_loss))\n"
+    result = run_gradcli(text)
     return [np.asarray(float(result.stdout.strip()))]
 
 

@@ -42,7 +42,7 @@ import harness as H  # noqa: E402
 import workloads as W  # noqa: E402
 
 SECTIONS = ("startup", "scalar", "language", "mlp", "elementwise", "depth", "memory", "parse",
-            "random")
+            "random", "python", "micrograd")
 
 
 class Config:
@@ -481,7 +481,52 @@ def bench_random(cfg: Config) -> H.Section:
     return section
 
 
+def bench_python(cfg: Config) -> H.Section:
+    import python_workloads as P
+
+    calls = cfg.reps(20_000, P.CALLS)
+    section = H.Section(
+        "7a. The Python around the tensors: a user `def` called in a loop",
+        f"`def f(x): return x * 1.0001 + 0.5` called {calls:,} times on a 0-d tensor, then "
+        "backward, run by `gradcli.interpreter.run` (guarded compiled Python) against the "
+        "same text run by CPython with torch; no process start-up.",
+        baseline="torch (CPython)" if cfg.have_torch else "gradcli",
+        per=calls, per_unit="µs/call",
+    )
+    cases = {"gradcli": lambda: P.def_gradcli(calls)}
+    if cfg.have_torch:
+        cases["torch (CPython)"] = lambda: P.def_torch(calls)
+    _timed(section, cases, cfg.reps(3, 7), rtol=1e-4,
+           reference="torch (CPython)" if cfg.have_torch else "gradcli")
+    section.targets.append(H.Target(
+        "7a. user def x100,000, gradcli / Python + torch",
+        section.ratio("gradcli", "torch (CPython)"), 1.0))
+    return section
+
+
+def bench_micrograd(cfg: Config) -> H.Section:
+    import python_workloads as P
+
+    steps = cfg.reps(30, 100)
+    section = H.Section(
+        "7b. The Python around the tensors: micrograd",
+        f"A micrograd `Value` class (`__add__`, `__mul__`, `__pow__`, `tanh`, topological "
+        f"sort, backward) training a 3-4-4-1 MLP on 4 samples for {steps} steps: the same "
+        "text run by gradcli's guarded compiled Python and by CPython. Plain Python, no "
+        "tensors: this is the sandbox's overhead.",
+        baseline="CPython", per=steps, per_unit="µs/step",
+    )
+    cases = {"gradcli": lambda: P.micrograd_gradcli(steps),
+             "CPython": lambda: P.micrograd_cpython(steps)}
+    _timed(section, cases, cfg.reps(3, 7), rtol=1e-12, reference="CPython")
+    section.targets.append(H.Target(
+        "7b. micrograd, gradcli / CPython", section.ratio("gradcli", "CPython"), 3.0))
+    return section
+
+
 RUNNERS = {
+    "python": bench_python,
+    "micrograd": bench_micrograd,
     "startup": bench_startup,
     "scalar": bench_scalar,
     "language": bench_language,

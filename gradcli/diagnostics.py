@@ -3,8 +3,11 @@ position of the expression that raised them and applies Python's once-per-line r
 
 from __future__ import annotations
 
-PENDING: list[tuple[str, str, bool]] = []
+PENDING: list[tuple] = []  # (message, category, once per process, position or None)
+# Set by the running program: where the program stands now, (line, column) or None.
+LOCATE = None
 
 
 def warn(message: str, category: str = "UserWarning", once_per_process: bool = False) -> None:
-    PENDING.append((message, category, once_per_process))
+    PENDING.append((message, category, once_per_process,
+                    LOCATE() if LOCATE is not None else None))

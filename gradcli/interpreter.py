@@ -20,7 +20,7 @@ from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError, type_error
 from gradcli.limits import Limits, budget_error, format_bytes, resource_error
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
-from gradcli.runtime.executor import Guards, locate
+from gradcli.runtime.executor import Guards, locate, position
 from gradcli.runtime.rewrite import PROGRAM_FILENAME, parse_python, rewrite
 from gradcli.sandbox import policy
 from gradcli.tensor import GradMode, Tensor
@@ -65,6 +65,7 @@ class Runtime:
         self.deadline = None if limits.timeout is None else time.monotonic() + limits.timeout
         self.modules: dict = {}
         self.globals: dict = {}  # the namespace's, once one runs here
+        self.source_lines: list[str] = []
 
     @property
     def scope(self) -> dict:
@@ -130,13 +131,24 @@ class Runtime:
         self.check_time()
 
     def flush_warnings(self, line: int, column: int) -> None:
-        for message, category, once_per_process in diagnostics.PENDING:
-            key = (message, category) if once_per_process else (message, category, line)
+        for message, category, once_per_process, where in diagnostics.PENDING:
+            at_line, at_column = where if where is not None else (line, column)
+            key = (message, category) if once_per_process else (message, category, at_line)
             if key in self.warned:
                 continue
             self.warned.add(key)
-            self.warnings.append(WarningRecord(message, category, line, column))
+            self.warnings.append(WarningRecord(message, category, at_line, at_column))
         diagnostics.PENDING.clear()
+
+    def position(self):
+        """(line, column) where the program stands (its innermost frame), or None."""
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename != PROGRAM_FILENAME:
+            frame = frame.f_back
+        if frame is None:
+            return None
+        where = position(frame.f_code, frame.f_lasti, self.source_lines)
+        return (where[0], where[1]) if where is not None else (frame.f_lineno, 1)
 
     def flush_here(self) -> None:
         """Warnings raised where no expression reported its position: the current line."""
@@ -174,6 +186,8 @@ class Namespace:
     def execute(self, code, source: str):
         """Run compiled code; None, or the error as an ErrorRecord."""
         self.runtime.thread_id = threading.get_ident()
+        self.runtime.source_lines = source.split("\n")
+        diagnostics.LOCATE = self.runtime.position
         old_limit = sys.getrecursionlimit()
         sys.setrecursionlimit(_depth() + USER_RECURSION_LIMIT)
         try:
@@ -184,6 +198,7 @@ class Namespace:
             return self.error_record(exc, source)
         finally:
             sys.setrecursionlimit(old_limit)
+            diagnostics.LOCATE = None
         if self.guards.spent:
             try:
                 self.guards.spend_all()

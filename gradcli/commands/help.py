@@ -21,15 +21,45 @@ WIDTH = 78
 
 # (section title, paragraphs); a paragraph starting with "$ " is code, kept as written.
 LANGUAGE = [
-    ("NAME", ["gradcli language - the .expr language: PyTorch syntax, interpreted by gradcli"]),
+    ("NAME", ["gradcli language - Python 3.11 with PyTorch's names, in a sandbox"]),
     ("RULE OF MEANING", [
-        "A program means exactly what the same text means to Python 3 + PyTorch 2.13 with "
+        "A program means exactly what the same text means to Python 3.11 + PyTorch 2.13 with "
         "the names below in scope. PyTorch is the oracle: values, gradients, grad_fn class "
         "names, is_leaf, requires_grad, error types and messages, warnings, and the text "
         "print writes. The deliberate differences are listed under DIFFERENCES.",
-        "Nothing you write is handed to Python's eval or exec: gradcli parses and "
-        "interprets the language itself, so a program can do tensor work and print, and "
-        "nothing else.",
+        "Nothing you write is handed to Python's eval or exec as text: gradcli parses it "
+        "with CPython's parser, refuses what is left out, rewrites the tree so every "
+        "attribute, import, loop and call goes through its guards, and compiles the "
+        "checked tree. A program can compute, print and build graphs, and nothing else.",
+    ]),
+    ("PYTHON", [
+        "def (defaults, keywords, *args, **kwargs, keyword-only), lambda, closures, "
+        "nonlocal, global, recursion (RecursionError at Python's limit), decorators "
+        "(@torch.no_grad(), @staticmethod, @classmethod, @property, your own); if/elif/"
+        "else, while/else, for over any iterable with unpacking, break, continue, "
+        "try/except/else/finally, raise, assert, del, with; lists, tuples, dicts, sets, "
+        "comprehensions, generator expressions, * and ** unpacking, slicing, string "
+        "methods, % and str.format, f-strings; classes with inheritance, super(), "
+        "properties and the operator methods a program defines (a micrograd Value class "
+        "runs as under Python).",
+        "$ def loss_fn(w, b):",
+        "$     return ((w * x + b - y) ** 2).mean()",
+        "$ try:",
+        "$     y.backward()",
+        "$ except RuntimeError as e:    # PyTorch's error; str(e) is its message",
+        "$     print(e)",
+        "Modules: torch (and its submodules), math, functools, itertools, random (seeded "
+        "from --seed), IPython.display; import numpy as np gives np.pi, np.e, np.inf, "
+        "np.nan. Builtins: Python's, except what the sandbox keeps out.",
+        "Not supported, each a SyntaxError that says so: yield, async/await, match.",
+    ]),
+    ("THE SANDBOX", [
+        "No open, exec, eval, compile, input, __import__, globals, locals, vars, "
+        "breakpoint or exit; no module but the ones above; no attribute whose name starts "
+        "and ends with __ except the protocol methods a program's own classes define and "
+        "call, and __name__, __doc__, __class__. Each refusal is the error Python gives for "
+        "a missing name or attribute. --max-steps counts loop iterations and function "
+        "calls, --max-memory tensors and Python values, --timeout the clock.",
     ]),
     ("STATEMENTS", [
         "$ a = expr                     # assignment; also a = b = expr",
@@ -39,13 +69,11 @@ LANGUAGE = [
         "$ L.backward(); print(a.grad)  # expression statements, ; between statements",
         "$ with torch.no_grad():        # also enable_grad(), set_grad_enabled(False),",
         "$     w -= lr * w.grad         # with or without torch., nested",
-        "$ for i in range(3):           # range with 1-3 int arguments, lists, tensors",
+        "$ for i in range(3):           # any iterable: lists, dicts, zip(), tensors",
         "$     loss = (w * x).sum()",
         "$ if x.sum() > 0:              # if / elif / else",
         "$     pass",
-        "$ import torch                 # accepted and ignored, as are",
-        "$ import torch.nn.functional as F; import numpy as np",
-        "$ from IPython.display import display, Math",
+        "$ import torch                 # also import torch.nn.functional as F, math, ...",
         "Comments start with #. Blank lines are free. A line continues inside brackets or "
         "after a backslash. Blocks are indented with spaces or tabs, consistently, as "
         "Python requires. A bare string statement is a docstring (no effect).",
@@ -83,7 +111,7 @@ LANGUAGE = [
         "program prints PyTorch's numbers.",
         "Uninitialised storage (Tensor(3, 5), empty) is zero-filled.",
         "Object addresses in <MulBackward0 object at 0x...> are gradcli's own.",
-        "No CUDA, no complex dtypes, no nn.Module, no def, while, class or lambda.",
+        "No CUDA and no complex dtypes: the device is the CPU.",
     ]),
     ("EXAMPLE", [
         "$ x = tensor([1.0, 2.0, 3.0], requires_grad=True)",

@@ -464,22 +464,38 @@ def call_context():
 
 
 def _binary_guard(fn, symbol, stamp):
+    pending = diagnostics.PENDING
     if symbol in ("**", "*", "+", "%", "<<"):
         def guard(a, b, k):
-            if a.__class__ in CHECKED or b.__class__ in CHECKED:
+            ca, cb = a.__class__, b.__class__
+            # Sizes are checked before Python builds a huge int, string or list; floats and
+            # tensors never need it.
+            if ((ca in CHECKED or cb in CHECKED) and ca is not float and cb is not float
+                    and ca is not Tensor and cb is not Tensor):
                 check_python_binop(symbol, a, b)
                 if symbol == "<<" and isinstance(b, int) and b > 10**6 and a:
                     check_python_binop("**", 2, b)
-            return stamp(fn(a, b), k)
+            value = fn(a, b)
+            if value.__class__ is Tensor or pending:
+                return stamp(value, k)
+            return value
     else:
         def guard(a, b, k):
-            return stamp(fn(a, b), k)
+            value = fn(a, b)
+            if value.__class__ is Tensor or pending:
+                return stamp(value, k)
+            return value
     return guard
 
 
 def _unary_guard(fn, stamp):
+    pending = diagnostics.PENDING
+
     def guard(a, k):
-        return stamp(fn(a), k)
+        value = fn(a)
+        if value.__class__ is Tensor or pending:
+            return stamp(value, k)
+        return value
     return guard
 
 

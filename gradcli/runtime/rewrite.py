@@ -144,6 +144,10 @@ def _const(value, node):
     return _loc(ast.Constant(value=value), node)
 
 
+def _class_of(obj, node):
+    return _loc(ast.Attribute(value=obj, attr="__class__", ctx=ast.Load()), node)
+
+
 def _expr_stmt(value, node):
     return _loc(ast.Expr(value=value), node)
 
@@ -231,6 +235,9 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_FunctionDef(self, node):
         self.check_identifier(node.name, node)
+        if node.name == "__class__" and self.scopes[-1] == "class":
+            raise _syntax_error("gradcli does not let a class define '__class__'", node,
+                                self.lines)
         node.decorator_list = [self.visit(d) for d in node.decorator_list]
         if node.returns is not None:
             node.returns = self.visit(node.returns)
@@ -264,6 +271,10 @@ class Rewriter(ast.NodeTransformer):
     # ----- names -----
     def visit_Name(self, node):
         self.check_identifier(node.id, node)
+        if node.id == "__class__" and self.scopes[-1] == "class" and not isinstance(
+                node.ctx, ast.Load):
+            raise _syntax_error("gradcli does not let a class define '__class__'", node,
+                                self.lines)
         if is_dunder(node.id) and self.scopes[-1] != "class":
             if isinstance(node.ctx, ast.Load):
                 if node.id not in READABLE_DUNDER_NAMES:
@@ -285,7 +296,7 @@ class Rewriter(ast.NodeTransformer):
                 _const(module_level, node)], node), node)
             # Only a tensor is named: test its class inline, a call costs more than the test.
             test = _loc(ast.Compare(
-                left=_call("_gx_type", [_name(name, node)], node), ops=[ast.Is()],
+                left=_class_of(_name(name, node), node), ops=[ast.Is()],
                 comparators=[_name("_gx_Tensor", node)]), node)
             out.append(_loc(ast.If(test=test, body=[bind], orelse=[]), node))
         return out
@@ -322,7 +333,8 @@ class Rewriter(ast.NodeTransformer):
 
     @staticmethod
     def is_pure_test(obj, node):
-        return _loc(ast.Compare(left=_call("_gx_type", [obj], node), ops=[ast.In()],
+        # `obj.__class__` is the real class: no program class may define `__class__`.
+        return _loc(ast.Compare(left=_class_of(obj, node), ops=[ast.In()],
                                 comparators=[_name("_gx_PURE", node)]), node)
 
     def fast_attribute(self, node, obj, guarded):
@@ -336,7 +348,18 @@ class Rewriter(ast.NodeTransformer):
         return _loc(ast.IfExp(test=self.is_pure_test(_name(obj.id, node), node),
                               body=native, orelse=guarded), node)
 
-    def visit_Call(self, node):
+    def visit_Expr(self, node):
+        """A call whose value the statement drops needs no stamp (its nodes, if any, hold
+        no name): except `t.op_(...)`, which writes a node into `t`'s history."""
+        value = node.value
+        if isinstance(value, ast.Call) and not (
+                isinstance(value.func, ast.Attribute) and value.func.attr.endswith("_")):
+            node.value = self.visit_Call(value, stamped=False)
+            return node
+        node.value = self.visit(value)
+        return node
+
+    def visit_Call(self, node, stamped: bool = True):
         if isinstance(node.func, ast.Attribute):
             node.func = self.method(node.func)
         else:
@@ -346,6 +369,8 @@ class Rewriter(ast.NodeTransformer):
         for keyword in node.keywords:
             if keyword.arg is not None:
                 self.check_identifier(keyword.arg, keyword)
+        if not stamped:
+            return node
         return _call("_gx_s", [node, _const(self.site(node), node)], node)
 
     def visit_BinOp(self, node):
