@@ -767,9 +767,9 @@ def mm(input, mat2):
         )
     if input.dtype is not mat2.dtype:
         raise runtime_error(
+            # PyTorch names the dtypes by their C++ types here.
             f"expected m1 and m2 to have the same dtype, but got: "
-            f"{input.dtype.numpy.name.replace('float32', 'float').replace('float64', 'double')}"
-            f" != {mat2.dtype.numpy.name.replace('float32', 'float').replace('float64', 'double')}"
+            f"{_c_type(input.dtype)} != {_c_type(mat2.dtype)}"
         )
     return call(O.mm, (input, mat2))
 
@@ -1115,6 +1115,9 @@ def reshape(input, *shape):
     except ValueError:
         # Not expressible as a view: PyTorch copies, then _unsafe_view.
         return call(O.unsafe_view, (clone(input),), shape)
+    if not input.array.flags.c_contiguous:
+        # PyTorch records a view of a non-contiguous input as _reshape_alias.
+        return call(O.reshape_alias, (input,), shape)
     return call(O.view, (input,), shape)
 
 

@@ -1059,6 +1059,15 @@ def _(ctx, grad, xp):
     return (xp.reshape(grad, ctx.shapes[0]),)
 
 
+@op("_reshape_alias", is_view=True)
+def reshape_alias(xs, p):
+    # reshape() of a non-contiguous input whose strides allow a view (PyTorch 2.13).
+    return xs[0].reshape(p, copy=False)
+
+
+reshape_alias.derivative(lambda ctx, grad, xp: (xp.reshape(grad, ctx.shapes[0]),))
+
+
 @op("_unsafe_view")
 def unsafe_view(xs, p):
     return xs[0].reshape(p)
