@@ -77,8 +77,9 @@ class Runtime:
             sep = " "
         if end is None:
             end = "\n"
-        if not isinstance(sep, str) or not isinstance(end, str):
-            raise type_error("sep must be None or a string")
+        for name, value in (("sep", sep), ("end", end)):
+            if not isinstance(value, str):
+                raise type_error(f"{name} must be None or a string, not {type(value).__name__}")
         text = sep.join(str(v) for v in values) + end
         if not text.isascii():
             try:
