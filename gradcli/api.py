@@ -61,20 +61,35 @@ def wrap_dims(dims, ndim: int):
     return tuple(wrapped) if ndim else ()
 
 
-def size_args(sizes, name="size", allow_infer=False):
-    """`zeros(2, 3)`, `zeros((2, 3))` and `zeros([2, 3])` all mean shape (2, 3)."""
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+def size_args(sizes, name="size", allow_infer=False, arg="size"):
+    """`zeros(2, 3)`, `zeros((2, 3))` and `zeros([2, 3])` all mean shape (2, 3).
+
+    A non-integer size gets the message of PyTorch's argument parser, which depends on
+    how the sizes came: one non-sequence argument, the first element of a sequence, or a
+    later one (then the parser says it "failed to unpack" the sequence)."""
+    one_sequence = len(sizes) == 1 and isinstance(sizes[0], (tuple, list))
+    if one_sequence:
         sizes = tuple(sizes[0])
     shape = []
-    for s in sizes:
+    for position, s in enumerate(sizes):
         if is_tensor(s) and s.array.ndim == 0 and s.dtype.category == dtypes.INTEGRAL:
             s = int(s.array)
         if not isinstance(s, int) or isinstance(s, bool):
+            kind = type_name(s)
+            if len(sizes) == 1 and not one_sequence:
+                raise type_error(
+                    f"{name}(): argument '{arg}' (position 1) must be tuple of ints, not {kind}")
+            if position == 0:
+                raise type_error(
+                    f"{name}(): argument '{arg}' (position 1) must be tuple of ints, but found "
+                    f"element of type {kind} at pos 0")
             raise type_error(
-                f"{name}(): argument 'size' must be tuple of ints, but found element of type "
-                f"{type_name(s)} at pos 0"
-            )
+                f"{name}(): argument '{arg}' failed to unpack the object at pos {position + 1} "
+                f'with error "type must be tuple of ints,but got {kind}"')
         if s < 0 and not (allow_infer and s == -1):
+            if allow_infer:  # view and reshape
+                raise runtime_error(
+                    f"invalid shape dimension {s} at index {position} of shape {list(sizes)}")
             raise runtime_error(
                 f"Trying to create tensor with negative dimension {s}: {list(sizes)}"
             )
@@ -273,7 +288,7 @@ def legacy_constructor(dtype: DType):
 
 def _factory(fill, name):
     def create(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-        shape = size_args(size)
+        shape = size_args(size, name)
         dtype = as_dtype(dtype, name) or dtypes.DEFAULT_FLOAT
         _check_size(shape, dtype)
         return new_leaf(fill(shape, dtype), dtype, requires_grad)
@@ -1143,7 +1158,7 @@ def view(input, *shape):
 
 
 def reshape(input, *shape):
-    shape = _infer_shape(size_args(shape, "reshape", True), input.array.size)
+    shape = _infer_shape(size_args(shape, "reshape", True, "shape"), input.array.size)
     try:
         input.array.reshape(shape, copy=False)
     except ValueError:
@@ -1258,7 +1273,7 @@ def expand_as(input, other):
 
 
 def repeat(input, *repeats):
-    repeats = size_args(repeats, "repeat")
+    repeats = size_args(repeats, "repeat", arg="repeats")
     if len(repeats) < input.ndim:
         raise runtime_error(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions "

@@ -129,8 +129,6 @@ PENDING: dict[tuple[str, str], str] = {
         "276_err_arange_missing_end",
     ("gradcli/api.py", "sub(): argument 'input' (position 1) must be Tensor, not {…}"):
         "280_sub_two_numbers",
-    ("gradcli/api.py", "{…}(): argument 'size' must be tuple of ints, but found element of "
-     "type {…} at pos 0"): "312_err_size_float",
     ("gradcli/api.py", "an index can only have a single ellipsis ('...')"):
         "325_index_two_ellipsis",
     ("gradcli/lang/compiler.py", "expected Tensor as argument, but got {…}"): "385_err_mm_number",
