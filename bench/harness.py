@@ -36,6 +36,14 @@ class Row:
     unit: str = "s"
     note: str = ""
     ok: bool = True  # False: gradients differed, the number is withheld
+    checked: bool = False  # True once check_gradients compared this row's full gradients
+    no_gradient: bool = False  # the row computes none (a bare interpreter, a parse)
+
+    @property
+    def usable(self) -> bool:
+        """Whether a target may rest on this row: gradients checked and equal to the
+        reference's (or none to check), and numbers measured."""
+        return self.ok and (self.checked or self.no_gradient) and bool(self.samples)
 
     @property
     def median(self) -> float:
@@ -85,8 +93,9 @@ class Section:
         return None
 
     def median(self, engine: str) -> float | None:
+        """The row's median, or None when no verdict may rest on it (Row.usable)."""
         row = self.row(engine)
-        if row is None or not row.ok or not row.samples:
+        if row is None or not row.usable:
             return None
         return row.median
 
@@ -196,7 +205,7 @@ def max_rel_error(got, want) -> float:
 
 
 def check_gradients(section: Section, grads: dict[str, list], reference: str, rtol: float,
-                    rows: dict[str, list[str]] | None = None) -> None:
+                    rows: dict[str, list[str]] | None = None, what: str = "Gradients") -> None:
     """Withhold the rows of engines whose gradients differ from the reference engine's.
 
     `rows` maps an engine to the row labels that show its numbers (default: the row
@@ -205,19 +214,25 @@ def check_gradients(section: Section, grads: dict[str, list], reference: str, rt
     want = grads[reference]
     parts = []
     for engine, got in grads.items():
+        labels = (rows or {}).get(engine, [engine])
+        for label in labels:
+            row = section.row(label)
+            if row is not None:
+                row.checked = True
         if engine == reference:
             continue
         err = max_rel_error(got, want)
         if err > rtol:
-            for label in (rows or {}).get(engine, [engine]):
+            for label in labels:
                 row = section.row(label)
                 if row is not None:
                     row.ok = False
-                    row.note = f"GRADIENTS DIFFER (max rel err {err:.2e} > {rtol:g}); withheld"
+                    row.note = (f"{what.upper()} DIFFER (max rel err {err:.2e} > {rtol:g}); "
+                                "withheld")
             parts.append(f"{engine} DIFFERS ({err:.1e})")
         else:
             parts.append(f"{engine} {err:.1e}")
-    section.notes.insert(0, f"Gradients checked against `{reference}` before timing "
+    section.notes.insert(0, f"{what} checked against `{reference}` before timing "
                             f"(max relative error, tolerance {rtol:g}): " + ", ".join(parts) + ".")
 
 
@@ -230,6 +245,7 @@ def machine() -> dict[str, str]:
         "platform": platform.platform(),
         "python": f"{platform.python_version()} ({sys.executable})",
         "cpu": _cpu_model(),
+        "cpu flags": cpu_flags(),
         "cores": str(os.cpu_count()),
         "memory": _mem_total(),
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -237,7 +253,7 @@ def machine() -> dict[str, str]:
     }
     for name in ("torch", "autograd", "lark", "click", "rich"):
         facts[name] = _version(name)
-    facts["gradcli"] = _git_revision()
+    facts["gradcli"] = git_revision()
     return facts
 
 
@@ -249,6 +265,33 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+# The vector extensions numpy's and torch's element-wise kernels dispatch on: the same
+# code runs 2-3x faster on an AVX-512 machine, so ratios against a numpy floor move.
+VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16",
+                "amx_tile", "asimd", "sve")
+
+
+def cpu_flags(cpuinfo: str | None = None) -> str:
+    """The vector extensions of this CPU, from /proc/cpuinfo (e.g. "AVX2 yes, AVX-512 no:
+    sse4_2 avx avx2 fma")."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return "unknown"
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith(("flags", "Features")):
+            flags.update(line.split(":", 1)[1].split())
+            break
+    if not flags:
+        return "unknown"
+    present = [f for f in VECTOR_FLAGS if f in flags]
+    yes = {True: "yes", False: "no"}
+    return (f"AVX2 {yes['avx2' in flags]}, AVX-512 {yes['avx512f' in flags]}: "
+            + (" ".join(present) or "none of " + " ".join(VECTOR_FLAGS)))
 
 
 def _mem_total() -> str:
@@ -280,9 +323,10 @@ def _version(module: str) -> str:
         return "not installed"
 
 
-def _git_revision() -> str:
+def git_revision() -> str:
+    """The commit measured (full hash), and whether gradcli/ had uncommitted changes."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True,
                              capture_output=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "gradcli"], cwd=ROOT,
                                text=True, capture_output=True).stdout.strip()

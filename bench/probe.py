@@ -3,9 +3,11 @@
     python bench/probe.py chain ENGINE STEPS MULTIPLIER
     python bench/probe.py lang-chain STEPS MULTIPLIER
     python bench/probe.py parse REPEATS LINES...
-    python bench/probe.py tanh ENGINE grad|nograd LAYERS SIZE
+    python bench/probe.py tanh ENGINE grad|nograd LAYERS SIZE [SAVE.npy]
 
-Prints one JSON object on its last line. ENGINE is gradcli, torch or numpy.
+Prints one JSON object on its last line. ENGINE is gradcli, torch or numpy. `tanh`
+saves its result (the full gradient of x, or the loss under no_grad) to SAVE.npy after
+the peak is read, for the runner to compare with the other engines'.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ def lang_chain(steps: int, mul: float) -> dict:
 # ----- a 20-layer tanh chain on big tensors: peak memory ---------------------------------
 
 
-def tanh_chain(engine: str, mode: str, layers: int, size: int) -> dict:
+def tanh_chain(engine: str, mode: str, layers: int, size: int, save: str | None = None) -> dict:
     rng = np.random.default_rng(3)
     data = rng.uniform(-1.0, 1.0, (size, size)).astype(np.float32)
     grad_mode = mode == "grad"
@@ -161,8 +163,8 @@ def tanh_chain(engine: str, mode: str, layers: int, size: int) -> dict:
                 del y
                 if grad_mode:
                     api.backward(loss)
-                    return _digest(x.grad.array)
-                return _digest(loss.array)
+                    return x.grad.array
+                return loss.array
             finally:
                 GradMode.enabled = previous
     elif engine == "torch":
@@ -179,8 +181,8 @@ def tanh_chain(engine: str, mode: str, layers: int, size: int) -> dict:
                 del y
                 if grad_mode:
                     loss.backward()
-                    return _digest(x.grad.numpy())
-                return _digest(loss.detach().numpy())
+                    return x.grad.numpy()
+                return loss.detach().numpy()
     elif engine == "numpy":
         # The floor: keep every tanh output (backward needs them), free each as it is used.
         x = data
@@ -193,7 +195,7 @@ def tanh_chain(engine: str, mode: str, layers: int, size: int) -> dict:
                 if grad_mode:
                     outs.append(y)
             if not grad_mode:
-                return _digest(y.sum())
+                return y.sum()
             del y
             g = np.ones_like(x)
             while outs:
@@ -202,21 +204,23 @@ def tanh_chain(engine: str, mode: str, layers: int, size: int) -> dict:
                 np.subtract(np.float32(1.0), out, out=out)
                 g *= out
                 del out
-            return _digest(g)
+            return g
     else:
         raise SystemExit(f"unknown engine {engine}")
     gc.collect()
     baseline = rss()
     exact = reset_peak()
-    digest = work()
+    result = work()
+    increase = peak() - baseline
+    if save:
+        np.save(save, np.asarray(result))
     return {
         "engine": engine,
         "mode": mode,
         "tensor_bytes": size * size * 4,
         "baseline": baseline,
-        "peak_increase": peak() - baseline,
+        "peak_increase": increase,
         "peak_is_exact": exact,
-        "digest": digest,
     }
 
 
@@ -251,11 +255,6 @@ def parse_bench(repeats: int, sizes: list[int]) -> dict:
     return {"times": times, "lines": lines, "statements": statements}
 
 
-def _digest(array) -> list[float]:
-    a = np.asarray(array, dtype=np.float64).reshape(-1)
-    return [float(a.sum()), float(a[0]), float(a[-1])]
-
-
 def main(argv: list[str]) -> None:
     kind = argv[0]
     if kind == "chain":
@@ -265,7 +264,8 @@ def main(argv: list[str]) -> None:
     elif kind == "parse":
         out = parse_bench(int(argv[1]), [int(n) for n in argv[2:]])
     elif kind == "tanh":
-        out = tanh_chain(argv[1], argv[2], int(argv[3]), int(argv[4]))
+        out = tanh_chain(argv[1], argv[2], int(argv[3]), int(argv[4]),
+                         argv[5] if len(argv) > 5 else None)
     else:
         raise SystemExit(__doc__)
     print(json.dumps(out))

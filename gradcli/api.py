@@ -61,20 +61,35 @@ def wrap_dims(dims, ndim: int):
     return tuple(wrapped) if ndim else ()
 
 
-def size_args(sizes, name="size", allow_infer=False):
-    """`zeros(2, 3)`, `zeros((2, 3))` and `zeros([2, 3])` all mean shape (2, 3)."""
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+def size_args(sizes, name="size", allow_infer=False, arg="size"):
+    """`zeros(2, 3)`, `zeros((2, 3))` and `zeros([2, 3])` all mean shape (2, 3).
+
+    A non-integer size gets the message of PyTorch's argument parser, which depends on
+    how the sizes came: one non-sequence argument, the first element of a sequence, or a
+    later one (then the parser says it "failed to unpack" the sequence)."""
+    one_sequence = len(sizes) == 1 and isinstance(sizes[0], (tuple, list))
+    if one_sequence:
         sizes = tuple(sizes[0])
     shape = []
-    for s in sizes:
+    for position, s in enumerate(sizes):
         if is_tensor(s) and s.array.ndim == 0 and s.dtype.category == dtypes.INTEGRAL:
             s = int(s.array)
         if not isinstance(s, int) or isinstance(s, bool):
+            kind = type_name(s)
+            if len(sizes) == 1 and not one_sequence:
+                raise type_error(
+                    f"{name}(): argument '{arg}' (position 1) must be tuple of ints, not {kind}")
+            if position == 0:
+                raise type_error(
+                    f"{name}(): argument '{arg}' (position 1) must be tuple of ints, but found "
+                    f"element of type {kind} at pos 0")
             raise type_error(
-                f"{name}(): argument 'size' must be tuple of ints, but found element of type "
-                f"{type_name(s)} at pos 0"
-            )
+                f"{name}(): argument '{arg}' failed to unpack the object at pos {position + 1} "
+                f'with error "type must be tuple of ints,but got {kind}"')
         if s < 0 and not (allow_infer and s == -1):
+            if allow_infer:  # view and reshape
+                raise runtime_error(
+                    f"invalid shape dimension {s} at index {position} of shape {list(sizes)}")
             raise runtime_error(
                 f"Trying to create tensor with negative dimension {s}: {list(sizes)}"
             )
@@ -120,7 +135,7 @@ def python_bool(value=False):
     return bool(value)
 
 
-def as_dtype(value) -> DType | None:
+def as_dtype(value, fn: str | None = None) -> DType | None:
     """dtype= arguments: torch dtypes, or Python's float/int/bool (float64/int64/bool)."""
     if value is dtypes.float32 and dtypes.FORCE_FLOAT64:
         return dtypes.float64
@@ -132,7 +147,8 @@ def as_dtype(value) -> DType | None:
         return dtypes.int64
     if value is bool or value is python_bool:
         return dtypes.bool_
-    raise type_error(f"dtype must be torch.dtype, not {type(value).__name__}")
+    where = f"{fn}(): argument 'dtype'" if fn else "dtype"
+    raise type_error(f"{where} must be torch.dtype, not {type(value).__name__}")
 
 
 def cast(t: Tensor, dtype: DType) -> np.ndarray:
@@ -251,7 +267,7 @@ def new_leaf(array: np.ndarray, dtype: DType, requires_grad: bool) -> Tensor:
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
     _limits().check_literal_size(data)  # before _infer_dtype walks every element
-    dtype = as_dtype(dtype) or _infer_dtype(data)
+    dtype = as_dtype(dtype, "tensor") or _infer_dtype(data)
     return new_leaf(_to_array(data, dtype), dtype, requires_grad)
 
 
@@ -270,19 +286,19 @@ def legacy_constructor(dtype: DType):
     return construct
 
 
-def _factory(fill):
+def _factory(fill, name):
     def create(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-        shape = size_args(size)
-        dtype = as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+        shape = size_args(size, name)
+        dtype = as_dtype(dtype, name) or dtypes.DEFAULT_FLOAT
         _check_size(shape, dtype)
         return new_leaf(fill(shape, dtype), dtype, requires_grad)
 
     return create
 
 
-zeros = _factory(lambda shape, dtype: np.zeros(shape, dtype.numpy))
-ones = _factory(lambda shape, dtype: np.ones(shape, dtype.numpy))
-empty = _factory(lambda shape, dtype: np.zeros(shape, dtype.numpy))
+zeros = _factory(lambda shape, dtype: np.zeros(shape, dtype.numpy), "zeros")
+ones = _factory(lambda shape, dtype: np.ones(shape, dtype.numpy), "ones")
+empty = _factory(lambda shape, dtype: np.zeros(shape, dtype.numpy), "empty")
 
 
 class Random:
@@ -316,7 +332,7 @@ randint = random_function("randint")
 
 
 def full(size, fill_value, *, dtype=None, requires_grad=False):
-    dtype = as_dtype(dtype) or _infer_dtype(fill_value)
+    dtype = as_dtype(dtype, "full") or _infer_dtype(fill_value)
     shape = size_args((size,), "full")
     _check_size(shape, dtype)
     return new_leaf(np.full(shape, fill_value, dtype.numpy), dtype, requires_grad)
@@ -356,9 +372,9 @@ def arange(*args, start=None, end=None, step=None, dtype=None, requires_grad=Fal
     if stride == 0:
         raise runtime_error("step must be nonzero")
     if (stop - begin) * stride < 0:
-        raise runtime_error("upper bound and larger bound inconsistent with step sign")
+        raise runtime_error("upper bound and lower bound inconsistent with step sign")
     integral = all(isinstance(v, int) for v in (begin, stop, stride))
-    dtype = as_dtype(dtype) or (dtypes.int64 if integral else dtypes.DEFAULT_FLOAT)
+    dtype = as_dtype(dtype, "arange") or (dtypes.int64 if integral else dtypes.DEFAULT_FLOAT)
     count = builtins.max(math.ceil((stop - begin) / stride), 0)
     _check_size((count,), dtypes.float64)  # computed in float64 first
     array = (begin + stride * np.arange(count, dtype=np.float64)).astype(dtype.numpy)
@@ -366,7 +382,7 @@ def arange(*args, start=None, end=None, step=None, dtype=None, requires_grad=Fal
 
 
 def linspace(start, end, steps, *, dtype=None, requires_grad=False):
-    dtype = as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    dtype = as_dtype(dtype, "linspace") or dtypes.DEFAULT_FLOAT
     if steps < 0:
         raise runtime_error("number of steps must be non-negative")
     if isinstance(steps, int):
@@ -384,7 +400,7 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False):
 
 
 def eye(n, m=None, *, dtype=None, requires_grad=False):
-    dtype = as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    dtype = as_dtype(dtype, "eye") or dtypes.DEFAULT_FLOAT
     if isinstance(n, int) and (m is None or isinstance(m, int)):
         _check_size((builtins.max(n, 0), builtins.max(n if m is None else m, 0)), dtype)
     return new_leaf(np.eye(n, n if m is None else m, dtype=dtype.numpy), dtype, requires_grad)
@@ -1004,13 +1020,23 @@ max = _extremum(O.max_dim, O.max_all, maximum, "max")
 min = _extremum(O.min_dim, O.min_all, minimum, "min")
 
 
+def _check_empty_extremum(input, dims, name):
+    if dims is None and input.array.size == 0:
+        raise runtime_error(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+
+
 def amax(input, dim=(), keepdim=False):
     dims = wrap_dims(dim, input.ndim) if dim != () else None
+    _check_empty_extremum(input, dims, "amax")
     return call(O.amax, (input,), (dims, keepdim))
 
 
 def amin(input, dim=(), keepdim=False):
     dims = wrap_dims(dim, input.ndim) if dim != () else None
+    _check_empty_extremum(input, dims, "amin")
     return call(O.amin, (input,), (dims, keepdim))
 
 
@@ -1109,7 +1135,7 @@ def view(input, *shape):
 
 
 def reshape(input, *shape):
-    shape = _infer_shape(size_args(shape, "reshape", True), input.array.size)
+    shape = _infer_shape(size_args(shape, "reshape", True, "shape"), input.array.size)
     try:
         input.array.reshape(shape, copy=False)
     except ValueError:
@@ -1227,7 +1253,7 @@ def expand_as(input, other):
 
 
 def repeat(input, *repeats):
-    repeats = size_args(repeats, "repeat")
+    repeats = size_args(repeats, "repeat", arg="repeats")
     if len(repeats) < input.ndim:
         raise runtime_error(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions "
@@ -1245,7 +1271,10 @@ def _check_sequence(tensors, name):
             f"{type_name(tensors)}"
         )
     if not tensors:
-        raise runtime_error(f"{name}(): expected a non-empty list of Tensors")
+        # torch.cat checks in Python (torch/functional.py), torch.stack in ATen
+        if name == "cat":
+            raise value_error("torch.cat(): expected a non-empty list of Tensors")
+        raise runtime_error(f"{name} expects a non-empty TensorList")
     for i, item in enumerate(tensors):
         if not is_tensor(item):
             raise type_error(
@@ -1407,7 +1436,7 @@ def set_requires_grad(input, value):
             "var_no_grad = var.detach()."
         )
     if not isinstance(value, bool):
-        raise type_error("requires_grad must be a bool")
+        raise runtime_error("requires_grad must be a bool")
     if value and not input.dtype.is_floating_point:
         raise runtime_error(
             "only Tensors of floating point and complex dtype can require gradients")
@@ -1442,7 +1471,8 @@ def _as_gradient(gradient):
     if isinstance(gradient, Number):
         # PyTorch treats a non-tensor gradient as a sequence of tensors.
         raise type_error(f"'{type(gradient).__name__}' object is not iterable")
-    raise type_error(f"gradient must be a Tensor or None, not {type(gradient).__name__}")
+    raise type_error(
+        f"gradients can be either Tensors or None, but got {type(gradient).__name__}")
 
 
 def backward(input, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -1723,8 +1753,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     _check_reduction(reduction)
-    if input.ndim not in (1, 2):
-        raise value_error(f"Expected 2 or more dimensions (got {input.ndim})")
+    if input.ndim == 0:
+        raise value_error("Expected 1 or more dimensions (got 0)")
+    if input.ndim > 2:
+        raise ProgramError(
+            "NotImplementedError",
+            "nll_loss of an input with more than 2 dimensions is not supported yet in gradcli",
+        )
     batch = input.shape[0] if input.ndim == 2 else None
     if batch is not None and target.shape != (batch,):
         raise value_error(
@@ -1734,7 +1769,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if target.dtype is dtypes.int32:
         raise runtime_error("expected target dtype to be Long or Byte, but got Int")
     if target.dtype.category != dtypes.INTEGRAL:
-        raise runtime_error(f"expected scalar type Long but found {_dtype_name(target.dtype)}")
+        raise runtime_error(
+            f"expected target dtype to be Long or Byte, but got {_dtype_name(target.dtype)}")
     classes = input.shape[-1]
     t_arr = target.array
     bad = (t_arr != ignore_index) & ((t_arr < 0) | (t_arr >= classes))

@@ -70,7 +70,8 @@ class SetGradEnabled(GradModeContext):
 def set_grad_enabled(mode):
     if not isinstance(mode, bool):
         raise type_error(
-            f"set_grad_enabled(): argument 'mode' must be bool, not {type(mode).__name__}"
+            "set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
+            f"{type(mode).__name__}"
         )
     return SetGradEnabled(mode)
 

@@ -504,8 +504,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [grad_outputs]
     if len(grad_outputs) != len(outputs):
         raise runtime_error(
-            f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs "
-            f"and {len(outputs)} outputs"
+            f"got {len(outputs)} tensors and {len(grad_outputs)} gradients"
         )
     for t in inputs:
         if not t.requires_grad:

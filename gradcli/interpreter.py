@@ -95,11 +95,10 @@ class Runtime:
             sep = " "
         if end is None:
             end = "\n"
-        if not isinstance(sep, str):
-            raise type_error(f"sep must be None or a string, not {type(sep).__name__}")
-        if not isinstance(end, str):
-            raise type_error(f"end must be None or a string, not {type(end).__name__}")
-        text = sep.join([str(v) for v in values]) + end
+        for name, value in (("sep", sep), ("end", end)):
+            if not isinstance(value, str):
+                raise type_error(f"{name} must be None or a string, not {type(value).__name__}")
+        text = sep.join(str(v) for v in values) + end
         if not text.isascii():
             try:
                 text.encode("utf-8")

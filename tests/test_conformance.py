@@ -25,9 +25,33 @@ CASES_AUTOGRAD = sorted((HERE / "cases_autograd").glob("*.expr"))
 CASES_PYTHON = sorted((HERE / "cases_python").glob("*.expr"))
 
 SKIP_MARKER = "# conformance: values=skip"
+KNOWN_DIFFERENCES = HERE / "known_differences.txt"
 ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 RTOL, ATOL = 1e-4, 1e-5
 TENSOR_FIELDS = ("shape", "dtype", "requires_grad", "is_leaf", "grad_fn")
+
+
+def known_differences() -> dict[str, str]:
+    """Stem -> why, for the cases gradcli does not pass yet (strict xfails)."""
+    known = {}
+    for line in KNOWN_DIFFERENCES.read_text(encoding="utf-8").splitlines():
+        stem, _, why = line.partition("#")
+        if stem.strip():
+            known[stem.strip()] = why.strip() or "see known_differences.txt"
+    return known
+
+
+KNOWN = known_differences()
+
+
+def case_params(paths: list[Path]) -> list:
+    params = []
+    for p in paths:
+        marks = ()
+        if p.stem in KNOWN:
+            marks = pytest.mark.xfail(strict=True, reason=f"known difference: {KNOWN[p.stem]}")
+        params.append(pytest.param(p, id=p.stem, marks=marks))
+    return params
 
 
 def run_document(source: str, filename: str) -> dict:
@@ -169,12 +193,12 @@ def check_case(path: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("path", case_params(CASES))
 def test_conformance(path: Path) -> None:
     check_case(path)
 
 
-@pytest.mark.parametrize("path", CASES_LATER, ids=[p.stem for p in CASES_LATER])
+@pytest.mark.parametrize("path", case_params(CASES_LATER))
 def test_conformance_inplace_higher(path: Path) -> None:
     check_case(path)
 
@@ -206,3 +230,8 @@ def test_corpus_is_complete() -> None:
         jsons = {p.stem for p in (HERE / d).glob("*.json")}
         assert exprs == jsons, f"{d}: unpaired files {sorted(exprs ^ jsons)}"
     assert len(CASES) >= 170
+
+
+def test_known_differences_name_real_cases() -> None:
+    stems = {p.stem for p in CASES + CASES_LATER}
+    assert sorted(set(KNOWN) - stems) == []

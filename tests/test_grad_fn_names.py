@@ -24,24 +24,8 @@ DATA = json.loads(
 )
 SETUP = DATA["setup"]
 
-# Expressions where gradcli is known to differ from PyTorch: strict xfails, so that a fix
-# shows up as an unexpected pass and the entry is removed.
-WRAPPED_FIRST = (
-    "torch.add/mul/sub/div(<number>, tensor) as a function call keeps the wrapped number "
-    "first: PyTorch records [None, AccumulateGrad] (and SubBackward0 / DivBackward0 for "
-    "sub/div), gradcli swaps the operands (RsubBackward1, Mul over Reciprocal); the "
-    "operator forms 2 + a, 2 - a, 2 / a are right"
-)
-CLAMP_TENSOR = (
-    "clamp with tensor bounds is one clamp.Tensor node in PyTorch (ClampBackward0 with "
-    "next_functions [self, min, max]); gradcli chains maximum/minimum"
-)
-EMPTY_DIMS = "sum/mean over dim=() reduce every dim in PyTorch (0-d result); gradcli reduces none"
-ROUNDING_DIV = (
-    "div(..., rounding_mode='floor'/'trunc') is div.Tensor_mode in PyTorch: DivBackward2 "
-    "(zero gradients); gradcli records floor_divide's NotImplemented node for 'floor' and "
-    "no node at all for 'trunc' (requires_grad False)"
-)
+# Expressions where gradcli is known to differ from PyTorch, with why: strict xfails, so
+# that a fix shows up as an unexpected pass and the entry is removed. None at present.
 KNOWN_BUGS: dict[str, str] = {}
 
 
