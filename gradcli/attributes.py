@@ -14,6 +14,7 @@ from gradcli.limits import python_method
 from gradcli.names import TORCH_FUNCTIONS, Namespace
 from gradcli.node import AccumulateGrad, Node
 from gradcli.tensor import Tensor
+from gradcli.torch.access import program_object_attribute, set_program_object_attribute
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -162,6 +163,8 @@ def type_name(obj) -> str:
         return "torch.dtype"
     if isinstance(obj, api.ReturnTypes):
         return obj.kind
+    if hasattr(type(obj), "_program_attributes_"):  # torch.nn / torch.optim objects
+        return type(obj).__name__
     if callable(obj) and not isinstance(obj, type):
         return "builtin_function_or_method"
     return type(obj).__name__
@@ -197,10 +200,14 @@ def get_attribute(obj, attr: str):
         return python_method(obj, attr)
     if cls is GradModeContext:
         _missing(obj, attr)
+    if hasattr(cls, "_program_attributes_"):  # torch.nn / torch.optim objects
+        return program_object_attribute(obj, attr)
     return _missing(obj, attr)
 
 
 def set_attribute(obj, attr: str, value) -> None:
+    if obj.__class__ is not Tensor and hasattr(obj.__class__, "_program_attributes_"):
+        return set_program_object_attribute(obj, attr, value)
     if obj.__class__ is not Tensor:
         raise attribute_error(
             f"'{type_name(obj)}' object has no attribute '{attr}'"

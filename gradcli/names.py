@@ -13,6 +13,8 @@ from gradcli import api, dtypes
 from gradcli import autograd_api as G
 from gradcli.errors import attribute_error, type_error
 from gradcli.tensor import Tensor
+from gradcli.torch.nn import FUNCTIONAL_EXTRA, INIT_MEMBERS, NN_MEMBERS
+from gradcli.torch.optim import LR_SCHEDULER_MEMBERS, OPTIM_MEMBERS
 
 
 class Namespace:
@@ -180,16 +182,21 @@ FUNCTIONAL = Namespace(
         "cross_entropy": api.cross_entropy,
         "nll_loss": api.nll_loss,
         "linear": api.linear,
+        **FUNCTIONAL_EXTRA,
     },
 )
 AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward})
-NN = Namespace("torch.nn", {"functional": FUNCTIONAL})
+NN_INIT = Namespace("torch.nn.init", INIT_MEMBERS)
+NN = Namespace("torch.nn", {"functional": FUNCTIONAL, "init": NN_INIT, **NN_MEMBERS})
+LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", LR_SCHEDULER_MEMBERS)
+OPTIM = Namespace("torch.optim", {**OPTIM_MEMBERS, "lr_scheduler": LR_SCHEDULER})
 TORCH = Namespace(
     "torch",
     {
         **TORCH_FUNCTIONS,
         **TORCH_DTYPES,
         "nn": NN,
+        "optim": OPTIM,
         "autograd": AUTOGRAD,
         "pi": math.pi,
         "e": math.e,
@@ -203,6 +210,9 @@ MODULES = {
     "torch": TORCH,
     "torch.nn": NN,
     "torch.nn.functional": FUNCTIONAL,
+    "torch.nn.init": NN_INIT,
+    "torch.optim": OPTIM,
+    "torch.optim.lr_scheduler": LR_SCHEDULER,
     "torch.autograd": AUTOGRAD,
     "numpy": NUMPY,
 }

@@ -16,6 +16,26 @@ class GradMode:
     enabled = True
 
 
+class _Marks:
+    """A set of tensors by identity, holding them weakly."""
+
+    def __init__(self):
+        self._refs: dict[int, weakref.ref] = {}
+
+    def add(self, tensor) -> None:
+        key = id(tensor)
+        self._refs[key] = weakref.ref(tensor, lambda _ref: self._refs.pop(key, None))
+
+    def __contains__(self, tensor) -> bool:
+        ref = self._refs.get(id(tensor))
+        return ref is not None and ref() is tensor
+
+
+# Tensors made by torch.nn.Parameter. PyTorch's Parameter is a Tensor subclass; gradcli keeps
+# one Tensor class (its fast paths test `x.__class__ is Tensor`) and marks parameters here.
+PARAMETERS = _Marks()
+
+
 class Tensor:
     """A tensor is a leaf exactly when it has no grad_fn (PyTorch's definition)."""
 
@@ -75,12 +95,13 @@ class Tensor:
     def __repr__(self) -> str:
         from gradcli.printing import tensor_repr
 
-        return tensor_repr(
+        text = tensor_repr(
             self.array,
             self.dtype.name,
             grad_fn=self.grad_fn.name() if self.grad_fn is not None else None,
             requires_grad=self.requires_grad,
         )
+        return "Parameter containing:\n" + text if self in PARAMETERS else text
 
     __str__ = __repr__
 

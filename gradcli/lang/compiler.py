@@ -305,6 +305,9 @@ class Compiler:
                 return container[key]
             if isinstance(container, dict):
                 return container[key]
+            if hasattr(type(container), "_program_attributes_") and hasattr(
+                    type(container), "__getitem__"):  # nn.Sequential, nn.ModuleList
+                return container[key]
             raise type_error(f"'{type_name(container)}' object is not subscriptable")
 
         return located(subscript, node)
