@@ -187,6 +187,11 @@ class Runtime:
             if "." not in name and name in namespace.members:
                 self.vars[bound] = namespace.members[name]
                 return
+        parent, _, member = module.rpartition(".")
+        if module not in MODULES and parent in MODULES and member in MODULES[parent].members:
+            # `from torch.optim.lr_scheduler import StepLR`
+            self.vars[bound] = MODULES[parent].members[member]
+            return
         if module not in MODULES:
             raise ProgramError(
                 "ModuleNotFoundError", f"No module named '{module.split('.')[0]}'"

@@ -20,6 +20,7 @@ import pytest
 HERE = Path(__file__).resolve().parent / "conformance"
 CASES = sorted((HERE / "cases").glob("*.expr"))
 CASES_LATER = sorted((HERE / "cases_inplace_higher").glob("*.expr"))
+CASES_NN = sorted((HERE / "cases_nn").glob("*.expr"))  # torch.nn and torch.optim (issue 14)
 
 SKIP_MARKER = "# conformance: values=skip"
 ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
@@ -176,9 +177,14 @@ def test_conformance_inplace_higher(path: Path) -> None:
     check_case(path)
 
 
+@pytest.mark.parametrize("path", CASES_NN, ids=[p.stem for p in CASES_NN])
+def test_conformance_nn(path: Path) -> None:
+    check_case(path)
+
+
 def test_corpus_is_complete() -> None:
     """Every program has its expected document and vice versa."""
-    for d in ("cases", "cases_inplace_higher"):
+    for d in ("cases", "cases_inplace_higher", "cases_nn"):
         exprs = {p.stem for p in (HERE / d).glob("*.expr")}
         jsons = {p.stem for p in (HERE / d).glob("*.json")}
         assert exprs == jsons, f"{d}: unpaired files {sorted(exprs ^ jsons)}"

@@ -35,6 +35,7 @@ ORACLE = ROOT / "tools" / "oracle.py"
 CASE_DIRS = [
     ROOT / "tests" / "conformance" / "cases",
     ROOT / "tests" / "conformance" / "cases_inplace_higher",
+    ROOT / "tests" / "conformance" / "cases_nn",
 ]
 DEFAULT_PYTHON = os.environ.get("ORACLE_PYTHON", "/opt/oracle/bin/python")
 SKIP_MARKER = "# conformance: values=skip"

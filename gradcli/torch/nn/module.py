@@ -16,7 +16,6 @@ from gradcli import api
 from gradcli.errors import ProgramError, attribute_error, runtime_error, type_error
 from gradcli.tensor import PARAMETERS, Tensor
 
-
 # ----- Parameter ----------------------------------------------------------------------------
 
 

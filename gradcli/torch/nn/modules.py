@@ -81,7 +81,7 @@ class Sequential(Module):
         else:
             delattr(self, self._item_by_index(self._modules.keys(), idx))
         self._modules = OrderedDict(
-            zip([str(i) for i in range(len(self._modules))], self._modules.values()))
+            zip([str(i) for i in range(len(self._modules))], self._modules.values(), strict=True))
 
 
 class ModuleList(Module):
@@ -117,7 +117,7 @@ class ModuleList(Module):
         else:
             delattr(self, self._abs_index(idx))
         self._modules = OrderedDict(
-            zip([str(i) for i in range(len(self._modules))], self._modules.values()))
+            zip([str(i) for i in range(len(self._modules))], self._modules.values(), strict=True))
 
     def __len__(self) -> int:
         return len(self._modules)
