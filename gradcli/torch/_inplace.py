@@ -16,3 +16,13 @@ def write_(tensor: Tensor, values: np.ndarray) -> Tensor:
     np.copyto(array, values, casting="unsafe")
     tensor.version[0] += 1
     return tensor
+
+
+def updated(tensor: Tensor) -> np.ndarray:
+    """The tensor's array, to be changed in place now by the caller: writeable, with the
+    version counter already moved on."""
+    array = tensor.array
+    if not array.flags.writeable:
+        array = tensor.array = array.copy()
+    tensor.version[0] += 1
+    return array

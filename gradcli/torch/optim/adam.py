@@ -7,7 +7,7 @@ import numpy as np
 
 from gradcli.errors import value_error
 from gradcli.tensor import Tensor
-from gradcli.torch._inplace import write_
+from gradcli.torch._inplace import updated
 from gradcli.torch.optim.optimizer import Optimizer, bump_step, scalar, step_tensor
 
 
@@ -55,30 +55,51 @@ class Adam(Optimizer):
                 step = bump_step(state["step"])
                 if weight_decay != 0:
                     if decoupled:
-                        x = write_(p, x * scalar(x, 1 - lr * weight_decay)).array
+                        x = updated(p)
+                        x *= scalar(x, 1 - lr * weight_decay)
                     else:
                         grad = grad + scalar(x, weight_decay) * x
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                m = exp_avg.array
+                dtype = x.dtype.type
                 # exp_avg.lerp_(grad, 1 - beta1): a small weight w gives m + w * (grad - m)
-                write_(exp_avg, _lerp(m, grad, 1 - beta1))
+                m = updated(state["exp_avg"])
+                _lerp_(m, grad, 1 - beta1)
                 # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                v = exp_avg_sq.array
-                write_(exp_avg_sq, v * scalar(x, beta2) + scalar(x, 1 - beta2) * grad * grad)
+                v = updated(state["exp_avg_sq"])
+                v *= dtype(beta2)
+                square = np.multiply(grad, dtype(1 - beta2))
+                square *= grad
+                v += square
                 bias_correction1 = 1 - beta1**step
                 bias_correction2 = 1 - beta2**step
                 step_size = lr / bias_correction1
                 bias_correction2_sqrt = bias_correction2**0.5
                 if amsgrad:
-                    peak = state["max_exp_avg_sq"]
-                    write_(peak, np.maximum(peak.array, exp_avg_sq.array))
-                    second = peak.array
-                else:
-                    second = exp_avg_sq.array
-                denom = np.sqrt(second) / scalar(x, bias_correction2_sqrt) + scalar(x, eps)
+                    peak = updated(state["max_exp_avg_sq"])
+                    np.maximum(peak, v, out=peak)
+                    v = peak
+                # denom = (v.sqrt() / bias_correction2_sqrt).add_(eps)
+                denom = np.sqrt(v)
+                denom /= dtype(bias_correction2_sqrt)
+                denom += dtype(eps)
                 # param.addcdiv_(exp_avg, denom, value=-step_size): self + value * t1 / t2
-                write_(p, x + scalar(x, -step_size) * exp_avg.array / denom)
+                change = np.multiply(m, dtype(-step_size))
+                change /= denom
+                updated(p)
+                x += change
         return loss
+
+
+def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """start.lerp_(end, weight) in place, with ATen's two formulas."""
+    w = scalar(start, weight)
+    if abs(weight) < 0.5:
+        diff = np.subtract(end, start)
+        diff *= w
+        start += diff
+    else:
+        diff = np.subtract(end, start)
+        diff *= start.dtype.type(1) - w
+        np.subtract(end, diff, out=start)
 
 
 def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
