@@ -36,6 +36,7 @@ CASE_DIRS = [
     ROOT / "tests" / "conformance" / "cases",
     ROOT / "tests" / "conformance" / "cases_inplace_higher",
     ROOT / "tests" / "conformance" / "cases_nn",
+    ROOT / "tests" / "conformance" / "cases_nn_python",
 ]
 DEFAULT_PYTHON = os.environ.get("ORACLE_PYTHON", "/opt/oracle/bin/python")
 SKIP_MARKER = "# conformance: values=skip"
