@@ -269,3 +269,51 @@ def test_program_attribute_errors_are_program_errors():
         set_attribute(lin, "_parameters", {})
     set_attribute(lin, "weight", Parameter(t([[1.0, 0.0], [0.0, 1.0]])))
     assert lin.weight.array.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+# ----- views: parameters named by their path in the module ------------------------------------
+
+VIEW_PROGRAM = """import torch
+import torch.nn as nn
+model = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1))
+x = torch.tensor([[1.0, 2.0]])
+loss = model(x).sum()
+loss.backward()
+"""
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from gradcli.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), env={"NO_COLOR": "1", "COLUMNS": "120"})
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.stdout
+
+
+def test_graph_names_parameters_by_module_path(tmp_path):
+    path = tmp_path / "model.expr"
+    path.write_text(VIEW_PROGRAM)
+    lines = _cli("graph", str(path)).splitlines()
+    leaves = [line.split("──")[-1].split()[0] for line in lines if " leaf " in line]
+    assert leaves == ["model.2.bias", "model.0.bias", "model.0.weight", "model.2.weight"]
+
+
+def test_trace_writes_into_named_parameters(tmp_path):
+    path = tmp_path / "model.expr"
+    path.write_text(VIEW_PROGRAM)
+    text = _cli("eval", "--trace", str(path))
+    for name in ("model.0.weight", "model.0.bias", "model.2.weight", "model.2.bias"):
+        assert f"AccumulateGrad · {name}\n" in text
+        assert f"writes    {name}.grad = " in text
+
+
+def test_first_binding_names_a_parameter():
+    from gradcli.interpreter import run
+    from gradcli.naming import leaf_name
+
+    result = run("import torch\nlin = torch.nn.Linear(2, 2)\nmodel = torch.nn.Sequential(lin)\n"
+                 "w = model[0].weight\n", "<t>")
+    weight = next(r.tensor for r in result.tensors if r.name == "w")
+    assert leaf_name(weight) == "lin.weight"

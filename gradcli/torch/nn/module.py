@@ -217,7 +217,9 @@ class Module:
             members = d.get(table)
             if members is not None and name in members:
                 return members[name]
-        raise attribute_error(f"'{type(self).__name__}' object has no attribute '{name}'")
+        # A Python AttributeError, so hasattr/getattr(..., default) work on modules; the
+        # sandbox turns it into the program's AttributeError with this message.
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
@@ -529,11 +531,16 @@ def _remove_from(name, *tables) -> None:
 
 
 def _has_attribute(module: Module, name: str) -> bool:
-    try:
-        getattr(module, name)
-    except (AttributeError, ProgramError):
-        return False
-    return True
+    return hasattr(module, name)
+
+
+def name_parameters(module: Module, name: str) -> None:
+    """`name = module` ran in a program: views name each parameter by its path
+    (`model.fc1.weight`), unless an earlier binding named it already."""
+    from gradcli.naming import bind
+
+    for path, param in module.named_parameters():
+        bind(param, f"{name}.{path}", 0, 0)
 
 
 def _zero_grad_in_place(p: Tensor) -> None:
