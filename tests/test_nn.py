@@ -201,11 +201,34 @@ def test_forward_hook_with_kwargs_sees_them():
     assert seen == [{}]
 
 
-def test_full_backward_hook_refuses_until_tensor_hooks_exist():
+def test_full_backward_hook_sees_and_replaces_grad_input():
+    seen = []
     lin = Linear(2, 2)
-    lin.register_full_backward_hook(lambda m, gi, go: None)
-    with pytest.raises(ProgramError, match="register_full_backward_hook"):
-        lin(t([1.0, 2.0]))
+    init.constant_(lin.weight, 1.0)
+    init.zeros_(lin.bias)
+
+    def hook(module, grad_input, grad_output):
+        seen.append((module, grad_input[0].array.tolist(), grad_output[0].array.tolist()))
+        return (api.mul(grad_input[0], 10),)
+
+    handle = lin.register_full_backward_hook(hook)
+    x = t([[1.0, 2.0]], requires_grad=True)
+    out = lin(x)
+    assert out.grad_fn.name() == "BackwardHookFunctionBackward"
+    api.backward(api.sum(out))
+    assert seen == [(lin, [[2.0, 2.0]], [[1.0, 1.0]])]
+    assert x.grad.array.tolist() == [[20.0, 20.0]]
+    assert lin.weight.grad.array.tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    handle.remove()
+    assert lin(x).grad_fn.name() == "AddmmBackward0"
+
+
+def test_full_backward_hook_without_input_grad_fires_at_the_output():
+    seen = []
+    lin = Linear(2, 1)
+    lin.register_full_backward_hook(lambda m, gi, go: seen.append((gi, len(go))))
+    api.backward(api.sum(lin(t([[1.0, 2.0]]))))
+    assert seen == [((None,), 1)]
 
 
 # ----- optimizers -----------------------------------------------------------------------------
@@ -317,3 +340,22 @@ def test_first_binding_names_a_parameter():
                  "w = model[0].weight\n", "<t>")
     weight = next(r.tensor for r in result.tensors if r.name == "w")
     assert leaf_name(weight) == "lin.weight"
+
+
+def test_trace_shows_the_hook_node_and_the_changed_gradient():
+    from gradcli.interpreter import run
+    from gradcli.render.trace import render_trace
+    from gradcli.trace import Tracer
+
+    lin = Linear(2, 2)
+    lin.register_full_backward_hook(lambda m, gi, go: (api.mul(gi[0], 2),))
+    src = ("import torch\nx = torch.tensor([[1.0, 2.0]], requires_grad=True)\n"
+           "y = lin(x).sum()\ny.backward()\n")
+    tracer = Tracer(src)
+    result = run(src, "<t>", bindings={"lin": lin}, observer=tracer)
+    assert result.error is None
+    text = "\n".join(line.plain for line in render_trace(tracer.traces[0]))
+    assert text.count("BackwardHookFunctionBackward ·") == 2
+    assert "identity around a module with a full backward hook" in text
+    x = next(r.tensor for r in result.tensors if r.name == "x")
+    assert f"x.grad = {np.array2string(x.grad.array, separator=', ')}"[:12] in text
