@@ -348,6 +348,7 @@ def test_trace_shows_the_hook_node_and_the_changed_gradient():
     from gradcli.trace import Tracer
 
     lin = Linear(2, 2)
+    init.constant_(lin.weight, 1.0)
     lin.register_full_backward_hook(lambda m, gi, go: (api.mul(gi[0], 2),))
     src = ("import torch\nx = torch.tensor([[1.0, 2.0]], requires_grad=True)\n"
            "y = lin(x).sum()\ny.backward()\n")
@@ -357,5 +358,4 @@ def test_trace_shows_the_hook_node_and_the_changed_gradient():
     text = "\n".join(line.plain for line in render_trace(tracer.traces[0]))
     assert text.count("BackwardHookFunctionBackward ·") == 2
     assert "identity around a module with a full backward hook" in text
-    x = next(r.tensor for r in result.tensors if r.name == "x")
-    assert f"x.grad = {np.array2string(x.grad.array, separator=', ')}"[:12] in text
+    assert "x.grad = [[4., 4.]]" in text  # the hook doubled [[2., 2.]]
