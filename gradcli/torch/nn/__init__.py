@@ -50,5 +50,17 @@ NN_MEMBERS = {
     "NLLLoss": NLLLoss,
 }
 
+# Where PyTorch defines each class: printed classes and torch.typename() show these paths.
+_TORCH_MODULE_OF = {
+    "Module": "torch.nn.modules.module", "Parameter": "torch.nn.parameter",
+    "Linear": "torch.nn.modules.linear", "Bilinear": "torch.nn.modules.linear",
+    "Identity": "torch.nn.modules.linear", "Sequential": "torch.nn.modules.container",
+    "ModuleList": "torch.nn.modules.container", "Dropout": "torch.nn.modules.dropout",
+}
+for _name, _cls in NN_MEMBERS.items():
+    _cls.__module__ = _TORCH_MODULE_OF.get(
+        _name, "torch.nn.modules.loss" if _name.endswith("Loss") else "torch.nn.modules.activation")
+RemovableHandle.__module__ = "torch.utils.hooks"
+
 __all__ = ["FUNCTIONAL_EXTRA", "INIT_MEMBERS", "NN_MEMBERS", "RemovableHandle", "init",
            *NN_MEMBERS]

@@ -54,7 +54,7 @@ def typename(obj) -> str:
         return f"torch.{_LEGACY_TYPE_NAMES.get(obj.dtype.name, 'Float')}Tensor"
     module = type(obj).__module__
     qualname = type(obj).__qualname__
-    if module in ("builtins", "__builtin__", None) or module.startswith("gradcli"):
+    if module in ("builtins", "__builtin__", None, ""):
         return qualname
     return f"{module}.{qualname}"
 

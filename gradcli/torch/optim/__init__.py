@@ -20,4 +20,9 @@ OPTIM_MEMBERS = {
     "Adagrad": Adagrad,
 }
 
+for _cls in (*OPTIM_MEMBERS.values(), *LR_SCHEDULER_MEMBERS.values()):
+    # where PyTorch defines each class (printed classes show it)
+    _cls.__module__ = "torch.optim." + _cls.__module__.rsplit(".", 1)[1]
+AdamW.__module__ = "torch.optim.adamw"
+
 __all__ = ["LR_SCHEDULER_MEMBERS", "OPTIM_MEMBERS", *OPTIM_MEMBERS, "StepLR"]
