@@ -16,14 +16,18 @@ from gradcli.torch._inplace import write_
 
 
 def _uniform_(tensor, low: float, high: float):
-    """tensor.uniform_(low, high): U(low, high) in the tensor's dtype."""
+    """tensor.uniform_(low, high): ATen's uniform_real_distribution, u * (to - from) + from
+    with the bounds in the tensor's dtype, u the generator's draw in [0, 1)."""
     u = api.rand(tuple(tensor.shape), dtype=tensor.dtype).array
-    return write_(tensor, low + (high - low) * u)
+    kind = u.dtype.type
+    return write_(tensor, u * (kind(high) - kind(low)) + kind(low))
 
 
 def _normal_(tensor, mean: float, std: float):
+    """tensor.normal_(mean, std): z * std + mean, z the generator's standard normal."""
     z = api.randn(tuple(tensor.shape), dtype=tensor.dtype).array
-    return write_(tensor, mean + std * z)
+    kind = z.dtype.type
+    return write_(tensor, z * kind(std) + kind(mean))
 
 
 def calculate_gain(nonlinearity, param=None):
