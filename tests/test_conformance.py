@@ -26,6 +26,17 @@ CASES_NN = sorted((HERE / "cases_nn").glob("*.expr"))  # torch.nn and torch.opti
 CASES_NN_PYTHON = sorted((HERE / "cases_nn_python").glob("*.expr"))
 
 
+# Seeded programs (nn.Linear's default init, Dropout's mask, torch.randn data) compared value
+# for value: they run once PyTorch's generator (gradcli.random, issue 15) is in the tree.
+CASES_NN_SEEDED = sorted((HERE / "cases_nn_seeded").glob("*.expr"))
+
+
+def has_pytorch_generator() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("gradcli.random") is not None
+
+
 def language_has_classes() -> bool:
     from gradcli.lang.parser import parse
 
@@ -202,9 +213,16 @@ def test_conformance_nn_python(path: Path) -> None:
     check_case(path)
 
 
+@pytest.mark.parametrize("path", CASES_NN_SEEDED, ids=[p.stem for p in CASES_NN_SEEDED])
+def test_conformance_nn_seeded(path: Path) -> None:
+    if not has_pytorch_generator():
+        pytest.skip("needs PyTorch's generator, gradcli.random (issue 15)")
+    check_case(path)
+
+
 def test_corpus_is_complete() -> None:
     """Every program has its expected document and vice versa."""
-    for d in ("cases", "cases_inplace_higher", "cases_nn", "cases_nn_python"):
+    for d in ("cases", "cases_inplace_higher", "cases_nn", "cases_nn_python", "cases_nn_seeded"):
         exprs = {p.stem for p in (HERE / d).glob("*.expr")}
         jsons = {p.stem for p in (HERE / d).glob("*.json")}
         assert exprs == jsons, f"{d}: unpaired files {sorted(exprs ^ jsons)}"

@@ -119,9 +119,11 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input
     if p == 1.0:
         return api.mul(input, api.zeros_like(input))
-    # CPU dropout: input * (bernoulli(1 - p) / (1 - p)), recorded as MulBackward0
-    keep = api.rand(tuple(input.shape), dtype=input.dtype).array >= p
-    noise = Tensor(keep.astype(input.array.dtype) / input.array.dtype.type(1 - p))
+    # CPU dropout: noise = empty_like(input).bernoulli_(1 - p); noise.div_(1 - p); input * noise
+    from gradcli.torch.nn.init import _bernoulli_
+
+    noise = _bernoulli_(Tensor(np.empty(input.shape, input.array.dtype)), 1 - p)
+    noise.array /= noise.array.dtype.type(1 - p)
     if inplace:
         return api.mul_(input, noise)
     return api.mul(input, noise)

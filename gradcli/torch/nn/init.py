@@ -15,19 +15,43 @@ from gradcli.errors import value_error
 from gradcli.torch._inplace import write_
 
 
+def _generator():
+    """PyTorch's CPU generator (gradcli.random, issue 15) when this tree has it."""
+    try:
+        from gradcli.random import init as pytorch_generator
+    except ImportError:
+        return None
+    return pytorch_generator
+
+
 def _uniform_(tensor, low: float, high: float):
-    """tensor.uniform_(low, high): ATen's uniform_real_distribution, u * (to - from) + from
-    with the bounds in the tensor's dtype, u the generator's draw in [0, 1)."""
+    """tensor.uniform_(low, high). With gradcli.random the draws are PyTorch's, number for
+    number; without it, ATen's formula u * (to - from) + from over gradcli's rand."""
+    generator = _generator()
+    if generator is not None:
+        return generator.uniform_(tensor, low, high)
     u = api.rand(tuple(tensor.shape), dtype=tensor.dtype).array
     kind = u.dtype.type
     return write_(tensor, u * (kind(high) - kind(low)) + kind(low))
 
 
 def _normal_(tensor, mean: float, std: float):
-    """tensor.normal_(mean, std): z * std + mean, z the generator's standard normal."""
+    """tensor.normal_(mean, std), as _uniform_: PyTorch's draws when gradcli.random exists."""
+    generator = _generator()
+    if generator is not None:
+        return generator.normal_(tensor, mean, std)
     z = api.randn(tuple(tensor.shape), dtype=tensor.dtype).array
     kind = z.dtype.type
     return write_(tensor, z * kind(std) + kind(mean))
+
+
+def _bernoulli_(tensor, p: float):
+    """tensor.bernoulli_(p): 1 with probability p, else 0 (Dropout's mask)."""
+    generator = _generator()
+    if generator is not None:
+        return generator.bernoulli_(tensor, p)
+    u = api.rand(tuple(tensor.shape), dtype=tensor.dtype).array
+    return write_(tensor, (u < p).astype(u.dtype))
 
 
 def calculate_gain(nonlinearity, param=None):
