@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from gradcli.torch.nn import init
+from gradcli.torch.nn import hooks, init  # noqa: F401 - hooks registers its op
 from gradcli.torch.nn.activation import (
     Dropout,
     LeakyReLU,
