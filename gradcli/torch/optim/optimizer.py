@@ -191,9 +191,17 @@ def step_tensor() -> Tensor:
     return Tensor(np.zeros((), np.float32))
 
 
+_ONE = np.float32(1)
+
+
 def bump_step(step: Tensor) -> float:
     """`step_t += 1`, then `_get_value(step_t)`: the count as a Python float."""
-    return float(write_(step, step.array + np.float32(1)).array)
+    count = step.array
+    if not count.flags.writeable:
+        count = step.array = count.copy()
+    count += _ONE
+    step.version[0] += 1
+    return float(count)
 
 
 def scalar(array: np.ndarray, value: float):
