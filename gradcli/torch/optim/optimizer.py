@@ -17,7 +17,6 @@ from gradcli import api
 from gradcli.diagnostics import warn
 from gradcli.errors import type_error, value_error
 from gradcli.tensor import Tensor
-from gradcli.torch._inplace import write_
 from gradcli.torch.nn.module import typename
 
 
