@@ -82,6 +82,20 @@ def test_assignment_before_init_is_pytorch_s_error():
         Forgot()
 
 
+def test_skipping_module_init_fails_as_in_pytorch():
+    class NoInit(Module):
+        def __init__(self):
+            self.k = 3
+
+        def forward(self, x):
+            return x
+
+    with pytest.raises(AttributeError, match="'NoInit' object has no attribute '_backward_hooks'"):
+        NoInit()(t([1.0]))
+    with pytest.raises(AttributeError, match="'NoInit' object has no attribute '_modules'"):
+        repr(NoInit())
+
+
 def test_parameter_is_a_marked_leaf_sharing_storage():
     data = t([1.0, 2.0])
     p = Parameter(data)

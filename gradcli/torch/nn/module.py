@@ -147,6 +147,9 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
+        if "_backward_hooks" not in d:  # a subclass that skipped Module.__init__()
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute '_backward_hooks'")
         if not (d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"]):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
@@ -502,6 +505,8 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
+        if "_modules" not in self.__dict__:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '_modules'")
         extra_lines = []
         extra = self.extra_repr()
         if extra:
