@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import workloads as W  # noqa: E402
 
 SECTIONS = ("startup", "scalar", "language", "mlp", "elementwise", "depth", "memory", "parse",
-            "random", "python", "micrograd")
+            "random", "python", "micrograd", "nn")
 
 
 class Config:
@@ -273,6 +273,30 @@ def _timed(section: H.Section, cases: dict, repeats: int, rtol: float, reference
     samples = H.interleave(cases, repeats)
     for name in cases:
         section.row(name).samples = samples[name]
+
+
+def bench_nn(cfg: Config) -> H.Section:
+    data = W.train_data()
+    section = H.Section(
+        "3c. torch.nn + torch.optim: 2-layer classifier, Adam",
+        f"`nn.Sequential(nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 10))`, "
+        f"`CrossEntropyLoss`, `Adam(lr=0.001)`, {W.TRAIN_STEPS} steps on a batch of 32: the "
+        "same program text run by `gradcli.interpreter.run` and by Python's `exec` with "
+        "torch (imports done, so start-up is excluded); the trained first-layer weights "
+        "are compared.",
+        baseline="torch (Python)",
+    )
+    cases = {"gradcli (program)": lambda: W.train_gradcli(data)}
+    if cfg.have_torch:
+        cases["torch (Python)"] = lambda: W.train_torch(data)
+    _timed(section, cases, cfg.reps(3, 7), rtol=1e-3,
+           reference="torch (Python)" if cfg.have_torch else "gradcli (program)")
+    if not cfg.have_torch:
+        section.baseline = "gradcli (program)"
+    section.targets.append(H.Target(
+        "3c. nn + optim training loop, gradcli / torch",
+        section.ratio("gradcli (program)", "torch (Python)"), 1.0))
+    return section
 
 
 # ----- 4. depth and memory -----------------------------------------------------------------
@@ -555,6 +579,7 @@ RUNNERS = {
     "memory": bench_memory,
     "parse": bench_parse,
     "random": bench_random,
+    "nn": bench_nn,
 }
 
 

@@ -355,3 +355,61 @@ def normals_torch(n: int = NORMALS):
 def normals_numpy(n: int = NORMALS):
     """numpy's own normals (other numbers, other algorithm): what the draw costs natively."""
     return [np.random.default_rng(0).standard_normal(n, dtype=F32)]
+
+
+# ----- torch.nn + torch.optim: a 2-layer classifier trained with Adam (issue 14) ----------
+
+TRAIN_STEPS = 200
+
+TRAIN_PROGRAM = f"""import torch
+import torch.nn as nn
+model = nn.Sequential(nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 10))
+with torch.no_grad():
+    model[0].weight.copy_(w1)
+    model[0].bias.copy_(b1)
+    model[2].weight.copy_(w2)
+    model[2].bias.copy_(b2)
+loss_fn = nn.CrossEntropyLoss()
+opt = torch.optim.Adam(model.parameters(), lr=0.001)
+for step in range({TRAIN_STEPS}):
+    opt.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    opt.step()
+w_out = model[0].weight.detach()
+"""
+
+
+def train_data(seed: int = 2):
+    """Batch 32 of 64 features, 10 classes, and the initial weights (so both engines
+    start from the same model and their trained weights can be compared)."""
+    rng = np.random.default_rng(seed)
+    return {
+        "x": rng.standard_normal((32, 64), dtype=F32),
+        "y": rng.integers(0, 10, 32).astype(np.int64),
+        "w1": (rng.uniform(-1, 1, (128, 64)) / 8).astype(F32),
+        "b1": (rng.uniform(-1, 1, 128) / 8).astype(F32),
+        "w2": (rng.uniform(-1, 1, (10, 128)) / np.sqrt(128)).astype(F32),
+        "b2": (rng.uniform(-1, 1, 10) / np.sqrt(128)).astype(F32),
+    }
+
+
+def train_gradcli(data):
+    """The program run by gradcli's interpreter, the data bound as its variables."""
+    from gradcli.interpreter import run
+    from gradcli.tensor import leaf
+
+    bindings = {name: leaf(array.copy()) for name, array in data.items()}
+    result = run(TRAIN_PROGRAM, "<bench>", bindings=bindings)
+    if result.error is not None:
+        raise RuntimeError(f"gradcli failed: {result.error.type}: {result.error.message}")
+    return [next(r.tensor for r in result.tensors if r.name == "w_out").array]
+
+
+def train_torch(data):
+    """The same text executed by Python with torch."""
+    import torch
+
+    scope = {name: torch.from_numpy(array.copy()) for name, array in data.items()}
+    exec(compile(TRAIN_PROGRAM, "<bench>", "exec"), scope)  # noqa: S102 - our own text
+    return [scope["w_out"].numpy()]

@@ -908,6 +908,12 @@ def outer(input, vec2):
 
 
 def linear(input, weight, bias=None):
+    if input.ndim >= 1 and weight.ndim == 2 and input.shape[-1] != weight.shape[1]:
+        # PyTorch reports the folded matrices it multiplies: input (rows x in) and weight.t()
+        rows = math.prod(input.shape[:-1])
+        raise runtime_error(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
+            f"{weight.shape[1]}x{weight.shape[0]})")
     if input.ndim != 2 and bias is not None and input.ndim >= 1:
         # PyTorch folds other ranks into a matrix, runs addmm, and views the result back.
         folded = reshape(input, (-1, input.shape[-1]))

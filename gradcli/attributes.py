@@ -18,6 +18,7 @@ from gradcli.node import AccumulateGrad, Node
 from gradcli.random.generator import Generator
 from gradcli.tensor import Tensor
 from gradcli.torch import runtime_state
+from gradcli.torch.access import program_object_attribute, set_program_object_attribute
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -184,6 +185,8 @@ def type_name(obj) -> str:
         return obj.kind
     if isinstance(obj, Generator):
         return "torch._C.Generator"
+    if hasattr(type(obj), "_program_attributes_"):  # torch.nn / torch.optim objects
+        return type(obj).__name__
     if callable(obj) and not isinstance(obj, type):
         return "builtin_function_or_method"
     return type(obj).__name__
@@ -224,6 +227,8 @@ def get_attribute(obj, attr: str):
         return api.random_function("generator_attribute")(obj, attr)
     if cls is GradModeContext:
         _missing(obj, attr)
+    if hasattr(cls, "_program_attributes_"):  # torch.nn / torch.optim objects
+        return program_object_attribute(obj, attr)
     if isinstance(obj, type) and attr in program_attributes(obj):
         return getattr(obj, attr)  # a gradcli class a program holds (Exp.apply)
     if attr in program_attributes(cls) or (
@@ -243,6 +248,8 @@ def program_attributes(cls) -> frozenset:
 
 
 def set_attribute(obj, attr: str, value) -> None:
+    if obj.__class__ is not Tensor and hasattr(obj.__class__, "_program_attributes_"):
+        return set_program_object_attribute(obj, attr, value)
     if obj.__class__ is not Tensor:
         raise attribute_error(
             f"'{type_name(obj)}' object has no attribute '{attr}'"

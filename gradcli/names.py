@@ -15,8 +15,11 @@ from gradcli.errors import attribute_error, type_error
 from gradcli.runtime.tensor_protocol import tensor_class
 from gradcli.tensor import Tensor
 from gradcli.torch import runtime_state
-from gradcli.torch.activations import FUNCTIONAL_MEMBERS as FUNCTIONAL_EXTRA
+from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
 from gradcli.torch.autograd import namespaces as autograd_namespaces
+from gradcli.torch.nn import FUNCTIONAL_EXTRA as NN_FUNCTIONAL
+from gradcli.torch.nn import INIT_MEMBERS, NN_MEMBERS
+from gradcli.torch.optim import LR_SCHEDULER_MEMBERS, OPTIM_MEMBERS
 
 
 class Namespace:
@@ -195,13 +198,17 @@ FUNCTIONAL = Namespace(
         "cross_entropy": api.cross_entropy,
         "nll_loss": api.nll_loss,
         "linear": api.linear,
-        **FUNCTIONAL_EXTRA,
+        **ACTIVATIONS,
+        **NN_FUNCTIONAL,
     },
 )
 _AUTOGRAD_EXTRA, _TORCH_EXTRA = autograd_namespaces(Namespace)
 AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward,
                                         **_AUTOGRAD_EXTRA})
-NN = Namespace("torch.nn", {"functional": FUNCTIONAL})
+NN_INIT = Namespace("torch.nn.init", INIT_MEMBERS)
+NN = Namespace("torch.nn", {"functional": FUNCTIONAL, "init": NN_INIT, **NN_MEMBERS})
+LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", LR_SCHEDULER_MEMBERS)
+OPTIM = Namespace("torch.optim", {**OPTIM_MEMBERS, "lr_scheduler": LR_SCHEDULER})
 RANDOM = Namespace("torch.random", {
     "manual_seed": api.random_function("manual_seed"),
     "initial_seed": api.random_function("initial_seed"),
@@ -215,6 +222,7 @@ TORCH = Namespace(
         **TORCH_FUNCTIONS,
         **TORCH_DTYPES,
         "nn": NN,
+        "optim": OPTIM,
         "autograd": AUTOGRAD,
         "random": RANDOM,
         "pi": math.pi,
@@ -231,6 +239,9 @@ MODULES = {
     "torch": TORCH,
     "torch.nn": NN,
     "torch.nn.functional": FUNCTIONAL,
+    "torch.nn.init": NN_INIT,
+    "torch.optim": OPTIM,
+    "torch.optim.lr_scheduler": LR_SCHEDULER,
     "torch.autograd": AUTOGRAD,
     "torch.random": RANDOM,
     **{ns.name: ns for ns in (*_AUTOGRAD_EXTRA.values(), *_TORCH_EXTRA.values())

@@ -19,6 +19,26 @@ class GradMode:
     enabled = True
 
 
+class _Marks:
+    """A set of tensors by identity, holding them weakly."""
+
+    def __init__(self):
+        self._refs: dict[int, weakref.ref] = {}
+
+    def add(self, tensor) -> None:
+        key = id(tensor)
+        self._refs[key] = weakref.ref(tensor, lambda _ref: self._refs.pop(key, None))
+
+    def __contains__(self, tensor) -> bool:
+        ref = self._refs.get(id(tensor))
+        return ref is not None and ref() is tensor
+
+
+# Tensors made by torch.nn.Parameter. PyTorch's Parameter is a Tensor subclass; gradcli keeps
+# one Tensor class (its fast paths test `x.__class__ is Tensor`) and marks parameters here.
+PARAMETERS = _Marks()
+
+
 class Tensor:
     """A tensor is a leaf exactly when it has no grad_fn (PyTorch's definition)."""
 
@@ -88,7 +108,7 @@ class Tensor:
 
         if forward.State.tangents:
             text = forward.with_tangent(self, text)
-        return text
+        return "Parameter containing:\n" + text if self in PARAMETERS else text
 
     __str__ = __repr__
 

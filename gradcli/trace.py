@@ -541,6 +541,10 @@ def _many(o, x, p, n, words):
 
 RULES["cat"] = lambda o, x, p, n: _many(o, x, p, n, "cat: each input receives its slice of grad")
 RULES["stack"] = lambda o, x, p, n: _many(o, x, p, n, "stack: each input receives its slice")
+# nn.Module.register_full_backward_hook wraps the module's input and output in identities.
+RULES["BackwardHookFunction"] = lambda o, x, p, n: (
+    "identity around a module with a full backward hook: grad passes through; at the "
+    "module's input the hooks see it and may replace it", [("1", "grad")])
 
 
 def local_rule(node, output: str, inputs: list[str]) -> tuple[str, list[str], list[str | None]]:

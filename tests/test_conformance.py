@@ -23,6 +23,27 @@ CASES_LATER = sorted((HERE / "cases_inplace_higher").glob("*.expr"))
 # hooks, saved tensors, autograd.functional, torch.func, forward AD, devices (issue 14)
 CASES_AUTOGRAD = sorted((HERE / "cases_autograd").glob("*.expr"))
 CASES_PYTHON = sorted((HERE / "cases_python").glob("*.expr"))
+CASES_NN = sorted((HERE / "cases_nn").glob("*.expr"))  # torch.nn and torch.optim (issue 14)
+# The same with `class Net(nn.Module)`, hooks as functions and dict literals: they run once
+# the language has def/class (issue 13).
+CASES_NN_PYTHON = sorted((HERE / "cases_nn_python").glob("*.expr"))
+
+
+# Seeded programs (nn.Linear's default init, Dropout's mask, torch.randn data) compared value
+# for value: they run once PyTorch's generator (gradcli.random, issue 15) is in the tree.
+CASES_NN_SEEDED = sorted((HERE / "cases_nn_seeded").glob("*.expr"))
+
+
+def has_pytorch_generator() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("gradcli.random") is not None
+
+
+def language_has_classes() -> bool:
+    from gradcli.interpreter import run
+
+    return run("class A:\n    pass\n", "<probe>").error is None
 
 SKIP_MARKER = "# conformance: values=skip"
 KNOWN_DIFFERENCES = HERE / "known_differences.txt"
@@ -222,10 +243,30 @@ def test_conformance_python(path: Path) -> None:
     check_case(path)
 
 
+@pytest.mark.parametrize("path", CASES_NN, ids=[p.stem for p in CASES_NN])
+def test_conformance_nn(path: Path) -> None:
+    check_case(path)
+
+
+@pytest.mark.parametrize("path", CASES_NN_PYTHON, ids=[p.stem for p in CASES_NN_PYTHON])
+def test_conformance_nn_python(path: Path) -> None:
+    if not language_has_classes():
+        pytest.skip("needs def/class in the language (issue 13)")
+    check_case(path)
+
+
+@pytest.mark.parametrize("path", CASES_NN_SEEDED, ids=[p.stem for p in CASES_NN_SEEDED])
+def test_conformance_nn_seeded(path: Path) -> None:
+    if not has_pytorch_generator():
+        pytest.skip("needs PyTorch's generator, gradcli.random (issue 15)")
+    check_case(path)
+
+
 def test_corpus_is_complete() -> None:
     """Every program has its expected document and vice versa."""
     assert len(CASES_PYTHON) >= 150
-    for d in ("cases", "cases_inplace_higher", "cases_autograd", "cases_python"):
+    for d in ("cases", "cases_inplace_higher", "cases_autograd", "cases_python", "cases_nn",
+              "cases_nn_python", "cases_nn_seeded"):
         exprs = {p.stem for p in (HERE / d).glob("*.expr")}
         jsons = {p.stem for p in (HERE / d).glob("*.json")}
         assert exprs == jsons, f"{d}: unpaired files {sorted(exprs ^ jsons)}"

@@ -29,6 +29,7 @@ from gradcli.ops import OPS
 from gradcli.overloads import DERIVATIVES_YAML_ORDER
 from gradcli.tensor import GradMode, Tensor
 from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
+from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -756,6 +757,36 @@ def test_gradcheck(overload):
         except Exception as exc:  # noqa: BLE001 - report every case, not just the first
             problems.append(f"{case.label}: raised {type(exc).__name__}: {exc}")
     assert not problems, f"{overload}:\n" + "\n".join(problems)
+
+
+# torch.nn's ops (gradcli/torch/nn): leaky_relu, BCE with logits, bilinear's _trilinear, and
+# the identity that module full backward hooks wrap around a module.
+
+CASES.update({
+    "leaky_relu": [
+        C("slope", [((2, 3), D)], lambda a: NF.leaky_relu(a, 0.2)),
+        C("default", [((4,), D)], NF.leaky_relu),
+    ],
+    "binary_cross_entropy_with_logits": [
+        C("mean", [((2, 3), D), ((2, 3), U)], NF.binary_cross_entropy_with_logits),
+        C("sum_pos_weight", [((2, 3), D), ((2, 3), U)],
+          lambda a, b: NF.binary_cross_entropy_with_logits(
+              a, b, pos_weight=const([1.0, 2.0, 3.0], t64), reduction="sum")),
+        C("none_weight", [((2, 3), D), ((2, 3), U)],
+          lambda a, b: NF.binary_cross_entropy_with_logits(
+              a, b, weight=const([[0.5, 1.0, 2.0]], t64), reduction="none")),
+        C("input_only", [((4,), D), ((4,), U)], NF.binary_cross_entropy_with_logits,
+          grad=(True, False)),
+    ],
+    "_trilinear": [
+        C("bilinear", [((3, 2), D), ((4, 2, 3), D), ((3, 3), D)], direct("_trilinear")),
+        C("weight_only", [((3, 2), D), ((4, 2, 3), D), ((3, 3), D)], direct("_trilinear"),
+          grad=(False, True, False)),
+    ],
+    "BackwardHookFunction": [
+        C("identity", [((2, 3), D)], direct("BackwardHookFunction", lambda grad: grad)),
+    ],
+})
 
 
 KNOWN_BUGS = [

@@ -38,6 +38,9 @@ CASE_DIRS = [
     ROOT / "tests" / "conformance" / "cases_inplace_higher",
     ROOT / "tests" / "conformance" / "cases_autograd",
     ROOT / "tests" / "conformance" / "cases_python",
+    ROOT / "tests" / "conformance" / "cases_nn",
+    ROOT / "tests" / "conformance" / "cases_nn_python",
+    ROOT / "tests" / "conformance" / "cases_nn_seeded",
 ]
 DEFAULT_PYTHON = os.environ.get("ORACLE_PYTHON", "/opt/oracle/bin/python")
 SKIP_MARKER = "# conformance: values=skip"

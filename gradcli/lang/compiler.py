@@ -19,6 +19,7 @@ from gradcli.limits import check_format_spec, check_python_binop
 from gradcli.naming import bind as bind_name
 from gradcli.naming import expression_text, stamp_result
 from gradcli.tensor import Tensor
+from gradcli.torch.nn.module import Module, name_parameters
 
 NOT_A_TENSOR = re.compile(
     r"^'(int|float|bool|str|list|tuple|NoneType|dict|range|Size|dtype|Namespace|"
@@ -305,6 +306,9 @@ class Compiler:
                 return container[key]
             if isinstance(container, dict):
                 return container[key]
+            if hasattr(type(container), "_program_attributes_") and hasattr(
+                    type(container), "__getitem__"):  # nn.Sequential, nn.ModuleList
+                return container[key]
             raise type_error(f"'{type_name(container)}' object is not subscriptable")
 
         return located(subscript, node)
@@ -466,6 +470,8 @@ class Compiler:
                             grad_fn.source = named
                             return
                     bind_name(value, name, line, column)
+                elif isinstance(value, Module):
+                    name_parameters(value, name)
 
             return bind
         if isinstance(node, (A.TupleExpr, A.ListExpr)):

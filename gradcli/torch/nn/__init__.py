@@ -1,0 +1,66 @@
+"""torch.nn for gradcli programs: what `torch.nn`, `torch.nn.init` and the extra
+`torch.nn.functional` entries offer (wired into gradcli.names)."""
+
+from __future__ import annotations
+
+from gradcli.torch.nn import hooks, init  # noqa: F401 - hooks registers its op
+from gradcli.torch.nn.activation import (
+    Dropout,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from gradcli.torch.nn.functional import FUNCTIONAL_EXTRA
+from gradcli.torch.nn.init import INIT_MEMBERS
+from gradcli.torch.nn.linear import Bilinear, Identity, Linear
+from gradcli.torch.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
+from gradcli.torch.nn.module import Module, Parameter, RemovableHandle
+from gradcli.torch.nn.modules import ModuleList, Sequential
+
+NN_MEMBERS = {
+    "Module": Module,
+    "Parameter": Parameter,
+    "Linear": Linear,
+    "Bilinear": Bilinear,
+    "Identity": Identity,
+    "Sequential": Sequential,
+    "ModuleList": ModuleList,
+    "ReLU": ReLU,
+    "LeakyReLU": LeakyReLU,
+    "Tanh": Tanh,
+    "Sigmoid": Sigmoid,
+    "Softmax": Softmax,
+    "LogSoftmax": LogSoftmax,
+    "Dropout": Dropout,
+    "MSELoss": MSELoss,
+    "L1Loss": L1Loss,
+    "BCELoss": BCELoss,
+    "BCEWithLogitsLoss": BCEWithLogitsLoss,
+    "CrossEntropyLoss": CrossEntropyLoss,
+    "NLLLoss": NLLLoss,
+}
+
+# Where PyTorch defines each class: printed classes and torch.typename() show these paths.
+_TORCH_MODULE_OF = {
+    "Module": "torch.nn.modules.module", "Parameter": "torch.nn.parameter",
+    "Linear": "torch.nn.modules.linear", "Bilinear": "torch.nn.modules.linear",
+    "Identity": "torch.nn.modules.linear", "Sequential": "torch.nn.modules.container",
+    "ModuleList": "torch.nn.modules.container", "Dropout": "torch.nn.modules.dropout",
+}
+for _name, _cls in NN_MEMBERS.items():
+    _cls.__module__ = _TORCH_MODULE_OF.get(
+        _name, "torch.nn.modules.loss" if _name.endswith("Loss") else "torch.nn.modules.activation")
+RemovableHandle.__module__ = "torch.utils.hooks"
+
+__all__ = ["FUNCTIONAL_EXTRA", "INIT_MEMBERS", "NN_MEMBERS", "RemovableHandle", "init",
+           *NN_MEMBERS]

@@ -1,0 +1,91 @@
+"""torch.optim.lr_scheduler.StepLR (and its LRScheduler base) of PyTorch 2.13."""
+
+from __future__ import annotations
+
+from gradcli.diagnostics import warn
+from gradcli.errors import ProgramError, type_error
+from gradcli.torch.optim.optimizer import Optimizer
+
+STEP_BEFORE_OPTIMIZER = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
+    "later, you should call them in the opposite order: `optimizer.step()` before "
+    "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first "
+    "value of the learning rate schedule. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
+GET_LR_OUTSIDE_STEP = ("To get the last learning rate computed by the scheduler, please use "
+                       "`get_last_lr()`.")
+
+
+class LRScheduler:
+    _program_attributes_ = frozenset({"optimizer", "last_epoch", "base_lrs", "step",
+                                      "get_last_lr", "get_lr", "state_dict"})
+
+    def __init__(self, optimizer, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise type_error(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise ProgramError(
+                        "KeyError",
+                        f"\"param 'initial_lr' is not specified in param_groups[{i}] when "
+                        "resuming scheduler with last_epoch >= 0.\\nThis typically happens "
+                        "when:\\n1. You're trying to resume training from a checkpoint but "
+                        "haven't properly loaded the optimizer state\\n2. You're using "
+                        "last_epoch >= 0 for a fresh training run (not recommended)\"")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._in_step = False
+        self._step_count = 0
+        self.step()
+
+    def get_last_lr(self):
+        return self._last_lr
+
+    def step(self, epoch=None) -> None:
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warn(STEP_BEFORE_OPTIMIZER)
+        self._step_count += 1
+        self._in_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                values = self._closed_form_lr()
+        finally:
+            self._in_step = False
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+
+class StepLR(LRScheduler):
+    """Every `step_size` epochs, each group's lr is multiplied by `gamma`."""
+
+    _program_attributes_ = frozenset({"step_size", "gamma"})
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if not self._in_step:
+            warn(GET_LR_OUTSIDE_STEP)
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return [group["lr"] for group in self.optimizer.param_groups]
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _closed_form_lr(self):
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size)
+                for base_lr in self.base_lrs]
