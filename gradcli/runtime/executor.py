@@ -561,6 +561,16 @@ def _raised_by_program(tb) -> bool:
     return last_program is not None
 
 
+def _looked_up_by_guard(tb) -> bool:
+    """Whether the call after the program's last frame is the attribute guard's."""
+    after = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == PROGRAM_FILENAME:
+            after = tb.tb_next
+        tb = tb.tb_next
+    return after is not None and after.tb_frame.f_code.co_filename in GUARD_FILES
+
+
 def program_frames(tb):
     """The traceback entries that ran the program's own code, outermost first."""
     out = []
@@ -612,6 +622,11 @@ def locate(exc: BaseException, lines, function_names) -> Located:
         return located
     located.type_name = type(exc).__name__
     located.message = str(exc)
+    if isinstance(exc, AttributeError) and not raised_by_program and _looked_up_by_guard(
+            exc.__traceback__):
+        # A gradcli object's own __getattr__ said no (`model.wieght`): Python's error.
+        located.type_name, located.message = "AttributeError", str(exc)
+        return located
     if isinstance(exc, AttributeError) and not raised_by_program:
         match = NOT_A_TENSOR.match(located.message)
         if match is not None:
