@@ -59,6 +59,14 @@ def typename(obj) -> str:
     return f"{module}.{qualname}"
 
 
+class ModuleAttributeError(ProgramError, AttributeError):
+    """A missing attribute of a module: the program's AttributeError, and a Python
+    AttributeError too, so hasattr() and getattr(..., default) work on modules."""
+
+    def __init__(self, message: str):
+        super().__init__("AttributeError", message)
+
+
 # ----- hooks --------------------------------------------------------------------------------
 
 
@@ -148,7 +156,7 @@ class Module:
     def __call__(self, *args, **kwargs):
         d = self.__dict__
         if "_backward_hooks" not in d:  # a subclass that skipped Module.__init__()
-            raise AttributeError(
+            raise ModuleAttributeError(
                 f"'{type(self).__name__}' object has no attribute '_backward_hooks'")
         if not (d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"]):
             return self.forward(*args, **kwargs)
@@ -222,9 +230,7 @@ class Module:
             members = d.get(table)
             if members is not None and name in members:
                 return members[name]
-        # A Python AttributeError, so hasattr/getattr(..., default) work on modules; the
-        # sandbox turns it into the program's AttributeError with this message.
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise ModuleAttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
@@ -506,7 +512,8 @@ class Module:
 
     def __repr__(self) -> str:
         if "_modules" not in self.__dict__:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '_modules'")
+            raise ModuleAttributeError(
+                f"'{type(self).__name__}' object has no attribute '_modules'")
         extra_lines = []
         extra = self.extra_repr()
         if extra:
