@@ -361,13 +361,13 @@ def test_trace_shows_the_hook_node_and_the_changed_gradient():
     from gradcli.render.trace import render_trace
     from gradcli.trace import Tracer
 
-    lin = Linear(2, 2)
-    init.constant_(lin.weight, 1.0)
-    lin.register_full_backward_hook(lambda m, gi, go: (api.mul(gi[0], 2),))
-    src = ("import torch\nx = torch.tensor([[1.0, 2.0]], requires_grad=True)\n"
+    src = ("import torch\nlin = torch.nn.Linear(2, 2)\n"
+           "torch.nn.init.constant_(lin.weight, 1.0)\n"
+           "lin.register_full_backward_hook(lambda m, gi, go: (gi[0] * 2,))\n"
+           "x = torch.tensor([[1.0, 2.0]], requires_grad=True)\n"
            "y = lin(x).sum()\ny.backward()\n")
     tracer = Tracer(src)
-    result = run(src, "<t>", bindings={"lin": lin}, observer=tracer)
+    result = run(src, "<t>", observer=tracer)
     assert result.error is None
     text = "\n".join(line.plain for line in render_trace(tracer.traces[0]))
     assert text.count("BackwardHookFunctionBackward ·") == 2

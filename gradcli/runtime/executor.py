@@ -27,6 +27,7 @@ from gradcli.runtime import tensor_protocol  # noqa: F401 - installs Tensor's pr
 from gradcli.runtime.rewrite import PROGRAM_FILENAME
 from gradcli.sandbox import policy
 from gradcli.tensor import Tensor
+from gradcli.torch.nn.module import Module, name_parameters
 
 # User-level exceptions a gradcli function may raise as Python itself would.
 USER_EXCEPTIONS = (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError,
@@ -131,6 +132,10 @@ class BuiltinFunction:
 
     def __repr__(self) -> str:
         return f"<built-in function {self.__name__}>"
+
+
+def _is_module(value) -> bool:
+    return isinstance(value, Module)
 
 
 def _clear_output(*args, **kwargs) -> None:
@@ -242,6 +247,7 @@ class Guards:
 
         out.update({
             "_gx_type": type, "_gx_PURE": policy.PURE, "_gx_Tensor": Tensor,
+            "_gx_is_module": _is_module,
             "_gx_s": stamp, "_gx_ga": ga, "_gx_gas": gas, "_gx_gad": get_slow,
             "_gx_sa": policy.set_attribute,
             "_gx_da": policy.delete_attribute, "_gx_step": step, "_gx_step_true": step_true,
@@ -303,6 +309,9 @@ class Guards:
         return step
 
     def bind(self, value, name, k, module_level):
+        if isinstance(value, Module):
+            name_parameters(value, name)
+            return
         if value.__class__ is Tensor:
             site = self.sites[k]
             grad_fn = value.grad_fn

@@ -298,6 +298,9 @@ class Rewriter(ast.NodeTransformer):
             test = _loc(ast.Compare(
                 left=_class_of(_name(name, node), node), ops=[ast.Is()],
                 comparators=[_name("_gx_Tensor", node)]), node)
+            if module_level:  # a model bound at the top names its parameters by path
+                test = _loc(ast.BoolOp(op=ast.Or(), values=[test, _call(
+                    "_gx_is_module", [_name(name, node)], node)]), node)
             out.append(_loc(ast.If(test=test, body=[bind], orelse=[]), node))
         return out
 
