@@ -104,6 +104,11 @@ ESCAPES = [
     ("grad_fn_internals", "import torch\nx = torch.tensor(1., requires_grad=True)\n"
      "print((x * 2).grad_fn.op)", "AttributeError", 3),
     ("namespace_members", "import torch\nprint(torch.members)", "AttributeError", 2),
+    ("reinit_grad_fn", "import torch\nx = torch.tensor(1., requires_grad=True)\n"
+     "(x * 2).grad_fn.__init__(None, (), None, None, None, ())", "AttributeError", 3),
+    ("reinit_namespace", "import torch\ntorch.__init__('torch', {})", "AttributeError", 2),
+    ("tensor_method_func", "import torch\nprint(torch.tensor(1.).abs.func)",
+     "AttributeError", 2),
     ("subclass_namespace", "import torch\nclass T(type(torch)):\n    pass", "TypeError", 2),
 ]
 

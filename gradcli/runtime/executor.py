@@ -134,6 +134,25 @@ class BuiltinFunction:
         return f"<built-in function {self.__name__}>"
 
 
+def contains(item, container) -> bool:
+    """`item in container`. A range answers an int in constant time but compares any other
+    item with each of its numbers in C (`1.5 in range(10**12)`): that case is answered by
+    arithmetic, equal to one of the range's numbers meaning integral and in the range."""
+    if container.__class__ is not range or item.__class__ in (int, bool):
+        return item in container
+    if item.__class__ is Tensor:
+        if not container:
+            return False
+        if item.numel() != 1:  # Python compares with the first number and bool() fails
+            return bool(api.eq(item, container[0]))
+        item = api.item(item)
+        if item.__class__ in (int, bool):
+            return item in container
+    if item.__class__ is float:
+        return item.is_integer() and int(item) in container
+    return False  # str, None, lists...: never equal to an int
+
+
 def _is_module(value) -> bool:
     return isinstance(value, Module)
 
@@ -259,6 +278,8 @@ class Guards:
         for guard, fn, symbol in INPLACE:
             out[guard] = _binary_guard(fn, symbol, stamp)
         out["_gx_slice"] = slice
+        out["_gx_in"] = contains
+        out["_gx_not_in"] = lambda item, container: not contains(item, container)
         for guard, fn in UNARY:
             out[guard] = _unary_guard(fn, stamp)
         out["sum"] = self.bounded(out["sum"])

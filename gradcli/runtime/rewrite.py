@@ -376,6 +376,16 @@ class Rewriter(ast.NodeTransformer):
             return node
         return _call("_gx_s", [node, _const(self.site(node), node)], node)
 
+    def visit_Compare(self, node):
+        """`x in range(10**12)` compares in a C loop no budget can stop: a single `in` or
+        `not in` goes through a guard that answers ranges by arithmetic."""
+        node.left = self.visit(node.left)
+        node.comparators = [self.visit(c) for c in node.comparators]
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            guard = "_gx_in" if isinstance(node.ops[0], ast.In) else "_gx_not_in"
+            return _call(guard, [node.left, node.comparators[0]], node)
+        return node
+
     def visit_BinOp(self, node):
         guard = BINARY_GUARDS[type(node.op)]
         return _call(guard, [self.visit(node.left), self.visit(node.right),
@@ -644,12 +654,13 @@ def parse_python(source: str, filename: str = PROGRAM_FILENAME, mode: str = "exe
         message = exc.msg
         type_name = type(exc).__name__
         raise GradcliSyntaxError(message, line, max(column, 1), type_name) from None
-    except (ValueError, MemoryError, RecursionError) as exc:
-        # "source code string cannot contain null bytes"; a too-deep tree.
-        message = str(exc) or type(exc).__name__
-        if isinstance(exc, RecursionError):
-            message = "too many nested parentheses"
-        raise GradcliSyntaxError(message, 1, 1) from None
+    except (MemoryError, RecursionError):
+        # CPython's parser gives up on an expression nested past its stack (20,000 unary
+        # minuses): Python itself stops there with a bare MemoryError.
+        raise GradcliSyntaxError("the program is nested too deeply for Python's parser "
+                                 "(too complex to parse)", 1, 1) from None
+    except ValueError as exc:  # "source code string cannot contain null bytes"
+        raise GradcliSyntaxError(str(exc), 1, 1) from None
 
 
 def rewrite(tree, source: str, sites: list, first_site: int = 0) -> Program:

@@ -207,8 +207,16 @@ def get_attribute(obj, name: str):
     if allowed is not None and name in allowed:
         if cls is str:
             return python_method(obj, name)
+        if cls is functools.partial and _is_tensor_method(obj):
+            missing(obj, name)  # a tensor's bound method (`t.abs.func`) is PyTorch's builtin
         return getattr(obj, name)
     missing(obj, name)
+
+
+def _is_tensor_method(bound: functools.partial) -> bool:
+    """`t.abs` as gradcli.attributes hands it out: gradcli's function bound to a tensor."""
+    return (bool(bound.args) and bound.args[0].__class__ is Tensor
+            and getattr(bound.func, "__module__", "").startswith("gradcli"))
 
 
 def _get_dunder(obj, name: str):
@@ -230,11 +238,23 @@ def _get_dunder(obj, name: str):
                 name in PROTOCOL_DUNDERS or name in OWN_ONLY_DUNDERS):
             return getattr(obj, name)
         missing(obj, name)
+    if name == "__init__" and not _program_side(obj):
+        # Re-initialising one of gradcli's own objects (`y.grad_fn.__init__`) would let a
+        # program rewire it; a program's classes and the classes it may subclass
+        # (`nn.Module.__init__(self)`) keep their __init__.
+        missing(obj, name)
     if name in PROTOCOL_DUNDERS or name in OWN_ONLY_DUNDERS:
         mro = obj.__mro__ if isinstance(obj, type) else cls.__mro__
         if owner_allows(mro, name, name in OWN_ONLY_DUNDERS):
             return getattr(obj, name)
     missing(obj, name)
+
+
+def _program_side(obj) -> bool:
+    """A program's class or instance, or a gradcli class made to be subclassed."""
+    if isinstance(obj, type):
+        return is_program_class(obj) or program_attributes(obj) is not None
+    return is_program_class(obj.__class__)
 
 
 def _super_mro(obj) -> tuple:
