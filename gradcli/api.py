@@ -1515,6 +1515,11 @@ class Size(tuple):
 
     __str__ = __repr__
 
+    def __getitem__(self, index):
+        # torch.Size slices to a torch.Size, as PyTorch's does.
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
     def numel(self) -> int:
         return math.prod(self)
 

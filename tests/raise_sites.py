@@ -63,7 +63,7 @@ class Site:
     def matches(self, type_name: str, message: str) -> bool:
         # the SPEC §2.1 document names every compile-time error SyntaxError
         mine = "SyntaxError" if self.type_name in SYNTAX_TYPES else self.type_name
-        return mine == type_name and self.pattern.fullmatch(message) is not None
+        return (type_name in (mine, "*")) and self.pattern.fullmatch(message) is not None
 
 
 def _callee_name(func: ast.expr) -> str | None:
@@ -142,6 +142,43 @@ def expected_errors() -> list[tuple[str, str, str]]:
             out.append((doc_path.stem, doc["error"]["type"], doc["error"]["message"]))
         for w in doc["warnings"]:
             out.append((doc_path.stem, "UserWarning", w["message"]))
+        # A program that catches PyTorch's error prints its message (`print(e)`): the
+        # printed line pins the message, whatever its type.
+        for line in doc["stdout"]:
+            out.append((doc_path.stem, "*", line))
+            if ": " in line:
+                out.append((doc_path.stem, "*", line.split(": ", 1)[1]))
+    out.extend(_oracle_data_errors())
+    return out
+
+
+def _oracle_data_errors() -> list[tuple[str, str, str]]:
+    """Errors recorded by the other oracle scripts (tools/gen_random_cases.py,
+    tools/gen_autograd_scenarios.py): PyTorch's messages too, as `Type: message` strings
+    or {"type": ..., "message": ...} records."""
+    import json
+    import re
+
+    shaped = re.compile(r"^[\"']?(\w+(?:Error|Exception|Warning)): (.*?)[\"']?$", re.S)
+    out = []
+
+    def walk(value, source):
+        if isinstance(value, dict):
+            if isinstance(value.get("type"), str) and isinstance(value.get("message"), str):
+                out.append((source, value["type"], value["message"]))
+            for item in value.values():
+                walk(item, source)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, source)
+        elif isinstance(value, str):
+            match = shaped.match(value)
+            if match:
+                out.append((source, match.group(1), match.group(2)))
+
+    for name in ("random_cases.json", "autograd_scenarios.json"):
+        path = ROOT / "tests" / "data" / name
+        walk(json.loads(path.read_text(encoding="utf-8")), path.stem)
     return out
 
 

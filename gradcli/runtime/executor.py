@@ -20,7 +20,7 @@ import sys
 from gradcli import api, diagnostics
 from gradcli import names as scope_names
 from gradcli.errors import ProgramError, name_error, type_error
-from gradcli.limits import budget_error, check_python_binop
+from gradcli.limits import budget_error, check_format_spec, check_python_binop
 from gradcli.naming import bind as bind_name
 from gradcli.naming import stamp_result
 from gradcli.runtime import tensor_protocol  # noqa: F401 - installs Tensor's protocol
@@ -153,6 +153,18 @@ def contains(item, container) -> bool:
     return False  # str, None, lists...: never equal to an int
 
 
+def _format_value(value, conversion: int, spec: str) -> str:
+    """An f-string field with a format spec: !r/!s/!a, then the spec, checked first."""
+    if conversion == ord("r"):
+        value = repr(value)
+    elif conversion == ord("s"):
+        value = str(value)
+    elif conversion == ord("a"):
+        value = ascii(value)
+    check_format_spec(spec)
+    return format(value, spec)
+
+
 def _is_module(value) -> bool:
     return isinstance(value, Module)
 
@@ -278,6 +290,7 @@ class Guards:
         for guard, fn, symbol in INPLACE:
             out[guard] = _binary_guard(fn, symbol, stamp)
         out["_gx_slice"] = slice
+        out["_gx_format"] = _format_value
         out["_gx_in"] = contains
         out["_gx_not_in"] = lambda item, container: not contains(item, container)
         for guard, fn in UNARY:
@@ -666,20 +679,33 @@ def locate(exc: BaseException, lines, function_names) -> Located:
             located.internal = True
         return located
     if isinstance(exc, TypeError) and raised_by_program:
-        located.message = _call_message(located.message, function_names)
+        located.message = _call_message(located.message, function_names,
+                                        _callee(lines, located))
+        # Python names the type; PyTorch's class prints as torch.Size.
+        located.message = located.message.replace("'Size' object", "'torch.Size' object")
     if not raised_by_program and not isinstance(exc, USER_EXCEPTIONS + (MemoryError,)):
         located.internal = True
     return located
 
 
-def _call_message(message: str, function_names) -> str:
-    """A gradcli function called with the wrong arguments words it as PyTorch does; a
-    function the program defined keeps CPython's words."""
+def _callee(lines, located) -> str | None:
+    """The name a call's text uses for its function (`torch.softmax(x)` -> softmax)."""
+    if located.line is None or not 0 < located.line <= len(lines):
+        return None
+    text = lines[located.line - 1][(located.column or 1) - 1:]
+    match = re.match(r"\s*([\w.]+)\s*\(", text)
+    return match.group(1).rsplit(".", 1)[-1] if match else None
+
+
+def _call_message(message: str, function_names, callee: str | None = None) -> str:
+    """A gradcli function called with the wrong arguments words it as PyTorch does, under
+    the name the program called it by; a function the program defined keeps CPython's
+    words."""
     match = re.match(r"(\w+)\(\) missing (\d+) required positional arguments?: (.*)", message)
     if match is None or match.group(1) in function_names:
         return message
     names = ", ".join(f'"{n}"' for n in re.findall(r"'(\w+)'", match.group(3)))
-    return (f"{match.group(1)}() missing {match.group(2)} required positional arguments: "
-            f"{names}")
+    return (f"{callee or match.group(1)}() missing {match.group(2)} required positional "
+            f"arguments: {names}")
 
 

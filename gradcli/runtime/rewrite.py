@@ -386,6 +386,18 @@ class Rewriter(ast.NodeTransformer):
             return _call(guard, [node.left, node.comparators[0]], node)
         return node
 
+    def visit_FormattedValue(self, node):
+        """`f"{x:{width}}"`: a spec is checked before Python pads to its width (a
+        gigabyte string from `f"{1:999999999}"`), by formatting through a guard."""
+        value = self.visit(node.value)
+        if node.format_spec is None:
+            node.value = value
+            return node
+        spec = self.visit(node.format_spec)
+        formatted = _call("_gx_format", [value, _const(node.conversion, node), spec], node)
+        return _loc(ast.FormattedValue(value=formatted, conversion=-1, format_spec=None),
+                    node)
+
     def visit_BinOp(self, node):
         guard = BINARY_GUARDS[type(node.op)]
         return _call(guard, [self.visit(node.left), self.visit(node.right),

@@ -53,11 +53,14 @@ def _scalar(convert):
     return lambda self: convert(api._scalar_of(self))
 
 
-def _reflected(fn):
+NOT_OPERANDS = (str, bytes, dict, set, list, tuple, type(None))
+
+
+def _reflected(fn, refused=NOT_OPERANDS):
     """torch wraps its reflected operators so a TypeError becomes NotImplemented: Python
     then reports the other operand's own error (`"a" + t`: can only concatenate str)."""
     def reflected(self, other):
-        if isinstance(other, (str, bytes, dict, set, type(None))):
+        if isinstance(other, refused):
             return NotImplemented
         return fn(self, other)
     return reflected
@@ -65,6 +68,10 @@ def _reflected(fn):
 
 for _name in ("__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__rpow__"):
     setattr(Tensor, _name, _reflected(getattr(Tensor, _name)))
+# Comparisons with a string (`t < "a"`) are Python's TypeError, `t == "a"` is False.
+for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+    setattr(Tensor, _name, _reflected(getattr(Tensor, _name),
+                                      (str, bytes, dict, set, type(None))))
 
 Tensor.__iadd__ = _inplace(api.add)
 Tensor.__isub__ = _inplace(api.sub)
