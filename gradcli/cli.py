@@ -110,8 +110,10 @@ def format_error(filename: str, source: str, error, color: bool = False, scope=(
         from gradcli.suggestions import culprit_span, suggestion
 
         close = suggestion(error.type, error.message, scope)
-        if code is not None and end is None:
-            column, end = culprit_span(error.type, error.message, code, column) or (column, None)
+        if code is not None:
+            # The misspelt word itself when the message names one; else the span the
+            # runtime reported (CPython 3.11's ^^^^ under the failing expression).
+            column, end = culprit_span(error.type, error.message, code, column) or (column, end)
     where = f"{filename}:{error.line}:{column}" if error.line else filename
     kind = f"\x1b[1;31m{error.type}\x1b[0m" if color else error.type
     text = f"{where}: {kind}: {error.message}"
@@ -131,6 +133,14 @@ def format_error(filename: str, source: str, error, color: bool = False, scope=(
 
             stripped = highlight(stripped, color)
         text += f"\n    {stripped}\n    {pad}{caret}"
+    stack = getattr(error, "stack", None)
+    if stack and len(stack) > 1:
+        # Inside functions: where it happened, then the calls that led there.
+        function, line = stack[-1]
+        text += f"\n  in {function}(), line {line}"
+        for function, line in reversed(stack[:-1]):
+            where_from = "" if function == "<module>" else f"{function}(), "
+            text += f"\n  called from {where_from}line {line}"
     if getattr(error, "hint", None):
         text += f"\nhint: {error.hint}"
     return text

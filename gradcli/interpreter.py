@@ -207,8 +207,14 @@ class Namespace:
 
     def error_record(self, exc: BaseException, source: str) -> ErrorRecord:
         if isinstance(exc, MemoryError) and not isinstance(exc, ProgramError):
-            line = self.runtime.line
-            return _memory_error(exc, line, self.runtime.limits)
+            # What the program built and holds (a list of big tensors) goes first, so the
+            # error can be reported; its tensors stay for the table.
+            for name in [n for n, v in self.globals.items()
+                         if v.__class__ is not Tensor and not n.startswith("__")]:
+                del self.globals[name]
+            gc.collect()
+            located = locate(exc, source.split("\n"), self.function_names)
+            return _memory_error(exc, located.line, self.runtime.limits)
         located = locate(exc, source.split("\n"), self.function_names)
         if located.internal:
             raise exc

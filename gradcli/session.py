@@ -180,6 +180,8 @@ class Session:
             Observer.active = observer
         rt.output.clear()
         rt.warnings.clear()
+        rt.counter[0] = 0  # each input has the whole step budget
+        namespace.guards.spent = False
         # Python's once-per-line warning rule applies within one input: a new input is new
         # text, so a warning that an earlier input raised on its line 1 shows again.
         rt.warned = {key for key in rt.warned if len(key) == 2}

@@ -233,6 +233,7 @@ class Guards:
         out["pow"] = scope_names._tensor_aware(self.pow, api.pow)
         out["__build_class__"] = self.build_class
         step, step_true = self.make_step()
+        tensor_protocol.ROW_STEP[0] = step
         sites = self.sites
         flush = self.runtime.flush_warnings
         pending = diagnostics.PENDING

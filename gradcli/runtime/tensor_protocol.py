@@ -18,11 +18,23 @@ def _inplace(fn):
     return lambda self, other: api.inplace(self, fn, other)
 
 
+# The running program's step counter: each row of an iterated tensor is a step
+# (`list(zeros(10**6))` is a loop in disguise). Set by the runtime.
+ROW_STEP = [None]
+
+
 def _iter(self):
     # torch: `iter(self.unbind(0))`; a 0-d tensor cannot be iterated.
     if self.ndim == 0:
         raise type_error("iteration over a 0-d tensor")
-    return iter([api.getitem(self, i) for i in range(self.shape[0])])
+    return _rows(self, ROW_STEP[0])
+
+
+def _rows(tensor, step):
+    for i in range(tensor.shape[0]):
+        if step is not None:
+            step()
+        yield api.getitem(tensor, i)
 
 
 def _format(self, spec: str) -> str:
