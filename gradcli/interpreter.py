@@ -434,6 +434,8 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
                 apply_overrides(tree, overrides)
                 hook = bindings.__setitem__ if bindings is not None else None
                 namespace = Namespace(runtime, hook)
+                if bindings:  # values handed in before the program runs (benchmarks, tests)
+                    namespace.globals.update(bindings)
                 code = namespace.compile(tree, source)
             except MemoryError as exc:
                 result.error = _memory_error(exc, None, limits)
