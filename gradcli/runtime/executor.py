@@ -296,26 +296,27 @@ class Guards:
         out["_gx_not_in"] = lambda item, container: not contains(item, container)
         for guard, fn in UNARY:
             out[guard] = _unary_guard(fn, stamp)
-        out["sum"] = self.bounded(out["sum"])
+        out["sum"] = self.bounded(out["sum"], with_start=True)
         out["min"] = self.bounded(out["min"])
         out["max"] = self.bounded(out["max"])
         out["all"] = self.bounded(builtins.all)
         out["any"] = self.bounded(builtins.any)
         return out
 
-    def bounded(self, consume):
+    def bounded(self, consume, with_start: bool = False):
         """sum/min/max/any/all run their loop in C: a sized argument is charged before,
         an iterator one step per item."""
         runtime = self.runtime
 
         @functools.wraps(consume)
         def call(*args, **kwargs):
-            if len(args) == 1 and args[0].__class__ is not Tensor:
+            # sum(it, start), max(it, key=...): the first argument is the loop
+            if args and (len(args) == 1 or with_start) and args[0].__class__ is not Tensor:
                 first = args[0]
                 try:
                     length = len(first)
                 except TypeError:
-                    args = (self.counted(first),)
+                    args = (self.counted(first), *args[1:])
                 except OverflowError:
                     length = sys.maxsize
                 else:
