@@ -544,24 +544,15 @@ def _unary_guard(fn, stamp):
     return guard
 
 
-BINARY = [
-    ("_gx_add", operator.add, "+"), ("_gx_sub", operator.sub, "-"),
-    ("_gx_mul", operator.mul, "*"), ("_gx_truediv", operator.truediv, "/"),
-    ("_gx_floordiv", operator.floordiv, "//"), ("_gx_mod", operator.mod, "%"),
-    ("_gx_pow", operator.pow, "**"), ("_gx_matmul", operator.matmul, "@"),
-    ("_gx_lshift", operator.lshift, "<<"), ("_gx_rshift", operator.rshift, ">>"),
-    ("_gx_and", operator.and_, "&"), ("_gx_or", operator.or_, "|"),
-    ("_gx_xor", operator.xor, "^"),
-]
-INPLACE = [
-    ("_gx_iadd", operator.iadd, "+"), ("_gx_isub", operator.isub, "-"),
-    ("_gx_imul", operator.imul, "*"), ("_gx_itruediv", operator.itruediv, "/"),
-    ("_gx_ifloordiv", operator.ifloordiv, "//"), ("_gx_imod", operator.imod, "%"),
-    ("_gx_ipow", operator.ipow, "**"), ("_gx_imatmul", operator.imatmul, "@"),
-    ("_gx_ilshift", operator.ilshift, "<<"), ("_gx_irshift", operator.irshift, ">>"),
-    ("_gx_iand", operator.iand, "&"), ("_gx_ior", operator.ior, "|"),
-    ("_gx_ixor", operator.ixor, "^"),
-]
+# Python's binary operators by their `operator` names: the guard of `a + b` is `_gx_add`,
+# of `a += b` `_gx_iadd` (rewrite.BINARY_GUARDS and INPLACE_GUARDS name the same ones).
+OPERATORS = [("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"),
+             ("floordiv", "//"), ("mod", "%"), ("pow", "**"), ("matmul", "@"),
+             ("lshift", "<<"), ("rshift", ">>"), ("and", "&"), ("or", "|"), ("xor", "^")]
+BINARY = [(f"_gx_{name}", getattr(operator, name + "_" if name in ("and", "or") else name),
+           symbol) for name, symbol in OPERATORS]
+INPLACE = [(f"_gx_i{name}", getattr(operator, "i" + name), symbol)
+           for name, symbol in OPERATORS]
 UNARY = [("_gx_neg", operator.neg), ("_gx_pos", operator.pos), ("_gx_invert", operator.invert)]
 
 
