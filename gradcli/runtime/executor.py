@@ -515,8 +515,8 @@ def _binary_guard(fn, symbol, stamp):
             ca, cb = a.__class__, b.__class__
             # Sizes are checked before Python builds a huge int, string or list; floats and
             # tensors never need it.
-            if ((ca in CHECKED or cb in CHECKED) and ca is not float and cb is not float
-                    and ca is not Tensor and cb is not Tensor):
+            if ca is str or ((ca in CHECKED or cb in CHECKED) and ca is not float
+                             and cb is not float and ca is not Tensor and cb is not Tensor):
                 check_python_binop(symbol, a, b)
                 if symbol == "<<" and isinstance(b, int) and b > 10**6 and a:
                     check_python_binop("**", 2, b)
