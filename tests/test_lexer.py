@@ -248,11 +248,11 @@ def test_a_terminal_gets_the_offending_line_highlighted(tmp_path, command):
     assert code == 1
     # The error names the type in bold red; the source line is highlighted, the caret red.
     assert "\x1b[1;31mRuntimeError\x1b[0m" in out
-    assert "\x1b[1;31m^\x1b[0m" in out
+    assert "\x1b[1;31m^" in out  # the caret (a CPython 3.11 span: ^^^^ in red)
     error_part = out[out.index("RuntimeError"):]
     assert ANSI + "34mbackward" in error_part
     assert strip_ansi(error_part).replace("\r", "").splitlines()[1:3] == [
-        "    y.backward()", "    ^"]
+        "    y.backward()", "    ^^^^^^^^^^^^"]
 
 
 def test_color_always_through_a_pipe(tmp_path):

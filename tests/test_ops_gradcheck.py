@@ -407,6 +407,10 @@ CASES: dict[str, list[Case]] = {
     "_unsafe_view": [
         C("reshape_noncontig", [((2, 3), D)], lambda a: api.reshape(api.t(a), (6,))),
     ],
+    "_reshape_alias": [  # a non-contiguous input whose strides allow a view
+        C("reshape_alias", [((2, 3), D)], lambda a: api.reshape(api.t(a), (3, 2)),
+          root="_reshape_alias"),
+    ],
     "clone": [C("clone", [((2, 3), D)], api.clone)],
     "alias": [
         C("ellipsis", [((3,), D)], lambda a: api.getitem(a, Ellipsis)),
