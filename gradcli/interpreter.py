@@ -5,7 +5,6 @@ This module knows nothing of click or rich; the CLI and the renderers read its r
 
 from __future__ import annotations
 
-import ast
 import gc
 import sys
 import threading
@@ -242,72 +241,6 @@ def _depth() -> int:
     return depth
 
 
-def apply_overrides(tree: ast.Module, overrides: dict[str, str]) -> None:
-    """--set NAME=VALUE: replace the data of NAME's first `tensor(...)` declaration."""
-    for name, text in overrides.items():
-        call = _first_tensor_call(tree.body, name)
-        if call is None:
-            raise ProgramError(
-                "ValueError", f"--set {name}: no `{name} = tensor(...)` declaration in the program"
-            )
-        try:
-            value = ast.parse(text.strip(), mode="eval").body
-            literal = ast.literal_eval(value)
-        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
-            raise ProgramError("ValueError",
-                               f"--set {name}: '{text}' is not a number or list") from None
-        if not _is_literal(literal):
-            raise ProgramError("ValueError", f"--set {name}: '{text}' is not a number or list")
-        has_dtype = any(k.arg == "dtype" for k in call.keywords)
-        if not has_dtype and call.args:
-            try:
-                old = ast.literal_eval(call.args[0])
-            except (ValueError, TypeError, SyntaxError):
-                old = None
-            if old is not None and _is_literal(old):
-                dtype = api._infer_dtype(old)
-                call.keywords.append(ast.keyword(arg="dtype", value=ast.Attribute(
-                    value=ast.Name(id="torch", ctx=ast.Load()), attr=dtype.name,
-                    ctx=ast.Load())))
-        new = ast.copy_location(ast.Constant(value=literal), call)
-        if isinstance(literal, list):
-            new = ast.copy_location(ast.parse(repr(literal), mode="eval").body, call)
-        if call.args:
-            call.args[0] = new
-        else:
-            call.keywords = [k for k in call.keywords if k.arg != "data"] + [
-                ast.keyword(arg="data", value=new)]
-        ast.fix_missing_locations(tree)
-
-
-def _first_tensor_call(body, name):
-    for statement in body:
-        if isinstance(statement, ast.Assign):
-            value = statement.value
-            is_tensor_call = isinstance(value, ast.Call) and (
-                (isinstance(value.func, ast.Name) and value.func.id == "tensor")
-                or (isinstance(value.func, ast.Attribute) and value.func.attr == "tensor")
-            )
-            if is_tensor_call and any(isinstance(t, ast.Name) and t.id == name
-                                      for t in statement.targets):
-                return value
-        for block in ("body", "orelse"):
-            inner = getattr(statement, block, None)
-            if isinstance(inner, list):
-                found = _first_tensor_call(inner, name)
-                if found is not None:
-                    return found
-    return None
-
-
-def _is_literal(value) -> bool:
-    if isinstance(value, bool) or isinstance(value, (int, float)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_is_literal(item) for item in value)
-    return False
-
-
 def start_deep_thread(work, name: str) -> threading.Thread:
     """Run `work` in a daemon thread with STACK_BYTES of stack: a program's expressions
     recurse once per level of their tree, far past the main thread's 8 MiB."""
@@ -326,7 +259,6 @@ def run(
     filename: str = "<stdin>",
     *,
     seed: int | None = None,
-    overrides: dict[str, str] | None = None,
     limits: Limits | None = None,
     bindings: dict | None = None,
     observer=None,
@@ -342,7 +274,7 @@ def run(
 
     def work():
         try:
-            box.append(_run(source, filename, seed, overrides or {}, limits, bindings,
+            box.append(_run(source, filename, seed, limits, bindings,
                             observer, shared))
         finally:
             finished.set()
@@ -399,9 +331,9 @@ def _memory_error(exc: MemoryError, line, limits) -> ErrorRecord:
                        "raise it with --max-memory")
 
 
-def _run(source, filename, seed, overrides, limits, bindings=None, observer=None, shared=None):
+def _run(source, filename, seed, limits, bindings=None, observer=None, shared=None):
     try:
-        return _execute(source, filename, seed, overrides, limits, bindings, observer, shared)
+        return _execute(source, filename, seed, limits, bindings, observer, shared)
     except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
         return exc
 
@@ -411,7 +343,7 @@ def parse_program(source: str):
     return parse_python(source)
 
 
-def _execute(source, filename, seed, overrides, limits, bindings=None, observer=None,
+def _execute(source, filename, seed, limits, bindings=None, observer=None,
              shared=None) -> RunResult:
     result = RunResult(filename=filename, source=source)
     old_limit = sys.getrecursionlimit()
@@ -431,7 +363,6 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
             runtime.thread_id = threading.get_ident()
             try:
                 tree = parse_program(source)
-                apply_overrides(tree, overrides)
                 hook = bindings.__setitem__ if bindings is not None else None
                 namespace = Namespace(runtime, hook)
                 if bindings:  # values handed in before the program runs (benchmarks, tests)
@@ -444,9 +375,6 @@ def _execute(source, filename, seed, overrides, limits, bindings=None, observer=
                 # SPEC §2.1: every syntax error (indentation and tabs included) is a SyntaxError.
                 result.error = ErrorRecord("SyntaxError", exc.message, exc.line, exc.column,
                                            phase="parse")
-                return result
-            except ProgramError as exc:  # --set
-                result.error = ErrorRecord(exc.type_name, exc.message, None, None, exc.hint)
                 return result
             if shared is not None:
                 shared["runtime"] = runtime

@@ -86,10 +86,6 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
         ("x = 0\nfor i in range(10000000):\n    x = x + 1", {"limits": Limits(timeout=0.2)}),
     ("gradcli/interpreter.py", "the program printed more than {…} characters, gradcli's "
      "limit for one run"): ('s = "a" * 1000\nfor i in range(101000):\n    print(s)', {}),
-    ("gradcli/interpreter.py", "--set {…}: no `{…} = tensor(...)` declaration in the "
-     "program"): ("x = ones(2)", {"overrides": {"w": "1.0"}}),
-    ("gradcli/interpreter.py", "--set {…}: '{…}' is not a number or list"):
-        ("w = tensor([1.0])", {"overrides": {"w": "abc"}}),
     ("gradcli/limits.py", "a tensor of shape {…} would need {…} as {…}, over gradcli's "
      "memory limit of {…}"): "x = zeros(100000, 100000)",
     ("gradcli/limits.py", "a tensor of shape {…} would have {…} elements, over gradcli's "
