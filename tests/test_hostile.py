@@ -3,7 +3,7 @@ documented exit code, in bounded time and memory, and touches nothing outside it
 
 - every file in tests/hostile/ runs as a real process, with the exit code and error type
   that tests/hostile/manifest.json records for it;
-- the limits (gradcli.limits) one by one, in-process;
+- the limits (gradcli.sandbox.limits) one by one, in-process;
 - the sandbox: allow-listed names only, and an audit hook that sees no file, process or
   network access while hostile programs run;
 - the parser's depth limits and its fast path for long numeric lists;
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from gradcli import limits
-from gradcli.errors import GradcliSyntaxError, ProgramError
-from gradcli.interpreter import run
+from gradcli.base.errors import GradcliSyntaxError, ProgramError
 from gradcli.lang import ast as A
 from gradcli.lang.parser import MAX_EXPRESSION_DEPTH, fold_literals, parse
-from gradcli.limits import Limits
+from gradcli.runtime.interpreter import run
+from gradcli.sandbox import limits
+from gradcli.sandbox.limits import Limits
 
 HOSTILE = Path(__file__).parent / "hostile"
 MANIFEST = json.loads((HOSTILE / "manifest.json").read_text(encoding="utf-8"))
@@ -475,7 +475,7 @@ def test_python_method_guards_string_growth():
 
 
 def test_global_scope_holds_no_dangerous_builtin():
-    from gradcli.names import MODULES, global_scope
+    from gradcli.sandbox.scope import MODULES, global_scope
 
     dangerous = {open, exec, eval, compile, getattr, setattr, delattr, __import__, globals,
                  locals, vars, dir, input, breakpoint, type, object, memoryview}
@@ -491,15 +491,15 @@ def test_global_scope_holds_no_dangerous_builtin():
 AUDIT_PROBE = r"""
 import json, sys
 from pathlib import Path
-from gradcli.interpreter import run
-from gradcli.limits import Limits
+from gradcli.runtime.interpreter import run
+from gradcli.sandbox.limits import Limits
 programs = json.loads(sys.stdin.read())
 run("x = tensor([1.0], requires_grad=True)\nprint(f'{x}')\n")  # warm up: imports, caches
 run("x = (\n")  # and the parser that words syntax errors
 from gradcli.lang.fastparse import FILENAME
 from gradcli.runtime.rewrite import PROGRAM_FILENAME
-from gradcli.interpreter import STACK_BYTES
-from gradcli.limits import cap_process_memory
+from gradcli.runtime.interpreter import STACK_BYTES
+from gradcli.sandbox.limits import cap_process_memory
 cap_process_memory(2**30, STACK_BYTES)  # as the command line does
 seen = []
 watched = ("open", "os.", "subprocess.", "socket.", "shutil.", "ctypes.", "import", "exec",
@@ -799,7 +799,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def test_internal_errors_are_one_line_and_exit_70(monkeypatch, capsys):
-    from gradcli import cli, interpreter
+    from gradcli.cli import main as cli
+    from gradcli.runtime import interpreter
 
     def broken(*args, **kwargs):
         raise KeyError("boom")

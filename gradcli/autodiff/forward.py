@@ -1,7 +1,7 @@
 """Forward-mode AD: dual tensors, one dual level, and tangents pushed through each op.
 
 While a `dual_level` is active, every op whose inputs carry a tangent gives its result
-the tangent J·t, from the op's forward-derivative rule (gradcli/autodiff/jvp_rules.py,
+the tangent J·t, from the op's forward-derivative rule (gradcli/aten/jvp_rules.py,
 PyTorch's formulas from derivatives.yaml). An op without an explicit rule uses the
 double-vjp identity on its own backward formula (the vjp u -> J^T u is linear in u, and
 its vjp against t is J t), which gives the same values. Ops PyTorch cannot differentiate
@@ -18,9 +18,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from gradcli.autodiff import jvp_rules  # noqa: F401 - attaches the rules to the op table
-from gradcli.errors import ProgramError, runtime_error, value_error
-from gradcli.tensor import Tensor
+from gradcli.aten import jvp_rules  # noqa: F401 - attaches the rules to the op table
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import ProgramError, runtime_error, value_error
 
 
 class State:
@@ -59,7 +59,7 @@ def copy_tangent(source: Tensor, target: Tensor) -> None:
 
 
 def _set_active(flag: bool) -> None:
-    from gradcli import ops
+    from gradcli.aten import ops
 
     ops.set_flags(forward_ad=flag)
 
@@ -123,7 +123,7 @@ def make_dual(tensor, tangent, *, level=None):
             f"original Tensor, this is not supported. Tensor is of size {list(tensor.shape)} "
             f"while the given forward gradient is of size {list(tangent.shape)}.")
     if tensor.requires_grad:
-        from gradcli import ops
+        from gradcli.aten import ops
 
         dual = ops.call(ops.alias, (tensor,))
     else:
@@ -169,7 +169,7 @@ def dual_call(entry, inputs, p, arrays, call):
             any_tangent = True
             t = t.array if t.__class__ is Tensor else t
         tangents.append(t)
-    from gradcli import ops
+    from gradcli.aten import ops
 
     ops.set_flags(forward_ad=False)
     try:
@@ -204,7 +204,8 @@ def dual_call(entry, inputs, p, arrays, call):
 
 def _by_double_vjp(entry, inputs, p, tangents):
     """J t for one op from its backward formula, by differentiating the vjp in u."""
-    from gradcli import api, ops
+    from gradcli.aten import ops
+    from gradcli.torch import api
 
     copies = []
     for x in inputs:
@@ -213,7 +214,7 @@ def _by_double_vjp(entry, inputs, p, tangents):
             copies.append(c)
         else:
             copies.append(x)
-    from gradcli import autograd_api
+    from gradcli.torch.autograd import grad_mode as autograd_api
 
     with autograd_api.enable_grad():
         out = ops.call(entry, tuple(copies), p)

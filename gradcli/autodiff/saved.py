@@ -4,7 +4,7 @@
 tensor equal to the output (PyTorch's SavedVariable for an output gives a fresh tensor
 object); `_raw_saved_<name>` is the SavedTensor handle. The names are those of
 derivatives.yaml (PyTorch 2.13) for the ops gradcli records; positions refer to what each
-op's `save` function keeps (gradcli/ops.py), numbers come from the node's parameters.
+op's `save` function keeps (gradcli/aten/ops.py), numbers come from the node's parameters.
 
 torch.autograd.graph.saved_tensors_hooks(pack, unpack): while active, each tensor an op
 saves is replaced by pack(tensor), and backward (or `_saved_<name>`) sees unpack(packed).
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli.errors import attribute_error, runtime_error
-from gradcli.tensor import Tensor
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import attribute_error, runtime_error
 
 # overload -> the attribute name of each saved position (None: not a PyTorch name).
 _CROSS = ("_saved_other", "_saved_self")
@@ -112,7 +112,7 @@ def saved_attribute(node, attr: str):
         return False, None
     index = names.index(name)
     if node.released or node.saved is None:
-        from gradcli.engine import FREED_MESSAGE
+        from gradcli.autodiff.engine import FREED_MESSAGE
 
         raise runtime_error(FREED_MESSAGE)
     if raw:
@@ -121,7 +121,7 @@ def saved_attribute(node, attr: str):
 
 
 def unpack_one(node, index: int):
-    from gradcli.engine import unpack_saved
+    from gradcli.autodiff.engine import unpack_saved
 
     value = node.saved[index]
     if value is None:
@@ -192,7 +192,7 @@ class Packed:
 
 
 def TypeError_(value):
-    from gradcli.errors import type_error
+    from gradcli.base.errors import type_error
 
     return type_error(
         "Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
@@ -206,7 +206,7 @@ class HookStack:
 def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None) -> Packed:
     """pack(tensor) (by default with the innermost saved_tensors_hooks); PyTorch runs the
     pack hook with grad mode off."""
-    from gradcli.tensor import GradMode
+    from gradcli.autodiff.tensor import GradMode
 
     if pack is None:
         pack, unpack = HookStack.stack[-1]

@@ -91,7 +91,7 @@ def close(left, right) -> bool:
     """`left == right` with allclose's tolerance for tensors and numbers."""
     import numpy as np
 
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     numeric = (int, float)
     if isinstance(left, Tensor) or isinstance(right, Tensor):
@@ -113,7 +113,7 @@ def close(left, right) -> bool:
 def truth(value) -> bool | None:
     """Whether a value counts as true (a one-element tensor by its item); None when it
     has no single truth value."""
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     if isinstance(value, Tensor):
         if value.array.size != 1:
@@ -132,7 +132,7 @@ INFERRED = ("float32", "int64", "bool")
 def literal(value) -> str | None:
     """Text that gradcli reads back as `value` (for --update), or None. Every digit of a
     tensor's values is kept (repr rounds to 4): the check is allclose, not the print."""
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     if isinstance(value, Tensor):
         return tensor_literal(value.array.tolist(), value.dtype.name)
@@ -151,7 +151,7 @@ def largest_difference(left, right) -> float | None:
     """max |left - right| over the elements, when both are numeric and broadcast."""
     import numpy as np
 
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     try:
         a = left.array if isinstance(left, Tensor) else np.asarray(left)

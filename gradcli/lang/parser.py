@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 
-from gradcli.errors import GradcliSyntaxError
+from gradcli.base.errors import GradcliSyntaxError
 from gradcli.lang import ast as A
 from gradcli.lang import fastparse
 

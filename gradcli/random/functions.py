@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli import api, dtypes
-from gradcli import ops as O
-from gradcli.autograd_api import no_grad
-from gradcli.errors import ProgramError, runtime_error, type_error
+from gradcli.aten import ops as O
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base import dtypes
+from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.random import distributions as D
 from gradcli.random.generator import STATE_BYTES, Generator, default_generator
-from gradcli.tensor import Tensor
+from gradcli.torch import api
+from gradcli.torch.autograd.grad_mode import no_grad
 
 _KERNEL_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float",
                 "float64": "Double"}
@@ -423,7 +424,7 @@ GENERATOR_ATTRIBUTES = {
 def generator_attribute(generator: Generator, attr: str):
     getter = GENERATOR_ATTRIBUTES.get(attr)
     if getter is None:
-        from gradcli.errors import attribute_error
+        from gradcli.base.errors import attribute_error
 
         raise attribute_error(f"'torch._C.Generator' object has no attribute '{attr}'")
     return getter(generator)

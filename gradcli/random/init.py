@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 
-from gradcli import api
-from gradcli.autograd_api import no_grad
-from gradcli.errors import value_error
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import value_error
 from gradcli.random import functions as R
-from gradcli.tensor import Tensor
+from gradcli.torch import api
+from gradcli.torch.autograd.grad_mode import no_grad
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                "conv_transpose3d")
@@ -81,7 +81,7 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 def _empty(tensor: Tensor) -> bool:
     if 0 in tensor.shape:
-        from gradcli import diagnostics
+        from gradcli.base import diagnostics
 
         diagnostics.warn("Initializing zero-element tensors is a no-op")
         return True

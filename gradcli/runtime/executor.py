@@ -17,16 +17,17 @@ import random as python_random
 import re
 import sys
 
-from gradcli import api, diagnostics
-from gradcli import names as scope_names
-from gradcli.errors import ProgramError, name_error, type_error
-from gradcli.limits import budget_error, check_format_spec, check_python_binop
-from gradcli.naming import bind as bind_name
-from gradcli.naming import stamp_result
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base import diagnostics
+from gradcli.base.errors import ProgramError, name_error, type_error
+from gradcli.explain.provenance import bind as bind_name
+from gradcli.explain.provenance import stamp_result
 from gradcli.runtime import tensor_protocol  # noqa: F401 - installs Tensor's protocol
 from gradcli.runtime.rewrite import PROGRAM_FILENAME
 from gradcli.sandbox import policy
-from gradcli.tensor import Tensor
+from gradcli.sandbox import scope as scope_names
+from gradcli.sandbox.limits import budget_error, check_format_spec, check_python_binop
+from gradcli.torch import api
 from gradcli.torch.nn.module import Module, name_parameters
 
 # User-level exceptions a gradcli function may raise as Python itself would.

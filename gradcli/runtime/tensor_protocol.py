@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numbers
 
-from gradcli import api
-from gradcli.errors import runtime_error, type_error
-from gradcli.tensor import Tensor
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import runtime_error, type_error
+from gradcli.torch import api
 
 
 def _inplace(fn):

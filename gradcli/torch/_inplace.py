@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli.tensor import Tensor
+from gradcli.autodiff.tensor import Tensor
 
 
 def write_(tensor: Tensor, values: np.ndarray) -> Tensor:

@@ -45,7 +45,7 @@ def may_read(obj, attr: str) -> bool:
 
 def program_object_attribute(obj, attr: str):
     """`obj.attr` read by a program."""
-    from gradcli.errors import ProgramError, attribute_error
+    from gradcli.base.errors import ProgramError, attribute_error
 
     if may_read(obj, attr):
         try:
@@ -60,7 +60,7 @@ def program_object_attribute(obj, attr: str):
 def set_program_object_attribute(obj, attr: str, value) -> None:
     """`obj.attr = value` by a program: public names only (a Module registers parameters
     and sub-modules this way)."""
-    from gradcli.errors import attribute_error
+    from gradcli.base.errors import attribute_error
 
     if attr.startswith("_"):
         raise attribute_error(

@@ -11,10 +11,11 @@ import re
 
 import numpy as np
 
-from gradcli import api, dtypes, printing
-from gradcli.autograd_api import GradModeContext
-from gradcli.errors import ProgramError, runtime_error, type_error
-from gradcli.tensor import GradMode, Tensor
+from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.base import dtypes, printing
+from gradcli.base.errors import ProgramError, runtime_error, type_error
+from gradcli.torch import api
+from gradcli.torch.autograd.grad_mode import GradModeContext
 
 NO_CUDA = "Torch not compiled with CUDA enabled"
 DEVICE_TYPES = ("cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "

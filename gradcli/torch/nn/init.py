@@ -9,10 +9,10 @@ import math
 
 import numpy as np
 
-from gradcli import api
-from gradcli.diagnostics import warn
+from gradcli.base.diagnostics import warn
 from gradcli.random import init as pytorch_generator
 from gradcli.random.init import calculate_gain
+from gradcli.torch import api
 from gradcli.torch._inplace import write_
 
 

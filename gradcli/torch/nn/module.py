@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 
-from gradcli import api
-from gradcli.errors import ProgramError, attribute_error, runtime_error, type_error
-from gradcli.tensor import PARAMETERS, Tensor
+from gradcli.autodiff.tensor import PARAMETERS, Tensor
+from gradcli.base.errors import ProgramError, attribute_error, runtime_error, type_error
+from gradcli.torch import api
 
 # ----- Parameter ----------------------------------------------------------------------------
 
@@ -49,7 +49,7 @@ class Parameter(metaclass=_ParameterMeta):
 def typename(obj) -> str:
     """torch.typename: `torch.FloatTensor` for a tensor, the class name otherwise."""
     if obj.__class__ is Tensor:
-        from gradcli.attributes import _LEGACY_TYPE_NAMES
+        from gradcli.sandbox.attributes import _LEGACY_TYPE_NAMES
 
         return f"torch.{_LEGACY_TYPE_NAMES.get(obj.dtype.name, 'Float')}Tensor"
     module = type(obj).__module__
@@ -485,7 +485,7 @@ class Module:
                     f'{api.Size(source.shape)} from checkpoint, the shape in current model is '
                     f'{api.Size(target.shape)}.')
                 continue
-            from gradcli.autograd_api import no_grad
+            from gradcli.torch.autograd.grad_mode import no_grad
 
             with no_grad():
                 api.copy_(target, source)
@@ -551,7 +551,7 @@ def _has_attribute(module: Module, name: str) -> bool:
 def name_parameters(module: Module, name: str) -> None:
     """`name = module` ran in a program: views name each parameter by its path
     (`model.fc1.weight`), unless an earlier binding named it already."""
-    from gradcli.naming import bind
+    from gradcli.explain.provenance import bind
 
     for path, param in module.named_parameters():
         bind(param, f"{name}.{path}", 0, 0)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gradcli.diagnostics import warn
-from gradcli.errors import ProgramError, type_error
+from gradcli.base.diagnostics import warn
+from gradcli.base.errors import ProgramError, type_error
 from gradcli.torch.optim.optimizer import Optimizer
 
 STEP_BEFORE_OPTIMIZER = (
