@@ -57,7 +57,7 @@ def chain(engine: str, steps: int, mul: float) -> dict:
     import workloads as W
 
     if engine == "gradcli":
-        from gradcli.torch import api
+        from gradcli.torch import functions as api
 
         x = api.tensor(1.0, requires_grad=True)
 
@@ -147,7 +147,7 @@ def tanh_chain(engine: str, mode: str, layers: int, size: int, save: str | None 
     grad_mode = mode == "grad"
     if engine == "gradcli":
         from gradcli.autodiff.tensor import GradMode, leaf
-        from gradcli.torch import api
+        from gradcli.torch import functions as api
 
         x = leaf(data, requires_grad=True)
         del data

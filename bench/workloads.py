@@ -5,7 +5,7 @@ numpy arrays, so the harness can check them against the other engines before it
 trusts any timing. Engines:
 
   numpy     the hand-written floor: forward and backward written out by hand in numpy
-  gradcli   gradcli's own Python API (gradcli.torch.api, and Tensor's Python operators)
+  gradcli   gradcli's own Python API (gradcli.torch.functions, and Tensor's Python operators)
   torch     PyTorch eager autograd (CPU), when importable
   autograd  HIPS autograd, when importable
 """
@@ -71,7 +71,7 @@ def chain_numpy(n: int):
 
 
 def chain_gradcli(n: int):
-    from gradcli.torch import api
+    from gradcli.torch import functions as api
 
     x = api.tensor(1.0, requires_grad=True)
     y = x
@@ -193,7 +193,7 @@ def mlp_numpy(x, t, params):
 
 def mlp_gradcli(x, t, params):
     from gradcli.autodiff.tensor import leaf
-    from gradcli.torch import api
+    from gradcli.torch import functions as api
 
     ps = [leaf(p, requires_grad=True) for p in params]
     W1, b1, W2, b2, W3, b3 = ps
@@ -274,7 +274,7 @@ def ew_op_by_op(x):
 
 def ew_gradcli(x):
     from gradcli.autodiff.tensor import leaf
-    from gradcli.torch import api
+    from gradcli.torch import functions as api
 
     xt = leaf(x, requires_grad=True)
     loss = api.sum(api.add(api.mul(api.sin(xt), api.exp(xt)), api.pow(xt, 2)))

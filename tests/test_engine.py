@@ -19,7 +19,7 @@ from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import dtypes as D
 from gradcli.base.errors import ProgramError
 from gradcli.runtime.interpreter import run
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled
 
 FREED = (

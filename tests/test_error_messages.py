@@ -35,7 +35,7 @@ CASES = HERE / "conformance"
 
 
 def _broadcast_fallback():
-    from gradcli.torch.api import broadcast_error
+    from gradcli.torch.functions import broadcast_error
 
     # every pair of shapes that cannot broadcast has a mismatching dimension, which
     # gets PyTorch's message; this is the fallback for a caller passing equal shapes
@@ -43,7 +43,7 @@ def _broadcast_fallback():
 
 
 def _inplace_on_a_number():
-    from gradcli.torch.api import inplace
+    from gradcli.torch.functions import inplace
 
     try:
         inplace(3, None)
@@ -67,18 +67,18 @@ BIG_LITERAL = "x = tensor([[0.0] * 4000] * 4000)"
 # (path, message text as raise_sites shows it) -> program (or a call) that raises it;
 # a program may be a tuple (program, run() keyword arguments)
 GRADCLI_OWN: dict[tuple[str, str], object] = {
-    ("gradcli/torch/api.py", "shapes cannot be broadcast"): _broadcast_fallback,
-    ("gradcli/torch/api.py", "in-place operations need a tensor"): _inplace_on_a_number,
+    ("gradcli/torch/pointwise.py", "shapes cannot be broadcast"): _broadcast_fallback,
+    ("gradcli/torch/inplace.py", "in-place operations need a tensor"): _inplace_on_a_number,
     ("gradcli/sandbox/scope.py", "print is bound by the interpreter"): _print_placeholder,
-    ("gradcli/torch/api.py", "view(dtype) is not supported"): "x = ones(4)\ny = x.view(float64)",
-    ("gradcli/torch/api.py", "nll_loss of an input with more than 2 dimensions is not supported "
+    ("gradcli/torch/shape.py", "view(dtype) is not supported"): "x = ones(4)\ny = x.view(float64)",
+    ("gradcli/torch/nn_functions.py", "nll_loss of an input with more than 2 dimensions is not supported "
      "yet in gradcli"): "loss = F.nll_loss(ones(2, 3, 4), zeros(2, 4, dtype=int64))",
-    ("gradcli/torch/api.py", "in-place writes through views of this tensor are not supported"):
+    ("gradcli/torch/inplace.py", "in-place writes through views of this tensor are not supported"):
         "w = ones(3, 4, requires_grad=True)\na = w.t() * 2\nv = a[0]\nv.mul_(2)",
-    ("gradcli/torch/api.py", "assigning a tensor that requires grad into a slice is not "
+    ("gradcli/torch/inplace.py", "assigning a tensor that requires grad into a slice is not "
      "supported yet in gradcli"):
         "x = ones(3)\nw = ones(1, requires_grad=True)\nx[[0]] = w",
-    ("gradcli/torch/api.py", "indexed assignment into a tensor with history is not supported yet "
+    ("gradcli/torch/inplace.py", "indexed assignment into a tensor with history is not supported yet "
      "in gradcli"): "w = ones(3, requires_grad=True)\ny = w * 2\ny[[0]] = 1.0",
     ("gradcli/sandbox/attributes.py", "gradcli tensors do not take new attributes ('{…}')"):
         "x = ones(2)\nx.foo = 1",
@@ -114,12 +114,12 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
 
 # (path, message text) -> the known-difference case that shows PyTorch's wording
 PENDING: dict[tuple[str, str], str] = {
-    ("gradcli/torch/api.py", "dim must be an int, not {…}"): "273_err_dim_float",
-    ("gradcli/torch/api.py", "arange() missing required argument 'end'"):
+    ("gradcli/torch/_common.py", "dim must be an int, not {…}"): "273_err_dim_float",
+    ("gradcli/torch/creation.py", "arange() missing required argument 'end'"):
         "276_err_arange_missing_end",
-    ("gradcli/torch/api.py", "sub(): argument 'input' (position 1) must be Tensor, not {…}"):
+    ("gradcli/torch/pointwise.py", "sub(): argument 'input' (position 1) must be Tensor, not {…}"):
         "280_sub_two_numbers",
-    ("gradcli/torch/api.py", "an index can only have a single ellipsis ('...')"):
+    ("gradcli/torch/indexing.py", "an index can only have a single ellipsis ('...')"):
         "325_index_two_ellipsis",
 }
 

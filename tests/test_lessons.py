@@ -222,7 +222,7 @@ def test_seal_hides_the_values_and_test_still_checks_them(tmp_path):
 
 def test_sealed_values_match_within_tolerance_across_grid_edges():
     from gradcli.checking.seal import cells_of, matches, seal
-    from gradcli.torch.api import tensor
+    from gradcli.torch.functions import tensor
 
     sealed = seal(tensor([2.5004999, -1.0]), rounds=10)
     assert matches(tensor([2.5004999, -1.0]), sealed)

@@ -14,7 +14,8 @@ import pytest
 
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import ProgramError
-from gradcli.torch import access, api
+from gradcli.torch import access
+from gradcli.torch import functions as api
 from gradcli.torch.nn import (
     Linear,
     Module,

@@ -4,7 +4,7 @@ The test is parametrized over ``gradcli.aten.ops.OPS`` itself: registering a new
 adding a case to ``CASES`` below makes ``test_gradcheck[<overload>]`` fail.
 
 Each case builds float64 leaves (``requires_grad=True``), calls gradcli's torch surface
-(``gradcli.torch.api``), reduces the result with a random projection ``(out * R).sum()`` and
+(``gradcli.torch.functions``), reduces the result with a random projection ``(out * R).sum()`` and
 runs ``gradcli.autodiff.engine.backward``.  Every leaf's ``.grad`` is compared with central
 differences of the same forward evaluated with grad mode off.  Inputs are chosen away
 from kinks and ties (positive where log/sqrt need it, distinct values for max/min, ...).
@@ -30,7 +30,7 @@ from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError
 from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
 
 EPS = 1e-6

@@ -19,7 +19,7 @@ from gradcli.random import functions as R
 from gradcli.random import init
 from gradcli.random.generator import Generator, default_generator
 from gradcli.runtime.interpreter import run
-from gradcli.torch import api
+from gradcli.torch import functions as api
 
 DOCUMENT = json.loads((Path(__file__).parent / "data" / "random_cases.json").read_text())
 CASES = DOCUMENT["cases"]

@@ -370,7 +370,7 @@ def _conform(grad, meta, xp):
     """The engine's one place for un-broadcasting: sum to the input's shape, cast to its dtype."""
     shape, dtype = meta
     if grad.__class__ is Tensor:
-        from gradcli.torch import api
+        from gradcli.torch import functions as api
 
         if grad.shape != shape:
             grad = xp.sum_to(grad, shape)
@@ -393,7 +393,7 @@ def _accumulate(variable: Tensor, grad, create_graph: bool, observer,
                 adopt: bool = False) -> None:
     if grad.__class__ is Tensor:
         from gradcli.aten import ops as O
-        from gradcli.torch import api
+        from gradcli.torch import functions as api
 
         if variable.grad is None:
             # PyTorch copies the incoming gradient into a fresh buffer: CopyBackwards.
@@ -409,7 +409,7 @@ def _accumulate(variable: Tensor, grad, create_graph: bool, observer,
         else:
             variable.grad = Tensor(_owned(grad, dtype))
     elif variable.grad.grad_fn is not None or variable.grad.requires_grad:
-        from gradcli.torch import api
+        from gradcli.torch import functions as api
 
         variable.grad = api.add(variable.grad, Tensor(np.asarray(grad)))
     else:
@@ -426,7 +426,7 @@ def _retain(tensor, grad, create_graph: bool) -> None:
     if tensor is None:
         return
     if grad.__class__ is Tensor:
-        from gradcli.torch import api
+        from gradcli.torch import functions as api
 
         tensor.grad = grad if tensor.grad is None else api.add(tensor.grad, grad)
         return
@@ -452,7 +452,7 @@ def _root_gradient(tensor: Tensor, gradient, index: int, create_graph: bool):
         )
     if create_graph:
         if gradient.dtype is not tensor.dtype:
-            from gradcli.torch import api
+            from gradcli.torch import functions as api
 
             return api.to(gradient, tensor.dtype)
         return gradient

@@ -205,7 +205,7 @@ def dual_call(entry, inputs, p, arrays, call):
 def _by_double_vjp(entry, inputs, p, tangents):
     """J t for one op from its backward formula, by differentiating the vjp in u."""
     from gradcli.aten import ops
-    from gradcli.torch import api
+    from gradcli.torch import functions as api
 
     copies = []
     for x in inputs:

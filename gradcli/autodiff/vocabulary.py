@@ -164,7 +164,7 @@ class TensorVocabulary:
 
     @staticmethod
     def _api():
-        from gradcli.torch import api
+        from gradcli.torch import functions as api
 
         return api
 
@@ -175,7 +175,7 @@ class TensorVocabulary:
 def _install_tensor_vocabulary():
     from gradcli.aten import ops as O
     from gradcli.autodiff.tensor import Tensor
-    from gradcli.torch import api
+    from gradcli.torch import functions as api
 
     def as_tensor(x):
         return x if isinstance(x, Tensor) else Tensor(np.asarray(x))

@@ -13,7 +13,7 @@ from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.random import distributions as D
 from gradcli.random.generator import STATE_BYTES, Generator, default_generator
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch.autograd.grad_mode import no_grad
 
 _KERNEL_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float",

@@ -17,7 +17,7 @@ import math
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import value_error
 from gradcli.random import functions as R
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch.autograd.grad_mode import no_grad
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",

@@ -27,7 +27,7 @@ from gradcli.runtime.rewrite import PROGRAM_FILENAME
 from gradcli.sandbox import policy
 from gradcli.sandbox import scope as scope_names
 from gradcli.sandbox.limits import budget_error, check_format_spec, check_python_binop
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch.nn.module import Module, name_parameters
 
 # User-level exceptions a gradcli function may raise as Python itself would.

@@ -24,7 +24,8 @@ from gradcli.runtime.rewrite import PROGRAM_FILENAME, parse_python, rewrite
 from gradcli.sandbox import limits as resource_limits
 from gradcli.sandbox import policy
 from gradcli.sandbox.limits import Limits, budget_error, format_bytes, resource_error
-from gradcli.torch import api, runtime_state
+from gradcli.torch import functions as api
+from gradcli.torch import runtime_state
 
 STACK_BYTES = 512 * 2**20  # deep programs recurse in the parser and compiler, not in backward
 # A recorded graph is millions of small objects that live until backward and hold no

@@ -25,7 +25,7 @@ from gradcli.runtime.result import ErrorRecord, RunResult, TensorRecord, Warning
 from gradcli.runtime.rewrite import char_column, parse_python
 from gradcli.sandbox import policy
 from gradcli.sandbox.limits import Limits
-from gradcli.torch import api
+from gradcli.torch import functions as api
 
 
 @dataclass

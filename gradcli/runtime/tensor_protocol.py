@@ -10,7 +10,7 @@ import numbers
 
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import runtime_error, type_error
-from gradcli.torch import api
+from gradcli.torch import functions as api
 
 
 def _inplace(fn):

@@ -16,7 +16,8 @@ from gradcli.base.errors import attribute_error, runtime_error, type_error
 from gradcli.random.generator import Generator
 from gradcli.sandbox.limits import python_method
 from gradcli.sandbox.scope import TORCH_FUNCTIONS, Namespace
-from gradcli.torch import api, runtime_state
+from gradcli.torch import functions as api
+from gradcli.torch import runtime_state
 from gradcli.torch.access import program_object_attribute, set_program_object_attribute
 from gradcli.torch.autograd.grad_mode import GradModeContext
 

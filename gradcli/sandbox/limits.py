@@ -46,7 +46,7 @@ class Limits:
 
 
 # The limits of the program running now. The interpreter sets them for the length of a
-# run; the torch functions (gradcli.torch.api) read them, since they are called without context.
+# run; the torch functions (gradcli.torch.functions) read them, since they are called without context.
 _active = Limits()
 
 

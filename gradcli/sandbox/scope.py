@@ -13,7 +13,8 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import attribute_error, type_error
 from gradcli.runtime.tensor_protocol import tensor_class
-from gradcli.torch import api, runtime_state
+from gradcli.torch import functions as api
+from gradcli.torch import runtime_state
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
 from gradcli.torch.autograd import grad_mode as G
 from gradcli.torch.autograd import namespaces as autograd_namespaces

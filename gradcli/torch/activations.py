@@ -17,7 +17,7 @@ from gradcli.aten.ops import op, save_inputs, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
 from gradcli.base.errors import runtime_error
-from gradcli.torch import api
+from gradcli.torch import functions as api
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)

@@ -14,7 +14,7 @@ import numpy as np
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import dtypes, printing
 from gradcli.base.errors import ProgramError, runtime_error, type_error
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch.autograd.grad_mode import GradModeContext
 
 NO_CUDA = "Torch not compiled with CUDA enabled"

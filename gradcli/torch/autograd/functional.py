@@ -12,7 +12,7 @@ import numpy as np
 
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base.errors import runtime_error
-from gradcli.torch import api
+from gradcli.torch import functions as api
 
 
 def _as_tuple(value, arg_name="inputs", fn_name="jacobian"):

@@ -81,14 +81,14 @@ def is_grad_enabled():
 
 
 def autograd_grad(*args, **kwargs):
-    from gradcli.torch import api
+    from gradcli.torch import functions as api
 
     return api.autograd_grad(*args, **kwargs)
 
 
 def autograd_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
                       inputs=None):
-    from gradcli.torch import api
+    from gradcli.torch import functions as api
 
     if not isinstance(tensors, (list, tuple)):
         tensors, grad_tensors = [tensors], [grad_tensors] if grad_tensors is not None else None

@@ -15,7 +15,7 @@ import numpy as np
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import diagnostics
 from gradcli.base.errors import ProgramError, value_error
-from gradcli.torch import api
+from gradcli.torch import functions as api
 
 NOT_DOUBLE = (
     "Input #{} requires gradient and is not a double precision floating point or complex. "

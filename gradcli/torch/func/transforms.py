@@ -18,7 +18,7 @@ import numpy as np
 from gradcli.aten.ops import FORWARD_AD
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import ProgramError, runtime_error, value_error
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch.autograd.functional import alias, api_enable_grad, jvp_by_double_backward
 
 

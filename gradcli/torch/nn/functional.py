@@ -12,7 +12,7 @@ from gradcli.aten.ops import op, save_inputs, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
 from gradcli.base.errors import ProgramError, runtime_error, value_error
-from gradcli.torch import api
+from gradcli.torch import functions as api
 
 
 def _first_order_only(xp, name):

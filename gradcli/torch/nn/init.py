@@ -12,7 +12,7 @@ import numpy as np
 from gradcli.base.diagnostics import warn
 from gradcli.random import init as pytorch_generator
 from gradcli.random.init import calculate_gain
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch._inplace import write_
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradcli.base.errors import ProgramError
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch.nn import functional as NF
 from gradcli.torch.nn.module import Module
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from gradcli.autodiff.tensor import PARAMETERS, Tensor
 from gradcli.base.errors import ProgramError, attribute_error, runtime_error, type_error
-from gradcli.torch import api
+from gradcli.torch import functions as api
 
 # ----- Parameter ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import numpy as np
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.diagnostics import warn
 from gradcli.base.errors import type_error, value_error
-from gradcli.torch import api
+from gradcli.torch import functions as api
 from gradcli.torch.nn.module import typename
 
 
