@@ -27,8 +27,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import raise_sites  # noqa: E402
 
+from gradcli.base.budget import Limits  # noqa: E402
 from gradcli.base.errors import ProgramError  # noqa: E402
-from gradcli.sandbox.limits import Limits  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "conformance"
@@ -86,29 +86,29 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
         ("x = 0\nfor i in range(10000000):\n    x = x + 1", {"limits": Limits(timeout=0.2)}),
     ("gradcli/runtime/interpreter.py", "the program printed more than {…} characters, gradcli's "
      "limit for one run"): ('s = "a" * 1000\nfor i in range(101000):\n    print(s)', {}),
-    ("gradcli/sandbox/limits.py", "a tensor of shape {…} would need {…} as {…}, over gradcli's "
+    ("gradcli/base/budget.py", "a tensor of shape {…} would need {…} as {…}, over gradcli's "
      "memory limit of {…}"): "x = zeros(100000, 100000)",
-    ("gradcli/sandbox/limits.py", "a tensor of shape {…} would have {…} elements, over gradcli's "
+    ("gradcli/base/budget.py", "a tensor of shape {…} would have {…} elements, over gradcli's "
      "limit of {…} elements per tensor"):
         ("x = ones(1).expand(100)", {"limits": Limits(max_elements=10)}),
-    ("gradcli/sandbox/limits.py", "tensor(): a nested list of {…} numbers is over gradcli's limit "
+    ("gradcli/base/budget.py", "tensor(): a nested list of {…} numbers is over gradcli's limit "
      "of {…} for converting Python lists; build large tensors with zeros/ones/arange/rand "
      "instead"): BIG_LITERAL,
-    ("gradcli/sandbox/limits.py", "a string of width {…} exceeds gradcli's limit of {…} "
+    ("gradcli/sandbox/guards.py", "a string of width {…} exceeds gradcli's limit of {…} "
      "characters"): 'x = "a".rjust(100000000)',
-    ("gradcli/sandbox/limits.py", "integer result of {…} ** {…} would have about {…} bits; "
+    ("gradcli/sandbox/guards.py", "integer result of {…} ** {…} would have about {…} bits; "
      "gradcli refuses integers over {…} bits"): "x = 2 ** 1000000",
-    ("gradcli/sandbox/limits.py", "format width/precision {…} exceeds gradcli's limit of {…}"):
+    ("gradcli/sandbox/guards.py", "format width/precision {…} exceeds gradcli's limit of {…}"):
         'x = f"{1:20000}"',
-    ("gradcli/sandbox/limits.py", "integer product exceeds gradcli's limit of {…} bits"):
+    ("gradcli/sandbox/guards.py", "integer product exceeds gradcli's limit of {…} bits"):
         "a = 2 ** 40000\nb = a * a * a",
-    ("gradcli/sandbox/limits.py", "repeating a {…} of length {…} {…} times exceeds gradcli's limit "
+    ("gradcli/sandbox/guards.py", "repeating a {…} of length {…} {…} times exceeds gradcli's limit "
      "of {…} elements"): 'x = "ab" * 10000000',
-    ("gradcli/sandbox/limits.py", "concatenating {…}s of length {…} and {…} exceeds gradcli's "
+    ("gradcli/sandbox/guards.py", "concatenating {…}s of length {…} and {…} exceeds gradcli's "
      "limit of {…} elements"): 'a = "a" * 6000000\nb = a + a',
-    ("gradcli/sandbox/limits.py", "str.replace() would build a string over gradcli's limit of {…} "
+    ("gradcli/sandbox/attributes.py", "str.replace() would build a string over gradcli's limit of {…} "
      "characters"): 'a = "a" * 1000000\nb = a.replace("a", "aaaaaaaaaaaa")',
-    ("gradcli/sandbox/limits.py", "too many dimensions 'list'"):
+    ("gradcli/base/budget.py", "too many dimensions 'list'"):
         "x = tensor(" + "[" * 70 + "1.0" + "]" * 70 + ")",
 }
 
@@ -137,7 +137,7 @@ NOT_YET_PINNED = frozenset({
     "gradcli/lang/parser.py",
     "gradcli/runtime/rewrite.py",
     "gradcli/runtime/tensor_protocol.py",
-    "gradcli/autodiff/forward.py",
+    "gradcli/torch/autograd/forward_mode.py",
     "gradcli/autodiff/hooks.py",
     "gradcli/autodiff/saved.py",
     "gradcli/random/functions.py",

@@ -9,7 +9,7 @@ runs ``gradcli.autodiff.engine.backward``.  Every leaf's ``.grad`` is compared w
 differences of the same forward evaluated with grad mode off.  Inputs are chosen away
 from kinks and ties (positive where log/sqrt need it, distinct values for max/min, ...).
 The output's ``grad_fn.name()`` must be the name derived for the overload
-(``gradcli.autodiff.node.backward_name``), and the overload's node must be in the graph.
+(``gradcli.aten.grad_fn_names.backward_name``), and the overload's node must be in the graph.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 
 from gradcli.aten import ops as O
+from gradcli.aten.grad_fn_names import backward_name
 from gradcli.aten.ops import OPS
 from gradcli.aten.overloads import DERIVATIVES_YAML_ORDER
 from gradcli.autodiff import engine
-from gradcli.autodiff.node import backward_name
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError

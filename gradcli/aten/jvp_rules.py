@@ -5,7 +5,7 @@ numbers, as the op's forward got them), `ts` their tangents (arrays, or None for
 without one), `out` the primal result, `p` the op's parameters. They are attached to the
 op table's entries here (`OPS[...].jvp`), beside the `.derivative` formulas of
 gradcli/aten/ops.py; an op without one falls back to the double-vjp identity
-(gradcli/autodiff/forward.py).
+(gradcli/torch/autograd/forward_mode.py).
 """
 
 from __future__ import annotations

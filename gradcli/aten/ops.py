@@ -28,13 +28,15 @@ with no edge, `(None, 0)`, exactly as PyTorch shows its wrapped numbers.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
-from gradcli.autodiff.node import Node, accumulator_of, backward_name
-from gradcli.autodiff.saved import HookStack, pack_saved
+from gradcli.aten.grad_fn_names import backward_name
+from gradcli.autodiff import engine
+from gradcli.autodiff.node import Node, accumulator_of
+from gradcli.autodiff.saved import HookStack, SavedResult, pack_saved
 from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.autodiff.vocabulary import quiet_numpy
 from gradcli.base import allocator
 
 allocator.tune()
@@ -131,7 +133,7 @@ def _as_scalars(arrays):
 
 
 class FORWARD_AD:  # noqa: N801 - a flag holder
-    # True while some tensor has a forward-mode tangent (gradcli/autodiff/forward.py).
+    # True while some tensor has a forward-mode tangent (gradcli/torch/autograd/forward_mode.py).
     active = False
 
 
@@ -141,19 +143,22 @@ _forward_ad = False
 _multi_output = False  # some custom Function made a node with several outputs
 
 
+# Forward mode's propagation (gradcli.torch.autograd.forward_mode installs it when it is
+# imported, which is before any tangent exists).
+dual_call = None
+
+
 def set_flags(forward_ad=None, multi_output=None) -> None:
     global _forward_ad, _multi_output
     if forward_ad is not None:
         _forward_ad = FORWARD_AD.active = forward_ad
     if multi_output is not None:
-        _multi_output = multi_output
+        _multi_output = engine.multi_output = multi_output
 
 
 def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
     """Run an op forward and, when grad mode is on and an input requires grad, record it."""
     if _forward_ad:
-        from gradcli.autodiff.forward import dual_call
-
         return dual_call(entry, inputs, p, arrays, call)
     # The hot path of every program: loops here avoid comprehensions, which cost a
     # function call each.
@@ -260,17 +265,6 @@ def _track_saved(node, saved, out, result) -> None:
         if s is out:
             node.saved = tuple([SavedResult(s, result) if s is out else s for s in saved])
             break
-
-
-class SavedResult:
-    """An op's own output, saved for its backward (PyTorch's is_output SavedVariable)."""
-
-    __slots__ = ("array", "version", "expected")
-
-    def __init__(self, array, tensor):
-        self.array = array
-        self.version = tensor.version
-        self.expected = tensor.version[0]
 
 
 # ----- save helpers: PyTorch saves an input only if another input's formula uses it ----
@@ -794,15 +788,6 @@ def sum_dims(xs, p):
 def _(ctx, grad, xp):
     dims, keepdim, _ = ctx.params
     return (xp.expand(restore_dims(grad, dims, keepdim, xp), ctx.shapes[0]),)
-
-
-def quiet_numpy(function, *args, **kwargs):
-    """function(*args, **kwargs) without numpy's RuntimeWarnings ("Mean of empty slice",
-    "Degrees of freedom <= 0 for slice"): PyTorch gives nan there, with its own
-    UserWarning where it has one (api raises those), and numpy's must not reach stderr."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return function(*args, **kwargs)
 
 
 @op("mean")

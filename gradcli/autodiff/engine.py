@@ -11,33 +11,35 @@ own differentiable ops, so that the gradient can itself be differentiated.
 from __future__ import annotations
 
 import heapq
-import re
 import sys
 
 import numpy as np
 
-from gradcli.aten import ops as ops_module
-from gradcli.aten.ops import SavedResult
 from gradcli.autodiff import hints, hooks
 from gradcli.autodiff.node import AccumulateGrad, accumulator_of
-from gradcli.autodiff.saved import Packed
-from gradcli.autodiff.tensor import GradMode, Tensor
-from gradcli.autodiff.vocabulary import (
-    NumpyVocabulary,
-    TensorVocabulary,
-    _install_tensor_vocabulary,
-    sum_to,
+from gradcli.autodiff.observer import Observer
+from gradcli.autodiff.saved import (  # noqa: F401 - engine.unpack_saved is the public name
+    FREED_MESSAGE,
+    SavedResult,
+    _version_error,
+    unpack_saved,
 )
+from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.autodiff.vocabulary import NumpyVocabulary, sum_to
 from gradcli.base.errors import runtime_error
 
-FREED_MESSAGE = (
-    "Trying to backward through the graph a second time (or directly access saved tensors "
-    "after they have already been freed). Saved intermediate values of the graph are freed "
-    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
-    "backward through the graph a second time or if you need to access saved tensors after "
-    "calling backward."
-)
-_vocabulary_ready = False
+# The vocabulary over differentiable tensors that create_graph=True runs formulas in, with
+# the engine's own additions, casts and copies. The torch layer builds it from its
+# functions and hands it over (gradcli.torch.vocabulary): the engine knows no torch function.
+TENSOR_VOCABULARY = None
+
+# Set by the op table when some custom Function has made a node with several outputs.
+multi_output = False
+
+
+def use_tensor_vocabulary(vocabulary) -> None:
+    global TENSOR_VOCABULARY
+    TENSOR_VOCABULARY = vocabulary
 # CPython up to 3.13 counts getrefcount's own argument; 3.14 may lend a local to a call
 # without a new reference, and other interpreters count differently: there, always copy.
 _COUNTS_ARGUMENT = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
@@ -60,87 +62,12 @@ class BackwardContext:
         return self.node.shapes
 
 
-class Observer:
-    """Receives each step of a backward pass (for traces); the default does nothing."""
-
-    # The observer a running program installed (--trace, --detect-anomaly): used by every
-    # backward pass that was not handed one explicitly.
-    active: Observer | None = None
-
-    def begin(self, roots, retain_graph):
-        pass
-
-    def node_ran(self, node, grad_in, grads_out):
-        pass
-
-    def accumulated(self, tensor, grad, total):
-        pass
-
-
 def root_node(tensor: Tensor):
     if tensor.grad_fn is not None:
         return tensor.grad_fn
     if tensor.requires_grad:
         return accumulator_of(tensor)
     return None
-
-
-def describe(tensor_dtype_name: str, shape) -> str:
-    kind = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}.get(
-        tensor_dtype_name, "Bool"
-    )
-    return f"[torch.{kind}Tensor [{', '.join(str(s) for s in shape)}]]"
-
-
-def _version_error(dtype_name, shape, producer, found, expected, version=None):
-    # PyTorch names the forward op that produced the tensor: "output 0 of Exp".
-    where = ""
-    if producer is not None:
-        forward_op = re.sub(r"Backward\d*$", "", producer)
-        where = f", which is output 0 of {forward_op},"
-    error = runtime_error(
-        "one of the variables needed for gradient computation has been modified by an "
-        f"inplace operation: {describe(dtype_name, shape)}{where} is at version {found}; "
-        f"expected version {expected} instead. Hint: enable anomaly detection to find the "
-        "operation that failed to compute its gradient, with "
-        "torch.autograd.set_detect_anomaly(True, check_nan=False)."
-    )
-    if version is not None:
-        error.hint = hints.modified_inplace(version, shape)
-    return error
-
-
-def unpack_saved(node, as_tensors: bool):
-    """The saved values after PyTorch's check that none was modified in place."""
-    if node.saved_versions is None:
-        return node.saved  # only numbers and Nones: nothing to check or convert
-    values = []
-    for value, version in zip(node.saved, node.saved_versions, strict=False):
-        if value.__class__ is Tensor:
-            if value.version[0] != version:
-                producer = value.grad_fn.name() if value.grad_fn is not None else None
-                raise _version_error(value.dtype.name, value.shape, producer,
-                                     value.version[0], version, value.version)
-            if not as_tensors:
-                value = value.array
-        elif value.__class__ is SavedResult:
-            if value.version[0] != value.expected:
-                raise _version_error(
-                    {"f": "float32"}.get(value.array.dtype.kind, "float32")
-                    if value.array.dtype != np.float64 else "float64",
-                    value.array.shape, node.name(), value.version[0], value.expected,
-                    value.version,
-                )
-            if as_tensors:
-                value = Tensor(value.array, None, True, node)
-            else:
-                value = value.array
-        elif value.__class__ is Packed:
-            value = value.unpack()
-            if not as_tensors:
-                value = value.array
-        values.append(value)
-    return tuple(values)
 
 
 class Plan:
@@ -203,14 +130,13 @@ def _needed(parents, targets):
 
 def run_node_backward(node, grad, xp):
     """Run one node's formula outside the queue (CopySlices runs its inner op this way)."""
-    saved = unpack_saved(node, xp is TensorVocabulary) if node.saved else ()
+    saved = unpack_saved(node, xp is TENSOR_VOCABULARY) if node.saved else ()
     return node.op.backward(BackwardContext(node, saved), grad, xp)
 
 
 def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Plan | None = None,
                  observer: Observer | None = None):
     """roots: list of (node, gradient). Returns the plan (with captured gradients)."""
-    global _vocabulary_ready
     if observer is None:
         observer = Observer.active
     if observer is not None:
@@ -223,10 +149,7 @@ def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Pl
     xp = NumpyVocabulary
     previous_mode = GradMode.enabled
     if create_graph:
-        if not _vocabulary_ready:
-            _install_tensor_vocabulary()
-            _vocabulary_ready = True
-        xp = TensorVocabulary
+        xp = TENSOR_VOCABULARY
     GradMode.enabled = create_graph
     try:
         _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer)
@@ -258,7 +181,7 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
     heappush, heappop = heapq.heappush, heapq.heappop
     numpy_grads = xp is NumpyVocabulary
     hooked = hooks.State.active  # some hook (or anomaly mode) exists: ask the hook table
-    multi = ops_module._multi_output  # some custom Function has several outputs
+    multi = multi_output  # some custom Function has several outputs
     # A chain hands each node straight to the next one: when a node makes exactly one
     # node ready and nothing else is waiting, the priority queue has nothing to decide.
     node = grad = None
@@ -370,12 +293,10 @@ def _conform(grad, meta, xp):
     """The engine's one place for un-broadcasting: sum to the input's shape, cast to its dtype."""
     shape, dtype = meta
     if grad.__class__ is Tensor:
-        from gradcli.torch import functions as api
-
         if grad.shape != shape:
             grad = xp.sum_to(grad, shape)
         if grad.dtype is not dtype:
-            grad = api.to(grad, dtype)
+            grad = TENSOR_VOCABULARY.to_dtype(grad, dtype)
         return grad
     if grad.shape != shape:
         grad = sum_to(grad, shape)
@@ -392,15 +313,12 @@ def _owned(grad: np.ndarray, dtype) -> np.ndarray:
 def _accumulate(variable: Tensor, grad, create_graph: bool, observer,
                 adopt: bool = False) -> None:
     if grad.__class__ is Tensor:
-        from gradcli.aten import ops as O
-        from gradcli.torch import functions as api
-
         if variable.grad is None:
             # PyTorch copies the incoming gradient into a fresh buffer: CopyBackwards.
             target = Tensor(np.zeros(variable.shape, variable.dtype.numpy))
-            variable.grad = O.call(O.copy, (target, grad))
+            variable.grad = TENSOR_VOCABULARY.copy_into(target, grad)
         else:
-            variable.grad = api.add(variable.grad, grad)
+            variable.grad = TENSOR_VOCABULARY.add(variable.grad, grad)
     elif variable.grad is None:
         dtype = variable.dtype.numpy
         if (adopt and observer is None and grad.__class__ is np.ndarray and grad.base is None
@@ -409,9 +327,7 @@ def _accumulate(variable: Tensor, grad, create_graph: bool, observer,
         else:
             variable.grad = Tensor(_owned(grad, dtype))
     elif variable.grad.grad_fn is not None or variable.grad.requires_grad:
-        from gradcli.torch import functions as api
-
-        variable.grad = api.add(variable.grad, Tensor(np.asarray(grad)))
+        variable.grad = TENSOR_VOCABULARY.add(variable.grad, Tensor(np.asarray(grad)))
     else:
         # PyTorch adds into the existing .grad in place.
         total = variable.grad.array
@@ -426,9 +342,7 @@ def _retain(tensor, grad, create_graph: bool) -> None:
     if tensor is None:
         return
     if grad.__class__ is Tensor:
-        from gradcli.torch import functions as api
-
-        tensor.grad = grad if tensor.grad is None else api.add(tensor.grad, grad)
+        tensor.grad = grad if tensor.grad is None else TENSOR_VOCABULARY.add(tensor.grad, grad)
         return
     if tensor.grad is None:
         tensor.grad = Tensor(_owned(grad, tensor.dtype.numpy))
@@ -452,9 +366,7 @@ def _root_gradient(tensor: Tensor, gradient, index: int, create_graph: bool):
         )
     if create_graph:
         if gradient.dtype is not tensor.dtype:
-            from gradcli.torch import functions as api
-
-            return api.to(gradient, tensor.dtype)
+            return TENSOR_VOCABULARY.to_dtype(gradient, tensor.dtype)
         return gradient
     return gradient.array.astype(tensor.dtype.numpy, copy=False)
 

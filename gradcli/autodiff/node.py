@@ -1,37 +1,11 @@
-"""Backward graph nodes (what `t.grad_fn` is) and PyTorch's rule for naming them."""
+"""Backward graph nodes (what `t.grad_fn` is); their names come from gradcli.aten.grad_fn_names."""
 
 from __future__ import annotations
 
 import itertools
 
-from gradcli.aten.overloads import DERIVATIVES_YAML_ORDER
+from gradcli.autodiff import hooks
 from gradcli.autodiff.tensor import Tensor
-
-
-def backward_prefix(base: str) -> str:
-    """torchgen's _create_op_prefix: `_log_softmax` -> `LogSoftmaxBackward`."""
-    camel = "".join(part.title() for part in base.split("_"))
-    return (camel + "Backward").replace("ForwardBackward", "Backward")
-
-
-_name_table: dict[str, str] | None = None
-
-
-def backward_name(overload: str) -> str:
-    """grad_fn class name of an ATen overload, e.g. `rsub.Scalar` -> `RsubBackward1`.
-
-    The digit counts the derivatives.yaml entries sharing the prefix, in file order.
-    """
-    global _name_table
-    if _name_table is None:
-        counters: dict[str, int] = {}
-        _name_table = {}
-        for entry in DERIVATIVES_YAML_ORDER:
-            prefix = backward_prefix(entry.split(".")[0])
-            _name_table[entry] = f"{prefix}{counters.get(prefix, 0)}"
-            counters[prefix] = counters.get(prefix, 0) + 1
-    return _name_table[overload]
-
 
 _sequence = itertools.count()
 
@@ -92,19 +66,13 @@ class Node:
     # ----- PyTorch's Node API for programs: hooks, metadata, saved values --------------
 
     def register_hook(self, fn):
-        from gradcli.autodiff import hooks
-
         return hooks.register_node_hook(self, fn)
 
     def register_prehook(self, fn):
-        from gradcli.autodiff import hooks
-
         return hooks.register_node_prehook(self, fn)
 
     @property
     def metadata(self) -> dict:
-        from gradcli.autodiff import hooks
-
         return hooks.metadata(self)
 
     # `_saved_self`, `_raw_saved_result`, ... are not Python attributes: a __getattr__ here
@@ -132,19 +100,13 @@ class AccumulateGrad:
         return "AccumulateGrad"
 
     def register_hook(self, fn):
-        from gradcli.autodiff import hooks
-
         return hooks.register_node_hook(self, fn)
 
     def register_prehook(self, fn):
-        from gradcli.autodiff import hooks
-
         return hooks.register_node_prehook(self, fn)
 
     @property
     def metadata(self) -> dict:
-        from gradcli.autodiff import hooks
-
         return hooks.metadata(self)
 
     def __repr__(self) -> str:

@@ -13,6 +13,10 @@ from gradcli.base.errors import runtime_error, type_error
 BRANCH_HOOK = None
 
 
+# Forward mode (gradcli.torch.autograd.forward_mode) installs `tangent=...` in the repr.
+describe_tangent = None
+
+
 class GradMode:
     """torch.is_grad_enabled(): a process-wide flag that no_grad/enable_grad flip."""
 
@@ -104,10 +108,8 @@ class Tensor:
             grad_fn=self.grad_fn.name() if self.grad_fn is not None else None,
             requires_grad=self.requires_grad,
         )
-        from gradcli.autodiff import forward
-
-        if forward.State.tangents:
-            text = forward.with_tangent(self, text)
+        if describe_tangent is not None:
+            text = describe_tangent(self, text)
         return "Parameter containing:\n" + text if self in PARAMETERS else text
 
     __str__ = __repr__

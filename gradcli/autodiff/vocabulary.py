@@ -6,7 +6,18 @@ over differentiable tensors (create_graph=True) by swapping this namespace.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+
+
+def quiet_numpy(function, *args, **kwargs):
+    """function(*args, **kwargs) without numpy's RuntimeWarnings ("Mean of empty slice",
+    "Degrees of freedom <= 0 for slice"): PyTorch gives nan there, with its own
+    UserWarning where it has one (api raises those), and numpy's must not reach stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return function(*args, **kwargs)
 
 
 class NumpyVocabulary:
@@ -65,8 +76,6 @@ class NumpyVocabulary:
     @staticmethod
     def mean(x, dims, keepdim):
         if not x.size:
-            from gradcli.aten.ops import quiet_numpy
-
             return quiet_numpy(np.mean, x, axis=dims, keepdims=keepdim)
         return np.mean(x, axis=dims, keepdims=keepdim)
 
@@ -156,117 +165,3 @@ NumpyVocabulary.put_index = staticmethod(_put_index)
 NumpyVocabulary.gather_along = staticmethod(
     lambda x, dim, indices: np.take_along_axis(x, indices, axis=dim)
 )
-
-
-class TensorVocabulary:
-    """The same vocabulary over differentiable tensors: backward formulas run through the
-    engine's own ops, so the gradient has a graph (create_graph=True)."""
-
-    @staticmethod
-    def _api():
-        from gradcli.torch import functions as api
-
-        return api
-
-    def __getattr__(self, name):  # pragma: no cover - every name is defined below
-        raise AttributeError(name)
-
-
-def _install_tensor_vocabulary():
-    from gradcli.aten import ops as O
-    from gradcli.autodiff.tensor import Tensor
-    from gradcli.torch import functions as api
-
-    def as_tensor(x):
-        return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-
-    def sum_dims(x, dims, keepdim):
-        if dims is None:
-            return api.sum(x) if not keepdim else api.sum(x, tuple(range(x.ndim)), True)
-        return api.sum(x, dims, keepdim)
-
-    def mean_dims(x, dims, keepdim):
-        if dims is None:
-            return api.mean(x) if not keepdim else api.mean(x, tuple(range(x.ndim)), True)
-        return api.mean(x, dims, keepdim)
-
-    def sum_to_shape(x, shape):
-        shape = tuple(shape)
-        if x.shape == shape:
-            return x
-        lead = x.ndim - len(shape)
-        if lead:
-            x = api.sum(x, tuple(range(lead)))
-        axes = tuple(i for i, s in enumerate(shape) if s == 1 and x.shape[i] != 1)
-        if axes:
-            x = api.sum(x, axes, True)
-        return x if x.shape == shape else api.reshape(x, shape)
-
-    def embed(shape, index, values):
-        entry = O.select_backward if any(isinstance(i, int) for i in index) else O.slice_backward
-        return O.call(entry, (values,), (tuple(shape), index))
-
-    def where(condition, a, b):
-        cond = condition if isinstance(condition, Tensor) else Tensor(np.asarray(condition, bool))
-        return api.where(cond, a, b)
-
-    vocabulary = {
-        "zeros_like": lambda x: api.zeros_like(as_tensor(x)),
-        "where": where,
-        "exp": api.exp,
-        "log": api.log,
-        "log1p": api.log1p,
-        "sin": api.sin,
-        "cos": api.cos,
-        "sign": api.sign,
-        "abs": api.abs,
-        "floor": lambda x: Tensor(np.floor(as_tensor(x).array)),
-        "outer": api.outer,
-        "numpy": lambda x: x.array if isinstance(x, Tensor) else np.asarray(x),
-        "constant": lambda array: Tensor(np.asarray(array)),
-        "mT": lambda x: api.transpose(x, -2, -1),
-        "expand": lambda x, shape: api.expand(x, tuple(shape)),
-        "unsqueeze": api.unsqueeze,
-        "squeeze": lambda x, dim: api.squeeze(x, dim),
-        "reshape": lambda x, shape: api.reshape(x, tuple(shape)),
-        "transpose": api.transpose,
-        "permute": lambda x, dims: api.permute(x, tuple(dims)),
-        "sum": sum_dims,
-        "mean": mean_dims,
-        "clamp_min": lambda x, low: api.clamp(x, min=low),
-        "sum_to": sum_to_shape,
-        "narrow": lambda x, dim, start, length: O.call(
-            O.slice_, (x,), (dim, start, start + length, 1)
-        ),
-        "select": lambda x, dim, index: O.call(O.select, (x,), (dim, index)),
-        "embed": embed,
-        "index_add": lambda shape, index, values: O.call(
-            O.index_put_zeros, (values,), (tuple(shape), index)
-        ),
-        "scatter": lambda shape, dim, indices, values: O.call(
-            O.value_selecting_reduction_backward, (values,), (tuple(shape), dim, indices)
-        ),
-        "gather_index": lambda x, index: O.call(O.index, (x,), index),
-        "gather_along": lambda x, dim, indices: Tensor(
-            np.take_along_axis(x.array, indices, axis=dim)
-        ),
-        "tanh_backward": lambda g, y: O.call(O.tanh_backward, (g, y)),
-        "sigmoid_backward": lambda g, y: O.call(O.sigmoid_backward, (g, y)),
-        "threshold_backward": lambda g, y: O.call(O.threshold_backward, (g, y)),
-        "softmax_backward": lambda g, y, dim: O.call(O.softmax_backward_data, (g, y), dim),
-        "log_softmax_backward": lambda g, y, dim: O.call(
-            O.log_softmax_backward_data, (g, y), dim
-        ),
-        "put_index": lambda x, index, values: api.add(
-            api.mul(x, Tensor(_mask_outside(x.shape, index, x.array.dtype))),
-            O.call(O.index_put_zeros, (values,), (tuple(x.shape), index)),
-        ),
-    }
-    for name, fn in vocabulary.items():
-        setattr(TensorVocabulary, name, staticmethod(fn))
-
-
-def _mask_outside(shape, index, dtype):
-    mask = np.ones(shape, dtype=dtype)
-    mask[index] = 0
-    return mask

@@ -128,7 +128,7 @@ def eval_command(files, expr, output_format, sets, seed, precision, full, no_col
 def _size(value):
     if value is None:
         return None
-    from gradcli.sandbox.limits import parse_size
+    from gradcli.base.budget import parse_size
 
     try:
         return parse_size(value)

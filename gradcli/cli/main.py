@@ -175,8 +175,8 @@ def run_eval(files=(), expr=None, output_format="table", sets=(), seed=None, pre
              max_steps=None, trace_values=None, partials=False, max_memory=None,
              timeout=None, full=False, html=None, cells=None, symbolic=False) -> None:
     """`gradcli eval`: run each program and show its result; exits with the worst status."""
+    from gradcli.base.budget import Limits
     from gradcli.runtime.interpreter import run
-    from gradcli.sandbox.limits import Limits
 
     overrides = parse_sets(sets)
     color_mode = check_conflicts(output_format, no_color, color_mode, quiet, trace,
@@ -316,8 +316,8 @@ def _cap_memory(limits) -> None:
     """Past --max-memory an allocation fails with MemoryError (a program error, exit 1)
     instead of swapping the machine; only when gradcli owns the process (not in tests)."""
     if _OWN_PROCESS:
+        from gradcli.cli.memory import cap_process_memory
         from gradcli.runtime.interpreter import STACK_BYTES
-        from gradcli.sandbox.limits import cap_process_memory
 
         cap_process_memory(limits.max_memory, STACK_BYTES)
 
@@ -479,7 +479,7 @@ def main(argv=None) -> None:
         )
         sys.exit(ExitStatus.INTERNAL)
     finally:
-        from gradcli.sandbox.limits import restore_process_memory
+        from gradcli.cli.memory import restore_process_memory
 
         restore_process_memory()
         _OWN_PROCESS = False

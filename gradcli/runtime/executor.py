@@ -19,6 +19,7 @@ import sys
 
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import diagnostics
+from gradcli.base.budget import budget_error
 from gradcli.base.errors import ProgramError, name_error, type_error
 from gradcli.explain.provenance import bind as bind_name
 from gradcli.explain.provenance import stamp_result
@@ -26,7 +27,7 @@ from gradcli.runtime import tensor_protocol  # noqa: F401 - installs Tensor's pr
 from gradcli.runtime.rewrite import PROGRAM_FILENAME
 from gradcli.sandbox import policy
 from gradcli.sandbox import scope as scope_names
-from gradcli.sandbox.limits import budget_error, check_format_spec, check_python_binop
+from gradcli.sandbox.guards import check_format_spec, check_python_binop
 from gradcli.torch import functions as api
 from gradcli.torch.nn.module import Module, name_parameters
 

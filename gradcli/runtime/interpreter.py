@@ -16,14 +16,14 @@ import numpy as np
 from gradcli.autodiff import hints
 from gradcli.autodiff.engine import Observer
 from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.base import budget as resource_limits
 from gradcli.base import diagnostics, dtypes
+from gradcli.base.budget import Limits, budget_error, format_bytes, resource_error
 from gradcli.base.errors import GradcliSyntaxError, ProgramError, type_error
 from gradcli.runtime.executor import Guards, locate, position
 from gradcli.runtime.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
 from gradcli.runtime.rewrite import PROGRAM_FILENAME, parse_python, rewrite
-from gradcli.sandbox import limits as resource_limits
 from gradcli.sandbox import policy
-from gradcli.sandbox.limits import Limits, budget_error, format_bytes, resource_error
 from gradcli.torch import functions as api
 from gradcli.torch import runtime_state
 

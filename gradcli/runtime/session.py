@@ -19,12 +19,12 @@ from gradcli.autodiff import hints
 from gradcli.autodiff.engine import Observer
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import diagnostics
+from gradcli.base.budget import Limits
 from gradcli.base.errors import GradcliSyntaxError, ProgramError
 from gradcli.runtime.interpreter import RECURSION_LIMIT, Namespace, Runtime, start_deep_thread
 from gradcli.runtime.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
 from gradcli.runtime.rewrite import char_column, parse_python
 from gradcli.sandbox import policy
-from gradcli.sandbox.limits import Limits
 from gradcli.torch import functions as api
 
 

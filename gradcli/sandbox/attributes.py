@@ -5,16 +5,18 @@ program cannot walk from a value into Python's internals (`x.__class__`)."""
 from __future__ import annotations
 
 import functools
+import string
 
 from gradcli.autodiff import hooks as autograd_hooks
 from gradcli.autodiff.node import AccumulateGrad, Node
 from gradcli.autodiff.saved import saved_attribute
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import diagnostics
+from gradcli.base.budget import MAX_SEQUENCE, resource_error
 from gradcli.base.dtypes import DType
-from gradcli.base.errors import attribute_error, runtime_error, type_error
+from gradcli.base.errors import ProgramError, attribute_error, runtime_error, type_error
 from gradcli.random.generator import Generator
-from gradcli.sandbox.limits import python_method
+from gradcli.sandbox.guards import check_format_spec, check_str_width
 from gradcli.sandbox.scope import TORCH_FUNCTIONS, Namespace
 from gradcli.torch import functions as api
 from gradcli.torch import runtime_state
@@ -276,3 +278,90 @@ def set_attribute(obj, attr: str, value) -> None:
 # The types whose attributes get_attribute decides (the sandbox's policy hands them here).
 GATED_TYPES = frozenset({Node, AccumulateGrad, api.ReturnTypes, DType, api.Size,
                          GradModeContext, Generator})
+
+
+# ----- Python values: str.format and the methods a program calls on str, list, dict ----
+
+
+class _SafeFormatter(string.Formatter):
+    """str.format without Python's attribute walk: `'{0.__class__}'.format(x)` and
+    `'{0.__globals__[os]}'.format(f)` would reach any object in the process, so a field
+    may only use the attributes the language itself allows, and index lists/dicts."""
+
+    def get_field(self, field_name, args, kwargs):
+        first, rest = _field_name_split(field_name)
+        obj = self.get_value(first, args, kwargs)
+        for is_attribute, key in rest:
+            if is_attribute:
+                obj = get_attribute(obj, key)
+            elif isinstance(obj, (list, tuple, dict, str)):
+                obj = obj[key]
+            else:
+                raise ProgramError(
+                    "TypeError", f"'{type(obj).__name__}' object is not subscriptable"
+                )
+        return obj, first
+
+    def get_value(self, key, args, kwargs):
+        if isinstance(key, int):
+            if key >= len(args):
+                raise ProgramError(
+                    "IndexError",
+                    f"Replacement index {key} out of range for positional args tuple",
+                )
+            return args[key]
+        if key not in kwargs:
+            raise ProgramError("KeyError", repr(key))
+        return kwargs[key]
+
+    def format_field(self, value, format_spec):
+        check_format_spec(format_spec)
+        return format(value, format_spec)
+
+
+def _field_name_split(field_name):
+    import _string
+
+    return _string.formatter_field_name_split(field_name)
+
+
+_FORMATTER = _SafeFormatter()
+
+
+def safe_format(template: str, *args, **kwargs) -> str:
+    """`template.format(*args, **kwargs)` for programs (str.format goes through here)."""
+    return _FORMATTER.vformat(template, args, kwargs)
+
+
+def python_method(obj, attr: str):
+    """`obj.attr` for an allow-listed method of a Python value, with the size checks that
+    Python itself does not make (str.format walks attributes; padding allocates width)."""
+    method = getattr(obj, attr)
+    if not isinstance(obj, str):
+        return method
+    if attr == "format":
+        return functools.partial(safe_format, obj)
+    if attr in ("ljust", "rjust", "center", "zfill"):
+
+        @functools.wraps(method)
+        def padded(width, *fillchar):
+            check_str_width(width)
+            return method(width, *fillchar)
+
+        return padded
+    if attr == "replace":
+
+        @functools.wraps(method)
+        def replace(old, new, count=-1):
+            if isinstance(old, str) and isinstance(new, str) and len(new) > len(old):
+                found = obj.count(old) if count < 0 else min(count, obj.count(old))
+                if len(obj) + found * (len(new) - len(old)) > MAX_SEQUENCE:
+                    raise resource_error(
+                        f"str.replace() would build a string over gradcli's limit of "
+                        f"{MAX_SEQUENCE:,} characters"
+                    )
+            return method(old, new, count)
+
+        return replace
+    return method
+

@@ -16,7 +16,7 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import attribute_error
 from gradcli.sandbox import attributes
 from gradcli.sandbox import scope as names
-from gradcli.sandbox.limits import python_method
+from gradcli.sandbox.attributes import python_method
 from gradcli.sandbox.scope import Namespace
 
 RESERVED_PREFIX = "_gx_"

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from gradcli.autodiff.tensor import Tensor
-from gradcli.base import dtypes
+from gradcli.base import budget, dtypes
 from gradcli.base.dtypes import DType
 from gradcli.base.errors import (
     runtime_error,
@@ -78,7 +78,7 @@ def _to_array(data, dtype: DType) -> np.ndarray:
     if is_tensor(data):
         return data.array.astype(dtype.numpy, copy=True)
     if isinstance(data, (list, tuple)):
-        _limits().check_literal_size(data)
+        budget.check_literal_size(data)
         _check_nested(data)
         flat = _flatten_tensors(data)
         return np.array(flat, dtype=dtype.numpy)
@@ -97,15 +97,9 @@ def _flatten_tensors(data):
     return data
 
 
-def _limits():
-    from gradcli.sandbox import limits
-
-    return limits
-
-
 def _check_size(shape, dtype: DType, view: bool = False) -> None:
     """gradcli's size limits, checked from the shape before numpy allocates."""
-    _limits().check_tensor_size(shape, dtype.itemsize, dtype.name, view)
+    budget.check_tensor_size(shape, dtype.itemsize, dtype.name, view)
 
 
 def new_leaf(array: np.ndarray, dtype: DType, requires_grad: bool) -> Tensor:
@@ -114,7 +108,7 @@ def new_leaf(array: np.ndarray, dtype: DType, requires_grad: bool) -> Tensor:
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False):
-    _limits().check_literal_size(data)  # before _infer_dtype walks every element
+    budget.check_literal_size(data)  # before _infer_dtype walks every element
     dtype = as_dtype(dtype, "tensor") or _infer_dtype(data)
     return new_leaf(_to_array(data, dtype), dtype, requires_grad)
 

@@ -6,7 +6,10 @@ on Tensor (gradcli.torch.operators).
 # ruff: noqa: F401
 from __future__ import annotations
 
-from gradcli.torch import operators  # installs Tensor's operators
+from gradcli.torch import (
+    operators,  # installs Tensor's operators
+    vocabulary,  # hands the engine its create_graph vocabulary
+)
 from gradcli.torch._common import (
     SCALAR_OF_GRAD_TENSOR,
     Number,

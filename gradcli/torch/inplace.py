@@ -124,7 +124,7 @@ def inplace(target: Tensor, compute, *args) -> Tensor:
     if target.grad_fn is None and target.requires_grad:
         snapshot.grad_fn = None
     if O._forward_ad:  # a dual level is active: tangents go through in-place ops too
-        from gradcli.autodiff.forward import copy_tangent
+        from gradcli.torch.autograd.forward_mode import copy_tangent
 
         copy_tangent(target, snapshot)
         result = compute(snapshot, *args)

@@ -315,9 +315,9 @@ def reset(default_dtype=None) -> None:
     """Back to PyTorch's defaults (a run starts, and ends, with these). The default dtype
     goes back to `default_dtype` (what the caller had set: gradcli check runs programs in
     float64), float32 if not given."""
-    from gradcli.autodiff import forward
     from gradcli.autodiff.hooks import Anomaly
     from gradcli.autodiff.saved import HookStack
+    from gradcli.torch.autograd import forward_mode as forward
 
     dtypes.DEFAULT_FLOAT = default_dtype or dtypes.float32
     printing.Current.options = printing.PrintOptions()

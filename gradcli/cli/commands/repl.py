@@ -662,7 +662,7 @@ def command(seed, color_mode, no_color, max_steps, simple, no_history, load_file
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     color_mode = color_choice(color_mode, no_color)
     color = color_enabled(color_mode, sys.stdout)
-    from gradcli.sandbox.limits import Limits
+    from gradcli.base.budget import Limits
 
     limits = Limits()
     if max_steps is not None:

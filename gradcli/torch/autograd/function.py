@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli.aten import ops
-from gradcli.aten.ops import Op, SavedResult
+from gradcli.aten.ops import Op
 from gradcli.autodiff.node import Node, edge_to
+from gradcli.autodiff.saved import SavedResult
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import diagnostics
 from gradcli.base.errors import ProgramError, runtime_error
@@ -272,7 +273,7 @@ def apply_function(cls, args, kwargs):
 
 def _input_tangents(args):
     """The forward-mode tangents of the arguments (None when no argument has one)."""
-    from gradcli.autodiff import forward
+    from gradcli.torch.autograd import forward_mode as forward
 
     if not forward.State.tangents:
         return None
@@ -282,7 +283,7 @@ def _input_tangents(args):
 
 def _forward_tangents(cls, node, tangents, output) -> None:
     """Function.jvp(ctx, *tangents): the outputs' tangents (PyTorch's forward AD rule)."""
-    from gradcli.autodiff import forward
+    from gradcli.torch.autograd import forward_mode as forward
 
     if cls.jvp is Function.jvp:
         raise ProgramError(

@@ -18,9 +18,15 @@ from collections import namedtuple
 
 import numpy as np
 
-from gradcli.aten import jvp_rules  # noqa: F401 - attaches the rules to the op table
+from gradcli.aten import (
+    jvp_rules,  # noqa: F401 - attaches the rules to the op table
+    ops,
+)
+from gradcli.autodiff import tensor as tensor_module
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import ProgramError, runtime_error, value_error
+from gradcli.torch import conversion
+from gradcli.torch.autograd import grad_mode
 
 
 class State:
@@ -59,13 +65,14 @@ def copy_tangent(source: Tensor, target: Tensor) -> None:
 
 
 def _set_active(flag: bool) -> None:
-    from gradcli.aten import ops
 
     ops.set_flags(forward_ad=flag)
 
 
 def with_tangent(tensor, text: str) -> str:
     """repr of a dual tensor: PyTorch appends `tangent=<the tangent's repr>`."""
+    if not State.tangents:
+        return text
     tangent = tangent_of(tensor)
     if tangent is None:
         return text
@@ -123,8 +130,6 @@ def make_dual(tensor, tangent, *, level=None):
             f"original Tensor, this is not supported. Tensor is of size {list(tensor.shape)} "
             f"while the given forward gradient is of size {list(tangent.shape)}.")
     if tensor.requires_grad:
-        from gradcli.aten import ops
-
         dual = ops.call(ops.alias, (tensor,))
     else:
         dual = Tensor(tensor.array, tensor.dtype)
@@ -169,7 +174,6 @@ def dual_call(entry, inputs, p, arrays, call):
             any_tangent = True
             t = t.array if t.__class__ is Tensor else t
         tangents.append(t)
-    from gradcli.aten import ops
 
     ops.set_flags(forward_ad=False)
     try:
@@ -204,8 +208,6 @@ def dual_call(entry, inputs, p, arrays, call):
 
 def _by_double_vjp(entry, inputs, p, tangents):
     """J t for one op from its backward formula, by differentiating the vjp in u."""
-    from gradcli.aten import ops
-    from gradcli.torch import functions as api
 
     copies = []
     for x in inputs:
@@ -214,20 +216,24 @@ def _by_double_vjp(entry, inputs, p, tangents):
             copies.append(c)
         else:
             copies.append(x)
-    from gradcli.torch.autograd import grad_mode as autograd_api
 
-    with autograd_api.enable_grad():
+    with grad_mode.enable_grad():
         out = ops.call(entry, tuple(copies), p)
         u = Tensor(np.zeros(out.shape, out.dtype.numpy), out.dtype, True)
         wanted = [(c, t) for c, t in zip(copies, tangents, strict=True)
                   if t is not None and c.__class__ is Tensor]
-        grads = api.autograd_grad(out, [c for c, _ in wanted], u, create_graph=True,
+        grads = conversion.autograd_grad(out, [c for c, _ in wanted], u, create_graph=True,
                                   allow_unused=True)
         pairs = [(g, Tensor(np.asarray(t, g.dtype.numpy)))
                  for g, (_, t) in zip(grads, wanted, strict=True)
                  if g is not None and g.requires_grad]
         if not pairs:
             return None
-        (jt,) = api.autograd_grad([g for g, _ in pairs], [u], [t for _, t in pairs],
+        (jt,) = conversion.autograd_grad([g for g, _ in pairs], [u], [t for _, t in pairs],
                                   allow_unused=True)
     return None if jt is None else jt.array
+
+
+# The op table and Tensor's repr reach forward mode through these (they sit below it).
+ops.dual_call = dual_call
+tensor_module.describe_tangent = with_tangent
