@@ -339,7 +339,7 @@ NORMALS = 10_000_000
 
 
 def normals_gradcli(n: int = NORMALS):
-    from gradcli.random import functions
+    from gradcli.torch import random as functions
 
     functions.manual_seed(0)
     return [functions.randn(n).array]

@@ -7,7 +7,7 @@ import json
 
 from click.testing import CliRunner
 
-from gradcli.cli.main import cli
+from gradcli.cli.group import cli
 from gradcli.explain.tracer import Tracer
 from gradcli.runtime.interpreter import run
 

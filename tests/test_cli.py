@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from gradcli import __version__
-from gradcli.cli.main import cli
+from gradcli.cli.group import cli
 
 ANSI = "\x1b["
 
@@ -522,6 +522,8 @@ def test_no_ansi_in_process_with_no_color():
 
 
 def test_version():
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert f'\nversion = "{__version__}"\n' in pyproject
     result = invoke("--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"gradcli, version {__version__}"
@@ -780,8 +782,8 @@ def test_quick_eval_takes_only_plain_valid_invocations(write, args, quick):
 def test_quick_eval_defaults_are_clicks():
     import inspect
 
+    from gradcli.cli.evaluate import run_eval
     from gradcli.cli.group import eval_command
-    from gradcli.cli.main import run_eval
 
     defaults = {name: p.default for name, p in inspect.signature(run_eval).parameters.items()}
     for param in eval_command.params:

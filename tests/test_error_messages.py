@@ -71,15 +71,17 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
     ("gradcli/torch/inplace.py", "in-place operations need a tensor"): _inplace_on_a_number,
     ("gradcli/sandbox/scope.py", "print is bound by the interpreter"): _print_placeholder,
     ("gradcli/torch/shape.py", "view(dtype) is not supported"): "x = ones(4)\ny = x.view(float64)",
-    ("gradcli/torch/nn_functions.py", "nll_loss of an input with more than 2 dimensions is not supported "
-     "yet in gradcli"): "loss = F.nll_loss(ones(2, 3, 4), zeros(2, 4, dtype=int64))",
+    ("gradcli/torch/nn_functions.py",
+     "nll_loss of an input with more than 2 dimensions is not supported yet in gradcli"):
+        "loss = F.nll_loss(ones(2, 3, 4), zeros(2, 4, dtype=int64))",
     ("gradcli/torch/inplace.py", "in-place writes through views of this tensor are not supported"):
         "w = ones(3, 4, requires_grad=True)\na = w.t() * 2\nv = a[0]\nv.mul_(2)",
     ("gradcli/torch/inplace.py", "assigning a tensor that requires grad into a slice is not "
      "supported yet in gradcli"):
         "x = ones(3)\nw = ones(1, requires_grad=True)\nx[[0]] = w",
-    ("gradcli/torch/inplace.py", "indexed assignment into a tensor with history is not supported yet "
-     "in gradcli"): "w = ones(3, requires_grad=True)\ny = w * 2\ny[[0]] = 1.0",
+    ("gradcli/torch/inplace.py",
+     "indexed assignment into a tensor with history is not supported yet in gradcli"):
+        "w = ones(3, requires_grad=True)\ny = w * 2\ny[[0]] = 1.0",
     ("gradcli/sandbox/attributes.py", "gradcli tensors do not take new attributes ('{…}')"):
         "x = ones(2)\nx.foo = 1",
     ("gradcli/runtime/interpreter.py", "the program ran longer than its time limit of {…} seconds"):
@@ -106,8 +108,9 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
      "of {…} elements"): 'x = "ab" * 10000000',
     ("gradcli/sandbox/guards.py", "concatenating {…}s of length {…} and {…} exceeds gradcli's "
      "limit of {…} elements"): 'a = "a" * 6000000\nb = a + a',
-    ("gradcli/sandbox/attributes.py", "str.replace() would build a string over gradcli's limit of {…} "
-     "characters"): 'a = "a" * 1000000\nb = a.replace("a", "aaaaaaaaaaaa")',
+    ("gradcli/sandbox/attributes.py",
+     "str.replace() would build a string over gradcli's limit of {…} characters"):
+        'a = "a" * 1000000\nb = a.replace("a", "aaaaaaaaaaaa")',
     ("gradcli/base/budget.py", "too many dimensions 'list'"):
         "x = tensor(" + "[" * 70 + "1.0" + "]" * 70 + ")",
 }
@@ -136,13 +139,13 @@ NOT_YET_PINNED = frozenset({
     "gradcli/lang/strings.py",
     "gradcli/lang/parser.py",
     "gradcli/runtime/rewrite.py",
-    "gradcli/runtime/tensor_protocol.py",
+    "gradcli/torch/tensor_protocol.py",
     "gradcli/torch/autograd/forward_mode.py",
     "gradcli/autodiff/hooks.py",
     "gradcli/autodiff/saved.py",
-    "gradcli/random/functions.py",
+    "gradcli/torch/random.py",
     "gradcli/random/generator.py",
-    "gradcli/random/init.py",
+    "gradcli/torch/nn/random_init.py",
     "gradcli/runtime/executor.py",
     "gradcli/sandbox/policy.py",
     "gradcli/torch/access.py",

@@ -308,9 +308,9 @@ def test_a_misspelling_gets_a_suggestion_and_a_span(tmp_path, program, message, 
 
 
 def test_an_error_record_with_an_end_is_underlined():
-    from gradcli.cli.main import format_error
     from gradcli.runtime.result import ErrorRecord, RunResult
     from gradcli.views.jsondoc import dumps
+    from gradcli.views.messages import format_error
 
     error = ErrorRecord("RuntimeError", "mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)",
                         1, 7, end_line=1, end_column=8)

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from rich.cells import cell_len
 from rich.console import Console
 
-from gradcli.cli.commands.graph import find_roots
-from gradcli.cli.main import cli
-from gradcli.explain.tracer import Labeller
+from gradcli.cli.group import cli
+from gradcli.explain.labels import Labeller
+from gradcli.explain.roots import find_roots
 from gradcli.runtime.interpreter import run
 from gradcli.views import graph as G
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradcli.cli.commands.graph import find_roots
-from gradcli.cli.main import cli
+from gradcli.cli.group import cli
+from gradcli.explain.roots import find_roots
 from gradcli.runtime.interpreter import run
 from gradcli.views.graph import engine_counts
 

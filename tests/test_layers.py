@@ -25,7 +25,9 @@ FLOORS = (
     ("gradcli.runtime",),
     ("gradcli.checking",),
     ("gradcli.views",),
-    ("gradcli.cli", "gradcli.ipython", "gradcli.__main__", "gradcli"),
+    ("gradcli.cli",),
+    ("gradcli.ipython", "gradcli.__main__"),  # entry points: IPython's %load_ext, python -m
+    ("gradcli",),  # the package itself: __version__ and load_ipython_extension
 )
 
 
@@ -77,7 +79,8 @@ def floor_of(module: str) -> tuple[int, str]:
     best = None
     for level, prefixes in enumerate(FLOORS):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
+            # "gradcli" is the package's own __init__ only, not a catch-all
+            if module == prefix or (prefix != "gradcli" and module.startswith(prefix + ".")):
                 if best is None or len(prefix) > len(best[1]):
                     best = (level, prefix)
     assert best is not None, f"{module} is on no floor: add it to FLOORS"

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from gradcli.checking.expect import comparison, find_expectations
-from gradcli.cli.main import cli
+from gradcli.cli.group import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "examples" / "lessons"

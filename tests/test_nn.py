@@ -322,7 +322,7 @@ loss.backward()
 def _cli(*args):
     from click.testing import CliRunner
 
-    from gradcli.cli.main import cli
+    from gradcli.cli.group import cli
 
     result = CliRunner().invoke(cli, list(args), env={"NO_COLOR": "1", "COLUMNS": "120"})
     assert result.exception is None or isinstance(result.exception, SystemExit)

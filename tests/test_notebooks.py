@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradcli.cli.main import cli
+from gradcli.cli.group import cli
 from gradcli.runtime.cells import Cell, CellRunner, run_cells
 from gradcli.sources.notebook import NotebookError, read_notebook, strip_ipython
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from gradcli import __version__
-from gradcli.cli.main import cli
+from gradcli.cli.group import cli
 from gradcli.views.highlight import strip_ansi
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 from rich.cells import cell_len
 
-from gradcli.cli.main import cli
-from gradcli.explain.tracer import Labeller, SourceText, Tracer, expression_text
+from gradcli.cli.group import cli
+from gradcli.explain.labels import Labeller, SourceText
+from gradcli.explain.provenance import expression_text
+from gradcli.explain.tracer import Tracer
 from gradcli.lang.parser import parse
 from gradcli.runtime.interpreter import run
 from gradcli.views.trace import latex_lines, partial_lines, render_trace, trace_json

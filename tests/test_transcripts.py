@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradcli.cli.main import cli
+from gradcli.cli.group import cli
 from gradcli.runtime.documents import run_transcript
 from gradcli.sources.kind import document_kind
 from gradcli.sources.transcript import check, read_transcript, report, with_wants

@@ -84,3 +84,8 @@ def result_type(tensors_dtypes_dims, scalars=()) -> DType:
         if result is None or category > result.category:
             result = DEFAULT_FLOAT if category == FLOATING else _DEFAULT_FOR_CATEGORY[category]
     return result
+
+
+# torch.FloatTensor, ...: the legacy tensor type names (`x.type()`, torch.typename).
+LEGACY_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                     "bool": "Bool"}

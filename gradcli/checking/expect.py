@@ -20,6 +20,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from gradcli.checking.seal import SEALED, seal
+
 EXPECT = re.compile(r"^# ?expect:(.*)$")
 RTOL, ATOL = 1e-05, 1e-08  # torch.allclose's defaults, which gradcli's allclose keeps
 
@@ -37,8 +39,6 @@ def find_expectations(text: str) -> list[Expectation]:
     lines = text.split("\n")
     found = []
     index = 0
-    from gradcli.checking.seal import SEALED
-
     while index < len(lines):
         sealed = SEALED.match(lines[index])
         if sealed is not None:
@@ -159,3 +159,16 @@ def largest_difference(left, right) -> float | None:
         return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
     except (TypeError, ValueError):
         return None
+
+
+def seal_text(text: str, values: dict[int, object]) -> str:
+    """The text with each `# expect: A == B` line in `values` (line -> B's value)
+    replaced by `# expect-sealed: A ~ <sealed>`."""
+    lines = text.split("\n")
+    for line, value in values.items():
+        match = EXPECT.match(lines[line - 1])
+        pair = comparison(match.group(1).strip()) if match else None
+        if pair is None:
+            continue
+        lines[line - 1] = f"# expect-sealed: {pair[0]} ~ {seal(value)}"
+    return "\n".join(lines)

@@ -111,16 +111,3 @@ def matches(value, sealed: str) -> bool:
     return False
 
 
-def seal_text(text: str, values: dict[int, object]) -> str:
-    """The text with each `# expect: A == B` line in `values` (line -> B's value)
-    replaced by `# expect-sealed: A ~ <sealed>`."""
-    from gradcli.checking.expect import EXPECT, comparison
-
-    lines = text.split("\n")
-    for line, value in values.items():
-        match = EXPECT.match(lines[line - 1])
-        pair = comparison(match.group(1).strip()) if match else None
-        if pair is None:
-            continue
-        lines[line - 1] = f"# expect-sealed: {pair[0]} ~ {seal(value)}"
-    return "\n".join(lines)

@@ -1,5 +1,5 @@
 """`gradcli eval` on a notebook or a transcript: read it, run it, write the views, and
-return the exit status (SPEC §1.8, §2). `gradcli.cli.main.run_eval` hands these inputs here."""
+return the exit status (SPEC §1.8, §2). `gradcli.cli.evaluate.run_eval` hands these inputs here."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _as_notebook(kind, filename, source, seed, limits) -> int:
     )
 
     if kind == "transcript":
-        from gradcli.cli.main import usage_error
+        from gradcli.cli.arguments import usage_error
 
         raise usage_error("--format ipynb takes a script or a notebook, not a transcript")
     try:
@@ -102,7 +102,7 @@ def _eval_notebook(filename, source, output_format, seed, limits, precision, no_
     try:
         selection = parse_cell_range(cells, len(notebook.cells))
     except ValueError as exc:
-        from gradcli.cli.main import bad_parameter
+        from gradcli.cli.arguments import bad_parameter
 
         raise bad_parameter(str(exc), "--cells") from None
     note = view.skipped_note(filename, notebook.skipped())
@@ -120,7 +120,7 @@ def _eval_notebook(filename, source, output_format, seed, limits, precision, no_
                                         warning), file=err)
     result = run.result()
     if output_format in ("json", "jsonl"):
-        from gradcli.cli.main import write_document
+        from gradcli.cli.output import write_document
 
         extra = {**(views.json() if views is not None else {}), **view.notebook_json(run)}
         write_document(result, extra, output_format, several, filename)
@@ -180,7 +180,7 @@ def _eval_transcript(filename, source, output_format, seed, limits, precision, n
                          observer=views.tracer if views is not None else None)
     result = run.result()
     if output_format in ("json", "jsonl"):
-        from gradcli.cli.main import write_document
+        from gradcli.cli.output import write_document
 
         extra = {**(views.json() if views is not None else {}), **view.transcript_json(run)}
         write_document(result, extra, output_format, several, filename)
@@ -209,7 +209,7 @@ def _write_tensors(result, output_format, precision, mode) -> None:
         return
     if not result.tensors:
         return
-    from gradcli.cli.main import terminal_width
+    from gradcli.cli.output import terminal_width
     from gradcli.views.table import table_text
 
     sys.stdout.write(table_text(result, precision, terminal_width(),
@@ -223,7 +223,7 @@ def _not_a_notebook(filename, exc, output_format, several=False) -> int:
     error = ErrorRecord("SyntaxError", exc.message, exc.line, getattr(exc, "column", None),
                         phase="parse")
     if output_format in ("json", "jsonl"):
-        from gradcli.cli.main import write_document
+        from gradcli.cli.output import write_document
 
         write_document(RunResult(filename, "", error=error), None, output_format, several)
     place = f"{filename}:{exc.line}" if exc.line else filename
@@ -233,48 +233,10 @@ def _not_a_notebook(filename, exc, output_format, several=False) -> int:
     return ExitStatus.SYNTAX
 
 
-def show_notebook(filename: str, source: str, seed, color: bool, err_color: bool) -> int:
-    """`gradcli show lesson.ipynb`: each cell annotated with the tensors its lines bound,
-    and the value it displayed."""
-    from gradcli.cli.commands.show import annotations, render
-    from gradcli.runtime.documents import run_notebook
-    from gradcli.sources.notebook import NotebookError, read_notebook
-    from gradcli.views import cells as view
-
-    try:
-        notebook = read_notebook(source, filename)
-    except NotebookError as exc:
-        return _not_a_notebook(filename, exc, "table")
-    run = run_notebook(notebook, seed=seed, record_bindings=True)
-    notes = annotations(run.bindings)
-    results = {r.index: r for r in run.results}
-    for cell in notebook.cells:
-        result = results.get(cell.number)
-        sys.stdout.write(f"In [{cell.number}]:\n")
-        if result is None:
-            sys.stdout.write("(not run)\n\n")
-            continue
-        local = {line - cell.first_line: note for line, note in notes.items()
-                 if cell.first_line < line <= cell.first_line + cell.source.count("\n") + 1}
-        error_line = result.error.line if result.error is not None else None
-        sys.stdout.write(render(cell.source, local, error_line, color))
-        if result.display is not None:
-            sys.stdout.write(view.out_prompt(cell.number, result.display))
-        sys.stdout.write("\n")
-    sys.stdout.flush()
-    failed = run.failed
-    if failed is not None:
-        error = _hint_in_cells(failed.error, notebook) if failed.error.hint else failed.error
-        print(view.cell_error(filename, failed.index, notebook.cells[failed.index - 1].source,
-                              error, color=err_color), file=sys.stderr)
-        return ExitStatus.SYNTAX if failed.error.phase == "parse" else ExitStatus.PROGRAM_ERROR
-    return ExitStatus.OK
-
-
 def notebook_result(filename: str, source: str, seed, output_format: str = "table"):
     """A notebook run as one RunResult over its script view (for `gradcli graph`): the
     script's text, and the error's line counted in it."""
-    from gradcli.cli.main import SyntaxExit
+    from gradcli.cli.arguments import SyntaxExit
     from gradcli.runtime.documents import run_notebook
     from gradcli.runtime.result import ErrorRecord
     from gradcli.sources.notebook import NotebookError, read_notebook

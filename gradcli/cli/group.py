@@ -1,5 +1,5 @@
 """The click command tree: `gradcli` and its subcommands. Only parsing of the command line
-lives here; `eval` hands its options to `gradcli.cli.main.run_eval`. The common `gradcli eval
+lives here; `eval` hands its options to `gradcli.cli.evaluate.run_eval`. The common `gradcli eval
 FILE` never imports this module (see `gradcli.cli.main.quick_eval`): click costs start-up."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import shlex
 
 import click
 
-from gradcli import __version__
+from gradcli.base.version import __version__
+from gradcli.cli.arguments import FORMATS, ReaderGone
 from gradcli.cli.commands.options import examples
-from gradcli.cli.main import FORMATS, ReaderGone, run_eval
+from gradcli.cli.evaluate import run_eval
 from gradcli.views.terminal import COLOR_MODES
 
 

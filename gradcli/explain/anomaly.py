@@ -14,6 +14,7 @@ import numpy as np
 
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import ProgramError
+from gradcli.explain.rules import local_rule
 
 
 def _array(value):
@@ -33,8 +34,6 @@ def check_outputs(node, grads_out, labeller) -> None:
 
 
 def anomaly_error(node, index: int, kind: str, array, labeller) -> ProgramError:
-    from gradcli.explain.tracer import local_rule
-
     message = f"Function '{node.name()}' returned {kind} values in its {index}th output."
     definition = labeller.definition(node)
     line = labeller.line(node)

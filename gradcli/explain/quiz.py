@@ -430,7 +430,7 @@ def _local_partial(point, captured, step_index, position):
 
 def _describe(captured, labeller, step_index, position) -> str:
     """`∂(w * x)/∂w = x`: the node's local rule in the trace's words."""
-    from gradcli.explain.tracer import local_rule
+    from gradcli.explain.rules import local_rule
 
     step = captured.steps[step_index]
     node = step.node

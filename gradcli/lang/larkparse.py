@@ -22,7 +22,7 @@ from lark.indenter import DedentError, PythonIndenter
 
 from gradcli.base.errors import GradcliSyntaxError
 from gradcli.lang import ast as A
-from gradcli.lang.parser import (
+from gradcli.lang.depth import (
     MAX_INDENT_LEVELS,
     MAX_NESTED_BRACKETS,
     SyntaxProblem,

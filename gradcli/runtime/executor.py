@@ -23,13 +23,13 @@ from gradcli.base.budget import budget_error
 from gradcli.base.errors import ProgramError, name_error, type_error
 from gradcli.explain.provenance import bind as bind_name
 from gradcli.explain.provenance import stamp_result
-from gradcli.runtime import tensor_protocol  # noqa: F401 - installs Tensor's protocol
 from gradcli.runtime.rewrite import PROGRAM_FILENAME
 from gradcli.sandbox import policy
 from gradcli.sandbox import scope as scope_names
 from gradcli.sandbox.guards import check_format_spec, check_python_binop
 from gradcli.torch import functions as api
-from gradcli.torch.nn.module import Module, name_parameters
+from gradcli.torch import tensor_protocol  # noqa: F401 - installs Tensor's protocol
+from gradcli.torch.nn.module import Module
 
 # User-level exceptions a gradcli function may raise as Python itself would.
 USER_EXCEPTIONS = (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError,
@@ -49,6 +49,13 @@ PYTHON_NAMES = ("len range enumerate zip reversed sorted map filter any all divm
                 "frozenset str repr object super property staticmethod classmethod slice "
                 "chr ord bin hex oct format ascii complex bytes bytearray NotImplemented "
                 "Ellipsis float int bool").split()
+
+
+def name_parameters(module: Module, name: str) -> None:
+    """`name = module` ran in a program: views name each parameter by its path
+    (`model.fc1.weight`), unless an earlier binding named it already."""
+    for path, param in module.named_parameters():
+        bind_name(param, f"{name}.{path}", 0, 0)
 
 
 def _python_module(name: str, module, names=None) -> scope_names.Namespace:

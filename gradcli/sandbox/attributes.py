@@ -13,7 +13,7 @@ from gradcli.autodiff.saved import saved_attribute
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import diagnostics
 from gradcli.base.budget import MAX_SEQUENCE, resource_error
-from gradcli.base.dtypes import DType
+from gradcli.base.dtypes import LEGACY_TYPE_NAMES, DType
 from gradcli.base.errors import ProgramError, attribute_error, runtime_error, type_error
 from gradcli.random.generator import Generator
 from gradcli.sandbox.guards import check_format_spec, check_str_width
@@ -39,8 +39,6 @@ T_DEPRECATION_WARNING = (
     "/__w/pytorch/pytorch/aten/src/ATen/native/TensorShape.cpp:4314.)"
 )
 
-_LEGACY_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-                      "bool": "Bool"}
 
 
 def _grad(t: Tensor):
@@ -107,7 +105,7 @@ TENSOR_METHODS.update({
     "bool": api.bool_,
     "to": api.to,
     "type": lambda self, dtype=None: api.to(self, dtype) if dtype is not None else (
-        f"torch.{_LEGACY_TYPE_NAMES[self.dtype.name]}Tensor"
+        f"torch.{LEGACY_TYPE_NAMES[self.dtype.name]}Tensor"
     ),
     "item": api.item,
     "tolist": api.tolist,

@@ -12,7 +12,6 @@ import math
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import attribute_error, type_error
-from gradcli.runtime.tensor_protocol import tensor_class
 from gradcli.torch import functions as api
 from gradcli.torch import runtime_state
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
@@ -21,6 +20,7 @@ from gradcli.torch.autograd import namespaces as autograd_namespaces
 from gradcli.torch.nn import FUNCTIONAL_EXTRA as NN_FUNCTIONAL
 from gradcli.torch.nn import INIT_MEMBERS, NN_MEMBERS
 from gradcli.torch.optim import LR_SCHEDULER_MEMBERS, OPTIM_MEMBERS
+from gradcli.torch.tensor_protocol import tensor_class
 
 
 class Namespace:

@@ -158,31 +158,6 @@ class Random:
         seed_global(seed)
 
 
-def random_function(name: str):
-    """rand, randn, ...: gradcli.random.functions, imported on the first call (it imports
-    this module, and a program that draws nothing should not pay for its import)."""
-
-    def delegate(*args, **kwargs):
-        from gradcli.random import functions
-
-        return getattr(functions, name)(*args, **kwargs)
-
-    delegate.__name__ = name
-    return delegate
-
-
-manual_seed = random_function("manual_seed")
-
-
-rand = random_function("rand")
-
-
-randn = random_function("randn")
-
-
-randint = random_function("randint")
-
-
 def full(size, fill_value, *, dtype=None, requires_grad=False):
     dtype = as_dtype(dtype, "full") or _infer_dtype(fill_value)
     shape = size_args((size,), "full")
@@ -205,10 +180,8 @@ zeros_like = _like(lambda shape, dtype: np.zeros(shape, dtype.numpy))
 ones_like = _like(lambda shape, dtype: np.ones(shape, dtype.numpy))
 
 
-rand_like = random_function("rand_like")
 
 
-randn_like = random_function("randn_like")
 
 
 def full_like(input, fill_value, *, dtype=None, requires_grad=False):

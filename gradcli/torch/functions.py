@@ -63,16 +63,9 @@ from gradcli.torch.creation import (
     full_like,
     legacy_constructor,
     linspace,
-    manual_seed,
     new_leaf,
     ones,
     ones_like,
-    rand,
-    rand_like,
-    randint,
-    randn,
-    randn_like,
-    random_function,
     tensor,
     zeros,
     zeros_like,
@@ -210,3 +203,24 @@ from gradcli.torch.shape import (
     unsqueeze,
     view,
 )
+
+
+def random_function(name: str):
+    """rand, randn, ...: gradcli.torch.random, imported on the first call (a program that
+    draws nothing should not pay for its import)."""
+
+    def delegate(*args, **kwargs):
+        from gradcli.torch import random as functions
+
+        return getattr(functions, name)(*args, **kwargs)
+
+    delegate.__name__ = name
+    return delegate
+
+
+manual_seed = random_function("manual_seed")
+rand = random_function("rand")
+randn = random_function("randn")
+randint = random_function("randint")
+rand_like = random_function("rand_like")
+randn_like = random_function("randn_like")

@@ -14,7 +14,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from gradcli.autodiff.node import AccumulateGrad
-from gradcli.explain.tracer import Labeller, SavedEntry, saved_entries, shape_text, shorten
+from gradcli.explain.graphwalk import SavedEntry, saved_entries
+from gradcli.explain.labels import Labeller, shape_text, shorten
 
 
 @dataclass
@@ -156,7 +157,7 @@ def _add(graph: Graph, node, meta, labeller: Labeller) -> GraphNode:
 
 def engine_counts(roots) -> tuple[int, int]:
     """(nodes, edges) of the backward graph as the engine sees it (for checking views)."""
-    from gradcli.explain.tracer import graph_nodes
+    from gradcli.explain.graphwalk import graph_nodes
 
     nodes = graph_nodes(roots)
     edges = sum(1 for n in nodes for child, _ in n.next_functions if child is not None)

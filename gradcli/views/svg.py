@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
-from gradcli.explain.tracer import shorten
+from gradcli.explain.labels import shorten
 from gradcli.views.graph import Graph, _describe, _meta
 from gradcli.views.layout import Box, Layout, layered
 

@@ -11,7 +11,8 @@ import numpy as np
 from rich.text import Text
 
 from gradcli.base.printing import PrintOptions, tensor_body
-from gradcli.explain.tracer import Trace, shape_text
+from gradcli.explain.labels import shape_text
+from gradcli.explain.tracer import Trace
 from gradcli.views.values import to_data
 
 WIDTH = 80

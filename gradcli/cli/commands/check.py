@@ -43,7 +43,7 @@ EXAMPLES = examples(
 def command(file, expr, of, wrt, atol, rtol, eps, seed, output_format, brief, color_mode,
             no_color):
     """Check every leaf's gradient against central finite differences (float64)."""
-    from gradcli.cli.main import read_program
+    from gradcli.cli.arguments import read_program
     from gradcli.runtime.gradcheck import CheckError, check
 
     filename, source = read_program(file, expr)

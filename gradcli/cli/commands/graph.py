@@ -9,6 +9,7 @@ import click
 
 from gradcli.base.errors import ExitStatus
 from gradcli.cli.commands.options import color_choice, color_options, examples, seed_option
+from gradcli.explain.roots import find_roots
 from gradcli.views.terminal import color_enabled
 
 FORMATS = ("tree", "dot", "mermaid", "svg", "html")
@@ -17,47 +18,6 @@ LAYOUTS = ("gradcli", "dot")
 
 class GraphError(click.ClickException):
     exit_code = ExitStatus.PROGRAM_ERROR
-
-
-def find_roots(records) -> list[tuple[str, object]]:
-    """Bound tensors with a grad_fn that no other bound tensor's graph uses as an input."""
-    candidates, fns = [], set()
-    for record in records:
-        fn = record.tensor.grad_fn
-        if fn is not None and fn not in fns:
-            fns.add(fn)
-            candidates.append((record.name, record.tensor))
-    inputs: set = set()
-    visited: set = set()
-    for _, tensor in candidates:
-        stack = [tensor.grad_fn]
-        while stack:
-            node = stack.pop()
-            if node in visited:
-                continue
-            visited.add(node)
-            for child, _ in node.next_functions:
-                if child is not None:
-                    inputs.add(child)
-                    stack.append(child)
-    return [(name, tensor) for name, tensor in candidates if tensor.grad_fn not in inputs]
-
-
-def select_roots(records, names) -> list[tuple[str, object]]:
-    bound = {}
-    for record in records:
-        bound.setdefault(record.name, record.tensor)
-    chosen = []
-    for name in names:
-        tensor = bound.get(name)
-        if tensor is None:
-            known = ", ".join(sorted(bound)) or "none"
-            raise click.BadParameter(f"no tensor named '{name}' (tensors: {known})",
-                                     param_hint="--root")
-        if tensor.grad_fn is None and not tensor.requires_grad:
-            raise GraphError(f"{name} has no backward graph: it does not require grad")
-        chosen.append((name, tensor))
-    return chosen
 
 
 @click.command("graph", short_help="Draw a program's backward graph: tree, DOT or Mermaid.",
@@ -92,17 +52,13 @@ def command(file, expr, output_format, layout, roots, show_saved, depth, sets, s
     What the program prints is not shown; errors go to stderr. Graphviz draws the
     dot format.
     """
-    from gradcli.cli.main import (
-        SourceError,
-        SyntaxExit,
-        format_error,
-        parse_sets,
-        read_program,
-        with_overrides,
-    )
-    from gradcli.explain.tracer import Labeller
+    from gradcli.cli.arguments import SyntaxExit, parse_sets, read_program
+    from gradcli.cli.evaluate import with_overrides
+    from gradcli.explain.labels import Labeller
     from gradcli.runtime.interpreter import run
+    from gradcli.sources.files import SourceError
     from gradcli.views import graph as G
+    from gradcli.views.messages import format_error
 
     overrides = parse_sets(sets)
     mode = color_choice(color_mode, no_color)
@@ -169,3 +125,20 @@ def command(file, expr, output_format, layout, roots, show_saved, depth, sets, s
     if result.error is not None:
         print(format_error(filename, source, result.error), file=sys.stderr)
         sys.exit(ExitStatus.PROGRAM_ERROR)
+
+
+def select_roots(records, names) -> list[tuple[str, object]]:
+    bound = {}
+    for record in records:
+        bound.setdefault(record.name, record.tensor)
+    chosen = []
+    for name in names:
+        tensor = bound.get(name)
+        if tensor is None:
+            known = ", ".join(sorted(bound)) or "none"
+            raise click.BadParameter(f"no tensor named '{name}' (tensors: {known})",
+                                     param_hint="--root")
+        if tensor.grad_fn is None and not tensor.requires_grad:
+            raise GraphError(f"{name} has no backward graph: it does not require grad")
+        chosen.append((name, tensor))
+    return chosen

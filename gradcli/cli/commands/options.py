@@ -10,7 +10,7 @@ import click
 
 def color_choice(color_mode: str | None, no_color: bool) -> str:
     """The colour mode from `--color MODE` (None when not given) and `--no-color`."""
-    from gradcli.cli.main import check_conflicts  # the one rule, shared with `eval`
+    from gradcli.cli.arguments import check_conflicts  # the one rule, shared with `eval`
 
     return check_conflicts(no_color=no_color, color_mode=color_mode)
 

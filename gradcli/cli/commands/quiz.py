@@ -25,11 +25,12 @@ def command(file, expr, wrt, answer, of, seed):
     The answer is checked at the program's values and at random points near them; when it
     is wrong, gradcli names the first node of the graph where your chain rule departs."""
     from gradcli.base.errors import GradcliSyntaxError
-    from gradcli.cli.main import format_error, read_program
+    from gradcli.cli.arguments import read_program
     from gradcli.explain.quiz import AnswerError, check, pick_pass
     from gradcli.explain.recording import PassRecorder
     from gradcli.lang.parser import parse_expression
     from gradcli.runtime.interpreter import run
+    from gradcli.views.messages import format_error
 
     filename, source = read_program(file, expr)
     try:

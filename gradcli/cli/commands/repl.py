@@ -255,7 +255,7 @@ class Repl:
     def run_source(self, source: str, filename: str, echo: bool, offset: int = 0) -> None:
         """Run program text; `offset`: lines before it in `filename` (piped stdin), added
         to the line numbers of its warnings and errors."""
-        from gradcli.cli.main import format_error, format_warning
+        from gradcli.views.messages import format_error, format_warning
 
         views = None
         if self.trace:
@@ -325,7 +325,7 @@ class Repl:
         if not result.tensors:
             self.write("(no tensors yet)\n")
             return
-        from gradcli.cli.main import terminal_width
+        from gradcli.cli.output import terminal_width
         from gradcli.views.table import table_text
 
         self.write(table_text(result, width=terminal_width(), color=self.color))
@@ -344,7 +344,7 @@ class Repl:
         self.write("\n".join(graph_lines(name, value, self.session.variables, self.style)) + "\n")
 
     def load(self, argument: str) -> None:
-        from gradcli.cli.main import SourceError, decode_source
+        from gradcli.sources.files import SourceError, decode_source
 
         if not argument:
             self.warn("usage: :load FILE")

@@ -19,9 +19,9 @@ from gradcli.base.errors import ExitStatus
 def command(file, output, in_place, seed):
     """Seal FILE's `# expect: A == B` values: B becomes a salted digest of its value
     rounded to 4 significant digits, and `gradcli test` still checks A against it."""
+    from gradcli.checking.expect import seal_text
     from gradcli.checking.runner import expected_values
-    from gradcli.checking.seal import seal_text
-    from gradcli.cli.main import read_program
+    from gradcli.cli.arguments import read_program
 
     if output and in_place:
         raise click.UsageError("give either --output or --in-place, not both")

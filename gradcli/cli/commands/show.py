@@ -14,6 +14,7 @@ import click
 
 from gradcli.base.errors import ExitStatus
 from gradcli.cli.commands.options import color_choice, color_options, examples, seed_option
+from gradcli.cli.documents import _hint_in_cells, _not_a_notebook
 from gradcli.views.highlight import highlight
 from gradcli.views.terminal import color_enabled
 
@@ -99,15 +100,15 @@ def command(file, expr, seed, color_mode, no_color):
     line bound it. The program's own output is not shown (`gradcli eval` shows it);
     warnings and errors go to stderr as with eval.
     """
-    from gradcli.cli.main import SourceError, format_error, format_warning, read_program
+    from gradcli.cli.arguments import read_program
     from gradcli.runtime.session import Session
+    from gradcli.sources.files import SourceError
+    from gradcli.views.messages import format_error, format_warning
 
     color_mode = color_choice(color_mode, no_color)
     color = color_enabled(color_mode, sys.stdout)
     err_color = color_enabled(color_mode, sys.stderr)
     if file is not None and file.lower().endswith(".ipynb"):
-        from gradcli.cli.documents import show_notebook
-
         filename, source = read_program(file, expr)
         sys.exit(show_notebook(filename, source, seed, color, err_color))
     try:
@@ -132,3 +133,40 @@ def command(file, expr, seed, color_mode, no_color):
     if error is not None:
         _report(format_error(filename, source, error, color=err_color), err_color)
         sys.exit(ExitStatus.PROGRAM_ERROR)
+
+
+def show_notebook(filename: str, source: str, seed, color: bool, err_color: bool) -> int:
+    """`gradcli show lesson.ipynb`: each cell annotated with the tensors its lines bound,
+    and the value it displayed."""
+    from gradcli.runtime.documents import run_notebook
+    from gradcli.sources.notebook import NotebookError, read_notebook
+    from gradcli.views import cells as view
+
+    try:
+        notebook = read_notebook(source, filename)
+    except NotebookError as exc:
+        return _not_a_notebook(filename, exc, "table")
+    run = run_notebook(notebook, seed=seed, record_bindings=True)
+    notes = annotations(run.bindings)
+    results = {r.index: r for r in run.results}
+    for cell in notebook.cells:
+        result = results.get(cell.number)
+        sys.stdout.write(f"In [{cell.number}]:\n")
+        if result is None:
+            sys.stdout.write("(not run)\n\n")
+            continue
+        local = {line - cell.first_line: note for line, note in notes.items()
+                 if cell.first_line < line <= cell.first_line + cell.source.count("\n") + 1}
+        error_line = result.error.line if result.error is not None else None
+        sys.stdout.write(render(cell.source, local, error_line, color))
+        if result.display is not None:
+            sys.stdout.write(view.out_prompt(cell.number, result.display))
+        sys.stdout.write("\n")
+    sys.stdout.flush()
+    failed = run.failed
+    if failed is not None:
+        error = _hint_in_cells(failed.error, notebook) if failed.error.hint else failed.error
+        print(view.cell_error(filename, failed.index, notebook.cells[failed.index - 1].source,
+                              error, color=err_color), file=sys.stderr)
+        return ExitStatus.SYNTAX if failed.error.phase == "parse" else ExitStatus.PROGRAM_ERROR
+    return ExitStatus.OK

@@ -6,6 +6,7 @@ import functools
 
 from gradcli.autodiff.tensor import GradMode
 from gradcli.base.errors import type_error
+from gradcli.torch import conversion
 
 
 class GradModeContext:
@@ -81,18 +82,14 @@ def is_grad_enabled():
 
 
 def autograd_grad(*args, **kwargs):
-    from gradcli.torch import functions as api
-
-    return api.autograd_grad(*args, **kwargs)
+    return conversion.autograd_grad(*args, **kwargs)
 
 
 def autograd_backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
                       inputs=None):
-    from gradcli.torch import functions as api
-
     if not isinstance(tensors, (list, tuple)):
         tensors, grad_tensors = [tensors], [grad_tensors] if grad_tensors is not None else None
     for i, t in enumerate(tensors):
-        api.backward(t, grad_tensors[i] if grad_tensors else None,
+        conversion.backward(t, grad_tensors[i] if grad_tensors else None,
                      retain_graph=True if i < len(tensors) - 1 else retain_graph,
                      create_graph=create_graph)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradcli.explain.tracer import shape_text
+from gradcli.explain.labels import shape_text
 from gradcli.views import svg as S
 from gradcli.views.graph import Graph
 from gradcli.views.jsondoc import write as write_document
@@ -206,7 +206,7 @@ def recording_views(views, source: str, detect_anomaly: bool = False):
 
 def page_for_run(result, roots, recorder, engine: str = "gradcli") -> str:
     """The page of a finished run, drawing the graph behind `roots` ((name, tensor) pairs)."""
-    from gradcli.explain.tracer import Labeller
+    from gradcli.explain.labels import Labeller
     from gradcli.views.graph import build
 
     names = {}

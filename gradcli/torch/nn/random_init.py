@@ -16,8 +16,8 @@ import math
 
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import value_error
-from gradcli.random import functions as R
-from gradcli.torch import functions as api
+from gradcli.torch import pointwise
+from gradcli.torch import random as R
 from gradcli.torch.autograd.grad_mode import no_grad
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -131,4 +131,4 @@ def dropout_noise(input: Tensor, p: float, generator=None) -> Tensor:
     The caller computes `input * noise` (MulBackward0, as on PyTorch's CPU path)."""
     noise = Tensor(R.bernoulli_values(input.shape, input.dtype, 1 - p, generator), input.dtype)
     with no_grad():
-        return api.div(noise, 1 - p)
+        return pointwise.div(noise, 1 - p)

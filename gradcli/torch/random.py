@@ -13,7 +13,7 @@ from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.random import distributions as D
 from gradcli.random.generator import STATE_BYTES, Generator, default_generator
-from gradcli.torch import functions as api
+from gradcli.torch import _common, creation, inplace, pointwise
 from gradcli.torch.autograd.grad_mode import no_grad
 
 _KERNEL_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float",
@@ -29,7 +29,7 @@ def _generator(generator) -> Generator:
     if generator is None:
         return default_generator()
     if not isinstance(generator, Generator):
-        raise type_error(f"generator must be a torch.Generator, not {api.type_name(generator)}")
+        raise type_error(f"generator must be a torch.Generator, not {_common.type_name(generator)}")
     return generator
 
 
@@ -93,25 +93,25 @@ def _num(value) -> str:
 # ----- factories ---------------------------------------------------------------------------
 
 def _new(values: np.ndarray, dtype, requires_grad) -> Tensor:
-    return api.new_leaf(np.ascontiguousarray(values, dtype.numpy), dtype, requires_grad)
+    return creation.new_leaf(np.ascontiguousarray(values, dtype.numpy), dtype, requires_grad)
 
 
 def _factory_shape(size, name, dtype):
-    shape = api.size_args(size, name)
-    api._check_size(shape, dtype)
+    shape = _common.size_args(size, name)
+    creation._check_size(shape, dtype)
     return shape
 
 
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
-    dtype = api.as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    dtype = _common.as_dtype(dtype) or dtypes.DEFAULT_FLOAT
     shape = _factory_shape(size, "rand", dtype)
     return _new(uniform_values(shape, dtype, generator=generator), dtype, requires_grad)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
-    dtype = api.as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+    dtype = _common.as_dtype(dtype) or dtypes.DEFAULT_FLOAT
     shape = _factory_shape(size, "randn", dtype)
     return _new(normal_values(shape, dtype, generator=generator), dtype, requires_grad)
 
@@ -132,34 +132,34 @@ def randint(*args, low=None, high=None, size=None, generator=None, dtype=None, l
     if high is None or size is None:
         raise type_error("randint() missing required arguments 'high' and 'size'")
     low = 0 if low is None else low
-    dtype = api.as_dtype(dtype) or dtypes.int64
-    shape = api.size_args((size,), "randint")
-    api._check_size(shape, dtype)
+    dtype = _common.as_dtype(dtype) or dtypes.int64
+    shape = _common.size_args((size,), "randint")
+    creation._check_size(shape, dtype)
     values = random_values(shape, dtype, int(low), int(high), generator)
     return _new(values, dtype, requires_grad)
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
-    dtype = api.as_dtype(dtype) or dtypes.int64
-    n = int(n.array) if api.is_tensor(n) else n
+    dtype = _common.as_dtype(dtype) or dtypes.int64
+    n = int(n.array) if _common.is_tensor(n) else n
     if n < 0:
         raise runtime_error(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    api._check_size((n,), dtype)
+    creation._check_size((n,), dtype)
     return _new(D.randperm(_generator(generator), n), dtype, requires_grad)
 
 
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
               requires_grad=False, memory_format=None):
-    dtype = api.as_dtype(dtype) or input.dtype
-    api._check_size(input.shape, dtype)
+    dtype = _common.as_dtype(dtype) or input.dtype
+    creation._check_size(input.shape, dtype)
     return _new(uniform_values(input.shape, dtype, generator=generator), dtype, requires_grad)
 
 
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
                requires_grad=False, memory_format=None):
-    dtype = api.as_dtype(dtype) or input.dtype
-    api._check_size(input.shape, dtype)
+    dtype = _common.as_dtype(dtype) or input.dtype
+    creation._check_size(input.shape, dtype)
     return _new(normal_values(input.shape, dtype, generator=generator), dtype, requires_grad)
 
 
@@ -167,8 +167,8 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=
                  device=None, requires_grad=False, memory_format=None):
     if high is None:
         low, high = 0, low
-    dtype = api.as_dtype(dtype) or input.dtype
-    api._check_size(input.shape, dtype)
+    dtype = _common.as_dtype(dtype) or input.dtype
+    creation._check_size(input.shape, dtype)
     values = random_values(input.shape, dtype, int(low), int(high), generator)
     return _new(values, dtype, requires_grad)
 
@@ -177,31 +177,31 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
            layout=None, device=None, requires_grad=False, pin_memory=False):
     """torch.normal: numbers and a size, or tensors: PyTorch draws N(0, std) (or N(0, 1)
     for a tensor std) into the broadcast shape, then scales by std and adds mean."""
-    mean_is_tensor, std_is_tensor = api.is_tensor(mean), api.is_tensor(std)
+    mean_is_tensor, std_is_tensor = _common.is_tensor(mean), _common.is_tensor(std)
     if not mean_is_tensor and not std_is_tensor:
         if size is None:
             raise type_error("normal() missing required argument 'size'")
-        dtype = api.as_dtype(dtype) or dtypes.DEFAULT_FLOAT
+        dtype = _common.as_dtype(dtype) or dtypes.DEFAULT_FLOAT
         shape = _factory_shape((size,), "normal", dtype)
         values = normal_values(shape, dtype, float(mean), float(std), generator)
         return _new(values, dtype, requires_grad)
     if not std_is_tensor and std < 0:
         raise runtime_error(f"normal expects std >= 0.0, but found std {_num(std)}")
-    shapes = [t.shape for t in (mean, std) if api.is_tensor(t)]
+    shapes = [t.shape for t in (mean, std) if _common.is_tensor(t)]
     shape = np.broadcast_shapes(*shapes)
     dtype = (mean if mean_is_tensor else std).dtype
-    api._check_size(shape, dtype)
+    creation._check_size(shape, dtype)
     with_std = 1.0 if std_is_tensor else float(std)
     drawn = Tensor(normal_values(shape, dtype, 0.0, with_std, generator), dtype)
     with no_grad():
         if std_is_tensor:
-            drawn = api.mul(drawn, std)
-        return api.add(drawn, mean)
+            drawn = pointwise.mul(drawn, std)
+        return pointwise.add(drawn, mean)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
     """bernoulli(probs): each element 1 with its own probability; bernoulli(input, p)."""
-    api._check_size(input.shape, input.dtype)
+    creation._check_size(input.shape, input.dtype)
     if p is not None:
         return Tensor(bernoulli_values(input.shape, input.dtype, p, generator), input.dtype)
     _floating(input.dtype, "bernoulli_tensor_cpu_p_")
@@ -225,7 +225,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise runtime_error(
             "cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     probs = input.array.reshape(-1, categories)
-    api._check_size((probs.shape[0], num_samples), dtypes.int64)
+    creation._check_size((probs.shape[0], num_samples), dtypes.int64)
     if not replacement or num_samples == 1:
         if not (np.all(np.isfinite(probs)) and np.all(probs >= 0)):
             raise runtime_error(
@@ -268,9 +268,9 @@ def _fill(target: Tensor, entry: O.Op, draw) -> Tensor:
     `draw(shape)` returns values in row-major draw order. PyTorch's TensorIterator walks a
     tensor in memory order (dimensions sorted by stride), so a transposed view gets its
     values in its base's layout order: the draw is made in that order and put back."""
-    if not api.is_tensor(target):
+    if not _common.is_tensor(target):
         raise type_error("in-place operations need a tensor")
-    api._check_inplace(target)
+    inplace._check_inplace(target)
     array = target.array
     order = sorted(range(array.ndim), key=lambda d: -abs(array.strides[d]))
     values = draw(tuple(array.shape[d] for d in order))
@@ -278,7 +278,7 @@ def _fill(target: Tensor, entry: O.Op, draw) -> Tensor:
         in_layout = np.empty(array.shape, values.dtype)
         in_layout.transpose(order)[...] = values
         values = in_layout
-    return api.inplace(target, lambda s: O.call(entry, (s,), values))
+    return inplace.inplace(target, lambda s: O.call(entry, (s,), values))
 
 
 def _contiguous(t: Tensor) -> bool:
@@ -297,7 +297,7 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
-    if api.is_tensor(p):
+    if _common.is_tensor(p):
         def draw(shape):
             probs = np.broadcast_to(p.array, self.shape)
             draws = D.bernoulli_tensor(_generator(generator), probs).reshape(self.shape)
@@ -311,11 +311,11 @@ def bernoulli_(self, p=0.5, *, generator=None):
 def _fill_logical(target: Tensor, entry: O.Op, draw) -> Tensor:
     """A fill in the target's logical order: bernoulli_ with a tensor p (for a
     non-contiguous target PyTorch's iterator order over both tensors is not reproduced)."""
-    if not api.is_tensor(target):
+    if not _common.is_tensor(target):
         raise type_error("in-place operations need a tensor")
-    api._check_inplace(target)
+    inplace._check_inplace(target)
     values = draw(target.shape)
-    return api.inplace(target, lambda s: O.call(entry, (s,), values))
+    return inplace.inplace(target, lambda s: O.call(entry, (s,), values))
 
 
 def random_(self, *args, generator=None, **bounds):
@@ -340,9 +340,9 @@ def exponential_(self, lambd=1.0, *, generator=None):
 # ----- seeding and state -------------------------------------------------------------------
 
 def manual_seed(seed):
-    seed = int(seed.array) if api.is_tensor(seed) else seed
+    seed = int(seed.array) if _common.is_tensor(seed) else seed
     if isinstance(seed, float) or not isinstance(seed, int):
-        raise type_error(f"manual_seed expected a long, but got {api.type_name(seed)}")
+        raise type_error(f"manual_seed expected a long, but got {_common.type_name(seed)}")
     return default_generator().manual_seed(seed)
 
 
@@ -366,8 +366,8 @@ def state_tensor(generator: Generator) -> Tensor:
 
 
 def load_state(generator: Generator, new_state) -> None:
-    if not api.is_tensor(new_state):
-        raise type_error(f"expected a torch.ByteTensor, but got {api.type_name(new_state)}")
+    if not _common.is_tensor(new_state):
+        raise type_error(f"expected a torch.ByteTensor, but got {_common.type_name(new_state)}")
     flat = new_state.array.reshape(-1)
     if flat.size != STATE_BYTES:
         raise runtime_error(
