@@ -11,9 +11,9 @@ import numpy as np
 
 from gradcli.base.diagnostics import warn
 from gradcli.torch import functions as api
-from gradcli.torch._inplace import write_
 from gradcli.torch.nn import random_init as pytorch_generator
 from gradcli.torch.nn.random_init import calculate_gain
+from gradcli.torch.nograd_writes import write_
 
 
 def _uniform_(tensor, low: float, high: float):

@@ -7,7 +7,7 @@ import numpy as np
 
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import value_error
-from gradcli.torch._inplace import updated
+from gradcli.torch.nograd_writes import updated
 from gradcli.torch.optim.optimizer import Optimizer, bump_step, scalar, step_tensor
 
 

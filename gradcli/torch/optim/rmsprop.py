@@ -6,7 +6,7 @@ import numpy as np
 
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import value_error
-from gradcli.torch._inplace import write_
+from gradcli.torch.nograd_writes import write_
 from gradcli.torch.optim.adam import _lerp
 from gradcli.torch.optim.optimizer import Optimizer, bump_step, scalar, step_tensor
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradcli.base.errors import value_error
-from gradcli.torch._inplace import write_
+from gradcli.torch.nograd_writes import write_
 from gradcli.torch.optim.optimizer import Optimizer, scalar
 
 
