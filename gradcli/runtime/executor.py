@@ -29,7 +29,6 @@ from gradcli.sandbox import scope as scope_names
 from gradcli.sandbox.guards import check_format_spec, check_python_binop
 from gradcli.torch import functions as api
 from gradcli.torch import tensor_protocol  # noqa: F401 - installs Tensor's protocol
-from gradcli.torch.nn.module import Module
 
 # User-level exceptions a gradcli function may raise as Python itself would.
 USER_EXCEPTIONS = (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError,
@@ -51,7 +50,7 @@ PYTHON_NAMES = ("len range enumerate zip reversed sorted map filter any all divm
                 "Ellipsis float int bool").split()
 
 
-def name_parameters(module: Module, name: str) -> None:
+def name_parameters(module, name: str) -> None:
     """`name = module` ran in a program: views name each parameter by its path
     (`model.fc1.weight`), unless an earlier binding named it already."""
     for path, param in module.named_parameters():
@@ -175,7 +174,10 @@ def _format_value(value, conversion: int, spec: str) -> str:
 
 
 def _is_module(value) -> bool:
-    return isinstance(value, Module)
+    # torch.nn is imported on a program's first use of it (start-up): until then nothing
+    # can be a Module.
+    nn_module = sys.modules.get("gradcli.torch.nn.module")
+    return nn_module is not None and isinstance(value, nn_module.Module)
 
 
 def _clear_output(*args, **kwargs) -> None:
@@ -354,7 +356,7 @@ class Guards:
         return step
 
     def bind(self, value, name, k, module_level):
-        if isinstance(value, Module):
+        if _is_module(value):
             name_parameters(value, name)
             return
         if value.__class__ is Tensor:

@@ -17,18 +17,28 @@ from gradcli.torch import runtime_state
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
 from gradcli.torch.autograd import grad_mode as G
 from gradcli.torch.autograd import namespaces as autograd_namespaces
-from gradcli.torch.nn import FUNCTIONAL_EXTRA as NN_FUNCTIONAL
-from gradcli.torch.nn import INIT_MEMBERS, NN_MEMBERS
-from gradcli.torch.optim import LR_SCHEDULER_MEMBERS, OPTIM_MEMBERS
 from gradcli.torch.tensor_protocol import tensor_class
 
 
 class Namespace:
-    """A module as the program sees it (`torch`, `F`, `torch.autograd`)."""
+    """A module as the program sees it (`torch`, `F`, `torch.autograd`).
 
-    def __init__(self, name: str, members: dict):
+    `members` may be given as a function that builds them: torch.nn and torch.optim are
+    imported on a program's first use of them, not by every run (start-up time)."""
+
+    def __init__(self, name: str, members):
         self.name = name
-        self.members = members
+        if callable(members):
+            self._build = members
+        else:
+            self.members = members
+
+    def __getattr__(self, attr: str):
+        # only reached while `members` is not built yet
+        if attr == "members" and "_build" in self.__dict__:
+            self.members = self.__dict__.pop("_build")()
+            return self.members
+        raise AttributeError(attr)
 
     def get(self, attr: str):
         try:
@@ -185,9 +195,10 @@ TORCH_DTYPES = {
     "bool": dtypes.bool_,
 }
 
-FUNCTIONAL = Namespace(
-    "torch.nn.functional",
-    {
+def _functional_members() -> dict:
+    from gradcli.torch.nn import FUNCTIONAL_EXTRA
+
+    return {
         "relu": api.relu,
         "sigmoid": api.sigmoid,
         "tanh": api.tanh,
@@ -200,16 +211,42 @@ FUNCTIONAL = Namespace(
         "nll_loss": api.nll_loss,
         "linear": api.linear,
         **ACTIVATIONS,
-        **NN_FUNCTIONAL,
-    },
-)
+        **FUNCTIONAL_EXTRA,
+    }
+
+
+def _nn_members() -> dict:
+    from gradcli.torch.nn import NN_MEMBERS
+
+    return {"functional": FUNCTIONAL, "init": NN_INIT, **NN_MEMBERS}
+
+
+def _nn_init_members() -> dict:
+    from gradcli.torch.nn import INIT_MEMBERS
+
+    return INIT_MEMBERS
+
+
+def _optim_members() -> dict:
+    from gradcli.torch.optim import OPTIM_MEMBERS
+
+    return {**OPTIM_MEMBERS, "lr_scheduler": LR_SCHEDULER}
+
+
+def _lr_scheduler_members() -> dict:
+    from gradcli.torch.optim import LR_SCHEDULER_MEMBERS
+
+    return LR_SCHEDULER_MEMBERS
+
+
+FUNCTIONAL = Namespace("torch.nn.functional", _functional_members)
 _AUTOGRAD_EXTRA, _TORCH_EXTRA = autograd_namespaces(Namespace)
 AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward,
                                         **_AUTOGRAD_EXTRA})
-NN_INIT = Namespace("torch.nn.init", INIT_MEMBERS)
-NN = Namespace("torch.nn", {"functional": FUNCTIONAL, "init": NN_INIT, **NN_MEMBERS})
-LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", LR_SCHEDULER_MEMBERS)
-OPTIM = Namespace("torch.optim", {**OPTIM_MEMBERS, "lr_scheduler": LR_SCHEDULER})
+NN_INIT = Namespace("torch.nn.init", _nn_init_members)
+NN = Namespace("torch.nn", _nn_members)
+LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", _lr_scheduler_members)
+OPTIM = Namespace("torch.optim", _optim_members)
 RANDOM = Namespace("torch.random", {
     "manual_seed": api.random_function("manual_seed"),
     "initial_seed": api.random_function("initial_seed"),
