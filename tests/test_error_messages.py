@@ -137,7 +137,7 @@ NOT_YET_PINNED = frozenset({
     # parser, and this one only reads `gradcli quiz --answer` text
     "gradcli/lang/larkparse.py",
     "gradcli/lang/strings.py",
-    "gradcli/lang/parser.py",
+    "gradcli/lang/depth.py",
     "gradcli/runtime/rewrite.py",
     "gradcli/torch/tensor_protocol.py",
     "gradcli/torch/autograd/forward_mode.py",
