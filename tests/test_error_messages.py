@@ -153,7 +153,6 @@ NOT_YET_PINNED = frozenset({
     "gradcli/torch/nn/functional.py",
     "gradcli/torch/nn/hooks.py",
     "gradcli/torch/nn/loss.py",
-    "gradcli/torch/nn/module.py",
     "gradcli/torch/nn/modules.py",
     "gradcli/torch/optim/adagrad.py",
     "gradcli/torch/optim/adam.py",
