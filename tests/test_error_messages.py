@@ -154,12 +154,6 @@ NOT_YET_PINNED = frozenset({
     "gradcli/torch/nn/hooks.py",
     "gradcli/torch/nn/loss.py",
     "gradcli/torch/nn/modules.py",
-    "gradcli/torch/optim/adagrad.py",
-    "gradcli/torch/optim/adam.py",
-    "gradcli/torch/optim/lr_scheduler.py",
-    "gradcli/torch/optim/optimizer.py",
-    "gradcli/torch/optim/rmsprop.py",
-    "gradcli/torch/optim/sgd.py",
     "gradcli/torch/runtime_state.py",
 })
 
