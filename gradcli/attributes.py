@@ -18,7 +18,7 @@ from gradcli.node import AccumulateGrad, Node
 from gradcli.random.generator import Generator
 from gradcli.tensor import Tensor
 from gradcli.torch import runtime_state
-from gradcli.torch.access import program_object_attribute, set_program_object_attribute
+from gradcli.torch.access import program_object_attribute
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -248,8 +248,6 @@ def program_attributes(cls) -> frozenset:
 
 
 def set_attribute(obj, attr: str, value) -> None:
-    if obj.__class__ is not Tensor and hasattr(obj.__class__, "_program_attributes_"):
-        return set_program_object_attribute(obj, attr, value)
     if obj.__class__ is not Tensor:
         raise attribute_error(
             f"'{type_name(obj)}' object has no attribute '{attr}'"

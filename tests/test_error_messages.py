@@ -110,6 +110,27 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
      "characters"): 'a = "a" * 1000000\nb = a.replace("a", "aaaaaaaaaaaa")',
     ("gradcli/limits.py", "too many dimensions 'list'"):
         "x = tensor(" + "[" * 70 + "1.0" + "]" * 70 + ")",
+    ("gradcli/torch/nn/functional.py", "gradcli cannot differentiate {…}'s backward "
+     "(create_graph=True)"):
+        "import torch\nimport torch.nn.functional as F\nx = torch.ones(2, requires_grad=True)\n"
+        "(g,) = torch.autograd.grad(F.binary_cross_entropy_with_logits(x * x, torch.ones(2)), x,"
+        " create_graph=True)\n"
+        "g.sum().backward()",
+    ("gradcli/torch/nn/hooks.py", "gradcli runs full backward hooks for modules called with "
+     "one tensor"):
+        "import torch\nfrom torch import nn\nclass Add(nn.Module):\n"
+        "    def forward(self, a, b):\n        return a + b\n"
+        "m = Add()\nm.register_full_backward_hook(lambda mod, gi, go: None)\n"
+        "m(torch.ones(2, requires_grad=True), torch.ones(2))",
+    ("gradcli/torch/nn/hooks.py", "gradcli runs full backward hooks for modules that return "
+     "one tensor"):
+        "import torch\nfrom torch import nn\nclass Pair(nn.Module):\n"
+        "    def forward(self, a):\n        return a, a\n"
+        "m = Pair()\nm.register_full_backward_hook(lambda mod, gi, go: None)\n"
+        "m(torch.ones(2, requires_grad=True))",
+    ("gradcli/torch/nn/loss.py", "gradcli does not implement label_smoothing yet"):
+        "import torch\nfrom torch import nn\n"
+        "nn.CrossEntropyLoss(label_smoothing=0.1)(torch.ones(2, 3), torch.tensor([0, 1]))",
 }
 
 # (path, message text) -> the known-difference case that shows PyTorch's wording
@@ -145,15 +166,9 @@ NOT_YET_PINNED = frozenset({
     "gradcli/random/init.py",
     "gradcli/runtime/executor.py",
     "gradcli/sandbox/policy.py",
-    "gradcli/torch/access.py",
-    "gradcli/torch/activations.py",
     "gradcli/torch/autograd/function.py",
     "gradcli/torch/autograd/functional.py",
     "gradcli/torch/func/transforms.py",
-    "gradcli/torch/nn/functional.py",
-    "gradcli/torch/nn/hooks.py",
-    "gradcli/torch/nn/loss.py",
-    "gradcli/torch/nn/modules.py",
     "gradcli/torch/runtime_state.py",
 })
 
