@@ -166,7 +166,6 @@ NOT_YET_PINNED = frozenset({
     "gradcli/random/init.py",
     "gradcli/runtime/executor.py",
     "gradcli/sandbox/policy.py",
-    "gradcli/torch/func/transforms.py",
     "gradcli/torch/runtime_state.py",
 })
 
