@@ -131,6 +131,17 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
     ("gradcli/torch/nn/loss.py", "gradcli does not implement label_smoothing yet"):
         "import torch\nfrom torch import nn\n"
         "nn.CrossEntropyLoss(label_smoothing=0.1)(torch.ones(2, 3), torch.tensor([0, 1]))",
+    ("gradcli/runtime/executor.py", "the program has used up gradcli's budget of {…} steps "
+     "(loop iterations and function calls together)"):
+        ("x = 0\nwhile True:\n    x = x + 1", {"limits": Limits(max_steps=1000)}),
+    ("gradcli/runtime/executor.py", "gradcli supports type() with one argument only"):
+        'A = type("A", (), {})',
+    ("gradcli/runtime/executor.py", "gradcli does not support metaclasses"):
+        "class A(metaclass=type):\n    pass",
+    ("gradcli/runtime/executor.py", "gradcli cannot make a class from a base of type '{…}'"):
+        "class A(3):\n    pass",
+    ("gradcli/runtime/executor.py", "gradcli cannot subclass '{…}'"):
+        "import torch\nclass A(torch.Tensor):\n    pass",
 }
 
 # (path, message text) -> the known-difference case that shows PyTorch's wording
@@ -164,7 +175,6 @@ NOT_YET_PINNED = frozenset({
     "gradcli/random/functions.py",
     "gradcli/random/generator.py",
     "gradcli/random/init.py",
-    "gradcli/runtime/executor.py",
     "gradcli/sandbox/policy.py",
     "gradcli/torch/runtime_state.py",
 })
