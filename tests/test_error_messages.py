@@ -142,6 +142,9 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
         "class A(3):\n    pass",
     ("gradcli/runtime/executor.py", "gradcli cannot subclass '{…}'"):
         "import torch\nclass A(torch.Tensor):\n    pass",
+    # CPython's parser runs out of stack here and Python stops with a bare MemoryError
+    ("gradcli/runtime/rewrite.py", "the program is nested too deeply for Python's parser "
+     "(too complex to parse)"): "x = " + "-" * 200_000 + "1",
 }
 
 # (path, message text) -> the known-difference case that shows PyTorch's wording
@@ -167,16 +170,9 @@ NOT_YET_PINNED = frozenset({
     "gradcli/lang/larkparse.py",
     "gradcli/lang/strings.py",
     "gradcli/lang/parser.py",
-    "gradcli/runtime/rewrite.py",
-    "gradcli/runtime/tensor_protocol.py",
-    "gradcli/autodiff/forward.py",
-    "gradcli/autodiff/hooks.py",
-    "gradcli/autodiff/saved.py",
     "gradcli/random/functions.py",
     "gradcli/random/generator.py",
     "gradcli/random/init.py",
-    "gradcli/sandbox/policy.py",
-    "gradcli/torch/runtime_state.py",
 })
 
 SITES = raise_sites.all_sites()

@@ -31,10 +31,16 @@ class Device:
     def __init__(self, type, index=None):  # noqa: A002 - PyTorch's parameter name
         if isinstance(type, Device):
             type, index = type.type, type.index
+        if isinstance(type, int) and not isinstance(type, bool):
+            # an index alone names the current accelerator, and the oracle machine has none
+            raise runtime_error("Cannot access accelerator device when none is available.")
         if not isinstance(type, str):
+            got = builtins_type_name(type)
             raise type_error(
-                f"device() received an invalid combination of arguments - got "
-                f"({builtins_type_name(type)})")
+                f"device() received an invalid combination of arguments - got ({got}), but "
+                "expected one of:\n * (torch.device device)\n      didn't match because some "
+                f"of the arguments have invalid types: (!{got}!)\n * (str type, int index = -1)"
+                "\n")
         kind, _, number = type.partition(":")
         if kind not in _KNOWN:
             raise runtime_error(
