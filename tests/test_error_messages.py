@@ -152,6 +152,12 @@ PENDING: dict[tuple[str, str], str] = {
     ("gradcli/api.py", "dim must be an int, not {…}"): "273_err_dim_float",
     ("gradcli/api.py", "arange() missing required argument 'end'"):
         "276_err_arange_missing_end",
+    ("gradcli/random/functions.py", "randint() missing required arguments 'high' and 'size'"):
+        "275_err_randint_missing_size",
+    ("gradcli/random/functions.py", "normal() missing required argument 'size'"):
+        "402_err_normal_missing_size",
+    ("gradcli/random/functions.py", "generator must be a torch.Generator, not {…}"):
+        "403_err_rand_generator_not_a_generator",
     ("gradcli/api.py", "sub(): argument 'input' (position 1) must be Tensor, not {…}"):
         "280_sub_two_numbers",
     ("gradcli/api.py", "an index can only have a single ellipsis ('...')"):
@@ -170,9 +176,6 @@ NOT_YET_PINNED = frozenset({
     "gradcli/lang/larkparse.py",
     "gradcli/lang/strings.py",
     "gradcli/lang/parser.py",
-    "gradcli/random/functions.py",
-    "gradcli/random/generator.py",
-    "gradcli/random/init.py",
 })
 
 SITES = raise_sites.all_sites()

@@ -20,6 +20,8 @@ NO_CUDA = "Torch not compiled with CUDA enabled"
 DEVICE_TYPES = ("cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
                 "lazy, vulkan, mps, meta, hpu, mtia, privateuseone")
 _KNOWN = set(DEVICE_TYPES.split(", "))
+# c10::Device's parser: a type, then optionally ':' and an index without leading zeros
+_DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::([1-9]\d*|0))?")
 
 
 class Device:
@@ -41,7 +43,12 @@ class Device:
                 "expected one of:\n * (torch.device device)\n      didn't match because some "
                 f"of the arguments have invalid types: (!{got}!)\n * (str type, int index = -1)"
                 "\n")
-        kind, _, number = type.partition(":")
+        if type == "":
+            raise runtime_error("Device string must not be empty")
+        match = _DEVICE_STRING.fullmatch(type)
+        if match is None:
+            raise runtime_error(f"Invalid device string: '{type}'")
+        kind, number = match.groups()
         if kind not in _KNOWN:
             raise runtime_error(
                 f"Expected one of {DEVICE_TYPES} device type at start of device string: {type}")
