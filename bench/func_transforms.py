@@ -52,9 +52,9 @@ print(json.dumps(out))
 
 
 def gradcli_times(W, b, x, xs, repeats):
-    from gradcli import api
-    from gradcli.dtypes import float32
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
+    from gradcli.base.dtypes import float32
+    from gradcli.torch import functions as api
     from gradcli.torch.func import transforms
 
     Wt, bt, xt, xst = (Tensor(a, float32) for a in (W, b, x, xs))

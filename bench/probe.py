@@ -57,7 +57,7 @@ def chain(engine: str, steps: int, mul: float) -> dict:
     import workloads as W
 
     if engine == "gradcli":
-        from gradcli import api
+        from gradcli.torch import functions as api
 
         x = api.tensor(1.0, requires_grad=True)
 
@@ -123,7 +123,7 @@ def chain(engine: str, steps: int, mul: float) -> dict:
 def lang_chain(steps: int, mul: float) -> dict:
     import workloads as W
 
-    from gradcli.interpreter import run
+    from gradcli.runtime.interpreter import run
 
     before = rss()
     reset_peak()
@@ -146,8 +146,8 @@ def tanh_chain(engine: str, mode: str, layers: int, size: int, save: str | None 
     data = rng.uniform(-1.0, 1.0, (size, size)).astype(np.float32)
     grad_mode = mode == "grad"
     if engine == "gradcli":
-        from gradcli import api
-        from gradcli.tensor import GradMode, leaf
+        from gradcli.autodiff.tensor import GradMode, leaf
+        from gradcli.torch import functions as api
 
         x = leaf(data, requires_grad=True)
         del data

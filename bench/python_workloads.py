@@ -155,7 +155,7 @@ final_loss = loss.data
 
 
 def run_gradcli(text: str):
-    from gradcli.interpreter import run
+    from gradcli.runtime.interpreter import run
 
     result = run(text, "<bench>")
     if result.error is not None:

@@ -196,7 +196,8 @@ def bench_language(cfg: Config) -> H.Section:
     section = H.Section(
         "2b. Per-op overhead: through the language",
         f"The same chain as a `.expr` program with a `for` loop of {n:,} steps, run by "
-        "`gradcli.interpreter.run` (parse, compile, execute, backward; no process start-up), "
+        "`gradcli.runtime.interpreter.run` (parse, compile, execute, backward; no process "
+        "start-up), "
         "against the same loop written in Python with torch.",
         baseline="torch (Python loop)", per=2 * n, per_unit="µs/op",
     )
@@ -281,7 +282,7 @@ def bench_nn(cfg: Config) -> H.Section:
         "3c. torch.nn + torch.optim: 2-layer classifier, Adam",
         f"`nn.Sequential(nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 10))`, "
         f"`CrossEntropyLoss`, `Adam(lr=0.001)`, {W.TRAIN_STEPS} steps on a batch of 32: the "
-        "same program text run by `gradcli.interpreter.run` and by Python's `exec` with "
+        "same program text run by `gradcli.runtime.interpreter.run` and by Python's `exec` with "
         "torch (imports done, so start-up is excluded); the trained first-layer weights "
         "are compared.",
         baseline="torch (Python)",
@@ -531,7 +532,7 @@ def bench_python(cfg: Config) -> H.Section:
     section = H.Section(
         "7a. The Python around the tensors: a user `def` called in a loop",
         f"`def f(x): return x * 1.0001 + 0.5` called {calls:,} times on a 0-d tensor, then "
-        "backward, run by `gradcli.interpreter.run` (guarded compiled Python) against the "
+        "backward, run by `gradcli.runtime.interpreter.run` (guarded compiled Python) against the "
         "same text run by CPython with torch; no process start-up.",
         baseline="torch (CPython)" if cfg.have_torch else "gradcli",
         per=calls, per_unit="µs/call",

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from gradcli.explain import symbolic  # noqa: E402
 from gradcli.explain.recording import PassRecorder  # noqa: E402
-from gradcli.interpreter import run  # noqa: E402
+from gradcli.runtime.interpreter import run  # noqa: E402
 
 
 def chain(depth: int) -> str:

@@ -5,7 +5,7 @@ numpy arrays, so the harness can check them against the other engines before it
 trusts any timing. Engines:
 
   numpy     the hand-written floor: forward and backward written out by hand in numpy
-  gradcli   gradcli's own Python API (gradcli.api, and Tensor's Python operators)
+  gradcli   gradcli's own Python API (gradcli.torch.functions, and Tensor's Python operators)
   torch     PyTorch eager autograd (CPU), when importable
   autograd  HIPS autograd, when importable
 """
@@ -71,7 +71,7 @@ def chain_numpy(n: int):
 
 
 def chain_gradcli(n: int):
-    from gradcli import api
+    from gradcli.torch import functions as api
 
     x = api.tensor(1.0, requires_grad=True)
     y = x
@@ -121,7 +121,7 @@ def chain_program(n: int, mul: float = MUL) -> str:
 
 def chain_language(n: int):
     """The same chain as a `.expr` program, run by gradcli's interpreter (no process)."""
-    from gradcli.interpreter import run
+    from gradcli.runtime.interpreter import run
 
     result = run(chain_program(n), "<bench>")
     if result.error is not None:
@@ -192,8 +192,8 @@ def mlp_numpy(x, t, params):
 
 
 def mlp_gradcli(x, t, params):
-    from gradcli import api
-    from gradcli.tensor import leaf
+    from gradcli.autodiff.tensor import leaf
+    from gradcli.torch import functions as api
 
     ps = [leaf(p, requires_grad=True) for p in params]
     W1, b1, W2, b2, W3, b3 = ps
@@ -273,8 +273,8 @@ def ew_op_by_op(x):
 
 
 def ew_gradcli(x):
-    from gradcli import api
-    from gradcli.tensor import leaf
+    from gradcli.autodiff.tensor import leaf
+    from gradcli.torch import functions as api
 
     xt = leaf(x, requires_grad=True)
     loss = api.sum(api.add(api.mul(api.sin(xt), api.exp(xt)), api.pow(xt, 2)))
@@ -339,7 +339,7 @@ NORMALS = 10_000_000
 
 
 def normals_gradcli(n: int = NORMALS):
-    from gradcli.random import functions
+    from gradcli.torch import random as functions
 
     functions.manual_seed(0)
     return [functions.randn(n).array]
@@ -396,8 +396,8 @@ def train_data(seed: int = 2):
 
 def train_gradcli(data):
     """The program run by gradcli's interpreter, the data bound as its variables."""
-    from gradcli.interpreter import run
-    from gradcli.tensor import leaf
+    from gradcli.autodiff.tensor import leaf
+    from gradcli.runtime.interpreter import run
 
     bindings = {name: leaf(array.copy()) for name, array in data.items()}
     result = run(TRAIN_PROGRAM, "<bench>", bindings=bindings)

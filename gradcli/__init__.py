@@ -1,6 +1,6 @@
 """gradcli: PyTorch's autograd answers for small tensor programs, without PyTorch."""
 
-__version__ = "0.1.0"
+from gradcli.base.version import __version__  # noqa: F401 - gradcli.__version__
 
 
 def load_ipython_extension(ipython):

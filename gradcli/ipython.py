@@ -23,7 +23,7 @@ def load_ipython_extension(ipython) -> None:
 
 def gradcli_cell(line: str, cell: str) -> None:
     """Run the cell as `gradcli eval -e CELL` with the line's options."""
-    from gradcli.commands.group import cli
+    from gradcli.cli.group import cli
 
     args = ["eval", "-e", cell, *shlex.split(line)]
     if not any(arg.startswith(("--color", "--no-color")) for arg in args):

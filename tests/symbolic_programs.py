@@ -275,8 +275,8 @@ def formulas_text(source: str, filename: str = "program.expr") -> str:
     """What `gradcli eval --symbolic --no-color` prints before the table."""
     import io
 
-    from gradcli.interpreter import run
-    from gradcli.render.symbolic import make_symbolic_views
+    from gradcli.runtime.interpreter import run
+    from gradcli.views.symbolic import make_symbolic_views
 
     views = make_symbolic_views(source, False, "summary", False, False)
     result = run(source, filename, observer=views.tracer)

@@ -7,9 +7,9 @@ import json
 
 from click.testing import CliRunner
 
-from gradcli.cli import cli
-from gradcli.interpreter import run
-from gradcli.trace import Tracer
+from gradcli.cli.group import cli
+from gradcli.explain.tracer import Tracer
+from gradcli.runtime.interpreter import run
 
 # sqrt'(0) = inf, times the 0 from `* 0` gives NaN: PyTorch's own anomaly mode stops here
 # with "Function 'SqrtBackward0' returned nan values in its 0th output."

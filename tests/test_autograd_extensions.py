@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from autograd_scenarios import SCENARIOS, shown
 
-from gradcli.attributes import get_attribute
-from gradcli.names import TORCH, Namespace
+from gradcli.sandbox.attributes import get_attribute
+from gradcli.sandbox.scope import TORCH, Namespace
 from gradcli.torch import runtime_state
 
 EXPECTED = json.loads(

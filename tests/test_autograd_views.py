@@ -7,9 +7,9 @@ program defines its Function class itself.)
 
 from __future__ import annotations
 
-from gradcli.interpreter import run
-from gradcli.render.trace import render_trace
-from gradcli.trace import Tracer
+from gradcli.explain.tracer import Tracer
+from gradcli.runtime.interpreter import run
+from gradcli.views.trace import render_trace
 
 
 def traced(source: str, bindings=None) -> list[str]:

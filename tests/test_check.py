@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from gradcli.gradcheck import CheckError, check
+from gradcli.runtime.gradcheck import CheckError, check
 
 CORRECT = """
 w = torch.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)

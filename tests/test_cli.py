@@ -2,7 +2,7 @@
 the JSON and TSV formats, --set/--seed, colour, and that no traceback ever escapes.
 
 Most checks run in-process through click's CliRunner (fast); the ones that depend on
-the real entry point (``gradcli.cli:main``: byte decoding, closed pipes, terminals)
+the real entry point (``gradcli.cli.main:main``: byte decoding, closed pipes, terminals)
 run ``python -m gradcli`` as a subprocess.
 """
 
@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from gradcli import __version__
-from gradcli.cli import cli
+from gradcli.cli.group import cli
 
 ANSI = "\x1b["
 
@@ -522,6 +522,8 @@ def test_no_ansi_in_process_with_no_color():
 
 
 def test_version():
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert f'\nversion = "{__version__}"\n' in pyproject
     result = invoke("--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"gradcli, version {__version__}"
@@ -770,7 +772,7 @@ def test_syntax_error_exits_3_for_every_command(write, command):
     ],
 )
 def test_quick_eval_takes_only_plain_valid_invocations(write, args, quick):
-    from gradcli.cli import quick_eval
+    from gradcli.cli.main import quick_eval
 
     path = str(write("p.expr", OK_PROGRAM))
     options = quick_eval([a.replace("{f}", path) for a in args])
@@ -780,8 +782,8 @@ def test_quick_eval_takes_only_plain_valid_invocations(write, args, quick):
 def test_quick_eval_defaults_are_clicks():
     import inspect
 
-    from gradcli.cli import run_eval
-    from gradcli.commands.group import eval_command
+    from gradcli.cli.evaluate import run_eval
+    from gradcli.cli.group import eval_command
 
     defaults = {name: p.default for name, p in inspect.signature(run_eval).parameters.items()}
     for param in eval_command.params:
@@ -808,7 +810,7 @@ def test_quick_path_prints_what_click_path_prints(write, fmt, program):
 def test_plain_eval_imports_only_what_its_output_needs(write, fmt, expected):
     path = write("p.expr", OK_PROGRAM)
     script = (
-        "import sys\nfrom gradcli.cli import main\n"
+        "import sys\nfrom gradcli.cli.main import main\n"
         f"main(['eval', {str(path)!r}, '--format', {fmt!r}])\n"
         "print(sorted(m for m in ('click', 'rich', 'pygments') if m in sys.modules),"
         " file=sys.stderr)\n"

@@ -41,7 +41,7 @@ def has_pytorch_generator() -> bool:
 
 
 def language_has_classes() -> bool:
-    from gradcli.interpreter import run
+    from gradcli.runtime.interpreter import run
 
     return run("class A:\n    pass\n", "<probe>").error is None
 
@@ -76,8 +76,8 @@ def case_params(paths: list[Path]) -> list:
 
 
 def run_document(source: str, filename: str) -> dict:
-    from gradcli.interpreter import run
-    from gradcli.render.jsondoc import document
+    from gradcli.runtime.interpreter import run
+    from gradcli.views.jsondoc import document
 
     return document(run(source, filename, seed=0))
 

@@ -12,13 +12,15 @@ import math
 import numpy as np
 import pytest
 
-from gradcli import api, engine, ops
-from gradcli import dtypes as D
-from gradcli.autograd_api import enable_grad, no_grad, set_grad_enabled
-from gradcli.errors import ProgramError
-from gradcli.interpreter import run
-from gradcli.node import Node
-from gradcli.tensor import GradMode, Tensor
+from gradcli.aten import ops
+from gradcli.autodiff import engine
+from gradcli.autodiff.node import Node
+from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.base import dtypes as D
+from gradcli.base.errors import ProgramError
+from gradcli.runtime.interpreter import run
+from gradcli.torch import functions as api
+from gradcli.torch.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled
 
 FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors "

@@ -27,15 +27,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import raise_sites  # noqa: E402
 
-from gradcli.errors import ProgramError  # noqa: E402
-from gradcli.limits import Limits  # noqa: E402
+from gradcli.base.budget import Limits  # noqa: E402
+from gradcli.base.errors import ProgramError  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "conformance"
 
 
 def _broadcast_fallback():
-    from gradcli.api import broadcast_error
+    from gradcli.torch.functions import broadcast_error
 
     # every pair of shapes that cannot broadcast has a mismatching dimension, which
     # gets PyTorch's message; this is the fallback for a caller passing equal shapes
@@ -43,7 +43,7 @@ def _broadcast_fallback():
 
 
 def _inplace_on_a_number():
-    from gradcli.api import inplace
+    from gradcli.torch.functions import inplace
 
     try:
         inplace(3, None)
@@ -53,7 +53,7 @@ def _inplace_on_a_number():
 
 
 def _print_placeholder():
-    from gradcli.names import _print_placeholder
+    from gradcli.sandbox.scope import _print_placeholder
 
     try:
         _print_placeholder("x")
@@ -67,48 +67,51 @@ BIG_LITERAL = "x = tensor([[0.0] * 4000] * 4000)"
 # (path, message text as raise_sites shows it) -> program (or a call) that raises it;
 # a program may be a tuple (program, run() keyword arguments)
 GRADCLI_OWN: dict[tuple[str, str], object] = {
-    ("gradcli/api.py", "shapes cannot be broadcast"): _broadcast_fallback,
-    ("gradcli/api.py", "in-place operations need a tensor"): _inplace_on_a_number,
-    ("gradcli/names.py", "print is bound by the interpreter"): _print_placeholder,
-    ("gradcli/api.py", "view(dtype) is not supported"): "x = ones(4)\ny = x.view(float64)",
-    ("gradcli/api.py", "nll_loss of an input with more than 2 dimensions is not supported "
-     "yet in gradcli"): "loss = F.nll_loss(ones(2, 3, 4), zeros(2, 4, dtype=int64))",
-    ("gradcli/api.py", "in-place writes through views of this tensor are not supported"):
+    ("gradcli/torch/pointwise.py", "shapes cannot be broadcast"): _broadcast_fallback,
+    ("gradcli/torch/inplace.py", "in-place operations need a tensor"): _inplace_on_a_number,
+    ("gradcli/sandbox/scope.py", "print is bound by the interpreter"): _print_placeholder,
+    ("gradcli/torch/shape.py", "view(dtype) is not supported"): "x = ones(4)\ny = x.view(float64)",
+    ("gradcli/torch/nn_functions.py",
+     "nll_loss of an input with more than 2 dimensions is not supported yet in gradcli"):
+        "loss = F.nll_loss(ones(2, 3, 4), zeros(2, 4, dtype=int64))",
+    ("gradcli/torch/inplace.py", "in-place writes through views of this tensor are not supported"):
         "w = ones(3, 4, requires_grad=True)\na = w.t() * 2\nv = a[0]\nv.mul_(2)",
-    ("gradcli/api.py", "assigning a tensor that requires grad into a slice is not "
+    ("gradcli/torch/inplace.py", "assigning a tensor that requires grad into a slice is not "
      "supported yet in gradcli"):
         "x = ones(3)\nw = ones(1, requires_grad=True)\nx[[0]] = w",
-    ("gradcli/api.py", "indexed assignment into a tensor with history is not supported yet "
-     "in gradcli"): "w = ones(3, requires_grad=True)\ny = w * 2\ny[[0]] = 1.0",
-    ("gradcli/attributes.py", "gradcli tensors do not take new attributes ('{…}')"):
+    ("gradcli/torch/inplace.py",
+     "indexed assignment into a tensor with history is not supported yet in gradcli"):
+        "w = ones(3, requires_grad=True)\ny = w * 2\ny[[0]] = 1.0",
+    ("gradcli/sandbox/attributes.py", "gradcli tensors do not take new attributes ('{…}')"):
         "x = ones(2)\nx.foo = 1",
-    ("gradcli/interpreter.py", "the program ran longer than its time limit of {…} seconds"):
+    ("gradcli/runtime/interpreter.py", "the program ran longer than its time limit of {…} seconds"):
         ("x = 0\nfor i in range(10000000):\n    x = x + 1", {"limits": Limits(timeout=0.2)}),
-    ("gradcli/interpreter.py", "the program printed more than {…} characters, gradcli's "
+    ("gradcli/runtime/interpreter.py", "the program printed more than {…} characters, gradcli's "
      "limit for one run"): ('s = "a" * 1000\nfor i in range(101000):\n    print(s)', {}),
-    ("gradcli/limits.py", "a tensor of shape {…} would need {…} as {…}, over gradcli's "
+    ("gradcli/base/budget.py", "a tensor of shape {…} would need {…} as {…}, over gradcli's "
      "memory limit of {…}"): "x = zeros(100000, 100000)",
-    ("gradcli/limits.py", "a tensor of shape {…} would have {…} elements, over gradcli's "
+    ("gradcli/base/budget.py", "a tensor of shape {…} would have {…} elements, over gradcli's "
      "limit of {…} elements per tensor"):
         ("x = ones(1).expand(100)", {"limits": Limits(max_elements=10)}),
-    ("gradcli/limits.py", "tensor(): a nested list of {…} numbers is over gradcli's limit "
+    ("gradcli/base/budget.py", "tensor(): a nested list of {…} numbers is over gradcli's limit "
      "of {…} for converting Python lists; build large tensors with zeros/ones/arange/rand "
      "instead"): BIG_LITERAL,
-    ("gradcli/limits.py", "a string of width {…} exceeds gradcli's limit of {…} "
+    ("gradcli/sandbox/guards.py", "a string of width {…} exceeds gradcli's limit of {…} "
      "characters"): 'x = "a".rjust(100000000)',
-    ("gradcli/limits.py", "integer result of {…} ** {…} would have about {…} bits; "
+    ("gradcli/sandbox/guards.py", "integer result of {…} ** {…} would have about {…} bits; "
      "gradcli refuses integers over {…} bits"): "x = 2 ** 1000000",
-    ("gradcli/limits.py", "format width/precision {…} exceeds gradcli's limit of {…}"):
+    ("gradcli/sandbox/guards.py", "format width/precision {…} exceeds gradcli's limit of {…}"):
         'x = f"{1:20000}"',
-    ("gradcli/limits.py", "integer product exceeds gradcli's limit of {…} bits"):
+    ("gradcli/sandbox/guards.py", "integer product exceeds gradcli's limit of {…} bits"):
         "a = 2 ** 40000\nb = a * a * a",
-    ("gradcli/limits.py", "repeating a {…} of length {…} {…} times exceeds gradcli's limit "
+    ("gradcli/sandbox/guards.py", "repeating a {…} of length {…} {…} times exceeds gradcli's limit "
      "of {…} elements"): 'x = "ab" * 10000000',
-    ("gradcli/limits.py", "concatenating {…}s of length {…} and {…} exceeds gradcli's "
+    ("gradcli/sandbox/guards.py", "concatenating {…}s of length {…} and {…} exceeds gradcli's "
      "limit of {…} elements"): 'a = "a" * 6000000\nb = a + a',
-    ("gradcli/limits.py", "str.replace() would build a string over gradcli's limit of {…} "
-     "characters"): 'a = "a" * 1000000\nb = a.replace("a", "aaaaaaaaaaaa")',
-    ("gradcli/limits.py", "too many dimensions 'list'"):
+    ("gradcli/sandbox/attributes.py",
+     "str.replace() would build a string over gradcli's limit of {…} characters"):
+        'a = "a" * 1000000\nb = a.replace("a", "aaaaaaaaaaaa")',
+    ("gradcli/base/budget.py", "too many dimensions 'list'"):
         "x = tensor(" + "[" * 70 + "1.0" + "]" * 70 + ")",
     ("gradcli/torch/nn/functional.py", "gradcli cannot differentiate {…}'s backward "
      "(create_graph=True)"):
@@ -149,18 +152,18 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
 
 # (path, message text) -> the known-difference case that shows PyTorch's wording
 PENDING: dict[tuple[str, str], str] = {
-    ("gradcli/api.py", "dim must be an int, not {…}"): "273_err_dim_float",
-    ("gradcli/api.py", "arange() missing required argument 'end'"):
+    ("gradcli/torch/_common.py", "dim must be an int, not {…}"): "273_err_dim_float",
+    ("gradcli/torch/creation.py", "arange() missing required argument 'end'"):
         "276_err_arange_missing_end",
-    ("gradcli/random/functions.py", "randint() missing required arguments 'high' and 'size'"):
+    ("gradcli/torch/random.py", "randint() missing required arguments 'high' and 'size'"):
         "275_err_randint_missing_size",
-    ("gradcli/random/functions.py", "normal() missing required argument 'size'"):
+    ("gradcli/torch/random.py", "normal() missing required argument 'size'"):
         "402_err_normal_missing_size",
-    ("gradcli/random/functions.py", "generator must be a torch.Generator, not {…}"):
+    ("gradcli/torch/random.py", "generator must be a torch.Generator, not {…}"):
         "403_err_rand_generator_not_a_generator",
-    ("gradcli/api.py", "sub(): argument 'input' (position 1) must be Tensor, not {…}"):
+    ("gradcli/torch/pointwise.py", "sub(): argument 'input' (position 1) must be Tensor, not {…}"):
         "280_sub_two_numbers",
-    ("gradcli/api.py", "an index can only have a single ellipsis ('...')"):
+    ("gradcli/torch/indexing.py", "an index can only have a single ellipsis ('...')"):
         "325_index_two_ellipsis",
 }
 
@@ -175,7 +178,7 @@ NOT_YET_PINNED = frozenset({
     # parser, and this one only reads `gradcli quiz --answer` text
     "gradcli/lang/larkparse.py",
     "gradcli/lang/strings.py",
-    "gradcli/lang/parser.py",
+    "gradcli/lang/depth.py",
 })
 
 SITES = raise_sites.all_sites()
@@ -195,7 +198,7 @@ def sites_for(key: tuple[str, str]) -> list[raise_sites.Site]:
 
 
 def run_program(source: str, **kwargs):
-    from gradcli.interpreter import run
+    from gradcli.runtime.interpreter import run
 
     return run(source, "<test>", seed=0, **kwargs).error
 
@@ -249,9 +252,9 @@ def test_lists_are_not_stale() -> None:
 def test_gradcli_own_message(key, monkeypatch) -> None:
     trigger = GRADCLI_OWN[key]
     if "printed more than" in key[1]:
-        import gradcli.interpreter
+        import gradcli.runtime.interpreter
 
-        monkeypatch.setattr(gradcli.interpreter, "MAX_OUTPUT_CHARS", 100_000)
+        monkeypatch.setattr(gradcli.runtime.interpreter, "MAX_OUTPUT_CHARS", 100_000)
     if callable(trigger):
         error = trigger()
     else:

@@ -35,8 +35,8 @@ def test_every_example_has_a_recording_and_vice_versa():
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_output_matches_the_recording(path: Path):
-    from gradcli.interpreter import run
-    from gradcli.render.jsondoc import document
+    from gradcli.runtime.interpreter import run
+    from gradcli.views.jsondoc import document
 
     expected = recorded(path)
     actual = document(run(path.read_text(encoding="utf-8"), path.name, seed=0))

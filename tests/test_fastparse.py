@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcli.errors import GradcliSyntaxError
+from gradcli.base.errors import GradcliSyntaxError
 from gradcli.lang import ast as A
 from gradcli.lang import fastparse, larkparse
 from gradcli.lang.parser import _FAST_DEPTH, parse
@@ -466,7 +466,7 @@ def test_valid_program_does_not_import_lark():
         "import sys\n"
         "import gradcli.lang.parser\n"
         "assert 'lark' not in sys.modules, 'import'\n"
-        "from gradcli.interpreter import run\n"
+        "from gradcli.runtime.interpreter import run\n"
         f"result = run({program!r})\n"
         "assert 'lark' not in sys.modules, 'run'\n"
         "run('x = (\\n')\n"  # a syntax error: CPython's parser words it, as the oracle's

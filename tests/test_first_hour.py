@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.gradcheck import check
+from gradcli.runtime.gradcheck import check
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -308,9 +308,9 @@ def test_a_misspelling_gets_a_suggestion_and_a_span(tmp_path, program, message, 
 
 
 def test_an_error_record_with_an_end_is_underlined():
-    from gradcli.cli import format_error
-    from gradcli.render.jsondoc import dumps
-    from gradcli.result import ErrorRecord, RunResult
+    from gradcli.runtime.result import ErrorRecord, RunResult
+    from gradcli.views.jsondoc import dumps
+    from gradcli.views.messages import format_error
 
     error = ErrorRecord("RuntimeError", "mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)",
                         1, 7, end_line=1, end_column=8)
@@ -337,8 +337,8 @@ def test_piped_repl_names_stdin_lines_and_exits_1_after_a_failure(tmp_path):
 def test_repl_numbers_inputs_as_ipython_does():
     import io
 
-    from gradcli.commands.repl import Repl
-    from gradcli.session import Session
+    from gradcli.cli.commands.repl import Repl
+    from gradcli.runtime.session import Session
 
     out, err = io.StringIO(), io.StringIO()
     repl = Repl(Session(), False, out=out, err=err)
@@ -365,8 +365,8 @@ def test_an_encoding_error_shows_the_line_with_replacement_characters(tmp_path, 
 
 
 def test_a_missing_grad_is_dim_not_coloured_like_a_value():
-    from gradcli.interpreter import run
-    from gradcli.render.table import table_text
+    from gradcli.runtime.interpreter import run
+    from gradcli.views.table import table_text
 
     result = run("x = tensor([1.0, 2.0], requires_grad=True)\n(x * x).sum().backward()\n"
                  "y = x * 2\n", "c.expr")

@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
-from gradcli import cli
+from gradcli.cli import main as cli
 from gradcli.lang.parser import lark_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ RUNS = {"count": 0, "exit": {}}
 def no_abandoned_threads(monkeypatch):
     """A run that --timeout gave up on would make main() end the process (os._exit);
     here that is a finding, not a reason to kill pytest."""
-    from gradcli.interpreter import abandoned_threads
+    from gradcli.runtime.interpreter import abandoned_threads
 
     abandoned = []
     monkeypatch.setattr(cli, "_exit_now_if_abandoned",

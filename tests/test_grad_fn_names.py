@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.interpreter import run
+from gradcli.runtime.interpreter import run
 
 DATA = json.loads(
     (Path(__file__).resolve().parent / "data" / "grad_fn_names.json").read_text(encoding="utf-8")

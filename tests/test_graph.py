@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from rich.cells import cell_len
 from rich.console import Console
 
-from gradcli.cli import cli
-from gradcli.commands.graph import find_roots
-from gradcli.interpreter import run
-from gradcli.render import graph as G
-from gradcli.trace import Labeller
+from gradcli.cli.group import cli
+from gradcli.explain.labels import Labeller
+from gradcli.explain.roots import find_roots
+from gradcli.runtime.interpreter import run
+from gradcli.views import graph as G
 
 NOTEBOOK = """a = torch.tensor([2.0],requires_grad=True)
 b = torch.tensor([3.0],requires_grad=True)

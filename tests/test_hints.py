@@ -1,6 +1,6 @@
 """gradcli's hints: PyTorch's message is kept, a hint names the variable and the line."""
 
-from gradcli.interpreter import run
+from gradcli.runtime.interpreter import run
 
 
 def error_of(program):

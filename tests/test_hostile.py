@@ -3,7 +3,7 @@ documented exit code, in bounded time and memory, and touches nothing outside it
 
 - every file in tests/hostile/ runs as a real process, with the exit code and error type
   that tests/hostile/manifest.json records for it;
-- the limits (gradcli.limits) one by one, in-process;
+- the limits (gradcli.sandbox.limits) one by one, in-process;
 - the sandbox: allow-listed names only, and an audit hook that sees no file, process or
   network access while hostile programs run;
 - the parser's depth limits and its fast path for long numeric lists;
@@ -24,12 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from gradcli import limits
-from gradcli.errors import GradcliSyntaxError, ProgramError
-from gradcli.interpreter import run
+from gradcli.base import budget
+from gradcli.base.budget import Limits
+from gradcli.base.errors import GradcliSyntaxError, ProgramError
 from gradcli.lang import ast as A
 from gradcli.lang.parser import MAX_EXPRESSION_DEPTH, fold_literals, parse
-from gradcli.limits import Limits
+from gradcli.runtime.interpreter import run
+from gradcli.sandbox import attributes as python_values
 
 HOSTILE = Path(__file__).parent / "hostile"
 MANIFEST = json.loads((HOSTILE / "manifest.json").read_text(encoding="utf-8"))
@@ -341,19 +342,19 @@ def test_print_output_is_bounded():
      ("1048576", 2**20), ("3 MB", 3 * 2**20), ("1T", 2**40)],
 )
 def test_parse_size(text, size):
-    assert limits.parse_size(text) == size
+    assert budget.parse_size(text) == size
 
 
 @pytest.mark.parametrize("text", ["", "M", "2X", "-1G", "0", "1e9", "two"])
 def test_parse_size_rejects(text):
     with pytest.raises(ValueError):
-        limits.parse_size(text)
+        budget.parse_size(text)
 
 
 def test_format_bytes():
-    assert limits.format_bytes(2 * 2**30) == "2 GiB"
-    assert limits.format_bytes(40_000_000_000) == "37.3 GiB"
-    assert limits.format_bytes(100) == "100 bytes"
+    assert budget.format_bytes(2 * 2**30) == "2 GiB"
+    assert budget.format_bytes(40_000_000_000) == "37.3 GiB"
+    assert budget.format_bytes(100) == "100 bytes"
 
 
 # ----- the sandbox --------------------------------------------------------------------------
@@ -444,7 +445,7 @@ def test_str_format_cannot_walk_attributes(expression):
      ("{0!r}", ("q",), {}, "'q'"), ("{{}}", (), {}, "{}")],
 )
 def test_safe_format_formats_like_str_format(template, args, kwargs, expected):
-    assert limits.safe_format(template, *args, **kwargs) == expected == template.format(
+    assert python_values.safe_format(template, *args, **kwargs) == expected == template.format(
         *args, **kwargs)
 
 
@@ -459,23 +460,23 @@ def test_safe_format_formats_like_str_format(template, args, kwargs, expected):
 )
 def test_safe_format_refuses(template, args, error_type):
     with pytest.raises(ProgramError) as info:
-        limits.safe_format(template, *args)
+        python_values.safe_format(template, *args)
     assert info.value.type_name == error_type
 
 
 def test_python_method_guards_string_growth():
-    assert limits.python_method("ab", "ljust")(5, "*") == "ab***"
-    assert limits.python_method("a-b", "replace")("-", "+") == "a+b"
-    assert limits.python_method([1], "copy")() == [1]
+    assert python_values.python_method("ab", "ljust")(5, "*") == "ab***"
+    assert python_values.python_method("a-b", "replace")("-", "+") == "a+b"
+    assert python_values.python_method([1], "copy")() == [1]
     for attr, args in (("ljust", (10**10,)), ("zfill", (10**10,)), ("center", (10**10,)),
                        ("replace", ("", "x" * 10**4))):
         with pytest.raises(ProgramError) as info:
-            limits.python_method("a" * 10**4, attr)(*args)
+            python_values.python_method("a" * 10**4, attr)(*args)
         assert info.value.type_name == "MemoryError"
 
 
 def test_global_scope_holds_no_dangerous_builtin():
-    from gradcli.names import MODULES, global_scope
+    from gradcli.sandbox.scope import MODULES, global_scope
 
     dangerous = {open, exec, eval, compile, getattr, setattr, delattr, __import__, globals,
                  locals, vars, dir, input, breakpoint, type, object, memoryview}
@@ -491,15 +492,15 @@ def test_global_scope_holds_no_dangerous_builtin():
 AUDIT_PROBE = r"""
 import json, sys
 from pathlib import Path
-from gradcli.interpreter import run
-from gradcli.limits import Limits
+from gradcli.runtime.interpreter import run
+from gradcli.base.budget import Limits
 programs = json.loads(sys.stdin.read())
 run("x = tensor([1.0], requires_grad=True)\nprint(f'{x}')\n")  # warm up: imports, caches
 run("x = (\n")  # and the parser that words syntax errors
 from gradcli.lang.fastparse import FILENAME
 from gradcli.runtime.rewrite import PROGRAM_FILENAME
-from gradcli.interpreter import STACK_BYTES
-from gradcli.limits import cap_process_memory
+from gradcli.runtime.interpreter import STACK_BYTES
+from gradcli.cli.memory import cap_process_memory
 cap_process_memory(2**30, STACK_BYTES)  # as the command line does
 seen = []
 watched = ("open", "os.", "subprocess.", "socket.", "shutil.", "ctypes.", "import", "exec",
@@ -799,7 +800,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def test_internal_errors_are_one_line_and_exit_70(monkeypatch, capsys):
-    from gradcli import cli, interpreter
+    from gradcli.cli import main as cli
+    from gradcli.runtime import interpreter
 
     def broken(*args, **kwargs):
         raise KeyError("boom")

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradcli.cli import cli
-from gradcli.commands.graph import find_roots
-from gradcli.interpreter import run
-from gradcli.render.graph import engine_counts
+from gradcli.cli.group import cli
+from gradcli.explain.roots import find_roots
+from gradcli.runtime.interpreter import run
+from gradcli.views.graph import engine_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.expr"))

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from gradcli.render import jsondoc
-from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
-from gradcli.tensor import Tensor
+from gradcli.autodiff.tensor import Tensor
+from gradcli.runtime.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
+from gradcli.views import jsondoc
 
 
 def _result(*arrays, with_grad=True):

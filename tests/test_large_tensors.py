@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcli import allocator, api, engine, ops
-from gradcli.tensor import leaf
+from gradcli.aten import ops
+from gradcli.autodiff import engine
+from gradcli.autodiff.tensor import leaf
+from gradcli.base import allocator
+from gradcli.torch import functions as api
 
 F32 = np.float32
 BIG = (300, 300)  # 90000 elements: past NATIVE_FLOAT32_FROM, and past numpy's 256 KiB

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from gradcli.checking.expect import comparison, find_expectations
-from gradcli.cli import cli
+from gradcli.cli.group import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "examples" / "lessons"
@@ -221,8 +221,8 @@ def test_seal_hides_the_values_and_test_still_checks_them(tmp_path):
 
 
 def test_sealed_values_match_within_tolerance_across_grid_edges():
-    from gradcli.api import tensor
     from gradcli.checking.seal import cells_of, matches, seal
+    from gradcli.torch.functions import tensor
 
     sealed = seal(tensor([2.5004999, -1.0]), rounds=10)
     assert matches(tensor([2.5004999, -1.0]), sealed)

@@ -21,8 +21,8 @@ from pygments.token import (
     Whitespace,
 )
 
-from gradcli.lexer import ExprLexer, highlight, strip_ansi
-from gradcli.terminal import color_enabled
+from gradcli.views.highlight import ExprLexer, highlight, strip_ansi
+from gradcli.views.terminal import color_enabled
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = "\x1b["
@@ -58,7 +58,7 @@ def tokens(source: str):
 
 
 def test_every_construct_is_valid_gradcli():
-    from gradcli.interpreter import run
+    from gradcli.runtime.interpreter import run
 
     result = run(EVERY_CONSTRUCT, "every.expr")
     assert result.error is None, result.error

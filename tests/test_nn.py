@@ -12,10 +12,10 @@ import gc
 import numpy as np
 import pytest
 
-from gradcli import api
-from gradcli.errors import ProgramError
-from gradcli.tensor import Tensor
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import ProgramError
 from gradcli.torch import access
+from gradcli.torch import functions as api
 from gradcli.torch.nn import (
     Linear,
     Module,
@@ -107,7 +107,7 @@ def test_parameter_is_a_marked_leaf_sharing_storage():
 
 
 def test_parameter_marks_do_not_keep_tensors_alive():
-    from gradcli.tensor import PARAMETERS
+    from gradcli.autodiff.tensor import PARAMETERS
 
     p = Parameter(t([1.0]))
     key = id(p)
@@ -295,7 +295,7 @@ def test_program_attribute_rule():
 
 
 def test_program_attribute_errors_are_program_errors():
-    from gradcli.attributes import get_attribute
+    from gradcli.sandbox.attributes import get_attribute
     from gradcli.sandbox.policy import set_attribute
 
     lin = Linear(2, 2)
@@ -323,7 +323,7 @@ loss.backward()
 def _cli(*args):
     from click.testing import CliRunner
 
-    from gradcli.cli import cli
+    from gradcli.cli.group import cli
 
     result = CliRunner().invoke(cli, list(args), env={"NO_COLOR": "1", "COLUMNS": "120"})
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -348,8 +348,8 @@ def test_trace_writes_into_named_parameters(tmp_path):
 
 
 def test_first_binding_names_a_parameter():
-    from gradcli.interpreter import run
-    from gradcli.naming import leaf_name
+    from gradcli.explain.provenance import leaf_name
+    from gradcli.runtime.interpreter import run
 
     result = run("import torch\nlin = torch.nn.Linear(2, 2)\nmodel = torch.nn.Sequential(lin)\n"
                  "w = model[0].weight\n", "<t>")
@@ -358,9 +358,9 @@ def test_first_binding_names_a_parameter():
 
 
 def test_trace_shows_the_hook_node_and_the_changed_gradient():
-    from gradcli.interpreter import run
-    from gradcli.render.trace import render_trace
-    from gradcli.trace import Tracer
+    from gradcli.explain.tracer import Tracer
+    from gradcli.runtime.interpreter import run
+    from gradcli.views.trace import render_trace
 
     src = ("import torch\nlin = torch.nn.Linear(2, 2)\n"
            "torch.nn.init.constant_(lin.weight, 1.0)\n"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradcli.cli import cli
-from gradcli.runtime_cells import Cell, CellRunner, run_cells
+from gradcli.cli.group import cli
+from gradcli.runtime.cells import Cell, CellRunner, run_cells
 from gradcli.sources.notebook import NotebookError, read_notebook, strip_ipython
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -395,7 +395,7 @@ def test_graph_of_a_notebook():
 
 
 def test_graph_of_a_malformed_notebook_exits_3(tmp_path, capsys):
-    from gradcli.cli import main
+    from gradcli.cli.main import main
 
     path = tmp_path / "bad.ipynb"
     path.write_text("{")

@@ -1,15 +1,15 @@
 """Finite-difference checks, in float64, for every entry of the op table.
 
-The test is parametrized over ``gradcli.ops.OPS`` itself: registering a new op without
+The test is parametrized over ``gradcli.aten.ops.OPS`` itself: registering a new op without
 adding a case to ``CASES`` below makes ``test_gradcheck[<overload>]`` fail.
 
 Each case builds float64 leaves (``requires_grad=True``), calls gradcli's torch surface
-(``gradcli.api``), reduces the result with a random projection ``(out * R).sum()`` and
-runs ``gradcli.engine.backward``.  Every leaf's ``.grad`` is compared with central
+(``gradcli.torch.functions``), reduces the result with a random projection ``(out * R).sum()`` and
+runs ``gradcli.autodiff.engine.backward``.  Every leaf's ``.grad`` is compared with central
 differences of the same forward evaluated with grad mode off.  Inputs are chosen away
 from kinks and ties (positive where log/sqrt need it, distinct values for max/min, ...).
 The output's ``grad_fn.name()`` must be the name derived for the overload
-(``gradcli.node.backward_name``), and the overload's node must be in the graph.
+(``gradcli.aten.grad_fn_names.backward_name``), and the overload's node must be in the graph.
 """
 
 from __future__ import annotations
@@ -21,14 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from gradcli import api, dtypes, engine
-from gradcli import ops as O
-from gradcli.errors import ProgramError
-from gradcli.node import backward_name
-from gradcli.ops import OPS
-from gradcli.overloads import DERIVATIVES_YAML_ORDER
-from gradcli.tensor import GradMode, Tensor
+from gradcli.aten import ops as O
+from gradcli.aten.grad_fn_names import backward_name
+from gradcli.aten.ops import OPS
+from gradcli.aten.overloads import DERIVATIVES_YAML_ORDER
+from gradcli.autodiff import engine
+from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.base import dtypes
+from gradcli.base.errors import ProgramError
 from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
+from gradcli.torch import functions as api
 from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
 
 EPS = 1e-6
@@ -751,7 +753,7 @@ def check_case(overload: str, case: Case) -> list[str]:
 @pytest.mark.parametrize("overload", list(OPS), ids=list(OPS))
 def test_gradcheck(overload):
     cases = CASES.get(overload)
-    assert cases, f"op {overload!r} is registered in gradcli.ops.OPS but has no gradcheck case"
+    assert cases, f"op {overload!r} is registered in gradcli.aten.ops.OPS but has no gradcheck case"
     problems = []
     for case in cases:
         if case.bug:

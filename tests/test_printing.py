@@ -1,4 +1,4 @@
-"""gradcli.printing against text recorded from PyTorch 2.13.
+"""gradcli.base.printing against text recorded from PyTorch 2.13.
 
 tests/data/printing_cases.json is written by tools/gen_printing_cases.py (run
 with the oracle interpreter); its docstring describes the array encoding.
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradcli import printing
-from gradcli.printing import PrintOptions, dtype_repr, size_repr, tensor_body, tensor_repr
+from gradcli.base import printing
+from gradcli.base.printing import PrintOptions, dtype_repr, size_repr, tensor_body, tensor_repr
 
 CASES_PATH = Path(__file__).resolve().parent / "data" / "printing_cases.json"
 CASES = json.loads(CASES_PATH.read_text())

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcli.interpreter import run
+from gradcli.runtime.interpreter import run
 
 NAMES = ["a", "b", "c", "n"]
 small = st.integers(min_value=-6, max_value=6)

@@ -11,8 +11,8 @@ from symbolic_programs import PROGRAMS
 
 from gradcli.explain.quiz import AnswerError, check, pick_pass
 from gradcli.explain.recording import PassRecorder
-from gradcli.interpreter import run
 from gradcli.lang.parser import parse_expression
+from gradcli.runtime.interpreter import run
 
 ROOT = Path(__file__).resolve().parent.parent
 

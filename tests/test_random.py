@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gradcli import api, dtypes
-from gradcli.interpreter import run
-from gradcli.random import functions as R
-from gradcli.random import init
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base import dtypes
 from gradcli.random.generator import Generator, default_generator
-from gradcli.tensor import Tensor
+from gradcli.runtime.interpreter import run
+from gradcli.torch import functions as api
+from gradcli.torch import random as R
+from gradcli.torch.nn import random_init as init
 
 DOCUMENT = json.loads((Path(__file__).parent / "data" / "random_cases.json").read_text())
 CASES = DOCUMENT["cases"]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.session import Session, is_complete
+from gradcli.runtime.session import Session, is_complete
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gradcli.interpreter import run
+from gradcli.runtime.interpreter import run
 
 # What would show that a program reached the host: paths, frames, code, gradcli's objects.
 HOST_WORDS = ("/usr", "/work", "site-packages", "<frame", "<code", "<module", "Runtime",
@@ -173,7 +173,7 @@ def test_unsupported_construct_says_so(program, keyword, line, column):
     ("xs = []\nwhile True:\n    xs.append(xs)", "TimeoutError"),
 ])
 def test_runaway_programs_end_with_a_clear_error(program, error):
-    from gradcli.limits import Limits
+    from gradcli.base.budget import Limits
 
     result = run(program, "<p>", limits=Limits(max_steps=200_000))
     assert result.error is not None, program
@@ -181,7 +181,7 @@ def test_runaway_programs_end_with_a_clear_error(program, error):
 
 
 def test_caught_budget_error_still_ends_the_run():
-    from gradcli.limits import Limits
+    from gradcli.base.budget import Limits
 
     program = ("n = 0\ntry:\n    while True:\n        n += 1\nexcept Exception as e:\n"
                "    print('caught')\nprint('after')\n")

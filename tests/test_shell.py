@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from gradcli import __version__
-from gradcli.cli import cli
-from gradcli.lexer import strip_ansi
+from gradcli.cli.group import cli
+from gradcli.views.highlight import strip_ansi
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = "\x1b["

@@ -23,7 +23,7 @@ from symbolic_programs import PROGRAMS, RECORDED, formulas_text  # noqa: E402
 
 from gradcli.explain.capture import random_constant_values, random_leaf_values, replay  # noqa: E402
 from gradcli.explain.recording import PassRecorder  # noqa: E402
-from gradcli.interpreter import run  # noqa: E402
+from gradcli.runtime.interpreter import run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "tests" / "data" / "symbolic"
@@ -290,7 +290,7 @@ def test_no_other_command_imports_sympy(tmp_path):
     program.write_text(PROGRAMS["linear_named_residual"], encoding="utf-8")
     script = (
         "import sys, io, contextlib\n"
-        "from gradcli.cli import main\n"
+        "from gradcli.cli.main import main\n"
         "for argv in {argvs!r}:\n"
         "    with contextlib.redirect_stdout(io.StringIO()):\n"
         "        try:\n"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.interpreter import run
-from gradcli.printing import PrintOptions, tensor_body
-from gradcli.render.table import cut, table_text
+from gradcli.base.printing import PrintOptions, tensor_body
+from gradcli.runtime.interpreter import run
+from gradcli.views.table import cut, table_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.expr"))

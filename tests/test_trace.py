@@ -12,11 +12,13 @@ import pytest
 from click.testing import CliRunner
 from rich.cells import cell_len
 
-from gradcli.cli import cli
-from gradcli.interpreter import run
+from gradcli.cli.group import cli
+from gradcli.explain.labels import Labeller, SourceText
+from gradcli.explain.provenance import expression_text
+from gradcli.explain.tracer import Tracer
 from gradcli.lang.parser import parse
-from gradcli.render.trace import latex_lines, partial_lines, render_trace, trace_json
-from gradcli.trace import Labeller, SourceText, Tracer, expression_text
+from gradcli.runtime.interpreter import run
+from gradcli.views.trace import latex_lines, partial_lines, render_trace, trace_json
 
 NOTEBOOK = """a = torch.tensor([2.0],requires_grad=True)
 b = torch.tensor([3.0],requires_grad=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gradcli.cli import cli
-from gradcli.documents import run_transcript
+from gradcli.cli.group import cli
+from gradcli.runtime.documents import run_transcript
 from gradcli.sources.kind import document_kind
 from gradcli.sources.transcript import check, read_transcript, report, with_wants
 

@@ -1,4 +1,4 @@
-"""Regenerate gradcli/overloads.py from PyTorch's derivatives.yaml.
+"""Regenerate gradcli/aten/overloads.py from PyTorch's derivatives.yaml.
 
 PyTorch names a backward node CamelCase(base) + "Backward" + N, where N counts the
 derivatives.yaml entries that share the prefix, in file order, among the entries

@@ -3,7 +3,7 @@
 Every case records a tensor (values, shape, dtype, autograd state), the print
 options in force, and what PyTorch printed for it: repr(t), the bare body
 (torch._tensor_str._tensor_str(t, 0)), str(t.shape) and str(t.dtype).
-tests/test_printing.py checks gradcli.printing against these without torch.
+tests/test_printing.py checks gradcli.base.printing against these without torch.
 
 Array encoding ("array"):
   * a flat, row-major list: floats as repr() of the Python float ('nan', 'inf',

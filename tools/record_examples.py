@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def gradcli_document(path: Path) -> tuple[dict, int]:
-    from gradcli.interpreter import run
-    from gradcli.render.jsondoc import document
+    from gradcli.runtime.interpreter import run
+    from gradcli.views.jsondoc import document
 
     result = run(path.read_text(encoding="utf-8"), path.name, seed=0)
     doc = document(result)

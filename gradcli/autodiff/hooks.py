@@ -22,8 +22,10 @@ import weakref
 
 import numpy as np
 
-from gradcli.errors import runtime_error, type_error
-from gradcli.tensor import Tensor
+from gradcli.autodiff import hints
+from gradcli.autodiff.observer import Observer
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import runtime_error, type_error
 
 
 class State:
@@ -96,8 +98,6 @@ _lines: dict = {}  # hook id -> the program line that registered it (for --trace
 
 
 def _add(hooks: dict, fn) -> RemovableHandle:
-    from gradcli import hints
-
     State.active = True
     hook_id = next(_ids)
     hooks[hook_id] = fn
@@ -204,8 +204,6 @@ def tensor_pre_hooks(node, grad, numpy_grads: bool):
 
 def _tell_observer(node, hook_id, before: Tensor, after: Tensor) -> None:
     """--trace shows where a hook changed a gradient."""
-    from gradcli.engine import Observer
-
     observer = Observer.active
     if observer is not None and hasattr(observer, "hook_fired"):
         observer.hook_fired(node, _lines.get(hook_id), before.array.copy(), after.array.copy())

@@ -4,7 +4,7 @@
 tensor equal to the output (PyTorch's SavedVariable for an output gives a fresh tensor
 object); `_raw_saved_<name>` is the SavedTensor handle. The names are those of
 derivatives.yaml (PyTorch 2.13) for the ops gradcli records; positions refer to what each
-op's `save` function keeps (gradcli/ops.py), numbers come from the node's parameters.
+op's `save` function keeps (gradcli/aten/ops.py), numbers come from the node's parameters.
 
 torch.autograd.graph.saved_tensors_hooks(pack, unpack): while active, each tensor an op
 saves is replaced by pack(tensor), and backward (or `_saved_<name>`) sees unpack(packed).
@@ -12,10 +12,13 @@ saves is replaced by pack(tensor), and backward (or `_saved_<name>`) sees unpack
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from gradcli.errors import attribute_error, runtime_error
-from gradcli.tensor import Tensor
+from gradcli.autodiff import hints
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import attribute_error, runtime_error
 
 # overload -> the attribute name of each saved position (None: not a PyTorch name).
 _CROSS = ("_saved_other", "_saved_self")
@@ -50,6 +53,84 @@ for _name in ("exp", "expm1", "sqrt", "rsqrt", "tan", "tanh", "sigmoid", "relu")
     SAVED_NAMES[_name] = ("_saved_result",)
 for _name in ("log", "log2", "log10", "log1p", "sin", "cos", "abs"):
     SAVED_NAMES[_name] = ("_saved_self",)
+
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+def describe(tensor_dtype_name: str, shape) -> str:
+    kind = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}.get(
+        tensor_dtype_name, "Bool"
+    )
+    return f"[torch.{kind}Tensor [{', '.join(str(s) for s in shape)}]]"
+
+
+def _version_error(dtype_name, shape, producer, found, expected, version=None):
+    # PyTorch names the forward op that produced the tensor: "output 0 of Exp".
+    where = ""
+    if producer is not None:
+        forward_op = re.sub(r"Backward\d*$", "", producer)
+        where = f", which is output 0 of {forward_op},"
+    error = runtime_error(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {describe(dtype_name, shape)}{where} is at version {found}; "
+        f"expected version {expected} instead. Hint: enable anomaly detection to find the "
+        "operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True, check_nan=False)."
+    )
+    if version is not None:
+        error.hint = hints.modified_inplace(version, shape)
+    return error
+
+
+def unpack_saved(node, as_tensors: bool):
+    """The saved values after PyTorch's check that none was modified in place."""
+    if node.saved_versions is None:
+        return node.saved  # only numbers and Nones: nothing to check or convert
+    values = []
+    for value, version in zip(node.saved, node.saved_versions, strict=False):
+        if value.__class__ is Tensor:
+            if value.version[0] != version:
+                producer = value.grad_fn.name() if value.grad_fn is not None else None
+                raise _version_error(value.dtype.name, value.shape, producer,
+                                     value.version[0], version, value.version)
+            if not as_tensors:
+                value = value.array
+        elif value.__class__ is SavedResult:
+            if value.version[0] != value.expected:
+                raise _version_error(
+                    {"f": "float32"}.get(value.array.dtype.kind, "float32")
+                    if value.array.dtype != np.float64 else "float64",
+                    value.array.shape, node.name(), value.version[0], value.expected,
+                    value.version,
+                )
+            if as_tensors:
+                value = Tensor(value.array, None, True, node)
+            else:
+                value = value.array
+        elif value.__class__ is Packed:
+            value = value.unpack()
+            if not as_tensors:
+                value = value.array
+        values.append(value)
+    return tuple(values)
+
+
+class SavedResult:
+    """An op's own output, saved for its backward (PyTorch's is_output SavedVariable)."""
+
+    __slots__ = ("array", "version", "expected")
+
+    def __init__(self, array, tensor):
+        self.array = array
+        self.version = tensor.version
+        self.expected = tensor.version[0]
 
 
 def _alpha(node):
@@ -112,8 +193,6 @@ def saved_attribute(node, attr: str):
         return False, None
     index = names.index(name)
     if node.released or node.saved is None:
-        from gradcli.engine import FREED_MESSAGE
-
         raise runtime_error(FREED_MESSAGE)
     if raw:
         return True, SavedTensor(node, index)
@@ -121,8 +200,6 @@ def saved_attribute(node, attr: str):
 
 
 def unpack_one(node, index: int):
-    from gradcli.engine import unpack_saved
-
     value = node.saved[index]
     if value is None:
         return None
@@ -192,7 +269,7 @@ class Packed:
 
 
 def TypeError_(value):
-    from gradcli.errors import type_error
+    from gradcli.base.errors import type_error
 
     return type_error(
         "Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
@@ -206,7 +283,7 @@ class HookStack:
 def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None) -> Packed:
     """pack(tensor) (by default with the innermost saved_tensors_hooks); PyTorch runs the
     pack hook with grad mode off."""
-    from gradcli.tensor import GradMode
+    from gradcli.autodiff.tensor import GradMode
 
     if pack is None:
         pack, unpack = HookStack.stack[-1]

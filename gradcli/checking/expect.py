@@ -20,6 +20,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from gradcli.checking.seal import SEALED, seal
+
 EXPECT = re.compile(r"^# ?expect:(.*)$")
 RTOL, ATOL = 1e-05, 1e-08  # torch.allclose's defaults, which gradcli's allclose keeps
 
@@ -37,8 +39,6 @@ def find_expectations(text: str) -> list[Expectation]:
     lines = text.split("\n")
     found = []
     index = 0
-    from gradcli.checking.seal import SEALED
-
     while index < len(lines):
         sealed = SEALED.match(lines[index])
         if sealed is not None:
@@ -91,7 +91,7 @@ def close(left, right) -> bool:
     """`left == right` with allclose's tolerance for tensors and numbers."""
     import numpy as np
 
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     numeric = (int, float)
     if isinstance(left, Tensor) or isinstance(right, Tensor):
@@ -113,7 +113,7 @@ def close(left, right) -> bool:
 def truth(value) -> bool | None:
     """Whether a value counts as true (a one-element tensor by its item); None when it
     has no single truth value."""
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     if isinstance(value, Tensor):
         if value.array.size != 1:
@@ -132,7 +132,7 @@ INFERRED = ("float32", "int64", "bool")
 def literal(value) -> str | None:
     """Text that gradcli reads back as `value` (for --update), or None. Every digit of a
     tensor's values is kept (repr rounds to 4): the check is allclose, not the print."""
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     if isinstance(value, Tensor):
         return tensor_literal(value.array.tolist(), value.dtype.name)
@@ -151,7 +151,7 @@ def largest_difference(left, right) -> float | None:
     """max |left - right| over the elements, when both are numeric and broadcast."""
     import numpy as np
 
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     try:
         a = left.array if isinstance(left, Tensor) else np.asarray(left)
@@ -159,3 +159,16 @@ def largest_difference(left, right) -> float | None:
         return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
     except (TypeError, ValueError):
         return None
+
+
+def seal_text(text: str, values: dict[int, object]) -> str:
+    """The text with each `# expect: A == B` line in `values` (line -> B's value)
+    replaced by `# expect-sealed: A ~ <sealed>`."""
+    lines = text.split("\n")
+    for line, value in values.items():
+        match = EXPECT.match(lines[line - 1])
+        pair = comparison(match.group(1).strip()) if match else None
+        if pair is None:
+            continue
+        lines[line - 1] = f"# expect-sealed: {pair[0]} ~ {seal(value)}"
+    return "\n".join(lines)

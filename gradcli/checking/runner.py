@@ -116,7 +116,7 @@ def check_file(path: str, kind: str, *, seed=None, limits=None, update=False) ->
 
 
 def _check_notebook(report, text, seed, limits, update) -> None:
-    from gradcli.documents import run_notebook
+    from gradcli.runtime.documents import run_notebook
     from gradcli.sources.notebook import NotebookError, read_notebook, recorded_text, with_outputs
 
     try:
@@ -186,7 +186,7 @@ def _with_error(text: str, error: str | None) -> str:
 
 
 def _check_transcript(report, text, seed, limits, update) -> None:
-    from gradcli.documents import run_transcript
+    from gradcli.runtime.documents import run_transcript
     from gradcli.sources.transcript import (
         TranscriptError,
         got_text,
@@ -228,7 +228,7 @@ def _check_transcript(report, text, seed, limits, update) -> None:
 
 
 def _check_script(report, text, seed, limits, update) -> None:
-    from gradcli.runtime_cells import Cell, CellRunner
+    from gradcli.runtime.cells import Cell, CellRunner
 
     expectations = E.find_expectations(text)
     if not expectations:
@@ -298,7 +298,7 @@ def _check_sealed(runner, item, case) -> None:
 def expected_values(text: str, *, seed=None, limits=None) -> tuple[dict, list[str]]:
     """For `gradcli seal`: the value of B in each `# expect: A == B` (by line), computed
     where the comment stands; and the problems met (errors, expectations not A == B)."""
-    from gradcli.runtime_cells import Cell, CellRunner
+    from gradcli.runtime.cells import Cell, CellRunner
 
     lines = text.split("\n")
     runner = CellRunner(seed=seed, limits=limits)

@@ -42,7 +42,7 @@ def cells_of(value, digits: int = DIGITS, rtol: float = 1e-05, atol: float = 1e-
     when it is within tolerance of an edge)."""
     import numpy as np
 
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     if isinstance(value, Tensor):
         array = value.array
@@ -85,7 +85,7 @@ def seal(value, digits: int = DIGITS, rounds: int = ROUNDS) -> str:
 def _elements(value) -> list[float]:
     import numpy as np
 
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.tensor import Tensor
 
     array = value.array if isinstance(value, Tensor) else np.asarray(value)
     return np.asarray(array, dtype=np.float64).reshape(-1).tolist()
@@ -111,16 +111,3 @@ def matches(value, sealed: str) -> bool:
     return False
 
 
-def seal_text(text: str, values: dict[int, object]) -> str:
-    """The text with each `# expect: A == B` line in `values` (line -> B's value)
-    replaced by `# expect-sealed: A ~ <sealed>`."""
-    from gradcli.checking.expect import EXPECT, comparison
-
-    lines = text.split("\n")
-    for line, value in values.items():
-        match = EXPECT.match(lines[line - 1])
-        pair = comparison(match.group(1).strip()) if match else None
-        if pair is None:
-            continue
-        lines[line - 1] = f"# expect-sealed: {pair[0]} ~ {seal(value)}"
-    return "\n".join(lines)

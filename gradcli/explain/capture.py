@@ -14,8 +14,8 @@ import weakref
 
 import numpy as np
 
-from gradcli.node import AccumulateGrad
-from gradcli.tensor import GradMode, Tensor
+from gradcli.autodiff.node import AccumulateGrad
+from gradcli.autodiff.tensor import GradMode, Tensor
 
 
 class InputRecorder:
@@ -27,7 +27,7 @@ class InputRecorder:
         self.branches: list[tuple[int, bool]] = []  # (line, outcome) of `if` on a tensor
 
     def branch(self, value: bool) -> None:
-        from gradcli.hints import current_line
+        from gradcli.autodiff.hints import current_line
 
         line = current_line()
         if line and len(self.branches) < 10_000:
@@ -43,14 +43,16 @@ class InputRecorder:
         self.inputs[node] = (tuple(kept), result.shape, result.array.dtype)
 
     def install(self) -> None:
-        from gradcli import ops, tensor
+        from gradcli.aten import ops
+        from gradcli.autodiff import tensor
 
         ops.RECORD_INPUTS = self
         tensor.BRANCH_HOOK = self.branch
 
     @staticmethod
     def uninstall() -> None:
-        from gradcli import ops, tensor
+        from gradcli.aten import ops
+        from gradcli.autodiff import tensor
 
         ops.RECORD_INPUTS = None
         tensor.BRANCH_HOOK = None
@@ -231,8 +233,8 @@ def replay(captured: Pass, leaf_values: list | None = None, dtype=None,
     engine's backward from the same roots. `dtype` (e.g. np.float64) recasts every leaf and
     constant, for comparisons finer than float32. `constants` (name -> ndarray) gives named
     constant tensors other values too (the data x, y of `w*x - y`)."""
-    from gradcli import ops
-    from gradcli.engine import Observer, grad
+    from gradcli.aten import ops
+    from gradcli.autodiff.engine import Observer, grad
 
     def cast(array):
         array = np.asarray(array)

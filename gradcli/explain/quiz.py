@@ -20,8 +20,8 @@ import math
 import numpy as np
 
 from gradcli.explain.capture import Pass, random_constant_values, random_leaf_values, replay
+from gradcli.explain.provenance import expression_text
 from gradcli.lang import ast as A
-from gradcli.naming import expression_text
 
 RANDOM_POINTS = 3
 CANDIDATES = 24
@@ -304,7 +304,7 @@ def _shape_text(shape) -> str:
 
 
 def _broadcast(verdict, captured, wrt, values, points, labeller) -> Verdict:
-    from gradcli.backend import sum_to
+    from gradcli.autodiff.vocabulary import sum_to
 
     shape = captured.leaves[captured.leaf_index(wrt)].shape
     out = captured.output
@@ -378,10 +378,10 @@ def _paths(captured: Pass, wrt: str) -> list[list[tuple[int, int]]]:
 def _local_partial(point, captured, step_index, position):
     """∂(step output)/∂(its input at `position`) element by element (in the output's shape),
     measured by running that one op again through the engine with the input expanded."""
-    from gradcli import ops
-    from gradcli.engine import Observer, grad
+    from gradcli.aten import ops
+    from gradcli.autodiff.engine import Observer, grad
+    from gradcli.autodiff.tensor import GradMode, Tensor
     from gradcli.explain.capture import _fresh_params
-    from gradcli.tensor import GradMode, Tensor
 
     replayed = point.replayed
     step = captured.steps[step_index]
@@ -430,7 +430,7 @@ def _local_partial(point, captured, step_index, position):
 
 def _describe(captured, labeller, step_index, position) -> str:
     """`∂(w * x)/∂w = x`: the node's local rule in the trace's words."""
-    from gradcli.trace import local_rule
+    from gradcli.explain.rules import local_rule
 
     step = captured.steps[step_index]
     node = step.node
@@ -615,7 +615,7 @@ def _several_paths(verdict, captured, wrt, paths, points, values, labeller) -> N
 def _contributions(captured, wrt, point):
     """The engine's gradient into `wrt` from each node that reads it, at the program's
     values (replayed)."""
-    from gradcli.engine import Observer
+    from gradcli.autodiff.engine import Observer
 
     class Sends(Observer):
         def __init__(self):
@@ -625,7 +625,7 @@ def _contributions(captured, wrt, point):
             for i, (child, _) in enumerate(node.next_functions):
                 if child is not None and getattr(child, "variable", None) is leaf_tensor and \
                         grads_out and grads_out[i] is not None:
-                    from gradcli.backend import sum_to
+                    from gradcli.autodiff.vocabulary import sum_to
 
                     value = sum_to(np.asarray(grads_out[i]), leaf_tensor.shape)
                     self.by_node[node] = self.by_node.get(node, 0) + value
@@ -633,8 +633,8 @@ def _contributions(captured, wrt, point):
     replayed = replay(captured, None, np.float64)
     leaf_tensor = replayed.leaves[captured.leaf_index(wrt)]
     observer = Sends()
-    from gradcli.engine import grad
-    from gradcli.tensor import Tensor
+    from gradcli.autodiff.engine import grad
+    from gradcli.autodiff.tensor import Tensor
 
     roots = [replayed.steps[i] for i, _ in captured.roots]
     fed = [Tensor(np.asarray(g, dtype=np.float64)) for _, g in captured.roots]

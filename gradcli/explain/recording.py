@@ -1,5 +1,5 @@
 """An engine Observer that keeps, for every backward pass, the graph behind it (as
-gradcli.explain.capture.Pass) beside gradcli.trace's node-by-node record, and the
+gradcli.explain.capture.Pass) beside gradcli.explain.tracer's node-by-node record, and the
 gradient the engine gave each leaf in that pass."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import re
 
 import numpy as np
 
-from gradcli.backend import sum_to
+from gradcli.autodiff.node import AccumulateGrad
+from gradcli.autodiff.vocabulary import sum_to
 from gradcli.explain.capture import InputRecorder, capture
-from gradcli.node import AccumulateGrad
-from gradcli.trace import Tracer, as_array
+from gradcli.explain.tracer import Tracer, as_array
 
 # Passes beyond this many are run but not captured (a training loop repeats one graph).
 MAX_PASSES = 5

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli.backend import NumpyVocabulary
-from gradcli.engine import BackwardContext, unpack_saved
-from gradcli.node import AccumulateGrad
-from gradcli.tensor import Tensor
-from gradcli.trace import RULES, Tracer, graph_nodes, saved_entries
+from gradcli.autodiff.engine import BackwardContext, unpack_saved
+from gradcli.autodiff.node import AccumulateGrad
+from gradcli.autodiff.tensor import Tensor
+from gradcli.autodiff.vocabulary import NumpyVocabulary
+from gradcli.explain.graphwalk import graph_nodes, saved_entries
+from gradcli.explain.rules import RULES
+from gradcli.explain.tracer import Tracer
 
 POINTWISE = {
     "add.Tensor", "sub.Tensor", "rsub.Scalar", "mul.Tensor", "div.Tensor", "div.Scalar",

@@ -458,7 +458,7 @@ def sum_to(grad: np.ndarray, shape) -> np.ndarray:
 
 
 # Element-wise local partials: (x, o) -> ∂o/∂x, PyTorch's formulas (from the saved result
-# where PyTorch saves the result), as gradcli.trace.RULES states them in words.
+# where PyTorch saves the result), as gradcli.explain.tracer.RULES states them in words.
 LOCAL_UNARY = {
     "neg": lambda x, o: sp.Integer(-1),
     "reciprocal": lambda x, o: -o * o,

@@ -20,9 +20,9 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 from lark.indenter import DedentError, PythonIndenter
 
-from gradcli.errors import GradcliSyntaxError
+from gradcli.base.errors import GradcliSyntaxError
 from gradcli.lang import ast as A
-from gradcli.lang.parser import (
+from gradcli.lang.depth import (
     MAX_INDENT_LEVELS,
     MAX_NESTED_BRACKETS,
     SyntaxProblem,

@@ -12,22 +12,14 @@ from __future__ import annotations
 
 import gc
 
-from gradcli.errors import GradcliSyntaxError
 from gradcli.lang import ast as A
 from gradcli.lang import fastparse
+from gradcli.lang.depth import MAX_EXPRESSION_DEPTH
 
-MAX_NESTED_BRACKETS = 200  # CPython's parser gives up at the same depth
-MAX_INDENT_LEVELS = 100  # CPython's tokenizer limit ("too many levels of indentation")
-# Compiling and running an expression recurses once per level of its tree (a 20,000-term
-# sum is 20,000 levels deep); past this depth a program is refused with a position
-# instead of running out of stack in the interpreter thread.
-MAX_EXPRESSION_DEPTH = 30_000
 # The fast path counts its own nesting as it converts (check_depth's walk would cost a
 # fifth of a large parse) and leaves anything near the limit to the Lark path, which checks.
 _FAST_DEPTH = MAX_EXPRESSION_DEPTH - 200
 
-
-SyntaxProblem = GradcliSyntaxError
 
 # The Lark front end's names, for the tools and tests that use them directly; looked up
 # on first use so that importing this module does not import Lark.
@@ -70,18 +62,3 @@ def parse_expression(text: str, line: int, column: int) -> A.Node:
     from gradcli.lang import larkparse
 
     return larkparse.parse_expression(text, line, column)
-
-
-def check_depth(root: A.Node) -> None:
-    """Refuse trees deeper than MAX_EXPRESSION_DEPTH, pointing at the first node past it."""
-    stack = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_EXPRESSION_DEPTH:
-            raise SyntaxProblem(
-                f"expression nested too deeply (more than {MAX_EXPRESSION_DEPTH:,} levels)",
-                node.line,
-                node.column,
-            )
-        for child in node.children():
-            stack.append((child, depth + 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from gradcli.errors import GradcliSyntaxError
+from gradcli.base.errors import GradcliSyntaxError
 from gradcli.lang import ast as A
 
 _SIMPLE_ESCAPES = {

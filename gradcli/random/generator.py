@@ -7,7 +7,7 @@ import struct
 
 import numpy as np
 
-from gradcli.errors import runtime_error, value_error
+from gradcli.base.errors import runtime_error, value_error
 from gradcli.random.mt19937 import MT19937, STATE_WORDS
 
 # c10::detail::default_rng_seed_val: what a new torch.Generator() starts from.

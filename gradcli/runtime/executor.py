@@ -17,17 +17,18 @@ import random as python_random
 import re
 import sys
 
-from gradcli import api, diagnostics
-from gradcli import names as scope_names
-from gradcli.errors import ProgramError, name_error, type_error
-from gradcli.limits import budget_error, check_format_spec, check_python_binop
-from gradcli.naming import bind as bind_name
-from gradcli.naming import stamp_result
-from gradcli.runtime import tensor_protocol  # noqa: F401 - installs Tensor's protocol
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base import diagnostics
+from gradcli.base.budget import budget_error
+from gradcli.base.errors import ProgramError, name_error, type_error
+from gradcli.explain.provenance import bind as bind_name
+from gradcli.explain.provenance import stamp_result
 from gradcli.runtime.rewrite import PROGRAM_FILENAME
 from gradcli.sandbox import policy
-from gradcli.tensor import Tensor
-from gradcli.torch.nn.module import Module, name_parameters
+from gradcli.sandbox import scope as scope_names
+from gradcli.sandbox.guards import check_format_spec, check_python_binop
+from gradcli.torch import functions as api
+from gradcli.torch import tensor_protocol  # noqa: F401 - installs Tensor's protocol
 
 # User-level exceptions a gradcli function may raise as Python itself would.
 USER_EXCEPTIONS = (TypeError, ValueError, ZeroDivisionError, IndexError, KeyError,
@@ -47,6 +48,13 @@ PYTHON_NAMES = ("len range enumerate zip reversed sorted map filter any all divm
                 "frozenset str repr object super property staticmethod classmethod slice "
                 "chr ord bin hex oct format ascii complex bytes bytearray NotImplemented "
                 "Ellipsis float int bool").split()
+
+
+def name_parameters(module, name: str) -> None:
+    """`name = module` ran in a program: views name each parameter by its path
+    (`model.fc1.weight`), unless an earlier binding named it already."""
+    for path, param in module.named_parameters():
+        bind_name(param, f"{name}.{path}", 0, 0)
 
 
 def _python_module(name: str, module, names=None) -> scope_names.Namespace:
@@ -166,7 +174,10 @@ def _format_value(value, conversion: int, spec: str) -> str:
 
 
 def _is_module(value) -> bool:
-    return isinstance(value, Module)
+    # torch.nn is imported on a program's first use of it (start-up): until then nothing
+    # can be a Module.
+    nn_module = sys.modules.get("gradcli.torch.nn.module")
+    return nn_module is not None and isinstance(value, nn_module.Module)
 
 
 def _clear_output(*args, **kwargs) -> None:
@@ -345,7 +356,7 @@ class Guards:
         return step
 
     def bind(self, value, name, k, module_level):
-        if isinstance(value, Module):
+        if _is_module(value):
             name_parameters(value, name)
             return
         if value.__class__ is Tensor:

@@ -25,7 +25,7 @@ import ast
 import copy
 import warnings
 
-from gradcli.errors import GradcliSyntaxError
+from gradcli.base.errors import GradcliSyntaxError
 
 RESERVED_PREFIX = "_gx_"
 # Reserved names an input may contain because gradcli put them there (the repl's echo).

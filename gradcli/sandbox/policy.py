@@ -2,7 +2,7 @@
 
 A program's own classes and instances expose what the program defined; gradcli's classes
 expose what they list in `_program_attributes_`; tensors, nodes and modules go through
-gradcli.attributes; Python's own values expose the methods listed here. Nothing is decided
+gradcli.sandbox.attributes; Python's own values expose the methods listed here. Nothing is decided
 by a deny-list of names: a name reaches the value only when one of these rules allows it.
 Each refusal is the AttributeError Python gives for a missing attribute.
 """
@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import types
 
-from gradcli import attributes, names
-from gradcli.errors import attribute_error, runtime_error
-from gradcli.limits import python_method
-from gradcli.names import Namespace
-from gradcli.tensor import Tensor
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import attribute_error, runtime_error
+from gradcli.sandbox import attributes
+from gradcli.sandbox import scope as names
+from gradcli.sandbox.attributes import python_method
+from gradcli.sandbox.scope import Namespace
 
 RESERVED_PREFIX = "_gx_"
 PROGRAM_MARK = "_gx_program"
@@ -214,7 +215,7 @@ def get_attribute(obj, name: str):
 
 
 def _is_tensor_method(bound: functools.partial) -> bool:
-    """`t.abs` as gradcli.attributes hands it out: gradcli's function bound to a tensor."""
+    """`t.abs` as gradcli.sandbox.attributes hands it out: gradcli's function bound to a tensor."""
     return (bool(bound.args) and bound.args[0].__class__ is Tensor
             and getattr(bound.func, "__module__", "").startswith("gradcli"))
 

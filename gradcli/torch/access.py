@@ -45,7 +45,7 @@ def may_read(obj, attr: str) -> bool:
 
 def program_object_attribute(obj, attr: str):
     """`obj.attr` read by a program."""
-    from gradcli.errors import ProgramError, attribute_error
+    from gradcli.base.errors import ProgramError, attribute_error
 
     if may_read(obj, attr):
         try:

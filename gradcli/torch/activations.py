@@ -1,6 +1,6 @@
 """F.gelu, F.leaky_relu, F.softplus, F.silu, F.binary_cross_entropy_with_logits, F.one_hot.
 
-Each differentiable one is an entry of the op table (gradcli/ops.py's `op`), so its node
+Each differentiable one is an entry of the op table (gradcli/aten/ops.py's `op`), so its node
 has PyTorch's name; the backward of gelu, leaky_relu and softplus is itself an op
 (`gelu_backward`, ...), as in PyTorch, so create_graph=True gives GeluBackwardBackward0.
 float32 values are computed in float64 and rounded once.
@@ -12,12 +12,12 @@ import math
 
 import numpy as np
 
-from gradcli import api
-from gradcli import ops as O
-from gradcli.backend import NumpyVocabulary
-from gradcli.errors import runtime_error
-from gradcli.ops import op, save_inputs, save_self
-from gradcli.tensor import Tensor
+from gradcli.aten import ops as O
+from gradcli.aten.ops import op, save_inputs, save_self
+from gradcli.autodiff.tensor import Tensor
+from gradcli.autodiff.vocabulary import NumpyVocabulary
+from gradcli.base.errors import runtime_error
+from gradcli.torch import functions as api
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -244,7 +244,7 @@ def _(ctx, grad, xp):
 
 def _float_input(name, input):
     if input.__class__ is not Tensor:
-        from gradcli.errors import type_error
+        from gradcli.base.errors import type_error
 
         raise type_error(
             f"{name}(): argument 'input' (position 1) must be Tensor, not "
@@ -289,7 +289,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 def api_value_error(message):
-    from gradcli.errors import value_error
+    from gradcli.base.errors import value_error
 
     return value_error(message)
 

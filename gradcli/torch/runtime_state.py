@@ -11,10 +11,11 @@ import re
 
 import numpy as np
 
-from gradcli import api, dtypes, printing
-from gradcli.autograd_api import GradModeContext
-from gradcli.errors import ProgramError, runtime_error, type_error
-from gradcli.tensor import GradMode, Tensor
+from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.base import dtypes, printing
+from gradcli.base.errors import ProgramError, runtime_error, type_error
+from gradcli.torch import functions as api
+from gradcli.torch.autograd.grad_mode import GradModeContext
 
 NO_CUDA = "Torch not compiled with CUDA enabled"
 DEVICE_TYPES = ("cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
@@ -327,9 +328,9 @@ def reset(default_dtype=None) -> None:
     """Back to PyTorch's defaults (a run starts, and ends, with these). The default dtype
     goes back to `default_dtype` (what the caller had set: gradcli check runs programs in
     float64), float32 if not given."""
-    from gradcli.autodiff import forward
     from gradcli.autodiff.hooks import Anomaly
     from gradcli.autodiff.saved import HookStack
+    from gradcli.torch.autograd import forward_mode as forward
 
     dtypes.DEFAULT_FLOAT = default_dtype or dtypes.float32
     printing.Current.options = printing.PrintOptions()

@@ -1,6 +1,6 @@
 """The backward graph as SVG, laid out by gradcli.views.layout (no Graphviz needed).
 
-Styled as the DOT view (gradcli.render.graph.dot): backward nodes grey, leaves blue, outputs
+Styled as the DOT view (gradcli.views.graph.dot): backward nodes grey, leaves blue, outputs
 green, inputs that do not require grad dashed grey; edges run from an input to the node
 that consumes it. Labels are monospace, so every box is sized here from its text.
 Repeated structure (the nodes one source line made in every loop iteration) can be drawn
@@ -13,8 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
-from gradcli.render.graph import Graph, _describe, _meta
-from gradcli.trace import shorten
+from gradcli.explain.labels import shorten
+from gradcli.views.graph import Graph, _describe, _meta
 from gradcli.views.layout import Box, Layout, layered
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"

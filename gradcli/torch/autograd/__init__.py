@@ -1,4 +1,4 @@
-"""The torch-level names of autograd's extensions, for gradcli/names.py to expose.
+"""The torch-level names of autograd's extensions, for gradcli/sandbox/scope.py to expose.
 
 `namespaces(Namespace)` returns what goes into `torch.autograd` and into `torch` (each a
 dict of name -> value; sub-modules are built with the Namespace class handed in, so this

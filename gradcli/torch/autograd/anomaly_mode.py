@@ -1,10 +1,10 @@
 """torch.autograd.detect_anomaly and set_detect_anomaly (the in-program switches; the
-CLI's --detect-anomaly is gradcli/anomaly.py)."""
+CLI's --detect-anomaly is gradcli/explain/anomaly.py)."""
 
 from __future__ import annotations
 
-from gradcli import diagnostics
 from gradcli.autodiff.hooks import Anomaly, State
+from gradcli.base import diagnostics
 
 ENABLED_WARNING = (
     "Anomaly Detection has been enabled. This mode will increase the runtime and should only "

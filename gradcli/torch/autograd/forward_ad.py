@@ -1,5 +1,5 @@
-"""torch.autograd.forward_ad (the machinery is gradcli/autodiff/forward.py)."""
+"""torch.autograd.forward_ad (the machinery is gradcli/torch/autograd/forward_mode.py)."""
 
-from gradcli.autodiff.forward import MEMBERS
+from gradcli.torch.autograd.forward_mode import MEMBERS
 
 __all__ = ["MEMBERS"]

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli import diagnostics, ops
-from gradcli.errors import ProgramError, runtime_error
-from gradcli.node import Node, edge_to
-from gradcli.ops import Op, SavedResult
-from gradcli.tensor import GradMode, Tensor
+from gradcli.aten import ops
+from gradcli.aten.ops import Op
+from gradcli.autodiff.node import Node, edge_to
+from gradcli.autodiff.saved import SavedResult
+from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.base import diagnostics
+from gradcli.base.errors import ProgramError, runtime_error
 
 
 def _freed_message():
-    from gradcli.engine import FREED_MESSAGE
+    from gradcli.autodiff.engine import FREED_MESSAGE
 
     return FREED_MESSAGE
 
@@ -116,8 +118,8 @@ class MultiOutputBackwardFunction(BackwardFunction):
 
 def _unpack(node, index, value):
     """One saved value, checked against in-place changes since it was saved."""
+    from gradcli.autodiff.engine import _version_error
     from gradcli.autodiff.saved import Packed
-    from gradcli.engine import _version_error
 
     if value is None:
         return None
@@ -145,7 +147,7 @@ def once_differentiable(fn):
     result again raises PyTorch's error."""
 
     def wrapper(ctx, *args):
-        from gradcli import autograd_api
+        from gradcli.torch.autograd import grad_mode as autograd_api
 
         recording = GradMode.enabled
         with autograd_api.no_grad():
@@ -283,7 +285,7 @@ def apply_function(cls, args, kwargs):
 
 def _input_tangents(args):
     """The forward-mode tangents of the arguments (None when no argument has one)."""
-    from gradcli.autodiff import forward
+    from gradcli.torch.autograd import forward_mode as forward
 
     if not forward.State.tangents:
         return None
@@ -293,7 +295,7 @@ def _input_tangents(args):
 
 def _forward_tangents(cls, node, tangents, output) -> None:
     """Function.jvp(ctx, *tangents): the outputs' tangents (PyTorch's forward AD rule)."""
-    from gradcli.autodiff import forward
+    from gradcli.torch.autograd import forward_mode as forward
 
     if cls.jvp is Function.jvp:
         raise ProgramError(
@@ -317,7 +319,7 @@ def _record(cls, node, args, tensor_positions, output):
     single = not isinstance(output, tuple)
     outputs = [output] if single else list(output)
     if len(outputs) > 1:
-        from gradcli import ops
+        from gradcli.aten import ops
 
         node.__class__ = cls._backward_classes[1]
         ops.set_flags(multi_output=True)
@@ -389,7 +391,7 @@ def _save(node, results) -> None:
 
 def _run_backward(node, grad, xp):
     """The op.backward of every Function node: the program's backward, validated."""
-    from gradcli.backend import NumpyVocabulary
+    from gradcli.autodiff.vocabulary import NumpyVocabulary
 
     numpy_grads = xp is NumpyVocabulary
     cls = node._forward_cls

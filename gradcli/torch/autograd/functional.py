@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli import api
-from gradcli.errors import runtime_error
-from gradcli.tensor import GradMode, Tensor
+from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.base.errors import runtime_error
+from gradcli.torch import functions as api
 
 
 def _as_tuple(value, arg_name="inputs", fn_name="jacobian"):
@@ -36,7 +36,7 @@ def _type_repr(value) -> str:
 
 
 def ProgramTypeError(message):
-    from gradcli.errors import type_error
+    from gradcli.base.errors import type_error
 
     return type_error(message)
 
@@ -57,7 +57,7 @@ def _prepare(inputs, create_graph):
 
 def alias(t: Tensor) -> Tensor:
     """A differentiable alias of t (AliasBackward0): gradients flow back to t."""
-    from gradcli import ops
+    from gradcli.aten import ops
 
     return ops.call(ops.alias, (t,))
 
@@ -292,7 +292,7 @@ def _second_order(func, inputs, v, create_graph, name):
 
 
 def api_enable_grad():
-    from gradcli import autograd_api
+    from gradcli.torch.autograd import grad_mode as autograd_api
 
     return autograd_api.enable_grad()
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli import api, diagnostics
-from gradcli.errors import ProgramError, value_error
-from gradcli.tensor import Tensor
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base import diagnostics
+from gradcli.base.errors import ProgramError, value_error
+from gradcli.torch import functions as api
 
 NOT_DOUBLE = (
     "Input #{} requires gradient and is not a double precision floating point or complex. "
@@ -75,7 +76,7 @@ def _analytical(outputs, wanted):
 
 
 def _no_grad():
-    from gradcli import autograd_api
+    from gradcli.torch.autograd import grad_mode as autograd_api
 
     return autograd_api.no_grad()
 
@@ -148,6 +149,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-06, atol=1e-05, rto
 
 
 def _enable_grad():
-    from gradcli import autograd_api
+    from gradcli.torch.autograd import grad_mode as autograd_api
 
     return autograd_api.enable_grad()

@@ -15,10 +15,10 @@ import functools
 
 import numpy as np
 
-from gradcli import api
-from gradcli.errors import ProgramError, runtime_error, value_error
-from gradcli.ops import FORWARD_AD
-from gradcli.tensor import Tensor
+from gradcli.aten.ops import FORWARD_AD
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import ProgramError, runtime_error, value_error
+from gradcli.torch import functions as api
 from gradcli.torch.autograd.functional import alias, api_enable_grad, jvp_by_double_backward
 
 
@@ -378,7 +378,7 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs):
 
 
 def _select(tensor, dim, index):
-    from gradcli import ops
+    from gradcli.aten import ops
 
     return ops.call(ops.select, (tensor,), (dim, index))
 

@@ -1,5 +1,5 @@
 """torch.nn for gradcli programs: what `torch.nn`, `torch.nn.init` and the extra
-`torch.nn.functional` entries offer (wired into gradcli.names)."""
+`torch.nn.functional` entries offer (wired into gradcli.sandbox.scope)."""
 
 from __future__ import annotations
 

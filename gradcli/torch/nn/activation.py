@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gradcli import api
-from gradcli.errors import value_error
+from gradcli.base.errors import value_error
+from gradcli.torch import functions as api
 from gradcli.torch.nn import functional as NF
 from gradcli.torch.nn.module import Module
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli import api
-from gradcli import ops as O
-from gradcli.backend import NumpyVocabulary
-from gradcli.errors import ProgramError, runtime_error, value_error
-from gradcli.ops import op, save_inputs, save_self
-from gradcli.tensor import Tensor
+from gradcli.aten import ops as O
+from gradcli.aten.ops import op, save_inputs, save_self
+from gradcli.autodiff.tensor import Tensor
+from gradcli.autodiff.vocabulary import NumpyVocabulary
+from gradcli.base.errors import ProgramError, runtime_error, value_error
+from gradcli.torch import functions as api
 
 
 def _first_order_only(xp, name):

@@ -9,10 +9,10 @@ among its arguments and returns one tensor (every layer and container of torch.n
 
 from __future__ import annotations
 
-from gradcli import ops as O
-from gradcli.diagnostics import warn
-from gradcli.errors import ProgramError, runtime_error
-from gradcli.tensor import GradMode, Tensor
+from gradcli.aten import ops as O
+from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.base.diagnostics import warn
+from gradcli.base.errors import ProgramError, runtime_error
 
 NO_INPUT_GRAD_WARNING = (
     "Full backward hook is firing when gradients are computed with respect to module outputs "

@@ -9,11 +9,11 @@ import math
 
 import numpy as np
 
-from gradcli import api
-from gradcli.diagnostics import warn
-from gradcli.random import init as pytorch_generator
-from gradcli.random.init import calculate_gain
-from gradcli.torch._inplace import write_
+from gradcli.base.diagnostics import warn
+from gradcli.torch import functions as api
+from gradcli.torch.nn import random_init as pytorch_generator
+from gradcli.torch.nn.random_init import calculate_gain
+from gradcli.torch.nograd_writes import write_
 
 
 def _uniform_(tensor, low: float, high: float):
@@ -31,7 +31,7 @@ def _bernoulli_(tensor, p: float):
     return pytorch_generator.bernoulli_(tensor, p)
 
 
-# torch.nn.init's fan and gain arithmetic is gradcli.random.init's (one copy of each).
+# torch.nn.init's fan and gain arithmetic is gradcli.torch.nn.random_init's (one copy of each).
 _calculate_fan_in_and_fan_out = pytorch_generator.fan_in_and_fan_out
 _calculate_correct_fan = pytorch_generator._fan
 

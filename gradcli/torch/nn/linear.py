@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from gradcli import api
+from gradcli.torch import functions as api
 from gradcli.torch.nn import init
 from gradcli.torch.nn.functional import bilinear
 from gradcli.torch.nn.module import Module, Parameter

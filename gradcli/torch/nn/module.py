@@ -12,9 +12,10 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 
-from gradcli import api
-from gradcli.errors import ProgramError, attribute_error, runtime_error, type_error
-from gradcli.tensor import PARAMETERS, Tensor
+from gradcli.autodiff.tensor import PARAMETERS, Tensor
+from gradcli.base.dtypes import LEGACY_TYPE_NAMES
+from gradcli.base.errors import ProgramError, attribute_error, runtime_error, type_error
+from gradcli.torch import functions as api
 
 # ----- Parameter ----------------------------------------------------------------------------
 
@@ -49,9 +50,7 @@ class Parameter(metaclass=_ParameterMeta):
 def typename(obj) -> str:
     """torch.typename: `torch.FloatTensor` for a tensor, the class name otherwise."""
     if obj.__class__ is Tensor:
-        from gradcli.attributes import _LEGACY_TYPE_NAMES
-
-        return f"torch.{_LEGACY_TYPE_NAMES.get(obj.dtype.name, 'Float')}Tensor"
+        return f"torch.{LEGACY_TYPE_NAMES.get(obj.dtype.name, 'Float')}Tensor"
     module = type(obj).__module__
     qualname = type(obj).__qualname__
     if module in ("builtins", "__builtin__", None, ""):
@@ -487,7 +486,7 @@ class Module:
                     f'{api.Size(source.shape)} from checkpoint, the shape in current model is '
                     f'{api.Size(target.shape)}.')
                 continue
-            from gradcli.autograd_api import no_grad
+            from gradcli.torch.autograd.grad_mode import no_grad
 
             with no_grad():
                 api.copy_(target, source)
@@ -548,15 +547,6 @@ def _remove_from(name, *tables) -> None:
 
 def _has_attribute(module: Module, name: str) -> bool:
     return hasattr(module, name)
-
-
-def name_parameters(module: Module, name: str) -> None:
-    """`name = module` ran in a program: views name each parameter by its path
-    (`model.fc1.weight`), unless an earlier binding named it already."""
-    from gradcli.naming import bind
-
-    for path, param in module.named_parameters():
-        bind(param, f"{name}.{path}", 0, 0)
 
 
 def _zero_grad_in_place(p: Tensor) -> None:

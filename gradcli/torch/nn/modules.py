@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 
-from gradcli.errors import index_error
+from gradcli.base.errors import index_error
 from gradcli.torch.nn.module import Module, _addindent
 
 

@@ -1,4 +1,4 @@
-"""torch.optim for gradcli programs (wired into gradcli.names)."""
+"""torch.optim for gradcli programs (wired into gradcli.sandbox.scope)."""
 
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli.errors import value_error
-from gradcli.tensor import Tensor
-from gradcli.torch._inplace import write_
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.errors import value_error
+from gradcli.torch.nograd_writes import write_
 from gradcli.torch.optim.optimizer import Optimizer, bump_step, scalar, step_tensor
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gradcli.diagnostics import warn
-from gradcli.errors import ProgramError, type_error
-from gradcli.tensor import PARAMETERS, Tensor
+from gradcli.autodiff.tensor import PARAMETERS, Tensor
+from gradcli.base.diagnostics import warn
+from gradcli.base.errors import ProgramError, type_error
 from gradcli.torch.optim.optimizer import Optimizer
 
 STEP_BEFORE_OPTIMIZER = (

@@ -13,10 +13,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from gradcli import api
-from gradcli.diagnostics import warn
-from gradcli.errors import type_error, value_error
-from gradcli.tensor import Tensor
+from gradcli.autodiff.tensor import Tensor
+from gradcli.base.diagnostics import warn
+from gradcli.base.errors import type_error, value_error
+from gradcli.torch import functions as api
 from gradcli.torch.nn.module import typename
 
 
@@ -110,7 +110,7 @@ class Optimizer:
         self._opt_called = True
         if closure is None:
             return None
-        from gradcli.autograd_api import enable_grad
+        from gradcli.torch.autograd.grad_mode import enable_grad
 
         with enable_grad():
             return closure()
@@ -169,7 +169,7 @@ class Optimizer:
 
 
 def value_error_not_implemented():
-    from gradcli.errors import ProgramError
+    from gradcli.base.errors import ProgramError
 
     return ProgramError("NotImplementedError", "")
 

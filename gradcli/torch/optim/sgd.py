@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gradcli.errors import value_error
-from gradcli.torch._inplace import write_
+from gradcli.base.errors import value_error
+from gradcli.torch.nograd_writes import write_
 from gradcli.torch.optim.optimizer import Optimizer, scalar
 
 
@@ -41,7 +41,7 @@ class SGD(Optimizer):
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        from gradcli.tensor import Tensor
+                        from gradcli.autodiff.tensor import Tensor
 
                         buf = state["momentum_buffer"] = Tensor(grad.copy())
                     else:

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from gradcli.render.graph import Graph
-from gradcli.render.jsondoc import write as write_document
-from gradcli.render.trace import trace_json, value_text
-from gradcli.render.values import to_data
-from gradcli.trace import shape_text
+from gradcli.explain.labels import shape_text
 from gradcli.views import svg as S
+from gradcli.views.graph import Graph
+from gradcli.views.jsondoc import write as write_document
+from gradcli.views.trace import trace_json, value_text
+from gradcli.views.values import to_data
 
 HERE = Path(__file__).parent
 MAX_VALUES = 10_000  # elements of a saved tensor or partial written out; above: a summary
@@ -195,7 +195,7 @@ def recording_views(views, source: str, detect_anomaly: bool = False):
     """eval's trace views with a recorder that also keeps what the page needs (eval's own
     output is unchanged: what views show still follows --trace/--partials)."""
     from gradcli.explain.replay import ReplayRecorder
-    from gradcli.render.trace import TraceViews
+    from gradcli.views.trace import TraceViews
 
     recorder = ReplayRecorder(source, detect_anomaly=detect_anomaly)
     if views is None:
@@ -206,8 +206,8 @@ def recording_views(views, source: str, detect_anomaly: bool = False):
 
 def page_for_run(result, roots, recorder, engine: str = "gradcli") -> str:
     """The page of a finished run, drawing the graph behind `roots` ((name, tensor) pairs)."""
-    from gradcli.render.graph import build
-    from gradcli.trace import Labeller
+    from gradcli.explain.labels import Labeller
+    from gradcli.views.graph import build
 
     names = {}
     for record in result.tensors:

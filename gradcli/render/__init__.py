@@ -1,1 +1,0 @@
-"""Renderers: read a RunResult, compute nothing, return text or rich renderables."""
