@@ -13,7 +13,7 @@ from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.random import distributions as D
 from gradcli.random.generator import STATE_BYTES, Generator, default_generator
-from gradcli.torch import _common, creation, inplace, pointwise
+from gradcli.torch import _common, creation, device_string, inplace, pointwise
 from gradcli.torch.autograd.grad_mode import no_grad
 
 _KERNEL_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float",
@@ -450,9 +450,7 @@ _NO_GENERATOR = {
 
 def new_generator(device="cpu"):
     """torch.Generator(device='cpu'): seeded with PyTorch's default_rng_seed_val."""
-    from gradcli.torch.runtime_state import Device
-
-    kind = Device(device).type  # parses the device string as torch.device does
+    kind, _ = device_string.parse(device if isinstance(device, str) else str(device))
     if kind != "cpu":
         raise runtime_error(
             _NO_GENERATOR.get(kind, f"{kind.upper()} device type not an accelerator."))

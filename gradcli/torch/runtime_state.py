@@ -14,15 +14,11 @@ import numpy as np
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import dtypes, printing
 from gradcli.base.errors import ProgramError, runtime_error, type_error
+from gradcli.torch import device_string
 from gradcli.torch import functions as api
 from gradcli.torch.autograd.grad_mode import GradModeContext
 
 NO_CUDA = "Torch not compiled with CUDA enabled"
-DEVICE_TYPES = ("cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
-                "lazy, vulkan, mps, meta, hpu, mtia, privateuseone")
-_KNOWN = set(DEVICE_TYPES.split(", "))
-# c10::Device's parser: a type, then optionally ':' and an index without leading zeros
-_DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::([1-9]\d*|0))?")
 
 
 class Device:
@@ -44,17 +40,9 @@ class Device:
                 "expected one of:\n * (torch.device device)\n      didn't match because some "
                 f"of the arguments have invalid types: (!{got}!)\n * (str type, int index = -1)"
                 "\n")
-        if type == "":
-            raise runtime_error("Device string must not be empty")
-        match = _DEVICE_STRING.fullmatch(type)
-        if match is None:
-            raise runtime_error(f"Invalid device string: '{type}'")
-        kind, number = match.groups()
-        if kind not in _KNOWN:
-            raise runtime_error(
-                f"Expected one of {DEVICE_TYPES} device type at start of device string: {type}")
-        if number:
-            index = int(number)
+        kind, number = device_string.parse(type)
+        if number is not None:
+            index = number
         self.type = kind
         self.index = index
 
