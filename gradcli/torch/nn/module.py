@@ -24,6 +24,8 @@ class _ParameterMeta(type):
     """gradcli has one Tensor class (its fast paths test `x.__class__ is Tensor`), so a
     Parameter is a Tensor marked in tensor.PARAMETERS; isinstance asks the mark."""
 
+    tensor_subclass = True  # issubclass(nn.Parameter, torch.Tensor)
+
     def __instancecheck__(cls, obj) -> bool:
         return obj.__class__ is Tensor and obj in PARAMETERS
 
