@@ -167,12 +167,11 @@ PENDING: dict[tuple[str, str], str] = {
         "325_index_two_ellipsis",
 }
 
-# Modules that arrived in round 2 together with this test (torch.nn/optim, the generator,
-# hooks and transforms, the Python runtime and its sandbox): their messages come from the
-# oracle in their own suites (cases_nn, cases_autograd, cases_python, tests/data/
-# random_cases.json, autograd_scenarios.json) and every site those pin counts; the rest
-# still wait for one conformance case each. A file leaves this list once all its sites are
-# pinned (test_not_yet_pinned_is_not_stale fails until then).
+# Files whose messages are not all pinned yet. The round-2 modules (torch.nn/optim, the
+# generator, hooks and transforms, the Python runtime and its sandbox) left it once each
+# of their sites had a case in its own suite (cases_nn_python 014-017, cases_autograd
+# 072-076, cases_python 163-167). A file leaves this list once all its sites are pinned
+# (test_not_yet_pinned_is_not_stale fails until then).
 NOT_YET_PINNED = frozenset({
     # gradcli's own expression parser: since issue 13 programs are parsed by CPython's
     # parser, and this one only reads `gradcli quiz --answer` text
