@@ -174,6 +174,9 @@ def run_program(source: str) -> dict:
         # user running the script never sees it.
         warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated",
                                 category=DeprecationWarning)
+        # Python's default filters ignore ImportWarning (`from . import x` in a script warns
+        # that it cannot resolve the package before it raises ImportError)
+        warnings.filterwarnings("ignore", category=ImportWarning)
         warnings.showwarning = showwarning
         try:
             with redirect_stdout(out):

@@ -228,7 +228,7 @@ class SavedTensor:
         value = unpack_one(node, index)
         if value is None:
             raise runtime_error(
-                "None is forbidden as the pack hook's input")
+                "Calling register_hooks on a saved tensor with value None is forbidden")
         saved = list(node.saved)
         saved[index] = pack_one(value, pack, unpack)
         node.saved = tuple(saved)

@@ -7,7 +7,7 @@ import struct
 
 import numpy as np
 
-from gradcli.base.errors import runtime_error
+from gradcli.base.errors import runtime_error, value_error
 from gradcli.random.mt19937 import MT19937, STATE_WORDS
 
 # c10::detail::default_rng_seed_val: what a new torch.Generator() starts from.
@@ -36,9 +36,11 @@ class Generator:
 
     # ----- seeding (CPUGeneratorImpl::set_current_seed) --------------------------------
     def manual_seed(self, seed: int) -> Generator:
+        if not isinstance(seed, int):  # a program's g.manual_seed(1.5)
+            raise runtime_error(f"manual_seed expected a long, but got {type(seed).__name__}")
         seed = int(seed)
         if seed < -(1 << 63) or seed >= 1 << 64:
-            raise runtime_error("Overflow when unpacking long")
+            raise value_error("Overflow when unpacking long long")
         seed &= (1 << 64) - 1  # a negative seed is taken as its uint64 bits, as in PyTorch
         self.next_double_normal = self.next_float_normal = None
         if self.engine is None:

@@ -17,7 +17,7 @@ import random as python_random
 import re
 import sys
 
-from gradcli.autodiff.tensor import Tensor
+from gradcli.autodiff.tensor import PARAMETERS, Tensor
 from gradcli.base import diagnostics
 from gradcli.base.budget import budget_error
 from gradcli.base.errors import ProgramError, name_error, type_error
@@ -110,6 +110,10 @@ class _OneArgumentType(type):
             raise type_error("gradcli supports type() with one argument only")
         value = args[0]
         if value.__class__ is Tensor:
+            if value in PARAMETERS:  # an nn.Parameter is a marked Tensor here
+                from gradcli.torch.nn.module import Parameter
+
+                return Parameter
             return scope_names.TORCH.members.get("Tensor", Tensor)
         return value.__class__
 

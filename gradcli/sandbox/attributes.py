@@ -20,7 +20,7 @@ from gradcli.sandbox.guards import check_format_spec, check_str_width
 from gradcli.sandbox.scope import TORCH_FUNCTIONS, Namespace
 from gradcli.torch import functions as api
 from gradcli.torch import runtime_state
-from gradcli.torch.access import program_object_attribute, set_program_object_attribute
+from gradcli.torch.access import program_object_attribute
 from gradcli.torch.autograd.grad_mode import GradModeContext
 
 NON_LEAF_GRAD_WARNING = (
@@ -249,8 +249,6 @@ def program_attributes(cls) -> frozenset:
 
 
 def set_attribute(obj, attr: str, value) -> None:
-    if obj.__class__ is not Tensor and hasattr(obj.__class__, "_program_attributes_"):
-        return set_program_object_attribute(obj, attr, value)
     if obj.__class__ is not Tensor:
         raise attribute_error(
             f"'{type_name(obj)}' object has no attribute '{attr}'"

@@ -13,7 +13,7 @@ import functools
 import types
 
 from gradcli.autodiff.tensor import Tensor
-from gradcli.base.errors import attribute_error
+from gradcli.base.errors import attribute_error, runtime_error
 from gradcli.sandbox import attributes
 from gradcli.sandbox import scope as names
 from gradcli.sandbox.attributes import python_method
@@ -322,5 +322,22 @@ def delete_attribute(obj, name: str) -> None:
         delattr(obj, name)
         return
     if cls is Tensor:
-        raise attribute_error(f"cannot delete attribute '{name}' of a tensor")
+        _delete_tensor_attribute(obj, name)
+        return
     missing(obj, name)
+
+
+def _delete_tensor_attribute(tensor: Tensor, name: str) -> None:
+    """`del x.name`: PyTorch clears .grad and refuses the rest, each in its own words (a
+    property is not writable; a method is found on the class, not on the tensor)."""
+    if name == "grad":
+        attributes.set_attribute(tensor, "grad", None)
+    elif name == "data":
+        raise runtime_error("Deleting tensor data is not allowed. Delete tensor instead!")
+    elif name == "requires_grad":
+        raise runtime_error("requires_grad must be a bool")
+    elif name in attributes.TENSOR_PROPERTIES:
+        raise attribute_error(
+            f"attribute '{name}' of 'torch._C.TensorBase' objects is not writable")
+    else:
+        raise attribute_error(f"'Tensor' object has no attribute '{name}'")

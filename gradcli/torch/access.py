@@ -55,14 +55,3 @@ def program_object_attribute(obj, attr: str):
         except ProgramError:
             raise
     raise attribute_error(f"'{type(obj).__name__}' object has no attribute '{attr}'")
-
-
-def set_program_object_attribute(obj, attr: str, value) -> None:
-    """`obj.attr = value` by a program: public names only (a Module registers parameters
-    and sub-modules this way)."""
-    from gradcli.base.errors import attribute_error
-
-    if attr.startswith("_"):
-        raise attribute_error(
-            f"gradcli programs cannot set '{attr}' on a '{type(obj).__name__}' object")
-    setattr(obj, attr, value)

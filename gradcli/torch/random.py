@@ -13,7 +13,7 @@ from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.random import distributions as D
 from gradcli.random.generator import STATE_BYTES, Generator, default_generator
-from gradcli.torch import _common, creation, inplace, pointwise
+from gradcli.torch import _common, creation, device_string, inplace, pointwise
 from gradcli.torch.autograd.grad_mode import no_grad
 
 _KERNEL_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Float",
@@ -23,6 +23,14 @@ _KERNEL_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool", "float32": "Flo
 def _not_implemented(kernel: str, dtype) -> ProgramError:
     return ProgramError("NotImplementedError",
                         f'"{kernel}" not implemented for \'{_KERNEL_TYPE[dtype.name]}\'')
+
+
+def _generator_argument(generator, function: str) -> None:
+    """A generator= that is not one, for the functions PyTorch's parser knows one signature
+    of (the others list every overload: known_differences.txt)."""
+    if generator is not None and not isinstance(generator, Generator):
+        raise type_error(f"{function}(): argument 'generator' must be torch.Generator, not "
+                         f"{_common.type_name(generator)}")
 
 
 def _generator(generator) -> Generator:
@@ -215,6 +223,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    _generator_argument(generator, "multinomial")
     if input.ndim not in (1, 2):
         raise runtime_error("prob_dist must be 1 or 2 dim")
     _floating(input.dtype, "multinomial")
@@ -268,8 +277,11 @@ def _fill(target: Tensor, entry: O.Op, draw) -> Tensor:
     `draw(shape)` returns values in row-major draw order. PyTorch's TensorIterator walks a
     tensor in memory order (dimensions sorted by stride), so a transposed view gets its
     values in its base's layout order: the draw is made in that order and put back."""
-    if not _common.is_tensor(target):
-        raise type_error("in-place operations need a tensor")
+    if not _common.is_tensor(target):  # nn.init.uniform_(3) calls 3.uniform_()
+        from gradcli.base.errors import attribute_error
+
+        method = entry.overload.split(".")[0]
+        raise attribute_error(f"'{_common.type_name(target)}' object has no attribute '{method}'")
     inplace._check_inplace(target)
     array = target.array
     order = sorted(range(array.ndim), key=lambda d: -abs(array.strides[d]))
@@ -286,12 +298,14 @@ def _contiguous(t: Tensor) -> bool:
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None, **_from_to):
+    _generator_argument(generator, "uniform_")
     low, high = float(_from_to.get("from", a)), float(_from_to.get("to", b))
     return _fill(self, _UNIFORM,
                  lambda shape: uniform_values(shape, self.dtype, low, high, generator))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    _generator_argument(generator, "normal_")
     return _fill(self, _NORMAL, lambda shape: normal_values(
         shape, self.dtype, float(mean), float(std), generator, _contiguous(self)))
 
@@ -311,8 +325,6 @@ def bernoulli_(self, p=0.5, *, generator=None):
 def _fill_logical(target: Tensor, entry: O.Op, draw) -> Tensor:
     """A fill in the target's logical order: bernoulli_ with a tensor p (for a
     non-contiguous target PyTorch's iterator order over both tensors is not reproduced)."""
-    if not _common.is_tensor(target):
-        raise type_error("in-place operations need a tensor")
     inplace._check_inplace(target)
     values = draw(target.shape)
     return inplace.inplace(target, lambda s: O.call(entry, (s,), values))
@@ -328,6 +340,7 @@ def random_(self, *args, generator=None, **bounds):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
+    _generator_argument(generator, "exponential_")
     _floating(self.dtype, "exponential_cpu")
 
     def draw(shape):
@@ -340,9 +353,17 @@ def exponential_(self, lambd=1.0, *, generator=None):
 # ----- seeding and state -------------------------------------------------------------------
 
 def manual_seed(seed):
+    """torch.manual_seed: `int(seed)` first (a float or a numeric string is taken), then
+    the generator's own check."""
     seed = int(seed.array) if _common.is_tensor(seed) else seed
-    if isinstance(seed, float) or not isinstance(seed, int):
-        raise type_error(f"manual_seed expected a long, but got {_common.type_name(seed)}")
+    if isinstance(seed, (str, float)):
+        try:
+            seed = int(seed)
+        except (ValueError, OverflowError) as exc:
+            raise ProgramError(type(exc).__name__, str(exc)) from None
+    elif not isinstance(seed, int):
+        raise type_error("int() argument must be a string, a bytes-like object or a real "
+                         f"number, not '{_common.type_name(seed)}'")
     return default_generator().manual_seed(seed)
 
 
@@ -402,11 +423,37 @@ def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="device
     return ForkRng(bool(enabled))
 
 
+# What torch.Generator(device=...) says on a CPU-only build for each other device type
+_NO_GENERATOR = {
+    "cuda": "Cannot get CUDA generator without ATen_cuda library. PyTorch splits its backend "
+            "into two shared libraries: a CPU library and a CUDA library; this error has "
+            "occurred because you are trying to use some CUDA functionality, but the CUDA "
+            "library has not been loaded by the dynamic linker for some reason.  The CUDA "
+            "library MUST be loaded, EVEN IF you don't directly use any symbols from the CUDA "
+            "library! One common culprit is a lack of -Wl,--no-as-needed in your link "
+            "arguments; many dynamic linkers will delete dynamic library dependencies if you "
+            "don't depend on any of their symbols.  You can check if this has occurred by "
+            "using ldd on your binary to see if there is a dependency on *_cuda.so library.",
+    "xpu": "Cannot get XPU generator without ATen_xpu library.",
+    "hip": "Backend doesn`t support getNewGenerator()",
+    "hpu": "Backend doesn`t support getNewGenerator()",
+    "xla": "Cannot get XLA generator without torch_xla library. This error has occurred "
+           "because you are trying to use some XLA functionality, but the XLA library has not "
+           "been loaded by the dynamic linker. You must load xla libraries by `import "
+           "torch_xla`",
+    "mps": "Cannot execute getNewGenerator() without MPS backend.",
+    "mtia": "Cannot execute getNewGenerator() without MTIA backend.",
+    "privateuseone": "Please register PrivateUse1HooksInterface by "
+                     "`RegisterPrivateUse1HooksInterface` first.",
+}
+
+
 def new_generator(device="cpu"):
     """torch.Generator(device='cpu'): seeded with PyTorch's default_rng_seed_val."""
-    if str(device) != "cpu":
+    kind, _ = device_string.parse(device if isinstance(device, str) else str(device))
+    if kind != "cpu":
         raise runtime_error(
-            f"Expected one of cpu, cuda, ... device type at start of device string: {device}")
+            _NO_GENERATOR.get(kind, f"{kind.upper()} device type not an accelerator."))
     return Generator()
 
 

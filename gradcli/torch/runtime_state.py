@@ -14,13 +14,11 @@ import numpy as np
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import dtypes, printing
 from gradcli.base.errors import ProgramError, runtime_error, type_error
+from gradcli.torch import device_string
 from gradcli.torch import functions as api
 from gradcli.torch.autograd.grad_mode import GradModeContext
 
 NO_CUDA = "Torch not compiled with CUDA enabled"
-DEVICE_TYPES = ("cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
-                "lazy, vulkan, mps, meta, hpu, mtia, privateuseone")
-_KNOWN = set(DEVICE_TYPES.split(", "))
 
 
 class Device:
@@ -32,16 +30,19 @@ class Device:
     def __init__(self, type, index=None):  # noqa: A002 - PyTorch's parameter name
         if isinstance(type, Device):
             type, index = type.type, type.index
+        if isinstance(type, int) and not isinstance(type, bool):
+            # an index alone names the current accelerator, and the oracle machine has none
+            raise runtime_error("Cannot access accelerator device when none is available.")
         if not isinstance(type, str):
+            got = builtins_type_name(type)
             raise type_error(
-                f"device() received an invalid combination of arguments - got "
-                f"({builtins_type_name(type)})")
-        kind, _, number = type.partition(":")
-        if kind not in _KNOWN:
-            raise runtime_error(
-                f"Expected one of {DEVICE_TYPES} device type at start of device string: {type}")
-        if number:
-            index = int(number)
+                f"device() received an invalid combination of arguments - got ({got}), but "
+                "expected one of:\n * (torch.device device)\n      didn't match because some "
+                f"of the arguments have invalid types: (!{got}!)\n * (str type, int index = -1)"
+                "\n")
+        kind, number = device_string.parse(type)
+        if number is not None:
+            index = number
         self.type = kind
         self.index = index
 

@@ -114,7 +114,11 @@ class _TensorType(type):
         return isinstance(value, Tensor)
 
     def __subclasscheck__(cls, other) -> bool:
-        return isinstance(other, type) and issubclass(other, (Tensor, cls.__class__))
+        # torch.Tensor itself, and nn.Parameter (whose metaclass says it is a tensor class;
+        # programs cannot write metaclasses)
+        return isinstance(other, type) and (
+            other is cls or issubclass(other, Tensor)
+            or getattr(type(other), "tensor_subclass", False))
 
     def __call__(cls, *args, **kwargs):
         return cls._construct(*args, **kwargs)

@@ -158,7 +158,7 @@ def once_differentiable(fn):
         results = []
         for out in (outputs,) if single else outputs:
             if out.__class__ is Tensor and out.dtype.is_floating_point:
-                node = Node(_DELAYED_ERROR, (), (), None, None, (), ())
+                node = _DelayedErrorNode(_DELAYED_ERROR, (), (), None, None, (), ())
                 out = Tensor(out.array, out.dtype, True, node)
             results.append(out)
         return results[0] if single else tuple(results)
@@ -175,6 +175,18 @@ def _delayed_error(ctx, grad, xp):
 
 _DELAYED_ERROR = Op("DelayedError", None, None, False, name="DelayedError")
 _DELAYED_ERROR.backward = _delayed_error
+
+
+class _DelayedErrorNode(Node):
+    """PyTorch's DelayedError node: its Python class is `Error`, its name() the C++ one."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "torch::autograd::Error"
+
+    def __repr__(self) -> str:
+        return f"<Error object at {id(self):#x}>"
 
 
 class _FunctionMeta(type):
@@ -353,15 +365,15 @@ def _save(node, results) -> None:
 
     saved, versions = [], []
     output_ids = {id(r): r for r in results if r.__class__ is Tensor}
-    for t in node.to_save:
+    for index, t in enumerate(node.to_save):
         if t is None:
             saved.append(None)
             versions.append(None)
             continue
         if t.__class__ is not Tensor:
             raise ProgramError(
-                "TypeError", "save_for_backward can only save variables, but argument 0 is "
-                f"of type {type(t).__name__}")
+                "TypeError", "save_for_backward can only save variables, but argument "
+                f"{index} is of type {type(t).__name__}")
         if HookStack.stack:
             saved.append(pack_one(t))
         elif id(t) in output_ids and t.grad_fn is node:
@@ -402,16 +414,23 @@ def _run_backward(node, grad, xp):
                 f"function {node.name()} returned an incorrect number of gradients "
                 f"(expected {expected}, got {len(result)})")
         result = result[:expected]
+    # PyTorch checks every returned gradient before using any (PyNode::apply)
+    tensor_positions = set(node._tensor_positions)
+    for position, value in enumerate(result):
+        if position not in tensor_positions:
+            if value is not None:
+                raise runtime_error(
+                    f"function {node.name()} returned a gradient different than None at "
+                    f"position {position + 1}, but the corresponding forward input was not a "
+                    "Variable")
+        elif value is not None and value.__class__ is not Tensor:
+            raise runtime_error(f"expected Variable or None (got {type(value).__name__})")
     grads = []
     for edge_index, position in enumerate(node._tensor_positions):
         value = result[position]
         if value is None or not node.needs[edge_index]:
             grads.append(None)
             continue
-        if value.__class__ is not Tensor:
-            raise runtime_error(
-                f"function {node.name()} returned a gradient different than None at position "
-                f"{position + 1}, but the corresponding forward input was not a Variable")
         shape = node.inputs_meta[edge_index][0]
         if value.shape != shape and not _expandable(shape, value.shape):
             raise runtime_error(

@@ -16,15 +16,23 @@ from gradcli.torch import functions as api
 
 
 def _as_tuple(value, arg_name="inputs", fn_name="jacobian"):
-    if isinstance(value, tuple):
-        return True, value
-    if isinstance(value, list):
-        return True, tuple(value)
-    if value.__class__ is not Tensor:
-        raise ProgramTypeError(
-            f"The {arg_name} given to {fn_name} must be either a Tensor or a tuple of Tensors "
-            f"but the value at index 0 has type {type(value).__name__}.")
-    return False, (value,)
+    """(whether value was a tuple, value as a tuple of tensors); a list is not a tuple."""
+    is_tuple = isinstance(value, tuple)
+    values = value if is_tuple else (value,)
+    for i, el in enumerate(values):
+        if el.__class__ is not Tensor:
+            where = f"value at index {i}" if is_tuple else f"given {arg_name}"
+            raise ProgramTypeError(
+                f"The {arg_name} given to {fn_name} must be either a Tensor or a tuple of "
+                f"Tensors but the {where} has type {_type_repr(el)}.")
+    return is_tuple, values
+
+
+def _type_repr(value) -> str:
+    cls = type(value)
+    if cls.__module__ == "builtins":
+        return f"<class '{cls.__qualname__}'>"
+    return repr(cls)
 
 
 def ProgramTypeError(message):
@@ -126,10 +134,10 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
 
     def jac_func(*inp):
         out = func(*inp)
-        if out.__class__ is not Tensor or out.numel() != 1:
-            raise runtime_error(
-                "The function given to hessian should return a single Tensor containing a "
-                "single element")
+        is_tuple_out, outs = _as_tuple(out, "outputs of the user-provided function", "hessian")
+        if strict:
+            _check_requires_grad(outs)
+        _check_single_element(is_tuple_out, outs[0], "hessian")
         jac = jacobian(lambda *i: api.reshape(func(*i), ()), inp, create_graph=True)
         if strict:
             for k, j in enumerate(jac):
@@ -149,19 +157,31 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
     return result
 
 
-def _check_v(v, outputs, what="outputs"):
-    if v is None:
-        if len(outputs) != 1 or outputs[0].numel() != 1:
+def _check_single_element(is_tuple_out, out, fn_name) -> None:
+    """hessian, vhp and hvp differentiate a scalar function."""
+    if is_tuple_out or out.__class__ is not Tensor:
+        raise runtime_error(f"The function given to {fn_name} should return a single Tensor")
+    if out.numel() != 1:
+        raise runtime_error(
+            f"The Tensor returned by the function given to {fn_name} should contain a single "
+            "element")
+
+
+def _check_v(v, others, is_others_tuple, fn_name):
+    """PyTorch's _validate_v: v has one entry of the same size per output (vjp) or per
+    input (jvp, vhp, hvp)."""
+    _, v = _as_tuple(v, "v", fn_name)
+    if len(others) != len(v):
+        if is_others_tuple:
             raise runtime_error(
-                "The vector v can only be None if the user-provided function returns a single "
-                "Tensor with a single element.")
-        return (api.ones_like(outputs[0]),)
-    _, v = _as_tuple(v, "v")
-    for i, (a, b) in enumerate(zip(v, outputs, strict=False)):
+                f"v is a tuple of invalid length: should be {len(others)} but got {len(v)}.")
+        raise runtime_error("The given v should contain a single Tensor.")
+    for i, (a, b) in enumerate(zip(v, others, strict=True)):
         if a.shape != b.shape:
+            entry = f"Entry {i} in " if is_others_tuple else ""
             raise runtime_error(
-                f"Entry {i} in {'v' if what == 'outputs' else what} has invalid size: should be "
-                f"{_size(b.shape)} but got {_size(a.shape)}.")
+                f"{entry}v has invalid size: should be {_size(b.shape)} but got "
+                f"{_size(a.shape)}.")
     return v
 
 
@@ -177,7 +197,14 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         is_tuple_out, outputs = _as_tuple(outputs, "outputs of the user-provided function", "vjp")
         if strict:
             _check_requires_grad(outputs)
-        v = _check_v(v, outputs)
+        if v is None:
+            if len(outputs) != 1 or outputs[0].numel() != 1:
+                raise runtime_error(
+                    "The vector v can only be None if the user-provided function returns a "
+                    "single Tensor with a single element.")
+            v = (api.ones_like(outputs[0]),)
+        else:
+            v = _check_v(v, outputs, is_tuple_out, "vjp")
         grads = _grads(outputs, inputs, v, create_graph)
         grads = tuple(api.zeros_like(x) if g is None else g
                       for g, x in zip(grads, inputs, strict=True))
@@ -197,7 +224,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
                     "is a single Tensor with a single element.")
             v = (api.ones_like(inputs[0]),)
         else:
-            v = _check_v(v, inputs, "v")
+            v = _check_v(v, inputs, is_tuple_in, "jvp")
         outputs = func(*inputs)
         is_tuple_out, outputs = _as_tuple(outputs, "outputs of the user-provided function", "jvp")
         results = jvp_by_double_backward(outputs, inputs, v, create_graph)
@@ -239,10 +266,7 @@ def _second_order(func, inputs, v, create_graph, name):
         inputs = _prepare(inputs, create_graph)
         output = func(*inputs)
         is_tuple_out, outs = _as_tuple(output, "outputs of the user-provided function", name)
-        if is_tuple_out or outs[0].numel() != 1:
-            raise runtime_error(
-                f"The function given to {name} should return a single Tensor containing a "
-                "single element")
+        _check_single_element(is_tuple_out, outs[0], name)
         if v is None:
             if len(inputs) != 1 or inputs[0].numel() != 1:
                 raise runtime_error(
@@ -250,7 +274,7 @@ def _second_order(func, inputs, v, create_graph, name):
                     "is a single Tensor with a single element.")
             v = (api.ones_like(inputs[0]),)
         else:
-            v = _check_v(v, inputs, "v")
+            v = _check_v(v, inputs, is_tuple_in, name)
         grads = _grads(outs, inputs, (None,), create_graph=True)
         pairs = [(g, t) for g, t in zip(grads, v, strict=True)
                  if g is not None and g.requires_grad]

@@ -34,8 +34,7 @@ def _differentiable_copies(args, argnums):
     for i in positions:
         a = args[i]
         if a.__class__ is not Tensor:
-            raise runtime_error(
-                f"grad(f)(*args): Expected args[{i}] to be a Tensor")
+            raise value_error(f"Thing passed to transform API must be Tensor, got {type_repr(a)}")
         if a.requires_grad:
             nested = True
             args[i] = alias(a)
@@ -60,7 +59,7 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs, api_name):
         if output.__class__ is not Tensor:
             raise runtime_error(
                 f"{api_name}(f)(*args): Expected f(*args) to return a Tensor, got "
-                f"{type(output).__name__}")
+                f"{type_repr(output)}")
         if output.ndim != 0:
             raise runtime_error(
                 f"{api_name}(f)(*args): Expected f(*args) to return a scalar Tensor, got "
@@ -154,22 +153,31 @@ def vjp(func, *primals, has_aux=False):
     return (shown, fn, aux) if has_aux else (shown, fn)
 
 
+JVP = "jvp(f, primals, tangents)"
+
+
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
-    if not isinstance(primals, (tuple, list)):
+    if not isinstance(primals, tuple):
         raise runtime_error(
-            "jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be "
-            "valid to call f(*primals).")
-    if not isinstance(tangents, (tuple, list)) or len(tangents) != len(primals):
+            f"{JVP}: Expected primals to be a tuple. E.g. it should be valid to call "
+            "f(*primals).")
+    primals_spec, tangents_spec = _structure(primals), _structure(tangents)
+    if primals_spec != tangents_spec:
         raise runtime_error(
-            "jvp(f, primals, tangents): Expected primals and tangents to have the same python "
-            "structure. For example, if primals is a tuple of 3 tensors, tangents also must "
-            "be. Got primals with structure "
-            f"{_structure(primals)} and tangents with structure {_structure(tangents)}")
+            f"{JVP}: Expected primals and tangents to have the same python structure. For "
+            "example, if primals is a tuple of 3 tensors, tangents also must be. Got primals "
+            f"with structure {primals_spec} and tangents with structure {tangents_spec}")
+    _only_tensors(primals, "primals")
+    _only_tensors(tangents, "tangents")
     with api_enable_grad():
         args, _, nested = _differentiable_copies(primals, tuple(range(len(primals))))
         output = func(*args)
         aux = None
         if has_aux:
+            if not (isinstance(output, tuple) and len(output) == 2):
+                raise runtime_error(
+                    f"{JVP}: output of function f should be a tuple: (output, aux) if has_aux "
+                    "is True")
             output, aux = output
         tupled, outputs = _flat(output)
         results = jvp_by_double_backward(outputs, args, tuple(tangents), nested)
@@ -181,8 +189,37 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     return (out, res, aux) if has_aux else (out, res)
 
 
-def _structure(value) -> str:
-    return "TreeSpec(tuple, None, [" + ", ".join("*" for _ in value) + "])"
+def _only_tensors(values, argname) -> None:
+    """PyTorch's assert_non_empty_list_of_tensors (the primals and tangents are flat here:
+    a nested one has a different structure and was refused before)."""
+    if len(values) == 0:
+        raise runtime_error(f"{JVP}: Expected {argname} to contain at least one Tensor.")
+    for value in values:
+        if value.__class__ is not Tensor:
+            raise runtime_error(
+                f"{JVP}: Expected {argname} to only contain Tensors, got {type_repr(value)}")
+
+
+def _structure(value, indent: int = 0) -> str:
+    """repr() of the pytree TreeSpec of value: tuples and lists are nodes (one child per
+    line after the first, indented by depth), None an empty node, anything else a leaf."""
+    if value is None:
+        return "TreeSpec(NoneType, None, [])"
+    if not isinstance(value, (tuple, list)):
+        return "*"
+    indent += 2
+    children = [_structure(v, indent) for v in value]
+    inner = ",".join([children[0], *("\n" + " " * indent + c for c in children[1:])]) \
+        if children else ""
+    return f"TreeSpec({type(value).__name__}, None, [{inner}])"
+
+
+def type_repr(value) -> str:
+    """type(value) as PyTorch's messages print it: <class 'float'>."""
+    cls = type(value)
+    if cls.__module__ == "builtins":
+        return f"<class '{cls.__qualname__}'>"
+    return repr(cls)
 
 
 def linearize(func, *primals):
@@ -263,10 +300,19 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
 def _vmap_call(func, in_dims, out_dims, args, kwargs):
     name = _name(func)
-    if isinstance(in_dims, (tuple, list)):
+    if not isinstance(in_dims, (int, tuple)):
+        raise value_error(
+            f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): expected `in_dims` to be int or "
+            "a (potentially nested) tuple matching the structure of inputs, got: "
+            f"{type_repr(in_dims)}.")
+    if not args:
+        raise value_error(
+            f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add inputs, or you are "
+            "trying to vmap over a function with no inputs. The latter is unsupported.")
+    if isinstance(in_dims, tuple):
         if len(in_dims) != len(args):
             raise value_error(
-                f"vmap({name}, in_dims={_repr_dims(in_dims)}, ...)(<inputs>): in_dims is not "
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): in_dims is not "
                 f"compatible with the structure of `inputs`. in_dims has structure "
                 f"{_structure(in_dims)} but inputs has structure {_structure(args)}.")
         dims = list(in_dims)
@@ -276,23 +322,24 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs):
     for i, (a, d) in enumerate(zip(args, dims, strict=True)):
         if d is None:
             continue
+        if not isinstance(d, int):
+            raise value_error(
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} for an input "
+                "but in_dim must be either an integer dimension or None.")
         if a.__class__ is not Tensor:
             raise value_error(
-                f"vmap({name}, in_dims={_repr_dims(in_dims)}, ...)(<inputs>): Got in_dim={d} "
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} "
                 f"for an input but the input is of type {type(a)}. We cannot vmap over "
                 "non-Tensor arguments, please use None as the respective in_dim")
         if not -a.ndim <= d < a.ndim:
             raise value_error(
-                f"vmap({name}, in_dims={_repr_dims(in_dims)}, ...)(<inputs>): Got in_dim={d} "
+                f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={d} "
                 f"for some input, but that input is a Tensor of dimensionality {a.ndim} so "
                 f"expected in_dim to satisfy -{a.ndim} <= in_dim < {a.ndim}.")
         dims[i] = d % a.ndim
         sizes.append(a.shape[dims[i]])
     if not sizes:
-        raise value_error(
-            f"vmap({name}, in_dims={_repr_dims(in_dims)}, ...)(<inputs>): Got in_dims="
-            f"{_repr_dims(in_dims)} and no tensors to vmap over. Please provide at least one "
-            "Tensor to vmap over (and set its in_dim to a non-None value).")
+        raise value_error("vmap: Expected at least one Tensor to vmap over")
     if len(set(sizes)) != 1:
         raise value_error(
             "vmap: Expected all tensors to have the same size in the mapped dimension, got "
@@ -334,10 +381,6 @@ def _select(tensor, dim, index):
     from gradcli.aten import ops
 
     return ops.call(ops.select, (tensor,), (dim, index))
-
-
-def _repr_dims(dims) -> str:
-    return repr(tuple(dims)) if isinstance(dims, list) else repr(dims)
 
 
 MEMBERS = {

@@ -24,6 +24,8 @@ class _ParameterMeta(type):
     """gradcli has one Tensor class (its fast paths test `x.__class__ is Tensor`), so a
     Parameter is a Tensor marked in tensor.PARAMETERS; isinstance asks the mark."""
 
+    tensor_subclass = True  # issubclass(nn.Parameter, torch.Tensor)
+
     def __instancecheck__(cls, obj) -> bool:
         return obj.__class__ is Tensor and obj in PARAMETERS
 
@@ -38,8 +40,8 @@ class Parameter(metaclass=_ParameterMeta):
         if data is None:
             data = api.empty(0)
         if data.__class__ is not Tensor:
-            raise type_error(
-                f"Parameter.__new__() argument 'data' must be Tensor, not {typename(data)}")
+            # PyTorch takes anything else for a tensor subclass and calls data.detach()
+            raise attribute_error(f"'{type(data).__name__}' object has no attribute 'detach'")
         api.check_requires_grad(data.dtype, requires_grad)
         param = Tensor(data.array, data.dtype, bool(requires_grad))
         param.version = data.version
@@ -346,9 +348,11 @@ class Module:
     def get_parameter(self, target: str):
         module_path, _, param_name = target.rpartition(".")
         module = self.get_submodule(module_path)
-        if param_name not in module._parameters:
-            raise attribute_error(f"`{param_name}` is not an nn.Parameter")
-        return module._parameters[param_name]
+        if param_name in module._parameters:
+            return module._parameters[param_name]
+        if not _has_attribute(module, param_name):
+            raise attribute_error(f"{module._get_name()} has no attribute `{param_name}`")
+        raise attribute_error(f"`{param_name}` is not an nn.Parameter")
 
     # ----- walking the tree -----
 

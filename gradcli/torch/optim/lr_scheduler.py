@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradcli.autodiff.tensor import PARAMETERS, Tensor
 from gradcli.base.diagnostics import warn
 from gradcli.base.errors import ProgramError, type_error
 from gradcli.torch.optim.optimizer import Optimizer
@@ -17,13 +18,20 @@ GET_LR_OUTSIDE_STEP = ("To get the last learning rate computed by the scheduler,
                        "`get_last_lr()`.")
 
 
+def _class_name(obj) -> str:
+    """type(obj).__name__ as PyTorch has it: an nn.Parameter is a Tensor here, marked."""
+    if obj.__class__ is Tensor:
+        return "Parameter" if obj in PARAMETERS else "Tensor"
+    return type(obj).__name__
+
+
 class LRScheduler:
     _program_attributes_ = frozenset({"optimizer", "last_epoch", "base_lrs", "step",
                                       "get_last_lr", "get_lr", "state_dict"})
 
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
-            raise type_error(f"{type(optimizer).__name__} is not an Optimizer")
+            raise type_error(f"{_class_name(optimizer)} is not an Optimizer")
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:

@@ -20,14 +20,6 @@ from gradcli.torch import functions as api
 from gradcli.torch.nn.module import typename
 
 
-class _RequiredParameter:
-    def __repr__(self) -> str:
-        return "<required parameter>"
-
-
-required = _RequiredParameter()
-
-
 class Optimizer:
     _program_attributes_ = frozenset({
         "param_groups", "state", "defaults", "step", "zero_grad", "add_param_group",
@@ -84,9 +76,6 @@ class Optimizer:
                     param.grad_fn is None or param.retains_grad):
                 raise value_error("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
-            if default is required and name not in param_group:
-                raise value_error(f"parameter group didn't specify a value of required "
-                                  f"optimization parameter {name}")
             param_group.setdefault(name, default)
         if len(tensors) != len({id(p) for p in tensors}):
             warn("optimizer contains a parameter group with duplicate parameters; in future, "
