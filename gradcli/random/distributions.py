@@ -212,7 +212,7 @@ def _normal_16_avx2(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
 
 def _fma32(value: np.ndarray, std: float, mean: float) -> np.ndarray:
     """_mm256_fmadd_ps(value, std, mean): the float32 product is exact in float64."""
-    if std == 1.0 and mean == 0.0:
+    if std == 1.0 and mean == 0.0 and not math.copysign(1.0, mean) < 0:
         return value + F32(0.0)  # fma(x, 1, 0): x, but -0.0 (r = 0 when u = 0) is +0.0
     return fma32(value, F32(std), F32(mean))
 

@@ -117,7 +117,7 @@ class Float32Fill:
     def run(self, words: np.ndarray, out: np.ndarray) -> bool:
         """Turn (blocks, 16) uint32 words (overwritten) into (blocks, 16) float32 normals
         r cos | r sin, before the fmadd with std and mean. Returns whether some r is 0
-        (a u1 of 0), where r * cos or r * sin can be -0.0."""
+        (a u1 of 0: r is -0.0 there), the only way a value can be -0.0."""
         # k = w & (2^24 - 1) and float(k), exact, for both halves in place: 2 contiguous passes
         ints = words.view(I32)
         np.bitwise_and(ints, _MASK24, ints)
@@ -167,8 +167,7 @@ class Float32Fill:
         # The rest of log256_ps is y = fma(y, z, e q1); y -= z * 0.5; x += y; x += e q2,
         # then r = sqrt(-2 x). Scaling by 2 commutes with every rounding here, so it is
         # computed doubled and negated: fma(y, 2z, -2 e q1) = 2 fma(y, z, e q1), then
-        # 2y = that - z (no z * 0.5 pass), 2x + 2y, and -2x = e' (2 q2) - (2x + 2y). The
-        # last subtraction also gives +0.0, not -0.0, at x = 0 (where u1 = 0).
+        # 2y = that - z (no z * 0.5 pass), 2x + 2y, and -2x = e' (2 q2) - (2x + 2y).
         t[...] = y
         add(z, z, x64)  # 2z, exact, as float64
         multiply(t, x64, t)
@@ -180,7 +179,10 @@ class Float32Fill:
         add(x, y, x)  # 2 (x + y)
         multiply(e, c["log_q2"], e)  # e' (2 q2): exact (9-bit constant, e' <= 24)
         subtract(e, x, x)  # -2 (x + y + e q2)
-        return np.sqrt(x, x), zero
+        np.sqrt(x, x)
+        if zero:
+            x[x == 0] = -0.0  # PyTorch's r = sqrt(-2 * +0.0) is -0.0
+        return x, zero
 
     # ----- sincos256_ps(2 pi u2) -----------------------------------------------------------
     def _sincos(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
