@@ -90,3 +90,25 @@ def test_whole_blocks_match_the_op_for_op_fill(mean, std):
     distributions._fmadd32(out, zero, std, mean)
     assert zero
     assert _same_bits(out, reference) == 0
+
+
+@pytest.mark.parametrize("mean, std", [(0.0, 1.0), (0.0, 2.5), (0.0, -0.75), (1.5, 1.0),
+                                       (-0.0, 1.0), (0.3, 1.7)])
+def test_the_float64_fmadd_is_one_rounding(mean, std):
+    """normal_fill<double>'s value * std + mean, fused: every shortcut of _fmadd64 against
+    the exact rational result rounded once (Fraction to float rounds to nearest even)."""
+    from fractions import Fraction
+
+    values = np.random.default_rng(2).standard_normal(2000)
+    values[:4] = [0.0, -0.0, 1e-300, -3.0]
+    expected = []
+    for v in values:
+        exact = Fraction(v) * Fraction(std) + Fraction(mean)
+        if exact == 0:  # the sign of an exact zero: -0.0 only for (-0.0) + (-0.0)
+            product_negative = math.copysign(1.0, v) * math.copysign(1.0, std) < 0
+            negative = product_negative and math.copysign(1.0, mean) < 0
+            expected.append(-0.0 if negative else 0.0)
+        else:
+            expected.append(float(exact))
+    got = distributions._fmadd64(values.copy(), std, mean)
+    assert np.array_equal(got.view(np.int64), np.array(expected).view(np.int64))

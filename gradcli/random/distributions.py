@@ -224,9 +224,25 @@ def _normal_16_double(blocks: np.ndarray, mean: float, std: float) -> np.ndarray
     radius = np.sqrt(-2.0 * libm_log(u1))
     theta = 2.0 * math.pi * u2
     out = np.empty_like(blocks)
-    out[:, :8] = fma64(radius * np.cos(theta), std, mean)
-    out[:, 8:] = fma64(radius * np.sin(theta), std, mean)
-    return out
+    np.multiply(radius, np.cos(theta), out=out[:, :8])
+    np.multiply(radius, np.sin(theta), out=out[:, 8:])
+    return _fmadd64(out, std, mean)
+
+
+def _fmadd64(values: np.ndarray, std: float, mean: float) -> np.ndarray:
+    """fma(values, std, mean) (GCC's contraction of value * std + mean). A unit std or a
+    zero mean leave one rounding, which is numpy's own multiply or add: no emulation."""
+    if std == 1 and mean == 0 and not math.copysign(1.0, mean) < 0:
+        values += 0.0  # fma(v, 1, +0): v, but -0.0 (r = 0) becomes +0.0
+        return values
+    if mean == 0 and not math.copysign(1.0, mean) < 0:
+        values *= std  # the product rounded once; + 0.0 for the sign of a zero product
+        values += 0.0
+        return values
+    if std == 1:
+        values += mean
+        return values
+    return fma64(values, std, mean)
 
 
 # PyTorch's scalar loops call libm. numpy's float64 sin and cos agree with it bit for bit;

@@ -47,6 +47,7 @@ _UNIT_EXPONENT = 0x3F800000 - _SQRTHF_SHIFT
 # The input is j * 2^-24 with j = 2^24 - k an integer in [1, 2^24]: its float32 bits are
 # float(j)'s minus 24 in the exponent, so e = exponent field - 127 - 24.
 _EXPONENT_BIAS = 127 + 24
+_TWO24_BITS = int(np.array(2.0 ** 24, F32).view(I32))
 
 
 # ----- sincos256_ps ------------------------------------------------------------------------
@@ -113,15 +114,16 @@ class Float32Fill:
         self.both_wide = np.empty((2, *half), F64)
         self.factors = np.empty((2, *half), F64)
         self.octant = np.empty((3, *half), I32)
+        self.floats = np.empty((blocks, 16), F32)
 
     def run(self, words: np.ndarray, out: np.ndarray) -> bool:
-        """Turn (blocks, 16) uint32 words (overwritten) into (blocks, 16) float32 normals
+        """Turn (blocks, 16) uint32 words (masked in place) into (blocks, 16) float32 normals
         r cos | r sin, before the fmadd with std and mean. Returns whether some r is 0
         (a u1 of 0: r is -0.0 there), the only way a value can be -0.0."""
         # k = w & (2^24 - 1) and float(k), exact, for both halves in place: 2 contiguous passes
         ints = words.view(I32)
         np.bitwise_and(ints, _MASK24, ints)
-        floats = words.view(F32)
+        floats = self.floats
         np.copyto(floats, ints, "unsafe")
         radius, zero = self._radius(floats[:, :8])
         sin, cos = self._sincos(floats[:, 8:])
@@ -135,7 +137,7 @@ class Float32Fill:
         x, z, e, y, ints = self.r, self.z, self.e, self.y, self.q
         c = _F32
         subtract(c["two24"], k, x)  # j = 2^24 - k: 1 - u1 = j 2^-24
-        zero = bool(x.max() == c["two24"])
+        zero = bool(x.view(I32).max() == _TWO24_BITS)  # positive floats order as their bits
         bits = x.view(I32)
         add(bits, _SQRTHF_SHIFT, bits)
         np.right_shift(bits, 23, ints)
