@@ -60,6 +60,7 @@ _FOPI_HALF = F32(F32(1.27323954473516) * F32(0.5))
 _DP1_2 = F32(-0.78515625 * 2)
 _DP2_2 = F32(-2.4187564849853515625e-4 * 2)
 _DP3_2 = float(F32(-3.77489497744594108e-8)) * 2
+_DP3_2_64 = F64(_DP3_2)
 _SINCOF = [float(F32(c)) for c in (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)]
 _COSCOF = [float(F32(c)) for c in (
     2.443315711809948e-005, -1.388731625493765e-003, 4.166664568298827e-002)]
@@ -201,11 +202,9 @@ class Float32Fill:
         add(theta, x, x)
         multiply(a, _DP2_2, theta)
         add(x, theta, x)
-        t, x64 = self.d1, self.d2
-        t[...] = a
-        multiply(t, _DP3_2, t)
-        x64[...] = x
-        add(t, x64, t)
+        t = self.d1
+        multiply(a, _DP3_2_64, t)  # float64 loop: q * 2 DP3, exact
+        add(t, x, t)
         copyto(x, t, "unsafe")
         multiply(x, x, z)
         factors = self.factors  # (z, x) as float64: the two last fmas' multipliers
