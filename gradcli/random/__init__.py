@@ -84,3 +84,4 @@ Where PyTorch's float32 code uses vectorised transcendental functions, avx_mathf
 reproduces them including the multiply-adds GCC fuses, each rounded once (round to odd in
 float64, then to float32), so values agree bit for bit; fill32 equals avx_mathfun on every
 one of the 2^24 inputs of each half of a block (tests/test_random_fill.py).
+"""
