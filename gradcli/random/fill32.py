@@ -115,29 +115,29 @@ class Float32Fill:
         self.both_wide = np.empty((2, *half), F64)
         self.factors = np.empty((2, *half), F64)
         self.octant = np.empty((3, *half), I32)
-        self.floats = np.empty((blocks, 16), F32)
 
     def run(self, words: np.ndarray, out: np.ndarray) -> bool:
         """Turn (blocks, 16) uint32 words (masked in place) into (blocks, 16) float32 normals
         r cos | r sin, before the fmadd with std and mean. Returns whether some r is 0
         (a u1 of 0: r is -0.0 there), the only way a value can be -0.0."""
-        # k = w & (2^24 - 1) and float(k), exact, for both halves in place: 2 contiguous passes
+        # k = w & (2^24 - 1) for both halves in place: one contiguous pass
         ints = words.view(I32)
         np.bitwise_and(ints, _MASK24, ints)
-        floats = self.floats
-        np.copyto(floats, ints, "unsafe")
-        radius, zero = self._radius(floats[:, :8])
-        sin, cos = self._sincos(floats[:, 8:])
+        radius, zero = self._radius(ints[:, :8])
+        sin, cos = self._sincos(ints[:, 8:])
         np.multiply(radius, cos, out[:, :8])
         np.multiply(radius, sin, out[:, 8:])
         return zero
 
     # ----- r = sqrt(-2 log256_ps(1 - u1)) --------------------------------------------------
     def _radius(self, k: np.ndarray) -> tuple[np.ndarray, bool]:
+        """k: the (blocks, 8) integers of u1 (int32, or float32 holding them exactly)."""
         add, subtract, multiply, copyto = np.add, np.subtract, np.multiply, np.copyto
         x, z, e, y, ints = self.r, self.z, self.e, self.y, self.q
         c = _F32
-        subtract(c["two24"], k, x)  # j = 2^24 - k: 1 - u1 = j 2^-24
+        # j = 2^24 - k, 1 - u1 = j 2^-24. k converts to float32 exactly, inside the call:
+        # numpy's buffered cast makes the strided read cheaper than a pass of its own
+        subtract(c["two24"], k, x, dtype=F32)
         zero = bool(x.view(I32).max() == _TWO24_BITS)  # positive floats order as their bits
         bits = x.view(I32)
         add(bits, _SQRTHF_SHIFT, bits)
@@ -189,10 +189,11 @@ class Float32Fill:
 
     # ----- sincos256_ps(2 pi u2) -----------------------------------------------------------
     def _sincos(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """k: the (blocks, 8) integers of u2 (as in _radius)."""
         add, subtract, multiply, copyto = np.add, np.subtract, np.multiply, np.copyto
         q, a, x, z, theta = self.q, self.a, self.x, self.z, self.e
         c = _F32
-        multiply(k, _TWO_PI_ULP, theta)
+        multiply(k, _TWO_PI_ULP, theta, dtype=F32)
         multiply(theta, _FOPI_HALF, a)
         add(a, c["half"], a)
         q[...] = a  # q = j / 2: a >= 0.5, so truncation is floor
