@@ -35,6 +35,7 @@ _LOG_P = [float(F32(c)) for c in (
     7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
     -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
 )]
+_LOG_P64 = [F64(c) for c in _LOG_P]  # numpy scalars: no conversion in each call
 _LOG_Q1 = F32(-2.12194440e-4)
 _LOG_Q2 = F32(0.693359375)
 # log256_ps splits x into m * 2^e with m in [0.5, 1), then takes m' = 2m, e - 1 when
@@ -77,20 +78,25 @@ _COEFFICIENTS = [np.array([c, s], F64).reshape(2, 1, 1)
 # that grid, ties to even (C / ulp is even), i.e. RN32(v). For v = a * b + c the add of
 # c + C (exact: c is a float32 of that binade or above) rounds the exact sum once: a fused
 # multiply-add in two float64 passes, and the value stays in float64 for the next step.
-def _magic(binade: int) -> float:
-    return 1.5 * 2.0 ** (binade + 29)
+def _magic(binade: int) -> np.float64:
+    return F64(1.5 * 2.0 ** (binade + 29))
 
 
 _LOG_LAST_MAGIC = _magic(-2)
-_LOG_LAST_ADD = _LOG_P[8] + _LOG_LAST_MAGIC
+_LOG_LAST_ADD = _LOG_P64[8] + _LOG_LAST_MAGIC
 _POLY_MAGIC = [np.array([_magic(cos_binade), _magic(sin_binade)]).reshape(2, 1, 1)
                for cos_binade, sin_binade in ((-10, -7), (-5, -3))]
 _POLY_ADD = [coefficient + magic for coefficient, magic
              in zip(_COEFFICIENTS[1:], _POLY_MAGIC, strict=True)]
 # sign and swap of the octant q = j / 2 in 0..4, as bit 0 of (pattern >> q): the cosine is
 # negative for q in {1, 2}, the sine for {2, 3}, the polynomials swap for q odd
+_MINUS_HALF = F64(-0.5)
 _OCTANT_PATTERNS = np.array([0b00110, 0b01100, 0b01010], I32).reshape(3, 1, 1)
 
+_INT = {name: I32(value) for name, value in (
+    ("sqrthf_shift", _SQRTHF_SHIFT), ("unit_exponent", _UNIT_EXPONENT), ("23", 23),
+    ("mantissa", 0x7FFFFF), ("exponent_bias", _EXPONENT_BIAS), ("31", 31), ("1", 1),
+    ("mask24", _MASK24))}
 _F32 = {name: F32(value) for name, value in (
     ("one", 1.0), ("half", 0.5), ("two24", 2.0 ** 24), ("zero", 0.0),
     ("log_q1", F32(-2.0) * _LOG_Q1), ("log_q2", F32(2.0) * _LOG_Q2))}
@@ -122,7 +128,7 @@ class Float32Fill:
         (a u1 of 0: r is -0.0 there), the only way a value can be -0.0."""
         # k = w & (2^24 - 1) for both halves in place: one contiguous pass
         ints = words.view(I32)
-        np.bitwise_and(ints, _MASK24, ints)
+        np.bitwise_and(ints, _INT["mask24"], ints)
         radius, zero = self._radius(ints[:, :8])
         sin, cos = self._sincos(ints[:, 8:])
         np.multiply(radius, cos, out[:, :8])
@@ -140,21 +146,21 @@ class Float32Fill:
         subtract(c["two24"], k, x, dtype=F32)
         zero = bool(x.view(I32).max() == _TWO24_BITS)  # positive floats order as their bits
         bits = x.view(I32)
-        add(bits, _SQRTHF_SHIFT, bits)
-        np.right_shift(bits, 23, ints)
-        np.bitwise_and(bits, 0x7FFFFF, bits)
-        add(bits, _UNIT_EXPONENT, bits)
+        add(bits, _INT["sqrthf_shift"], bits)
+        np.right_shift(bits, _INT["23"], ints)
+        np.bitwise_and(bits, _INT["mantissa"], bits)
+        add(bits, _INT["unit_exponent"], bits)
         subtract(x, c["one"], x)  # x = m' - 1: exact (m' in [0.70, 1.42))
-        subtract(_EXPONENT_BIAS, ints, ints)  # e' = -e >= 0
+        subtract(_INT["exponent_bias"], ints, ints)  # e' = -e >= 0
         e[...] = ints
         multiply(x, x, z)
 
         # y = p0; y = fma(y, x, p_i) for p1 ... p8, in float64, rounded to float32 between
         x64, t = self.d1, self.d2
         x64[...] = x
-        multiply(x64, _LOG_P[0], t)
-        add(t, _LOG_P[1], t)
-        for coefficient in _LOG_P[2:8]:
+        multiply(x64, _LOG_P64[0], t)
+        add(t, _LOG_P64[1], t)
+        for coefficient in _LOG_P64[2:8]:
             copyto(y, t, "unsafe")
             t[...] = y
             multiply(t, x64, t)
@@ -225,7 +231,7 @@ class Float32Fill:
         wide[...] = both
         # cos = fma(y, z, -z * 0.5) + 1 and sin = fma(y, x, x), side by side
         t = self.d1
-        multiply(z64, -0.5, t)
+        multiply(z64, _MINUS_HALF, t)
         factors[1] = x
         multiply(wide, factors, wide)
         wide_cos, wide_sin = wide
@@ -240,10 +246,10 @@ class Float32Fill:
         octant = self.octant
         np.right_shift(_OCTANT_PATTERNS, q, octant)
         signs, swap = octant[:2], octant[2]
-        np.left_shift(signs, 31, signs)
+        np.left_shift(signs, _INT["31"], signs)
         both_bits = both.view(I32)
         cos_bits, sin_bits = both_bits
-        np.bitwise_and(swap, 1, swap)
+        np.bitwise_and(swap, _INT["1"], swap)
         mixed = q
         np.bitwise_xor(cos_bits, sin_bits, mixed)
         multiply(mixed, swap, mixed)  # (cos ^ sin) where the octant swaps, else 0
