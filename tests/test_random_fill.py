@@ -112,3 +112,23 @@ def test_the_float64_fmadd_is_one_rounding(mean, std):
             expected.append(float(exact))
     got = distributions._fmadd64(values.copy(), std, mean)
     assert np.array_equal(got.view(np.int64), np.array(expected).view(np.int64))
+
+
+def test_the_float32_fma_is_one_rounding():
+    """distributions.fma32's fast path against the rounded-to-odd one on values that
+    include zeros, tiny and huge numbers, and a sum whose float64 rounding lands on a
+    float32 midpoint: 2^-24 (1 + d 2^-47) + 1 with d < 2^18, where rounding twice gives
+    1.0 and rounding once 1 + 2^-23."""
+    a = np.float32(8390624 * 2.0 ** -47)
+    b = np.float32(16773185 * 2.0 ** -24)  # a * b = 2^-24 (1 + 262112 * 2^-47)
+    assert distributions.fma32(np.array([a]), b, 1.0)[0] == F32(1.0) + F32(2.0 ** -23)
+    assert np.float32(np.float64(a) * np.float64(b) + 1.0) == F32(1.0)  # the trap
+
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal(20000).astype(F32)
+    values[:6] = [0.0, -0.0, 1e-40, -1e-38, 3e38, 1.0]
+    for b, c in [(1.7, 0.3), (-2.5, 1e-30), (1e-3, -1.0), (0.5, 0.0), (1.0, -0.75),
+                 (3.0, -0.0), (1e30, 1e38), (2.0 ** -60, 2.0 ** -120)]:
+        fast = distributions.fma32(values, b, c)
+        exact = distributions._fma32_to_odd(values, F32(b), F32(c)).astype(F32)
+        assert np.array_equal(fast.view(np.int32), exact.view(np.int32)), (b, c)

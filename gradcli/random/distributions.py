@@ -53,8 +53,42 @@ def uniform(gen: Generator, count: int, dtype, low: float = 0.0, high: float = 1
 # kernels is one fused multiply-add, rounded once. numpy has no fma, so:
 
 def fma32(a, b, c) -> np.ndarray:
-    """float32 fma: a * b is exact in float64; the float64 sum is rounded to odd (kept
-    inexact-odd when it rounded), so the one rounding to float32 is the correct one."""
+    """float32 fma of float32 values a (an array), b and c (numbers), rounded once.
+
+    a * b is exact in float64 (48 significant bits at most), so the float64 sum is the
+    exact value x rounded once to float64, and rounding that to float32 gives RN32(x)
+    unless RN64(x) is a float32 rounding midpoint (a float64 number: RN64 cannot cross
+    one, so x and RN64(x) round alike on either side of it). Those values, recognised by
+    their bits (the 29 bits below float32's last are 1000...0), and any below float32's
+    normal range (where that pattern moves) are redone exactly: rounded to odd in
+    float64 first, which a single rounding to float32 cannot tell from x (Boldo and
+    Melquiond)."""
+    a = np.asarray(a, F32)
+    b, c = F32(b), F32(c)
+    if c == 0 and not np.signbit(c):
+        product = np.multiply(a, b)  # RN32(a * b); + 0.0 gives fma's sign of a zero
+        product += F32(0.0)
+        return product
+    if b == 1:
+        return a + c  # a * 1 is exact: one rounding of the sum
+    total = a.astype(F64)
+    total *= F64(b)
+    total += F64(c)
+    bits = total.view(np.int64)
+    risky = (bits & _BELOW_FLOAT32) == _FLOAT32_MIDPOINT
+    risky |= np.abs(total) < 2.0 ** -126
+    if risky.any():
+        total[risky] = _fma32_to_odd(a[risky], b, c)
+    return total.astype(F32)
+
+
+_BELOW_FLOAT32 = np.int64((1 << 29) - 1)  # float64 mantissa bits under float32's
+_FLOAT32_MIDPOINT = np.int64(1 << 28)
+
+
+def _fma32_to_odd(a, b, c) -> np.ndarray:
+    """a * b + c in float64 rounded to odd (an inexact sum with an even last bit moves one
+    ulp towards the exact value), so that one rounding to float32 is the fma's."""
     product = np.asarray(a, F64) * F64(b)
     total = product + F64(c)
     error = _two_sum_error(product, F64(c), total)
@@ -62,7 +96,7 @@ def fma32(a, b, c) -> np.ndarray:
     fix = (error != 0) & ((bits & 1) == 0)
     if fix.any():
         total[fix] = np.nextafter(total[fix], np.where(error[fix] > 0, np.inf, -np.inf))
-    return total.astype(F32)
+    return total
 
 
 def fma64(a, b, c) -> np.ndarray:
