@@ -15,7 +15,7 @@ from gradcli.random.fill32 import Float32Fill
 from gradcli.random.generator import Generator
 
 F32, F64 = np.float32, np.float64
-_MASK24 = np.uint32((1 << 24) - 1)
+_MASK24 = np.int32((1 << 24) - 1)
 _MASK53 = np.uint64((1 << 53) - 1)
 # normal_kernel takes the 16-wide fill from this many elements on (contiguous tensors)
 NORMAL_FILL_MIN = 16
@@ -23,12 +23,20 @@ NORMAL_FILL_MIN = 16
 
 # ----- uniform_real_distribution -----------------------------------------------------------
 
+_UNIT_CHUNK = 1 << 16
+_ULP24 = F32(2.0 ** -24)
+
+
 def unit_float(gen: Generator, count: int) -> np.ndarray:
-    """uniform_real_distribution<float>(0, 1): (random() & (2^24 - 1)) * 2^-24."""
-    words = gen.random(count)
-    words &= _MASK24
-    values = words.view(np.int32).astype(F32)  # below 2^24: exact, and int32 converts fast
-    values *= F32(2.0 ** -24)
+    """uniform_real_distribution<float>(0, 1): (random() & (2^24 - 1)) * 2^-24, drawn a
+    chunk at a time (the words stay in cache) and converted inside the multiply (below
+    2^24 an int32 is exact in float32, and the scaling by 2^-24 is exact)."""
+    values = np.empty(count, F32)
+    for start in range(0, count, _UNIT_CHUNK):
+        stop = min(start + _UNIT_CHUNK, count)
+        words = gen.random(stop - start).view(np.int32)
+        words &= _MASK24
+        np.multiply(words, _ULP24, out=values[start:stop], dtype=F32)
     return values
 
 
@@ -43,9 +51,11 @@ def uniform(gen: Generator, count: int, dtype, low: float = 0.0, high: float = 1
     dtype = np.dtype(dtype)
     if dtype == F32:
         low, high = F32(low), F32(high)
+        if high == 1 and low == 0 and not np.signbit(low):
+            return unit_float(gen, count)  # u * 1 + 0 is u (never -0.0)
         return fma32(unit_float(gen, count), high - low, low)
     low, high = F64(low), F64(high)
-    return fma64(unit_double(gen, count), high - low, low)
+    return _fmadd64(unit_double(gen, count), high - low, low)
 
 
 # ----- fused multiply-add -------------------------------------------------------------------
