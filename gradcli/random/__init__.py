@@ -12,7 +12,8 @@ Modules:
     generator      torch.Generator: aten/src/ATen/CPUGeneratorImpl.cpp (seed, state bytes,
                    the Box-Muller cache)
     distributions  the sampling kernels, on numpy arrays
-    avx_mathfun    aten/src/ATen/native/cpu/avx_mathfun.h (float32 log, sincos)
+    avx_mathfun    aten/src/ATen/native/cpu/avx_mathfun.h (float32 log, sincos), op for op
+    fill32         the same float32 block kernel in few numpy passes: what the fill runs
     functions      the torch functions and Tensor methods
     init           torch.nn.init and Dropout's noise, for gradcli's torch.nn
 
@@ -72,11 +73,15 @@ Which PyTorch code path each function follows (aten/src/ATen/...):
     in-place on a view      TensorIterator's order: memory order (dimensions by stride), so
                             x.t().uniform_() fills x's layout in draw order
 
-Speed: numpy has no fused multiply-add, so each of PyTorch's float32 fmas costs four numpy
-passes through float64; 10^7 float32 normals take about 3.7x PyTorch's time (bench/ §6:
-200 ms against 53 ms; numpy's own ziggurat normals take 1.85x).
+Speed: numpy has no fused multiply-add, and normal_fill_16_AVX2 is about a hundred
+element-wise passes in numpy where PyTorch makes one pass of AVX2 code. fill32 keeps them
+few (the fused multiply-adds rounded in float64 by conversion or a magic constant, the log
+tail doubled to drop a pass, the octant's signs from one shift); bench/RESULTS.md §6 has
+the time of 10^7 float32 normals against PyTorch's. float64 normals call libm's log once
+per pair through Python (numpy's SIMD log differs from libm's in about 1 value in 300).
 
 Where PyTorch's float32 code uses vectorised transcendental functions, avx_mathfun
-reproduces them including the multiply-adds GCC fuses, so values agree bit for bit (an
-emulated fused multiply-add could differ in its last bit about once in 2^29 values).
+reproduces them including the multiply-adds GCC fuses, each rounded once (round to odd in
+float64, then to float32), so values agree bit for bit; fill32 equals avx_mathfun on every
+one of the 2^24 inputs of each half of a block (tests/test_random_fill.py).
 """

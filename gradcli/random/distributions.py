@@ -11,10 +11,11 @@ import math
 import numpy as np
 
 from gradcli.random.avx_mathfun import log256_ps, sincos256_ps
+from gradcli.random.fill32 import Float32Fill
 from gradcli.random.generator import Generator
 
 F32, F64 = np.float32, np.float64
-_MASK24 = np.uint32((1 << 24) - 1)
+_MASK24 = np.int32((1 << 24) - 1)
 _MASK53 = np.uint64((1 << 53) - 1)
 # normal_kernel takes the 16-wide fill from this many elements on (contiguous tensors)
 NORMAL_FILL_MIN = 16
@@ -22,12 +23,20 @@ NORMAL_FILL_MIN = 16
 
 # ----- uniform_real_distribution -----------------------------------------------------------
 
+_UNIT_CHUNK = 1 << 16
+_ULP24 = F32(2.0 ** -24)
+
+
 def unit_float(gen: Generator, count: int) -> np.ndarray:
-    """uniform_real_distribution<float>(0, 1): (random() & (2^24 - 1)) * 2^-24."""
-    words = gen.random(count)
-    words &= _MASK24
-    values = words.view(np.int32).astype(F32)  # below 2^24: exact, and int32 converts fast
-    values *= F32(2.0 ** -24)
+    """uniform_real_distribution<float>(0, 1): (random() & (2^24 - 1)) * 2^-24, drawn a
+    chunk at a time (the words stay in cache) and converted inside the multiply (below
+    2^24 an int32 is exact in float32, and the scaling by 2^-24 is exact)."""
+    values = np.empty(count, F32)
+    for start in range(0, count, _UNIT_CHUNK):
+        stop = min(start + _UNIT_CHUNK, count)
+        words = gen.random(stop - start).view(np.int32)
+        words &= _MASK24
+        np.multiply(words, _ULP24, out=values[start:stop], dtype=F32)
     return values
 
 
@@ -42,9 +51,11 @@ def uniform(gen: Generator, count: int, dtype, low: float = 0.0, high: float = 1
     dtype = np.dtype(dtype)
     if dtype == F32:
         low, high = F32(low), F32(high)
+        if high == 1 and low == 0 and not np.signbit(low):
+            return unit_float(gen, count)  # u * 1 + 0 is u (never -0.0)
         return fma32(unit_float(gen, count), high - low, low)
     low, high = F64(low), F64(high)
-    return fma64(unit_double(gen, count), high - low, low)
+    return _fmadd64(unit_double(gen, count), high - low, low)
 
 
 # ----- fused multiply-add -------------------------------------------------------------------
@@ -52,8 +63,42 @@ def uniform(gen: Generator, count: int, dtype, low: float = 0.0, high: float = 1
 # kernels is one fused multiply-add, rounded once. numpy has no fma, so:
 
 def fma32(a, b, c) -> np.ndarray:
-    """float32 fma: a * b is exact in float64; the float64 sum is rounded to odd (kept
-    inexact-odd when it rounded), so the one rounding to float32 is the correct one."""
+    """float32 fma of float32 values a (an array), b and c (numbers), rounded once.
+
+    a * b is exact in float64 (48 significant bits at most), so the float64 sum is the
+    exact value x rounded once to float64, and rounding that to float32 gives RN32(x)
+    unless RN64(x) is a float32 rounding midpoint (a float64 number: RN64 cannot cross
+    one, so x and RN64(x) round alike on either side of it). Those values, recognised by
+    their bits (the 29 bits below float32's last are 1000...0), and any below float32's
+    normal range (where that pattern moves) are redone exactly: rounded to odd in
+    float64 first, which a single rounding to float32 cannot tell from x (Boldo and
+    Melquiond)."""
+    a = np.asarray(a, F32)
+    b, c = F32(b), F32(c)
+    if c == 0 and not np.signbit(c):
+        product = np.multiply(a, b)  # RN32(a * b); + 0.0 gives fma's sign of a zero
+        product += F32(0.0)
+        return product
+    if b == 1:
+        return a + c  # a * 1 is exact: one rounding of the sum
+    total = a.astype(F64)
+    total *= F64(b)
+    total += F64(c)
+    bits = total.view(np.int64)
+    risky = (bits & _BELOW_FLOAT32) == _FLOAT32_MIDPOINT
+    risky |= np.abs(total) < 2.0 ** -126
+    if risky.any():
+        total[risky] = _fma32_to_odd(a[risky], b, c)
+    return total.astype(F32)
+
+
+_BELOW_FLOAT32 = np.int64((1 << 29) - 1)  # float64 mantissa bits under float32's
+_FLOAT32_MIDPOINT = np.int64(1 << 28)
+
+
+def _fma32_to_odd(a, b, c) -> np.ndarray:
+    """a * b + c in float64 rounded to odd (an inexact sum with an even last bit moves one
+    ulp towards the exact value), so that one rounding to float32 is the fma's."""
     product = np.asarray(a, F64) * F64(b)
     total = product + F64(c)
     error = _two_sum_error(product, F64(c), total)
@@ -61,7 +106,7 @@ def fma32(a, b, c) -> np.ndarray:
     fix = (error != 0) & ((bits & 1) == 0)
     if fix.any():
         total[fix] = np.nextafter(total[fix], np.where(error[fix] > 0, np.inf, -np.inf))
-    return total.astype(F32)
+    return total
 
 
 def fma64(a, b, c) -> np.ndarray:
@@ -100,7 +145,7 @@ def normal(gen: Generator, count: int, dtype, mean: float = 0.0, std: float = 1.
     if count < NORMAL_FILL_MIN or not contiguous:
         return scalar_normal(gen, count, mean, std).astype(dtype)
     if dtype == F32:
-        return _normal_fill(gen, count, unit_float, _normal_16_avx2, mean, std)
+        return _normal_fill32(gen, count, mean, std)
     return _normal_fill(gen, count, unit_double, _normal_16_double, mean, std)
 
 
@@ -128,14 +173,17 @@ def scalar_normal(gen: Generator, count: int, mean: float, std: float) -> np.nda
 
 # Values per step of the fill: numpy's many passes then stay in the CPU's cache.
 _FILL_CHUNK = 1 << 15
+# Blocks of 16 per step of the float32 fill (fill32's buffers: about 3 MB; 2^11 and 2^13
+# measured slower)
+_FILL32_BLOCKS = 1 << 12
 
 
 def _normal_fill(gen, count, unit, fill_16, mean, std) -> np.ndarray:
-    """normal_fill / normal_fill_AVX2: `count` uniforms, then each block of 16 turns its
-    first 8 into r cos and its last 8 into r sin; a ragged end draws 16 fresh uniforms for
-    the last 16 slots and transforms them again (the recomputed tail). The uniforms are
-    drawn chunk by chunk here: the same words in the same order."""
-    data = np.empty(count, dtype=F32 if unit is unit_float else F64)
+    """normal_fill<double>: `count` uniforms, then each block of 16 turns its first 8 into
+    r cos and its last 8 into r sin; a ragged end draws 16 fresh uniforms for the last 16
+    slots and transforms them again (the recomputed tail). The uniforms are drawn chunk by
+    chunk here: the same words in the same order."""
+    data = np.empty(count, dtype=F64)
     whole = count - count % 16
     for start in range(0, whole, _FILL_CHUNK * 16):  # draws in fewer, larger calls
         stop = min(start + _FILL_CHUNK * 16, whole)
@@ -147,14 +195,54 @@ def _normal_fill(gen, count, unit, fill_16, mean, std) -> np.ndarray:
     if whole != count:
         # the remaining uniforms are drawn, then overwritten by the tail
         unit(gen, count - whole)
-    if whole != count:
         tail = unit(gen, 16).reshape(1, 16)
         data[count - 16:] = fill_16(tail, mean, std).reshape(-1)
     return data
 
 
+def _normal_fill32(gen, count, mean, std) -> np.ndarray:
+    """normal_fill_AVX2: as _normal_fill, each block through normal_fill_16_AVX2 (fill32's
+    kernel), then fmadd(value, std, mean). The words go straight from the engine to the
+    kernel, which reads their low 24 bits (uniform_real_distribution<float>)."""
+    data = np.empty(count, dtype=F32)
+    total = count // 16
+    kernel = Float32Fill(min(total, _FILL32_BLOCKS))
+    for start in range(0, total, kernel.blocks):
+        blocks = min(kernel.blocks, total - start)
+        if blocks < kernel.blocks:
+            kernel = Float32Fill(blocks)
+        out = data[16 * start:16 * (start + blocks)].reshape(blocks, 16)
+        _fmadd32(out, kernel.run(gen.random(16 * blocks).reshape(blocks, 16), out), std, mean)
+    if total * 16 != count:
+        gen.random(count - total * 16)  # drawn, then overwritten by the recomputed tail
+        out = np.empty((1, 16), F32)
+        _fmadd32(out, Float32Fill(1).run(gen.random(16).reshape(1, 16), out), std, mean)
+        data[count - 16:] = out.reshape(-1)
+    return data
+
+
+def _fmadd32(values: np.ndarray, zero: bool, std: float, mean: float) -> None:
+    """values = _mm256_fmadd_ps(values, std, mean) in place: the product of two float32
+    values rounded once with the sum. `zero` says a value may be -0.0, which the fmadd
+    turns into +0.0 (-0.0 * 1 + 0 = +0.0)."""
+    std, mean = F32(std), F32(mean)
+    if std == 1 and mean == 0 and not np.signbit(mean):
+        if zero:
+            values += F32(0.0)
+    elif mean == 0 and not np.signbit(mean):
+        # fma(v, std, +0) is the product rounded once: float32's own multiply, then + 0
+        # for the sign of a zero product
+        values *= std
+        values += F32(0.0)
+    elif std == 1:
+        values += mean  # fma(v, 1, mean): v * 1 is exact, one rounding of the sum
+    else:
+        values[...] = fma32(values, std, mean)
+
+
 def _normal_16_avx2(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """normal_fill_16_AVX2: float32 throughout, avx_mathfun's log and sincos."""
+    """normal_fill_16_AVX2, op for op: float32 throughout, avx_mathfun's log and sincos.
+    (The fill itself runs fill32's equal but faster kernel; this is its readable form.)"""
     u1 = F32(1.0) - blocks[:, :8]
     log = log256_ps(u1)
     log *= F32(-2.0)
@@ -169,7 +257,7 @@ def _normal_16_avx2(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
 
 def _fma32(value: np.ndarray, std: float, mean: float) -> np.ndarray:
     """_mm256_fmadd_ps(value, std, mean): the float32 product is exact in float64."""
-    if std == 1.0 and mean == 0.0:
+    if std == 1.0 and mean == 0.0 and not math.copysign(1.0, mean) < 0:
         return value + F32(0.0)  # fma(x, 1, 0): x, but -0.0 (r = 0 when u = 0) is +0.0
     return fma32(value, F32(std), F32(mean))
 
@@ -181,9 +269,25 @@ def _normal_16_double(blocks: np.ndarray, mean: float, std: float) -> np.ndarray
     radius = np.sqrt(-2.0 * libm_log(u1))
     theta = 2.0 * math.pi * u2
     out = np.empty_like(blocks)
-    out[:, :8] = fma64(radius * np.cos(theta), std, mean)
-    out[:, 8:] = fma64(radius * np.sin(theta), std, mean)
-    return out
+    np.multiply(radius, np.cos(theta), out=out[:, :8])
+    np.multiply(radius, np.sin(theta), out=out[:, 8:])
+    return _fmadd64(out, std, mean)
+
+
+def _fmadd64(values: np.ndarray, std: float, mean: float) -> np.ndarray:
+    """fma(values, std, mean) (GCC's contraction of value * std + mean). A unit std or a
+    zero mean leave one rounding, which is numpy's own multiply or add: no emulation."""
+    if std == 1 and mean == 0 and not math.copysign(1.0, mean) < 0:
+        values += 0.0  # fma(v, 1, +0): v, but -0.0 (r = 0) becomes +0.0
+        return values
+    if mean == 0 and not math.copysign(1.0, mean) < 0:
+        values *= std  # the product rounded once; + 0.0 for the sign of a zero product
+        values += 0.0
+        return values
+    if std == 1:
+        values += mean
+        return values
+    return fma64(values, std, mean)
 
 
 # PyTorch's scalar loops call libm. numpy's float64 sin and cos agree with it bit for bit;
