@@ -37,6 +37,7 @@ MAX_INDENT_LEVELS = 100  # CPython's tokenizer: "too many levels of indentation"
 MAX_PAREN_LEVELS = 200  # CPython's tokenizer: "too many nested parentheses"
 
 _parsers: dict = {}
+STARTS = ["file_input", "fstring_field"]
 
 
 def grammar_path() -> str:
@@ -48,16 +49,18 @@ def grammar_path() -> str:
     raise FileNotFoundError("python.lark grammar not found next to the gradcli package")
 
 
-def _parser(start: str):
-    parser = _parsers.get(start)
+def _parser():
+    """One LALR parser for both start rules, built on first use; Lark keeps its tables
+    on disk between processes (cache=True)."""
+    parser = _parsers.get("lalr")
     if parser is None:
         from lark import Lark
 
         with open(grammar_path(), encoding="utf-8") as handle:
             text = handle.read()
-        parser = _parsers[start] = Lark(
-            text, parser="lalr", lexer="basic", start=start, postlex=_indenter_class()(),
-            propagate_positions=True, maybe_placeholders=True, cache=False)
+        parser = _parsers["lalr"] = Lark(
+            text, parser="lalr", lexer="basic", start=STARTS, postlex=_indenter_class()(),
+            propagate_positions=True, maybe_placeholders=True, cache=True)
     return parser
 
 
@@ -209,7 +212,7 @@ def parse(source: str, start: str = "file_input"):
     if not text.endswith("\n"):
         text += "\n"
     try:
-        tree = _parser(start).parse(text)
+        tree = _parser().parse(text, start=start)
         _Checker(text).check(tree)
         return tree
     except _Problem as problem:
@@ -263,10 +266,15 @@ def _children(node):
 
 
 def _name_of(node) -> str:
-    return str(node.children[0])
+    name = str(node.children[0])
+    # CPython reads identifiers in NFKC form (PEP 3131): `ﬁ` is `fi`.
+    return name if name.isascii() else unicodedata.normalize("NFKC", name)
 
 
-STAR_ARGS = ("star_argument",)
+# Where CPython's compiler lets a starred expression stand (a display, a target list, a
+# subscript); elsewhere "can't use starred expression here".
+STARRED_IN = frozenset({"tuple", "list", "set", "subscript_tuple", "getitem", "star_param",
+                        "paren_with_item"})
 
 
 class _Checker:
@@ -276,6 +284,9 @@ class _Checker:
     def __init__(self, text: str):
         self.text = text
         self.scopes = ["module"]
+        self.loops = [0]  # loops around the statement, in the current scope
+        self.seen = [set()]  # names the current scope has used so far (for `global`)
+        self.params = [set()]
 
     def fail(self, message, node, type_name="SyntaxError"):
         line, column = _tokens_start(node)
@@ -293,7 +304,76 @@ class _Checker:
         if method is not None and method(node) is False:
             return
         for child in node.children:
+            if getattr(child, "data", None) == "star_expr" and node.data not in STARRED_IN:
+                # CPython's compiler: a starred item belongs in a display or a target list.
+                self.fail("can't use starred expression here", child)
             self.visit(child)
+
+    def scope(self, kind, nodes, params=()):
+        self.scopes.append(kind)
+        self.loops.append(0)
+        self.seen.append(set(params))
+        self.params.append(set(params))
+        for node in nodes:
+            self.visit(node)
+        self.params.pop()
+        self.seen.pop()
+        self.loops.pop()
+        self.scopes.pop()
+
+    def check_comprehension(self, node):
+        # The first iterable belongs to the enclosing scope, the rest to the comprehension's.
+        first = node.children[1]
+        self.bare_star_target(first.children[0])
+        self.target(first.children[0], "assign to", "comprehension")
+        self.visit(first.children[1])
+        rest = [node.children[0], first.children[0], *node.children[2:]]
+        self.scope("comprehension", rest)
+        return False
+
+    def check_global_stmt(self, node):
+        for name_node in node.children:
+            name = _name_of(name_node)
+            if name in self.params[-1]:
+                self.fail(f"name '{name}' is parameter and global", node)
+            if name in self.seen[-1]:
+                self.fail(f"name '{name}' is used prior to global declaration", node)
+
+    def loop(self, head, body, else_clause):
+        for node in head:
+            self.visit(node)
+        self.loops[-1] += 1
+        self.visit(body)
+        self.loops[-1] -= 1
+        self.visit(else_clause)
+
+    def check_while_stmt(self, node):
+        test, body, else_clause = node.children
+        self.loop([test], body, else_clause)
+        return False
+
+    def check_return_stmt(self, node):
+        if self.scopes[-1] != "function":
+            self.fail("'return' outside function", node)
+
+    def check_break_stmt(self, node):
+        if not self.loops[-1]:
+            self.fail("'break' outside loop", node)
+
+    def check_continue_stmt(self, node):
+        if not self.loops[-1]:
+            self.fail("'continue' not properly in loop", node)
+
+    def check_nonlocal_stmt(self, node):
+        if self.scopes[-1] == "module":
+            self.fail("nonlocal declaration not allowed at module level", node)
+        return self.check_global_stmt(node)
+
+    def check_try_stmt(self, node):
+        clauses = [c for c in node.children if getattr(c, "data", None) == "except_clause"]
+        for clause in clauses[:-1]:
+            if clause.children[0] is None:
+                self.fail("default 'except:' must be last", clause)
 
     # ----- names
     def identifier(self, name_node):
@@ -307,15 +387,16 @@ class _Checker:
 
     def check_dotted_as_name(self, node):
         dotted, alias = node.children
-        if alias is None:
-            self.identifier(dotted.children[0])
-        else:
-            self.identifier(alias)
+        bound = dotted.children[0] if alias is None else alias
+        self.identifier(bound)
+        self.seen[-1].add(_name_of(bound))
         return False
 
     def check_import_as_name(self, node):
         name, alias = node.children
-        self.identifier(alias if alias is not None else name)
+        bound = alias if alias is not None else name
+        self.identifier(bound)
+        self.seen[-1].add(_name_of(bound))
         return False
 
     def check_import_from(self, node):
@@ -326,10 +407,12 @@ class _Checker:
 
     def check_var(self, node):
         self.identifier(node.children[0])
+        self.seen[-1].add(_name_of(node.children[0]))
         return False
 
     def check_assign_expr(self, node):
         self.target(node.children[0] and _Var(node.children[0]), context="walrus")
+        self.seen[-1].add(_name_of(node.children[0]))
 
     # ----- scopes
     def check_funcdef(self, node):
@@ -340,10 +423,16 @@ class _Checker:
         self.parameters(node.children[1])
         for child in node.children[1:-1]:
             self.visit(child)
-        self.scopes.append("function")
-        self.visit(node.children[-1])
-        self.scopes.pop()
+        self.seen[-1].add(_name_of(name))
+        self.scope("function", [node.children[-1]], self.parameter_names(node.children[1]))
         return False
+
+    @staticmethod
+    def parameter_names(params):
+        if params is None:
+            return set()
+        return {_name_of(p.children[0]) for p in _children(params)
+                if p.data != "slash_param" and p.children[0] is not None}
 
     def check_classdef(self, node):
         name, arguments, suite = node.children
@@ -351,13 +440,19 @@ class _Checker:
         if arguments is not None:
             self.arguments(arguments)
             self.visit(arguments)
-        self.scopes.append("class")
-        self.visit(suite)
-        self.scopes.pop()
+        self.seen[-1].add(_name_of(name))
+        self.scope("class", [suite])
         return False
 
     def check_lambdef(self, node):
-        self.parameters(node.children[0])
+        params, body = node.children
+        self.parameters(params)
+        if params is not None:  # defaults are evaluated in the enclosing scope
+            for param in _children(params):
+                for default in param.children[1:]:
+                    self.visit(default)
+        self.scope("function", [body], self.parameter_names(params))
+        return False
 
     # ----- parameters
     def parameters(self, params):
@@ -366,8 +461,16 @@ class _Checker:
         items = _children(params)
         seen_default = seen_slash = seen_star = False
         star = None
+        names = set()
         for index, item in enumerate(items):
             kind = item.data
+            if kind != "slash_param" and item.children[0] is not None:
+                name = _name_of(item.children[0])
+                if name in names:
+                    self.fail(f"duplicate argument '{name}' in function definition", item)
+                if name == "__debug__":
+                    self.fail("cannot assign to __debug__", item)
+                names.add(name)
             if kind == "slash_param":
                 if seen_slash or seen_star or index == 0:
                     self.fail("invalid syntax", item)
@@ -396,6 +499,7 @@ class _Checker:
         if node.data == "generator_argument":
             return
         keyword = double = False
+        names = set()
         for argument in _children(node):
             kind = getattr(argument, "data", None)
             if kind == "keyword":
@@ -403,6 +507,12 @@ class _Checker:
                 if getattr(target, "data", None) != "var":
                     self.fail('expression cannot contain assignment, perhaps you meant "=="?',
                               argument)
+                name = _name_of(target.children[0])
+                if name in names:
+                    self.fail(f"keyword argument repeated: {name}", argument)
+                if name == "__debug__":
+                    self.fail("cannot assign to __debug__", argument)
+                names.add(name)
                 keyword = True
             elif kind == "double_star_argument":
                 double = True
@@ -425,6 +535,8 @@ class _Checker:
         kind = getattr(node, "data", None)
         if kind == "var":
             name = _name_of(node.children[0])
+            if name == "__debug__":
+                self.fail("cannot assign to __debug__", node)
             if name == "__builtins__" and self.scopes[-1] != "class" and (
                     context not in ("augassign", "annassign")):
                 self.fail("gradcli does not let a program assign '__builtins__'", node)
@@ -443,6 +555,9 @@ class _Checker:
         if kind == "paren":
             return self.target(node.children[0], what, context)
         if kind in ("tuple", "list") and context not in ("augassign", "annassign"):
+            stars = [e for e in _children(node) if getattr(e, "data", None) == "star_expr"]
+            if len(stars) > 1 and context != "del":
+                self.fail("multiple starred expressions in assignment", stars[1])
             for element in _children(node):
                 if getattr(element, "data", None) == "star_expr":
                     if context == "del":
@@ -461,8 +576,13 @@ class _Checker:
             self.fail("cannot delete starred", node)
         self.fail(f"cannot {what} {_describe(node)}", node)
 
+    def bare_star_target(self, target):
+        if getattr(target, "data", None) == "star_expr":
+            self.fail("starred assignment target must be in a list or tuple", target)
+
     def check_assign(self, node):
         for target in node.children[:-1]:
+            self.bare_star_target(target)
             self.target(target)
 
     def check_augassign(self, node):
@@ -480,7 +600,11 @@ class _Checker:
         self.target(node.children[0], "delete", "del")
 
     def check_for_stmt(self, node):
-        self.target(node.children[0], "assign to", "for")
+        target, iterable, body, else_clause = node.children
+        self.bare_star_target(target)
+        self.target(target, "assign to", "for")
+        self.loop([target, iterable], body, else_clause)
+        return False
 
     def check_comp_for(self, node):
         self.target(node.children[0], "assign to", "comprehension")
@@ -1007,6 +1131,8 @@ class _LarkOutline:
         elif kind == "getitem":
             out.append("Subscript")
             self.expr(children[0], out)
+            if children[1].data == "star_expr":  # `x[*a]` is `x[(*a,)]`
+                out.append("Tuple")
             self.expr(children[1], out)
         elif kind == "subscript_tuple":
             out.append("Tuple")
