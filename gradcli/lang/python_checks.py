@@ -35,7 +35,7 @@ def name_of(node) -> str:
 # Where CPython's compiler lets a starred expression stand (a display, a target list, a
 # subscript); elsewhere "can't use starred expression here".
 STARRED_IN = frozenset({"tuple", "list", "set", "subscript_tuple", "getitem", "star_param",
-                        "paren_with_item"})
+                        "paren_with_item", "exprlist_tuple"})
 
 
 class Checker:
@@ -48,6 +48,9 @@ class Checker:
         self.loops = [0]  # loops around the statement, in the current scope
         self.seen = [set()]  # names the current scope has used so far (for `global`)
         self.params = [set()]
+        self.functions: list[set] = []  # names bound by each enclosing def (`nonlocal`)
+        self.comprehension_targets: list[set] = []
+        self.iterables = 0  # inside a comprehension's iterable
 
     def fail(self, message, node, type_name="SyntaxError"):
         line, column = _tokens_start(node)
@@ -87,9 +90,29 @@ class Checker:
         first = node.children[1]
         self.bare_star_target(first.children[0])
         self.target(first.children[0], "assign to", "comprehension")
+        self.iterables += 1
         self.visit(first.children[1])
-        rest = [node.children[0], first.children[0], *node.children[2:]]
-        self.scope("comprehension", rest)
+        self.iterables -= 1
+        clauses = node.children[1:]
+        self.comprehension_targets.append(
+            {n for c in clauses if c.data == "comp_for" for n in target_names(c.children[0])})
+        self.scopes.append("comprehension")
+        self.loops.append(0)
+        self.seen.append(set())
+        self.params.append(set())
+        self.visit(first.children[0])
+        for clause in clauses[1:]:
+            if clause.data == "comp_for":
+                self.visit(clause.children[0])
+                self.iterables += 1
+                self.visit(clause.children[1])
+                self.iterables -= 1
+            else:
+                self.visit(clause)
+        self.visit(node.children[0])
+        for stack in (self.params, self.seen, self.loops, self.scopes,
+                      self.comprehension_targets):
+            stack.pop()
         return False
 
     def check_global_stmt(self, node):
@@ -128,6 +151,12 @@ class Checker:
     def check_nonlocal_stmt(self, node):
         if self.scopes[-1] == "module":
             self.fail("nonlocal declaration not allowed at module level", node)
+        # The enclosing defs, not this scope's own: a def's own bindings are its last set.
+        enclosing = self.functions[:-1] if self.scopes[-1] == "function" else self.functions
+        for name_node in node.children:
+            name = name_of(name_node)
+            if not any(name in names for names in enclosing):
+                self.fail(f"no binding for nonlocal '{name}' found", node)
         return self.check_global_stmt(node)
 
     def check_try_stmt(self, node):
@@ -149,15 +178,13 @@ class Checker:
     def check_dotted_as_name(self, node):
         dotted, alias = node.children
         bound = dotted.children[0] if alias is None else alias
-        self.identifier(bound)
-        self.seen[-1].add(name_of(bound))
+        self.binding(bound)
         return False
 
     def check_import_as_name(self, node):
         name, alias = node.children
         bound = alias if alias is not None else name
-        self.identifier(bound)
-        self.seen[-1].add(name_of(bound))
+        self.binding(bound)
         return False
 
     def check_import_from(self, node):
@@ -172,20 +199,43 @@ class Checker:
         return False
 
     def check_assign_expr(self, node):
-        self.target(node.children[0] and _Var(node.children[0]), context="walrus")
-        self.seen[-1].add(name_of(node.children[0]))
+        name = name_of(node.children[0])
+        self.target(_Var(node.children[0]), context="walrus")
+        self.seen[-1].add(name)
+        # CPython's symtable: `:=` in a comprehension binds in the enclosing scope, so it
+        # may not rebind an iteration variable, sit in an iterable, or be in a class body.
+        if self.iterables:
+            self.fail("assignment expression cannot be used in a comprehension iterable "
+                      "expression", node)
+        if "comprehension" in self.scopes:
+            if any(name in names for names in self.comprehension_targets):
+                self.fail("assignment expression cannot rebind comprehension iteration "
+                          f"variable '{name}'", node)
+            outer = [k for k in self.scopes if k != "comprehension"][-1]
+            if outer == "class":
+                self.fail("assignment expression within a comprehension cannot be used in "
+                          "a class body", node)
+
+    def binding(self, name_node):
+        """A name a statement binds (def, class, import, except ... as)."""
+        self.identifier(name_node)
+        if name_of(name_node) == "__debug__":
+            self.fail("cannot assign to __debug__", name_node)
+        self.seen[-1].add(name_of(name_node))
 
     # ----- scopes
     def check_funcdef(self, node):
         name = node.children[0]
         if name_of(name) == "__class__" and self.scopes[-1] == "class":
             self.fail("gradcli does not let a class define '__class__'", node)
-        self.identifier(name)
+        self.binding(name)
         self.parameters(node.children[1])
         for child in node.children[1:-1]:
             self.visit(child)
-        self.seen[-1].add(name_of(name))
-        self.scope("function", [node.children[-1]], self.parameter_names(node.children[1]))
+        params = self.parameter_names(node.children[1])
+        self.functions.append(params | bound_names(node.children[-1]))
+        self.scope("function", [node.children[-1]], params)
+        self.functions.pop()
         return False
 
     @staticmethod
@@ -198,10 +248,13 @@ class Checker:
     def check_classdef(self, node):
         name, arguments, suite = node.children
         self.identifier(name)
+        self.binding(name)
         if arguments is not None:
             self.arguments(arguments)
-            self.visit(arguments)
-        self.seen[-1].add(name_of(name))
+            for argument in present_children(arguments):
+                # gradcli's runner leaves a class keyword's name alone (it reaches only
+                # the metaclass), so the reserved-name rule does not apply to it.
+                self.visit(argument.children[1] if argument.data == "keyword" else argument)
         self.scope("class", [suite])
         return False
 
@@ -212,7 +265,10 @@ class Checker:
             for param in present_children(params):
                 for default in param.children[1:]:
                     self.visit(default)
-        self.scope("function", [body], self.parameter_names(params))
+        names = self.parameter_names(params)
+        self.functions.append(names)
+        self.scope("function", [body], names)
+        self.functions.pop()
         return False
 
     # ----- parameters
@@ -315,7 +371,8 @@ class Checker:
             return
         if kind == "paren":
             return self.target(node.children[0], what, context)
-        if kind in ("tuple", "list") and context not in ("augassign", "annassign"):
+        if kind in ("tuple", "list", "exprlist_tuple") and context not in (
+                "augassign", "annassign"):
             stars = [e for e in present_children(node) if getattr(e, "data", None) == "star_expr"]
             if len(stars) > 1 and context != "del":
                 self.fail("multiple starred expressions in assignment", stars[1])
@@ -329,6 +386,8 @@ class Checker:
             return
         if kind == "star_expr" and context in ("assign", "for", "comprehension", "with"):
             return self.target(node.children[0], what, context)
+        if kind == "exprlist_tuple":
+            kind = "tuple"
         if context == "annassign" and kind in ("tuple", "list"):
             self.fail(f"only single target (not {kind}) can be annotated", node)
         if context == "augassign" and kind in ("tuple", "list"):
@@ -628,3 +687,54 @@ def fstring_fields(token):
     """The fields of an f-string token (after the checks have passed)."""
     prefix, body, raw = split_string(str(token))
     return _FString(Checker(""), token, body, raw).check()
+
+
+TARGET_RULES = ("tuple", "list", "exprlist_tuple", "star_expr", "paren")
+
+
+def target_names(node) -> set:
+    """The plain names an assignment target binds."""
+    kind = getattr(node, "data", None)
+    if kind == "var":
+        return {name_of(node.children[0])}
+    if kind in TARGET_RULES:
+        return {n for child in present_children(node) for n in target_names(child)}
+    return set()
+
+
+BINDING_TARGETS = {"assign": slice(0, -1), "augassign": slice(0, 1), "annassign": slice(0, 1),
+                   "for_stmt": slice(0, 1), "del_stmt": slice(0, 1)}
+
+
+def bound_names(suite) -> set:
+    """The names a def's body binds (its local names), nested scopes left out but their
+    names counted: what `nonlocal` in an inner def may refer to."""
+    names: set = set()
+    stack = [suite]
+    while stack:
+        node = stack.pop()
+        kind = getattr(node, "data", None)
+        if kind is None:
+            continue
+        if kind in ("funcdef", "classdef"):
+            names.add(name_of(node.children[0]))
+            continue
+        if kind in ("lambdef", "comprehension"):
+            continue
+        part = BINDING_TARGETS.get(kind)
+        if part is not None:
+            for target in node.children[part]:
+                names |= target_names(target)
+        elif kind in ("with_item", "paren_with_item") and len(node.children) > 1:
+            names |= target_names(node.children[1])
+        elif kind == "assign_expr":
+            names.add(name_of(node.children[0]))
+        elif kind in ("except_clause", "except_star_clause") and node.children[1] is not None:
+            names.add(name_of(node.children[1]))
+        elif kind == "dotted_as_name":
+            bound = node.children[1] or node.children[0].children[0]
+            names.add(name_of(bound))
+        elif kind == "import_as_name":
+            names.add(name_of(node.children[1] or node.children[0]))
+        stack.extend(c for c in node.children if c is not None)
+    return names

@@ -50,7 +50,7 @@ class _LarkOutline:
                   "return_stmt": "Return", "raise_stmt": "Raise", "assert_stmt": "Assert",
                   "expr_stmt": "Expr", "del_stmt": "Delete", "annassign": "AnnAssign"}
         exprs = self.exprs(present_children(node))
-        if kind == "del_stmt" and node.children[0].data == "tuple":
+        if kind == "del_stmt" and node.children[0].data == "exprlist_tuple":
             exprs = self.exprs(present_children(node.children[0]))
         return [(line, simple[kind], exprs, ())]
 
@@ -288,8 +288,8 @@ class _LarkOutline:
             for part in (lower, upper, step.children[0] if step is not None else None):
                 if part is not None:
                     self.expr(part, out)
-        elif kind in ("tuple", "list", "set", "dict"):
-            out.append(kind.capitalize())
+        elif kind in ("tuple", "list", "set", "dict", "exprlist_tuple"):
+            out.append("Tuple" if kind == "exprlist_tuple" else kind.capitalize())
             for item in children:
                 self.expr(item, out)
         elif kind == "key_value":
