@@ -198,6 +198,12 @@ class Checker:
         self.seen[-1].add(name_of(node.children[0]))
         return False
 
+    def check_except_clause(self, node):
+        if node.children[1] is not None:
+            self.binding(node.children[1])
+
+    check_except_star_clause = check_except_clause
+
     def check_assign_expr(self, node):
         name = name_of(node.children[0])
         self.target(_Var(node.children[0]), context="walrus")
@@ -719,7 +725,7 @@ def bound_names(suite) -> set:
         if kind in ("funcdef", "classdef"):
             names.add(name_of(node.children[0]))
             continue
-        if kind in ("lambdef", "comprehension"):
+        if kind == "lambdef":  # (a comprehension's `:=` binds here: it is walked)
             continue
         part = BINDING_TARGETS.get(kind)
         if part is not None:
