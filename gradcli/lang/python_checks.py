@@ -12,7 +12,24 @@ import re
 import unicodedata
 
 from gradcli.base.errors import GradcliSyntaxError
-from gradcli.lang.python_grammar import HARMLESS_RESERVED, RESERVED_PREFIX, _problem
+
+# SPEC §1.9: names a program cannot have (the same constants as gradcli/runtime/rewrite.py,
+# which the differential test compares).
+RESERVED_PREFIX = "_gx_"
+HARMLESS_RESERVED = frozenset({"_gx_echo"})
+
+
+class Problem(Exception):
+    """A syntax error found while parsing (raised inside Lark's stream, so not yet the
+    GradcliSyntaxError that `parse` raises)."""
+
+    def __init__(self, message, line, column, type_name="SyntaxError"):
+        super().__init__(message)
+        self.error = GradcliSyntaxError(message, line, column, type_name)
+
+
+def problem(message, line, column, type_name="SyntaxError"):
+    return Problem(message, line, column, type_name)
 
 
 def _tokens_start(node):
@@ -42,8 +59,9 @@ class Checker:
     """What CPython 3.11's parser refuses beyond the grammar (its `invalid_*` rules), and
     gradcli's refusals of names and targets."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, parse_field):
         self.text = text
+        self.parse_field = parse_field  # an f-string field's text -> its tree
         self.scopes = ["module"]
         self.loops = [0]  # loops around the statement, in the current scope
         self.seen = [set()]  # names the current scope has used so far (for `global`)
@@ -54,7 +72,7 @@ class Checker:
 
     def fail(self, message, node, type_name="SyntaxError"):
         line, column = _tokens_start(node)
-        raise _problem(message, line, column, type_name)
+        raise problem(message, line, column, type_name)
 
     def check(self, tree):
         self.visit(tree)
@@ -682,17 +700,15 @@ class _FString:
 
     def expression(self, text):
         try:
-            from gradcli.lang.python_grammar import parse
-
-            return parse("(" + text + ")", start="fstring_field")
+            return self.checker.parse_field(text)
         except GradcliSyntaxError as exc:
             self.fail("f-string: " + exc.message)
 
 
-def fstring_fields(token):
+def fstring_fields(token, parse_field):
     """The fields of an f-string token (after the checks have passed)."""
     prefix, body, raw = split_string(str(token))
-    return _FString(Checker(""), token, body, raw).check()
+    return _FString(Checker("", parse_field), token, body, raw).check()
 
 
 TARGET_RULES = ("tuple", "list", "exprlist_tuple", "star_expr", "paren")

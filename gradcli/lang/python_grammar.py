@@ -26,11 +26,14 @@ import os
 import re
 
 from gradcli.base.errors import GradcliSyntaxError
+from gradcli.lang.python_checks import (  # noqa: F401 - the reserved names, re-exported
+    HARMLESS_RESERVED,
+    RESERVED_PREFIX,
+    Checker,
+    Problem,
+    problem,
+)
 
-# SPEC §1.9: names a program cannot have (the same constants as gradcli/runtime/rewrite.py,
-# which the differential test compares).
-RESERVED_PREFIX = "_gx_"
-HARMLESS_RESERVED = frozenset({"_gx_echo"})
 # Keywords of Python 3.11 that the grammar has no rule for (SPEC §1.6): never a name.
 REFUSED_KEYWORDS = ("yield", "async", "await")
 MAX_INDENT_LEVELS = 100  # CPython's tokenizer: "too many levels of indentation"
@@ -89,10 +92,10 @@ def _indenter_class():
             line = token.end_line
             if column > self.indent_level[-1]:
                 if alt <= self.alt_levels[-1]:
-                    raise _problem("inconsistent use of tabs and spaces in indentation",
+                    raise problem("inconsistent use of tabs and spaces in indentation",
                                    line, 1, "TabError")
                 if len(self.indent_level) >= MAX_INDENT_LEVELS:
-                    raise _problem("too many levels of indentation", line, 1,
+                    raise problem("too many levels of indentation", line, 1,
                                    "IndentationError")
                 self.indent_level.append(column)
                 self.alt_levels.append(alt)
@@ -103,10 +106,10 @@ def _indenter_class():
                 self.alt_levels.pop()
                 yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
             if column != self.indent_level[-1]:
-                raise _problem("unindent does not match any outer indentation level",
+                raise problem("unindent does not match any outer indentation level",
                                line, len(indent_str) + 1, "IndentationError")
             if alt != self.alt_levels[-1]:
-                raise _problem("inconsistent use of tabs and spaces in indentation",
+                raise problem("inconsistent use of tabs and spaces in indentation",
                                line, 1, "TabError")
 
         def _process(self, stream):
@@ -119,27 +122,17 @@ def _indenter_class():
                 if token.type in OPENING:
                     self.paren_level += 1
                     if self.paren_level > MAX_PAREN_LEVELS:
-                        raise _problem("too many nested parentheses", token.line,
+                        raise problem("too many nested parentheses", token.line,
                                        token.column)
                 elif token.type in CLOSING:
                     if self.paren_level == 0:
-                        raise _problem(f"unmatched '{token}'", token.line, token.column)
+                        raise problem(f"unmatched '{token}'", token.line, token.column)
                     self.paren_level -= 1
             while len(self.indent_level) > 1:
                 self.indent_level.pop()
                 yield Token.new_borrow_pos(self.DEDENT_type, "", token)
 
     return Indenter
-
-
-class _Problem(Exception):
-    def __init__(self, message, line, column, type_name="SyntaxError"):
-        super().__init__(message)
-        self.error = GradcliSyntaxError(message, line, column, type_name)
-
-
-def _problem(message, line, column, type_name="SyntaxError"):
-    return _Problem(message, line, column, type_name)
 
 
 def _first_line_check(stream):
@@ -149,7 +142,7 @@ def _first_line_check(stream):
         if first and token.type != "_NEWLINE":
             first = False
             if token.column != 1:
-                raise _problem("unexpected indent", token.line, token.column,
+                raise problem("unexpected indent", token.line, token.column,
                                "IndentationError")
         yield token
 
@@ -217,12 +210,10 @@ def parse(source: str, start: str = "file_input"):
         text += "\n"
     try:
         tree = _parser().parse(text, start=start)
-        from gradcli.lang.python_checks import Checker
-
-        Checker(text).check(tree)
+        Checker(text, parse_field).check(tree)
         return tree
-    except _Problem as problem:
-        raise problem.error from None
+    except Problem as found:
+        raise found.error from None
     except UnexpectedCharacters as exc:
         raise _refusal(text, exc.line, exc.column) or GradcliSyntaxError(
             "invalid syntax", exc.line, exc.column) from None
@@ -236,6 +227,11 @@ def parse(source: str, start: str = "file_input"):
     except (UnexpectedEOF, UnexpectedInput, DedentError) as exc:
         line = getattr(exc, "line", None) or text.count("\n")
         raise GradcliSyntaxError("invalid syntax", max(line, 1), 1) from None
+
+
+def parse_field(text: str):
+    """An f-string field's expression, parsed as CPython 3.11 parses it: `(text)`."""
+    return parse("(" + text + ")", start="fstring_field")
 
 
 _REFUSED_AT = re.compile(r"(yield|async|await)\b")
@@ -263,7 +259,7 @@ def outline(tree) -> list:
     """The outline of a tree from `parse` (see the module docstring)."""
     from gradcli.lang.python_outline import outline as lark_outline
 
-    return lark_outline(tree)
+    return lark_outline(tree, parse_field)
 
 
 def ast_outline(module) -> list:

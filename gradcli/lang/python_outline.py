@@ -21,12 +21,16 @@ COMPARE_OPS = {"<": "Lt", ">": "Gt", "==": "Eq", ">=": "GtE", "<=": "LtE", "!=":
 CHAIN_RULES = {"or_expr": "|", "xor_expr": "^", "and_expr": "&"}
 
 
-def outline(tree) -> list:
-    """The outline of a Lark tree from `parse` (see the module docstring)."""
-    return _LarkOutline().block(tree.children)
+def outline(tree, parse_field) -> list:
+    """The outline of a Lark tree from gradcli.lang.python_grammar.parse (`parse_field`
+    parses an f-string field's text, as the checks did)."""
+    return _LarkOutline(parse_field).block(tree.children)
 
 
 class _LarkOutline:
+    def __init__(self, parse_field):
+        self.parse_field = parse_field
+
     def block(self, statements) -> list:
         out = []
         for statement in statements:
@@ -328,7 +332,7 @@ class _LarkOutline:
         out.append("JoinedStr")
         for token, prefix in zip(node.children, prefixes, strict=True):
             if "f" in prefix:
-                self.fields(fstring_fields(token), out)
+                self.fields(fstring_fields(token, self.parse_field), out)
 
     def fields(self, fields, out):
         for tree, conversion, spec, self_doc in fields:
