@@ -487,14 +487,15 @@ class Checker:
     # ----- strings
     def check_strings(self, node):
         kinds = set()
-        for token in node.children:
+        node.fstring_fields = {}  # token index -> its fields, kept for the outline
+        for index, token in enumerate(node.children):
             prefix, body, raw = split_string(str(token))
             is_bytes = "b" in prefix
             kinds.add(is_bytes)
             if is_bytes and not body.isascii():
                 self.fail("bytes can only contain ASCII literal characters", token)
             if "f" in prefix:
-                _FString(self, token, body, raw).check()
+                node.fstring_fields[index] = _FString(self, token, body, raw).check()
             elif not raw:
                 _check_escapes(body, is_bytes, self, token)
         if len(kinds) > 1:

@@ -330,9 +330,13 @@ class _LarkOutline:
             out.append("Constant:" + ("bytes" if "b" in prefixes[0] else "str"))
             return
         out.append("JoinedStr")
-        for token, prefix in zip(node.children, prefixes, strict=True):
+        known = getattr(node, "fstring_fields", {})
+        for index, (token, prefix) in enumerate(zip(node.children, prefixes, strict=True)):
             if "f" in prefix:
-                self.fields(fstring_fields(token, self.parse_field), out)
+                fields = known.get(index)
+                if fields is None:
+                    fields = fstring_fields(token, self.parse_field)
+                self.fields(fields, out)
 
     def fields(self, fields, out):
         for tree, conversion, spec, self_doc in fields:
