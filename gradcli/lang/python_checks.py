@@ -78,9 +78,7 @@ class Checker:
         self.visit(tree)
 
     def visit(self, node):
-        from lark import Token
-
-        if isinstance(node, Token) or node is None:
+        if node is None or isinstance(node, str):  # a Lark Token is a str
             return
         method = getattr(self, "check_" + node.data, None)
         if method is not None and method(node) is False:

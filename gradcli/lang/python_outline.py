@@ -196,9 +196,7 @@ class _LarkOutline:
         return tuple(out)
 
     def expr(self, node, out):  # noqa: C901 - one branch per grammar rule
-        from lark import Token
-
-        if isinstance(node, Token):
+        if isinstance(node, str):  # a Lark Token is a str
             return
         kind = node.data
         children = present_children(node)
