@@ -818,6 +818,27 @@ def test_invalid_by_hand(source):
     assert not assert_agree(source), source
 
 
+# Found by this test: gradcli's runner accepts a starred augmented value, which CPython's
+# compiler refuses ("can't use starred expression here"): runtime/rewrite.py turns
+# `x += *a` into a guard call, where `*a` is a legal argument. The grammar follows Python;
+# strict xfail, so that fixing the runner makes these pass and asks for their removal.
+RUNNER_DIFFERENCES = ["x = [0]\na = [1]\nx += *a\n", "x.y <<= *a\n", "x[0] -= *a\n"]
+
+
+@pytest.mark.parametrize("source", RUNNER_DIFFERENCES)
+def test_runner_differences_are_python_errors(source):
+    with pytest.raises(SyntaxError):
+        compile(source, "<program>", "exec")
+    with pytest.raises(GradcliSyntaxError):
+        python_grammar.parse(source)
+
+
+@pytest.mark.xfail(strict=True, reason="runtime/rewrite.py accepts `x += *a` (see above)")
+@pytest.mark.parametrize("source", RUNNER_DIFFERENCES)
+def test_runner_differences(source):
+    assert_agree(source)
+
+
 @pytest.mark.parametrize("source", EDGES)
 def test_edge_cases(source):
     assert_agree(source)
