@@ -27,8 +27,11 @@ LANGUAGE = [
         "the names below in scope. PyTorch is the oracle: values, gradients, grad_fn class "
         "names, is_leaf, requires_grad, error types and messages, warnings, and the text "
         "print writes. The deliberate differences are listed under DIFFERENCES.",
+        "The language is defined by the Lark grammar grammar/python.lark: Python 3.11 "
+        "without yield, async/await and the match statement.",
         "Nothing you write is handed to Python's eval or exec as text: gradcli parses it "
-        "with CPython's parser, refuses what is left out, rewrites the tree so every "
+        "with CPython's parser (held to the grammar by differential tests), refuses what "
+        "is left out, rewrites the tree so every "
         "attribute, import, loop and call goes through its guards, and compiles the "
         "checked tree. A program can compute, print and build graphs, and nothing else.",
     ]),
