@@ -24,7 +24,14 @@ def _not_implemented(kernel: str, dtype) -> ProgramError:
                         f'"{kernel}" not implemented for \'{_KERNEL_TYPE[dtype.name]}\'')
 
 
+# Told of every draw while vmap runs a function in randomness="error" mode
+# (gradcli/torch/func/transforms.py), which refuses it as PyTorch does; None by default.
+DRAW_HOOK = None
+
+
 def _generator(generator) -> Generator:
+    if DRAW_HOOK is not None:
+        DRAW_HOOK()
     if generator is None:
         return default_generator()
     if not isinstance(generator, Generator):

@@ -6,7 +6,8 @@ an enclosing differentiation (a nested transform, or a tensor that requires grad
 gradient is computed with create_graph so the enclosing level can differentiate it
 again, which is how `jacrev(jacrev(f))` and `vmap(grad(f))` compose. Forward-mode
 transforms (jvp, jacfwd, linearize) compute the same values by the double-vjp identity.
-vmap runs the function once per batch entry and stacks the results.
+vmap runs the function once on the whole batch where every op it runs has a batching
+rule (batching.py), and otherwise once per batch entry, stacking the results.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import numpy as np
 from gradcli import api
 from gradcli.errors import ProgramError, runtime_error, value_error
 from gradcli.ops import FORWARD_AD
+from gradcli.random import functions as random_functions
 from gradcli.tensor import Tensor
 from gradcli.torch.autograd.functional import alias, api_enable_grad, jvp_by_double_backward
+from gradcli.torch.func import batching
 
 
 def _name(fn) -> str:
@@ -253,15 +256,38 @@ def hessian(func, argnums=0):
 # ----- vmap ---------------------------------------------------------------------------
 
 
+RANDOM_MESSAGE = (
+    "vmap: called random operation while in randomness error mode. Please either use the "
+    "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
+    "of vmap")
+
+
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    if randomness not in ("error", "different", "same"):
+        raise runtime_error("Only allowed values for randomness are 'error', 'different', or "
+                            f"'same'. Got {randomness}")
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        return _vmap_call(func, in_dims, out_dims, args, kwargs)
+        if randomness != "error":
+            # The per-entry loop draws each entry's numbers ("different"); the trace would
+            # draw twice more, so no batched run here.
+            return _vmap_call(func, in_dims, out_dims, args, kwargs, batch=False)
+        previous = random_functions.DRAW_HOOK
+        random_functions.DRAW_HOOK = _refuse_random
+        try:
+            return _vmap_call(func, in_dims, out_dims, args, kwargs)
+        finally:
+            random_functions.DRAW_HOOK = previous
 
     return wrapper
 
 
-def _vmap_call(func, in_dims, out_dims, args, kwargs):
+def _refuse_random():
+    raise runtime_error(RANDOM_MESSAGE)
+
+
+def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True):
     name = _name(func)
     if isinstance(in_dims, (tuple, list)):
         if len(in_dims) != len(args):
@@ -303,6 +329,12 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs):
         a.__class__ is Tensor and a.requires_grad for a in args)
     mapped = [(i, a, d) for i, (a, d) in enumerate(zip(args, dims, strict=True))
               if d is not None]
+    if batch and plain and sizes[0] > 1 and not any(
+            v.__class__ is Tensor and v.requires_grad for v in kwargs.values()):
+        # Run the function once on the whole batch when its trace allows (batching.py).
+        result = batching.batched_call(func, args, mapped, kwargs, sizes[0], out_dims)
+        if result is not None:
+            return result
     call_args = list(args)
     results = []
     for b in range(sizes[0]):
