@@ -22,7 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# numpy's BLAS on one thread, as torch below and as gradcli runs (set before numpy loads;
+# on this shared 2-core machine a second BLAS thread mostly waits for a core).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

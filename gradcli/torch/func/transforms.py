@@ -17,6 +17,7 @@ import functools
 import numpy as np
 
 from gradcli import api
+from gradcli.autodiff import batched
 from gradcli.errors import ProgramError, runtime_error, value_error
 from gradcli.ops import FORWARD_AD
 from gradcli.random import functions as random_functions
@@ -198,9 +199,14 @@ def linearize(func, *primals):
 
 
 def _jacobian_rows(output, inputs, nested):
-    """d output / d input for each input: one reverse pass per output element."""
-    rows = [[] for _ in inputs]
+    """d output / d input for each input: one reverse pass with the batch of all basis
+    vectors (autodiff/batched.py) or, where that cannot run, one pass per output element."""
     size = output.numel()
+    if not nested and output.requires_grad and size:
+        blocks = batched_jacobian(output, inputs)
+        if blocks is not None:
+            return blocks
+    rows = [[] for _ in inputs]
     for j in range(size):
         if output.requires_grad:
             # Row j: the vjp with the j-th basis vector (no indexing node per row).
@@ -219,6 +225,19 @@ def _jacobian_rows(output, inputs, nested):
         block = api.stack(rows[k]) if rows[k] else api.zeros((0,) + x.shape, dtype=x.dtype)
         blocks.append(api.reshape(block, output.shape + x.shape))
     return blocks
+
+
+def batched_jacobian(output, inputs):
+    """The blocks d output / d input (shape output.shape + input.shape) from one backward
+    pass over the identity's rows, or None if the pass cannot be batched."""
+    size = output.numel()
+    basis = np.eye(size, dtype=output.dtype.numpy).reshape((size,) + output.shape)
+    grads = batched.batched_vjp(output, list(inputs), basis)
+    if grads is None:
+        return None
+    return [Tensor(np.zeros(output.shape + x.shape, x.dtype.numpy), x.dtype) if g is None
+            else Tensor(np.ascontiguousarray(g.reshape(output.shape + x.shape)), x.dtype)
+            for g, x in zip(grads, inputs, strict=True)]
 
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
