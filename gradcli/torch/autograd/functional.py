@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli import api
-from gradcli.errors import runtime_error
+from gradcli.errors import ProgramError, runtime_error
 from gradcli.tensor import GradMode, Tensor
 
 
@@ -74,6 +74,7 @@ def _grads(outputs, inputs, grad_outputs, create_graph, retain_graph=True):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
+    _check_strategy(strategy, create_graph, strict, vectorize)
     is_tuple_in, inputs = _as_tuple(inputs)
     with api_enable_grad():
         inputs = _prepare(inputs, create_graph)
@@ -81,8 +82,19 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
         is_tuple_out, outputs = _as_tuple(outputs, "outputs of the user-provided function")
         if strict:
             _check_requires_grad(outputs)
+        if vectorize and strict:
+            raise runtime_error(
+                "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
+                "not supported together. Please either set `strict=False` or "
+                "`vectorize=False`.")
         rows_per_output = []
         for i, out in enumerate(outputs):
+            if vectorize and not create_graph:
+                # One backward pass over all basis vectors (PyTorch vmaps autograd.grad).
+                blocks = _vectorized_blocks(out, inputs)
+                if blocks is not None:
+                    rows_per_output.append(tuple(blocks) if is_tuple_in else blocks[0])
+                    continue
             flat = api.reshape(out, (-1,))
             per_input = [[] for _ in inputs]
             for j in range(flat.shape[0]):
@@ -108,7 +120,51 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                     block = Tensor(np.zeros((0,) + x.shape, x.dtype.numpy), x.dtype)
                 blocks.append(_finish(api.reshape(block, out.shape + x.shape), create_graph))
             rows_per_output.append(tuple(blocks) if is_tuple_in else blocks[0])
+    if strategy == "forward-mode" and is_tuple_in:
+        # PyTorch's forward-mode path hands back lists where reverse mode has tuples.
+        rows_per_output = [list(r) for r in rows_per_output]
+        return rows_per_output if is_tuple_out else rows_per_output[0]
     return tuple(rows_per_output) if is_tuple_out else rows_per_output[0]
+
+
+def _vectorized_blocks(out, inputs):
+    if not out.requires_grad:
+        return [Tensor(np.zeros(out.shape + x.shape, x.dtype.numpy), x.dtype) for x in inputs]
+    if not out.numel():
+        return None
+    from gradcli.torch.func.transforms import batched_jacobian
+
+    return batched_jacobian(out, inputs)
+
+
+def _check_strategy(strategy, create_graph, strict, vectorize) -> None:
+    """PyTorch's checks of `strategy`; forward mode gives the same Jacobian, computed here
+    in reverse mode."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise ProgramError(
+            "AssertionError",
+            'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
+            'function has more outputs than inputs, "forward-mode" tends to be more '
+            'performant. Otherwise, prefer to use "reverse-mode".')
+    if strategy != "forward-mode":
+        return
+    if create_graph:
+        raise ProgramError(
+            "NotImplementedError",
+            "torch.autograd.functional.jacobian: `create_graph=True` and "
+            '`strategy="forward-mode"` are not supported together (yet). Please either set '
+            '`create_graph=False` or `strategy="reverse-mode"`.')
+    if strict:
+        raise runtime_error(
+            "torch.autograd.functional.jacobian: `strict=True` and "
+            '`strategy="forward-mode"` are not supported together (yet). Please either set '
+            '`strict=False` or `strategy="reverse-mode"`.')
+    if not vectorize:
+        # (sic: PyTorch's message has no space between "is" and "only")
+        raise ProgramError(
+            "NotImplementedError",
+            "Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+            "only implemented for `vectorize=True`.")
 
 
 def _check_requires_grad(outputs) -> None:
@@ -143,7 +199,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
                         "example).")
         return jac
 
-    result = jacobian(jac_func, tupled, create_graph=create_graph, strict=strict)
+    result = jacobian(jac_func, tupled, create_graph=create_graph, strict=strict,
+                      vectorize=vectorize, strategy=outer_jacobian_strategy)
     if not is_tuple_in:
         return result[0][0]
     return result
