@@ -544,7 +544,7 @@ RULES["stack"] = lambda o, x, p, n: _many(o, x, p, n, "stack: each input receive
 # nn.Module.register_full_backward_hook wraps the module's input and output in identities.
 RULES["BackwardHookFunction"] = lambda o, x, p, n: (
     "identity around a module with a full backward hook: grad passes through; at the "
-    "module's input the hooks see it and may replace it", [("1", "grad")])
+    "module's input the hooks see it and may replace it", [("1", "grad")] * len(x))
 
 
 def local_rule(node, output: str, inputs: list[str]) -> tuple[str, list[str], list[str | None]]:

@@ -215,11 +215,15 @@ def node_pre_hooks(node, grad, numpy_grads: bool):
     hooks = _node_prehooks.get(node)
     if not hooks:
         return grad
-    outputs = (_as_tensor(grad),)
+    # A node with several outputs (a custom Function's) gets one gradient per output.
+    multi = node.multi_output
+    outputs = tuple(_as_tensor(g) for g in grad) if multi else (_as_tensor(grad),)
     for fn in list(hooks.values()):
         result = fn(outputs)
         if result is not None:
             outputs = _checked_tuple(fn, outputs, result, "pre")
+    if multi:
+        return [_as_engine(g, numpy_grads) for g in outputs]
     return _as_engine(outputs[0], numpy_grads)
 
 
@@ -248,7 +252,7 @@ def node_post_hooks(node, grads, grad, numpy_grads: bool):
     if not hooks:
         return grads
     inputs = tuple(_as_tensor(g) for g in grads)
-    outputs = (_as_tensor(grad),)
+    outputs = tuple(_as_tensor(g) for g in grad) if node.multi_output else (_as_tensor(grad),)
     for fn in list(hooks.values()):
         result = fn(inputs, outputs)
         if result is not None:
