@@ -209,16 +209,11 @@ def batched_call(func, args, mapped, kwargs, size, out_dims):
     except _Untraceable:
         return None
     results = []
-    sources = [a.array for _, a, _ in mapped]
     for k, (array, out) in enumerate(zip(arrays, outs, strict=True)):
         od = out_dims[k] if isinstance(out_dims, (tuple, list)) else out_dims
-        moved = np.moveaxis(array, 0, od % (out.ndim + 1))
-        # The loop stacks fresh arrays: never hand back a view of an input or constant.
-        if moved.base is not None or any(np.may_share_memory(moved, s) for s in sources):
-            moved = np.ascontiguousarray(moved)
-            if any(np.may_share_memory(moved, s) for s in sources):
-                moved = moved.copy()
-        results.append(Tensor(moved, out.dtype))
+        # A view op's result stays a view of the batched input, as with functorch
+        # (vmap(lambda x: x)(xs) is xs's data).
+        results.append(Tensor(np.moveaxis(array, 0, od % (out.ndim + 1)), out.dtype))
     return tuple(results) if tupled else results[0]
 
 
@@ -272,4 +267,4 @@ def _batched_value(ref, values, args, mapped, size):
     else:
         array = what.array
     # An output that does not depend on the mapped inputs: every entry is the same.
-    return np.broadcast_to(array, (size,) + array.shape)
+    return np.ascontiguousarray(np.broadcast_to(array, (size,) + array.shape))
