@@ -151,7 +151,6 @@ NOT_YET_PINNED = frozenset({
     "gradcli/torch/autograd/functional.py",
     "gradcli/torch/func/transforms.py",
     "gradcli/torch/nn/functional.py",
-    "gradcli/torch/nn/hooks.py",
     "gradcli/torch/nn/loss.py",
     "gradcli/torch/nn/module.py",
     "gradcli/torch/nn/modules.py",

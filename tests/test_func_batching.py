@@ -47,7 +47,7 @@ def loop(fn, *args, in_dims=0):
     size = next(a.shape[d] for a, d in zip(args, dims, strict=True) if d is not None)
     rows = []
     for b in range(size):
-        entry = [a if d is None else Tensor(np.take(a.array, b, axis=d), a.dtype)
+        entry = [a if d is None else Tensor(np.asarray(np.take(a.array, b, axis=d)), a.dtype)
                  for a, d in zip(args, dims, strict=True)]
         rows.append(fn(*entry))
     if isinstance(rows[0], tuple):
@@ -114,7 +114,7 @@ def test_vmap_of_binary_functions_with_broadcasting(xs, data):
         got = transforms.vmap(fn, in_dims=(0, None))(xs, other)
         want = loop(fn, xs, other, in_dims=(0, None))
         np.testing.assert_array_equal(got.array, want)
-        got = transforms.vmap(lambda b, a: fn(a, b), in_dims=(None, 0))(other, xs)
+        got = transforms.vmap(lambda b, a, fn=fn: fn(a, b), in_dims=(None, 0))(other, xs)
         np.testing.assert_array_equal(got.array, want)
 
 
