@@ -56,6 +56,44 @@ print(json.dumps(out))
 """
 
 
+def inputs(seed: int = 0):
+    """W (100, 100), b (100,), x (100,) and a batch xs (256, 100), float32."""
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((100, 100)).astype(np.float32) / 10
+    b = rng.standard_normal(100).astype(np.float32)
+    x = rng.standard_normal(100).astype(np.float32)
+    xs = rng.standard_normal((256, 100)).astype(np.float32)
+    return W, b, x, xs
+
+
+def gradcli_workloads(W, b, x, xs, calls):
+    """For bench/run.py: (jacrev case, vmap case), each running its transform `calls`
+    times and returning the last result as a list of arrays."""
+    from gradcli import api
+    from gradcli.dtypes import float32
+    from gradcli.tensor import Tensor
+    from gradcli.torch.func import transforms
+
+    Wt, bt, xt, xst = (Tensor(a, float32) for a in (W, b, x, xs))
+
+    def f(t):
+        return api.tanh(api.add(api.matmul(Wt, t), bt))
+
+    jac, batched = transforms.jacrev(f), transforms.vmap(f)
+    return (lambda: [[jac(xt) for _ in range(calls)][-1].array],
+            lambda: [[batched(xst) for _ in range(calls)][-1].array])
+
+
+def torch_workloads(W, b, x, xs, calls):
+    import torch
+
+    Wt, bt, xt, xst = (torch.from_numpy(a.copy()) for a in (W, b, x, xs))
+    jac = torch.func.jacrev(lambda t: torch.tanh(Wt @ t + bt))
+    batched = torch.func.vmap(lambda t: torch.tanh(Wt @ t + bt))
+    return (lambda: [[jac(xt) for _ in range(calls)][-1].numpy()],
+            lambda: [[batched(xst) for _ in range(calls)][-1].numpy()])
+
+
 def gradcli_times(W, b, x, xs, repeats):
     from gradcli import api
     from gradcli.dtypes import float32
@@ -86,11 +124,7 @@ def main(argv) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
-    rng = np.random.default_rng(0)
-    W = rng.standard_normal((100, 100)).astype(np.float32) / 10
-    b = rng.standard_normal(100).astype(np.float32)
-    x = rng.standard_normal(100).astype(np.float32)
-    xs = rng.standard_normal((256, 100)).astype(np.float32)
+    W, b, x, xs = inputs()
     data = ROOT / "bench" / ".func_transforms_inputs.npz"
     np.savez(data, W=W, b=b, x=x, xs=xs)
     python = os.environ.get("ORACLE_PYTHON", "/opt/oracle/bin/python")
