@@ -167,8 +167,8 @@ def main(argv) -> int:
         "a graph or a function cannot be batched; those paths were all there was before "
         "(commit a8e25bd: 14.9x and 31.4x torch with one BLAS thread, 28x and 96x with "
         "numpy's default threads). numpy runs on one BLAS thread here "
-        "(OPENBLAS_NUM_THREADS=1), as torch does; on this shared 2-core machine a second BLAS thread made the vmap's one "
-        "matrix product 10-50x slower.",
+        "(OPENBLAS_NUM_THREADS=1), as torch does; on this shared 2-core machine a second "
+        "BLAS thread made the vmap's one matrix product 10-50x slower.",
         "",
     ]
     (ROOT / "bench" / "RESULTS_func.md").write_text("\n".join(lines))
