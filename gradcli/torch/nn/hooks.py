@@ -41,6 +41,7 @@ class BackwardHookFunction(Function):
         return args
 
 
+BackwardHookFunction.__module__ = "torch.nn.modules._functions"  # where PyTorch has it
 # Views and traces describe this node by its own rule (trace.py), not as a program's
 # Function: it is torch.nn's machinery.
 BackwardHookFunction._backward_op.overload = "BackwardHookFunction"
