@@ -213,13 +213,14 @@ def batched_call(func, args, mapped, kwargs, size, out_dims):
         od = out_dims[k] if isinstance(out_dims, (tuple, list)) else out_dims
         # A view op's result stays a view of the batched input, as with functorch
         # (vmap(lambda x: x)(xs) is xs's data).
-        results.append(Tensor(np.moveaxis(array, 0, od % (out.ndim + 1)), out.dtype))
+        od %= out.ndim + 1
+        results.append(Tensor(array if od == 0 else np.moveaxis(array, 0, od), out.dtype))
     return tuple(results) if tupled else results[0]
 
 
 def _replay(trace: Trace, args, mapped, size):
     """Each step's value on the whole batch: (array, batched)."""
-    inputs = {i: np.moveaxis(a.array, d, 0) for i, a, d in mapped}
+    inputs = {i: a.array if d == 0 else np.moveaxis(a.array, d, 0) for i, a, d in mapped}
     values = []
     for entry, refs, p, out in trace.steps:
         operands = []
@@ -263,7 +264,7 @@ def _batched_value(ref, values, args, mapped, size):
     elif kind == "in":
         for i, a, d in mapped:
             if i == what:
-                return np.moveaxis(a.array, d, 0)
+                return a.array if d == 0 else np.moveaxis(a.array, d, 0)
     else:
         array = what.array
     # An output that does not depend on the mapped inputs: every entry is the same.
