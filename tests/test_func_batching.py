@@ -269,16 +269,19 @@ def test_batched_backward_declines_what_it_does_not_batch(monkeypatch):
     from gradcli.autodiff import hooks
 
     x = t([1.0, 2.0], requires_grad=True)
-    out = api.exp(x)
+    out = api.exp(api.mul(x, 1.0))
     basis = np.eye(2, dtype=F32)
-    monkeypatch.setattr(hooks.State, "active", True)
-    assert batched.batched_vjp(out, [x], basis) is None
-    monkeypatch.setattr(hooks.State, "active", False)
+    unrelated = t([3.0], requires_grad=True)
+    handle = hooks.register_hook(unrelated, lambda g: g)  # a hook elsewhere changes nothing
+    np.testing.assert_array_equal(batched.batched_vjp(out, [x], basis)[0], np.diag(out.array))
+    for hooked in (x, out.grad_fn.next_functions[0][0]):  # a leaf's hook, a node's hook
+        extra = (hooks.register_hook(x, lambda g: g) if hooked is x
+                 else hooks.register_node_hook(hooked, lambda gi, go: None))
+        assert batched.batched_vjp(out, [x], basis) is None
+        extra.remove()
+    handle.remove()
     monkeypatch.setattr(engine.Observer, "active", engine.Observer())
     assert batched.batched_vjp(out, [x], basis) is None
-    monkeypatch.setattr(engine.Observer, "active", None)
-    np.testing.assert_array_equal(batched.batched_vjp(out, [x], basis)[0],
-                                  np.diag(out.array))
 
 
 def test_jacrev_uses_one_batched_pass(monkeypatch):

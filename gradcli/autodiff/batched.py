@@ -9,9 +9,9 @@ with a saved input, mm's and bmm's matmuls); the others have a rule below that s
 their dimensions by one. A node without a rule runs its own formula once per batch
 entry, so the values are always those of N separate passes.
 
-Only the plain case is batched: gradients as numpy arrays (not create_graph), no hooks,
-no trace observer, no custom Function with several outputs. `batched_vjp` returns None
-otherwise and the caller runs one pass per cotangent.
+Only the plain case is batched: gradients as numpy arrays (not create_graph), no hook on
+a node of the graph, no trace observer, no custom Function with several outputs.
+`batched_vjp` returns None otherwise and the caller runs one pass per cotangent.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import heapq
 import numpy as np
 
 from gradcli import engine
-from gradcli import ops as ops_module
 from gradcli.autodiff import hooks
 from gradcli.backend import NumpyVocabulary
 from gradcli.node import AccumulateGrad, accumulator_of
@@ -32,8 +31,7 @@ def batched_vjp(output, inputs, cotangents):
     """The gradients of `output` w.r.t. each of `inputs` for every cotangent row of
     `cotangents` ((N,) + output.shape), as arrays (N,) + input.shape or None for an input
     the output does not depend on; None when the pass cannot be batched."""
-    if (hooks.State.active or engine.Observer.active is not None
-            or ops_module._multi_output):
+    if engine.Observer.active is not None:
         return None
     root = engine.root_node(output)
     if root is None:
@@ -43,6 +41,11 @@ def batched_vjp(output, inputs, cotangents):
         node = x.grad_fn if x.grad_fn is not None else accumulator_of(x)
         targets.setdefault(node, []).append(k)
     dependencies = engine._dependencies([root])
+    for node in (root, *dependencies):
+        # Hooks see one gradient, not a batch of them; a custom Function with several
+        # outputs keeps one gradient slot per output.
+        if node.multi_output or (hooks.State.active and hooks.has_hooks(node)):
+            return None
     needed = engine._needed(engine._parents([root]), targets)
     size = cotangents.shape[0]
     captured: dict = {}

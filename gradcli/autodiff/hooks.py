@@ -184,6 +184,18 @@ def _checked(fn, value: Tensor, result):
     return result
 
 
+def has_hooks(node) -> bool:
+    """Whether a backward pass reaching `node` would call a hook there (or anomaly mode
+    would check it): a batched pass (autodiff/batched.py) leaves such graphs alone."""
+    if Anomaly.enabled:
+        return True
+    if node.__class__.__name__ == "AccumulateGrad":
+        entry = _tensor_hooks.get(id(node.variable))
+        return bool(entry is not None and entry[0]() is node.variable and entry[1])
+    return bool(_node_tensor_hooks.get(node) or _node_prehooks.get(node)
+                or _node_posthooks.get(node))
+
+
 def tensor_pre_hooks(node, grad, numpy_grads: bool):
     """Step 1: the gradient after the tensor's own hooks."""
     if node.__class__.__name__ == "AccumulateGrad":

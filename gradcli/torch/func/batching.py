@@ -176,9 +176,11 @@ def _traced_call(func, call_args, mapped, kwargs):
 
 
 def _entry_args(args, mapped, b):
+    # Copies: a function that writes into its argument must not write into the batch
+    # while it is only being traced (the replay or the loop then writes it once).
     call_args = list(args)
     for i, a, d in mapped:
-        call_args[i] = Tensor(a.array[(slice(None),) * d + (b, Ellipsis)], a.dtype)
+        call_args[i] = Tensor(a.array[(slice(None),) * d + (b, Ellipsis)].copy(), a.dtype)
     return call_args
 
 
@@ -196,13 +198,14 @@ def batched_call(func, args, mapped, kwargs, size, out_dims):
     try:
         first, result = _traced_call(func, _entry_args(args, mapped, 0), mapped, kwargs)
         tupled, outs = _outputs(result)
+        refs = [first.ref(o) for o in outs]  # (an output written in place breaks the trace)
         if first.broken:
             return None
-        refs = [first.ref(o) for o in outs]
         last, result_last = _traced_call(func, _entry_args(args, mapped, size - 1), mapped,
                                          kwargs)
         _, outs_last = _outputs(result_last)
-        if last.broken or not _same_trace(first, last, refs, [last.ref(o) for o in outs_last]):
+        refs_last = [last.ref(o) for o in outs_last]
+        if last.broken or not _same_trace(first, last, refs, refs_last):
             return None
         values = _replay(first, args, mapped, size)
         arrays = [_batched_value(ref, values, args, mapped, size) for ref in refs]
