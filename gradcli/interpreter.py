@@ -19,6 +19,7 @@ from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError, type_error
 from gradcli.limits import Limits, budget_error, format_bytes, resource_error
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
+from gradcli.runtime import held_output
 from gradcli.runtime.executor import Guards, locate, position
 from gradcli.runtime.rewrite import PROGRAM_FILENAME, parse_python, rewrite
 from gradcli.sandbox import policy
@@ -103,6 +104,12 @@ class Runtime:
                 text.encode("utf-8")
             except UnicodeEncodeError as exc:  # a lone surrogate: Python's print fails too
                 raise ProgramError("UnicodeEncodeError", str(exc)) from None
+        if held_output.HELD:  # vmap is tracing the function that prints
+            held_output.HELD[-1].append((self.emit, text))
+            return
+        self.emit(text)
+
+    def emit(self, text: str) -> None:
         self.output_chars += len(text)
         if self.output_chars > MAX_OUTPUT_CHARS:
             raise resource_error(

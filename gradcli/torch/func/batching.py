@@ -22,11 +22,14 @@ per entry, so the values are those of the loop in every case.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from gradcli import ops as O
 from gradcli import tensor as tensor_module
 from gradcli.errors import runtime_error
+from gradcli.runtime import held_output
 from gradcli.tensor import Tensor
 from gradcli.torch.func import batch_rules
 
@@ -195,12 +198,17 @@ def _outputs(result):
 def batched_call(func, args, mapped, kwargs, size, out_dims):
     """vmap's result computed by one replay of the traced function, or None when the
     function cannot be replayed (the caller then runs the loop)."""
+    # What the function prints while traced comes out once, as PyTorch's single call
+    # prints it, and only if the batched run stands (the loop prints for itself).
+    printed, extra = held_output.hold(), None
+    stands = False
     try:
         first, result = _traced_call(func, _entry_args(args, mapped, 0), mapped, kwargs)
         tupled, outs = _outputs(result)
         refs = [first.ref(o) for o in outs]  # (an output written in place breaks the trace)
         if first.broken:
             return None
+        extra = held_output.hold()
         last, result_last = _traced_call(func, _entry_args(args, mapped, size - 1), mapped,
                                          kwargs)
         _, outs_last = _outputs(result_last)
@@ -209,8 +217,15 @@ def batched_call(func, args, mapped, kwargs, size, out_dims):
             return None
         values = _replay(first, args, mapped, size)
         arrays = [_batched_value(ref, values, args, mapped, size) for ref in refs]
+        stands = True
     except _Untraceable:
         return None
+    finally:
+        if extra is not None:
+            held_output.release(extra, keep=False)
+        # An error the function raised while traced is its own: what it printed first
+        # comes out, as it would before PyTorch's single call failed.
+        held_output.release(printed, keep=stands or sys.exc_info()[0] is not None)
     results = []
     for k, (array, out) in enumerate(zip(arrays, outs, strict=True)):
         od = out_dims[k] if isinstance(out_dims, (tuple, list)) else out_dims
