@@ -312,3 +312,43 @@ def test_batched_backward_keeps_the_in_place_check():
     api.add_(z, 1.0)  # sin saved z, now modified
     with pytest.raises(ProgramError, match="modified by an inplace operation"):
         transforms.batched_jacobian(out, [x])
+
+
+ENTRY_FUNCTIONS = {
+    "sum": lambda x: api.sum(x),
+    "mean_last": lambda x: api.mean(x, -1, keepdim=True) if x.ndim else x,
+    "exp_add": lambda x: api.add(api.exp(x), x),
+    "flat": lambda x: api.reshape(x, (-1,)),
+    "softmax": lambda x: api.softmax(x, -1) if x.ndim else x,
+    "log_softmax": lambda x: api.log_softmax(x, 0) if x.ndim else x,
+    "permute": lambda x: api.permute(x, tuple(reversed(range(x.ndim)))),
+    "select": lambda x: api.getitem(x, 0) if x.ndim else x,
+    "slice": lambda x: api.getitem(x, slice(1, None)) if x.ndim else x,
+    "prod": lambda x: api.prod(x),
+    "transpose": lambda x: api.transpose(x, 0, -1) if x.ndim else x,
+    "expand": lambda x: api.expand(x, (2,) + x.shape),
+    "stack": lambda x: api.stack([x, api.mul(x, 2)], -1 if x.ndim else 0),
+    "greater": lambda x: api.gt(x, 0.1),
+    "all": lambda x: api.all_(api.gt(x, -5)),
+}
+ENTRY_SHAPES = [(), (1,), (3,), (1, 1), (2, 3), (3, 1, 2)]
+
+
+@pytest.mark.parametrize("shape", ENTRY_SHAPES, ids=str)
+@pytest.mark.parametrize("name", sorted(ENTRY_FUNCTIONS))
+def test_shapes_from_0d_up_batched_and_per_entry_agree(name, shape, spy):
+    fn = ENTRY_FUNCTIONS[name]
+    rng = np.random.default_rng(len(shape))
+    for size in (1, 2, 5):
+        xs = t(rng.standard_normal((size,) + shape))
+        got = transforms.vmap(fn)(xs).array
+        want = loop(fn, xs)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    x = t(rng.standard_normal(shape), requires_grad=True)
+    out = fn(x)
+    if out.requires_grad and out.numel():
+        blocks = transforms.batched_jacobian(out, [x])
+        want = per_row_jacobian(out, [x])[0]
+        assert blocks[0].shape == want.shape
+        np.testing.assert_allclose(blocks[0].array, want, rtol=1e-5, atol=1e-6)

@@ -236,7 +236,7 @@ def batched_jacobian(output, inputs):
     if grads is None:
         return None
     return [Tensor(np.zeros(output.shape + x.shape, x.dtype.numpy), x.dtype) if g is None
-            else Tensor(np.ascontiguousarray(g.reshape(output.shape + x.shape)), x.dtype)
+            else Tensor(np.asarray(g.reshape(output.shape + x.shape), order="C"), x.dtype)
             for g, x in zip(grads, inputs, strict=True)]
 
 
