@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import workloads as W  # noqa: E402
 
 SECTIONS = ("startup", "scalar", "language", "mlp", "elementwise", "depth", "memory", "parse",
-            "random", "python", "micrograd", "nn")
+            "random", "python", "micrograd", "nn", "func")
 
 
 class Config:
@@ -297,6 +297,44 @@ def bench_nn(cfg: Config) -> H.Section:
     section.targets.append(H.Target(
         "3c. nn + optim training loop, gradcli / torch",
         section.ratio("gradcli (program)", "torch (Python)"), 1.0))
+    return section
+
+
+def bench_func(cfg: Config) -> H.Section:
+    import func_transforms as FT
+
+    calls = 20
+    data = FT.inputs()
+    section = H.Section(
+        "3d. torch.func: jacrev and vmap of tanh(W x + b)",
+        "f(x) = tanh(W x + b), W (100, 100), float32: `torch.func.jacrev(f)` at one x "
+        "(R^100 -> R^100) and `torch.func.vmap(f)` over a batch of 256, through the Python "
+        f"API of each engine, {calls} calls per sample; the Jacobian and the batched values "
+        "are compared. (bench/func_transforms.py times the same against torch in the "
+        "oracle interpreter: bench/RESULTS_func.md.)",
+        baseline=None, per=calls, per_unit="µs/call",
+    )
+    jac, vmapped = FT.gradcli_workloads(*data, calls)
+    cases = {"gradcli jacrev": jac}
+    if cfg.have_torch:
+        cases["torch jacrev"] = FT.torch_workloads(*data, calls)[0]
+    cases["gradcli vmap"] = vmapped
+    if cfg.have_torch:
+        cases["torch vmap"] = FT.torch_workloads(*data, calls)[1]
+    repeats = cfg.reps(5, 15)
+    for kind in ("jacrev", "vmap"):
+        chosen = {name: fn for name, fn in cases.items() if name.endswith(kind)}
+        grads = {name: [a.copy() for a in fn()] for name, fn in chosen.items()}
+        for name in chosen:
+            section.rows.append(H.Row(name))
+        reference = f"torch {kind}" if cfg.have_torch else f"gradcli {kind}"
+        H.check_gradients(section, grads, reference, 1e-5)
+        for name, samples in H.interleave(chosen, repeats).items():
+            section.row(name).samples = samples
+        ratio = section.ratio(f"gradcli {kind}", f"torch {kind}")
+        if ratio is not None:
+            section.row(f"gradcli {kind}").note = f"{ratio:.2f}× torch {kind}"
+        section.targets.append(H.Target(f"3d. torch.func.{kind}, gradcli / torch", ratio, 2.0))
     return section
 
 
@@ -581,6 +619,7 @@ RUNNERS = {
     "parse": bench_parse,
     "random": bench_random,
     "nn": bench_nn,
+    "func": bench_func,
 }
 
 

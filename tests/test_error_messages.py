@@ -119,18 +119,6 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
         "(g,) = torch.autograd.grad(F.binary_cross_entropy_with_logits(x * x, torch.ones(2)), x,"
         " create_graph=True)\n"
         "g.sum().backward()",
-    ("gradcli/torch/nn/hooks.py", "gradcli runs full backward hooks for modules called with "
-     "one tensor"):
-        "import torch\nfrom torch import nn\nclass Add(nn.Module):\n"
-        "    def forward(self, a, b):\n        return a + b\n"
-        "m = Add()\nm.register_full_backward_hook(lambda mod, gi, go: None)\n"
-        "m(torch.ones(2, requires_grad=True), torch.ones(2))",
-    ("gradcli/torch/nn/hooks.py", "gradcli runs full backward hooks for modules that return "
-     "one tensor"):
-        "import torch\nfrom torch import nn\nclass Pair(nn.Module):\n"
-        "    def forward(self, a):\n        return a, a\n"
-        "m = Pair()\nm.register_full_backward_hook(lambda mod, gi, go: None)\n"
-        "m(torch.ones(2, requires_grad=True))",
     ("gradcli/torch/nn/loss.py", "gradcli does not implement label_smoothing yet"):
         "import torch\nfrom torch import nn\n"
         "nn.CrossEntropyLoss(label_smoothing=0.1)(torch.ones(2, 3), torch.tensor([0, 1]))",
@@ -178,6 +166,10 @@ NOT_YET_PINNED = frozenset({
     "gradcli/lang/larkparse.py",
     "gradcli/lang/strings.py",
     "gradcli/lang/depth.py",
+    # the grammar that defines the language (grammar/python.lark): its verdicts are held to
+    # CPython's and the runner's by tests/test_grammar_differential.py; no program sees
+    # its messages (programs are run through CPython's parser)
+    "gradcli/lang/python_grammar.py",
 })
 
 SITES = raise_sites.all_sites()

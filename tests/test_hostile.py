@@ -411,6 +411,20 @@ ESCAPES = [
     ("print(f'{print.__self__!r}')", "AttributeError", "has no attribute '__self__'"),
     ("x = tensor(1.0)\nx.__class__ = 1", "AttributeError", "has no attribute '__class__'"),
     ("x = tensor(1.0)\nx.array = 1", "TypeError", "gradcli tensors do not take new attributes"),
+    # the node a module's full backward hook puts around its tensors (torch/nn/hooks.py)
+    ("lin = torch.nn.Tanh()\nlin.register_full_backward_hook(lambda m, i, o: None)\n"
+     "y = lin(tensor([1.0, 2.0], requires_grad=True))\n"
+     "y.grad_fn._forward_cls.forward.__globals__",  # ctx._forward_cls is PyTorch's too
+     "AttributeError", "no attribute '__globals__'"),
+    ("lin = torch.nn.Tanh()\nlin.register_full_backward_hook(lambda m, i, o: None)\n"
+     "y = lin(tensor([1.0, 2.0], requires_grad=True))\ny.grad_fn._forward_cls._backward_op",
+     "AttributeError", "no attribute '_backward_op'"),
+    ("lin = torch.nn.Tanh()\nlin.register_full_backward_hook(lambda m, i, o: None)\n"
+     "y = lin(tensor([1.0, 2.0], requires_grad=True))\ny.grad_fn.saved",
+     "AttributeError", "no attribute 'saved'"),
+    # vmap's batched run hands the function ordinary tensors
+    ("torch.vmap(lambda t: t.array)(tensor([[1.0], [2.0]]))", "AttributeError",
+     "'Tensor' object has no attribute 'array'"),
 ]
 
 

@@ -789,9 +789,6 @@ CASES.update({
         C("weight_only", [((3, 2), D), ((4, 2, 3), D), ((3, 3), D)], direct("_trilinear"),
           grad=(False, True, False)),
     ],
-    "BackwardHookFunction": [
-        C("identity", [((2, 3), D)], direct("BackwardHookFunction", lambda grad: grad)),
-    ],
 })
 
 

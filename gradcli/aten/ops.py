@@ -141,6 +141,9 @@ class FORWARD_AD:  # noqa: N801 - a flag holder
 # read): set_flags() keeps them in step with FORWARD_AD.active and Function's outputs.
 _forward_ad = False
 _multi_output = False  # some custom Function made a node with several outputs
+# vmap's tracer (gradcli/torch/func/batching.py) while it traces a function: told of every
+# op call instead of running it. It rides on the `_forward_ad` test, so costs nothing else.
+_call_hook = None
 
 
 # Forward mode's propagation (gradcli.torch.autograd.forward_mode installs it when it is
@@ -151,14 +154,37 @@ dual_call = None
 def set_flags(forward_ad=None, multi_output=None) -> None:
     global _forward_ad, _multi_output
     if forward_ad is not None:
-        _forward_ad = FORWARD_AD.active = forward_ad
+        FORWARD_AD.active = forward_ad
+        _forward_ad = forward_ad or _call_hook is not None
     if multi_output is not None:
         _multi_output = engine.multi_output = multi_output
+
+
+def set_call_hook(hook):
+    """Send every op call to hook(entry, inputs, p, arrays) (None: run ops again); returns
+    the hook it replaces."""
+    global _call_hook, _forward_ad
+    previous = _call_hook
+    _call_hook = hook
+    _forward_ad = hook is not None or FORWARD_AD.active
+    return previous
+
+
+def call_untraced(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
+    """`call` past the call hook (the hook runs the op through this)."""
+    global _forward_ad
+    _forward_ad = FORWARD_AD.active
+    try:
+        return call(entry, inputs, p, arrays)
+    finally:
+        _forward_ad = _call_hook is not None or FORWARD_AD.active
 
 
 def call(entry: Op, inputs: tuple, p=None, arrays=None) -> Tensor:
     """Run an op forward and, when grad mode is on and an input requires grad, record it."""
     if _forward_ad:
+        if _call_hook is not None:
+            return _call_hook(entry, inputs, p, arrays)
         return dual_call(entry, inputs, p, arrays, call)
     # The hot path of every program: loops here avoid comprehensions, which cost a
     # function call each.

@@ -184,6 +184,18 @@ def _checked(fn, value: Tensor, result):
     return result
 
 
+def has_hooks(node) -> bool:
+    """Whether a backward pass reaching `node` would call a hook there (or anomaly mode
+    would check it): a batched pass (autodiff/batched.py) leaves such graphs alone."""
+    if Anomaly.enabled:
+        return True
+    if node.__class__.__name__ == "AccumulateGrad":
+        entry = _tensor_hooks.get(id(node.variable))
+        return bool(entry is not None and entry[0]() is node.variable and entry[1])
+    return bool(_node_tensor_hooks.get(node) or _node_prehooks.get(node)
+                or _node_posthooks.get(node))
+
+
 def tensor_pre_hooks(node, grad, numpy_grads: bool):
     """Step 1: the gradient after the tensor's own hooks."""
     if node.__class__.__name__ == "AccumulateGrad":
@@ -213,11 +225,15 @@ def node_pre_hooks(node, grad, numpy_grads: bool):
     hooks = _node_prehooks.get(node)
     if not hooks:
         return grad
-    outputs = (_as_tensor(grad),)
+    # A node with several outputs (a custom Function's) gets one gradient per output.
+    multi = node.multi_output
+    outputs = tuple(_as_tensor(g) for g in grad) if multi else (_as_tensor(grad),)
     for fn in list(hooks.values()):
         result = fn(outputs)
         if result is not None:
             outputs = _checked_tuple(fn, outputs, result, "pre")
+    if multi:
+        return [_as_engine(g, numpy_grads) for g in outputs]
     return _as_engine(outputs[0], numpy_grads)
 
 
@@ -246,7 +262,7 @@ def node_post_hooks(node, grads, grad, numpy_grads: bool):
     if not hooks:
         return grads
     inputs = tuple(_as_tensor(g) for g in grads)
-    outputs = (_as_tensor(grad),)
+    outputs = tuple(_as_tensor(g) for g in grad) if node.multi_output else (_as_tensor(grad),)
     for fn in list(hooks.values()):
         result = fn(inputs, outputs)
         if result is not None:

@@ -11,6 +11,9 @@ from gradcli.base.errors import runtime_error, type_error
 
 # Told of every tensor turned into a bool (an `if`/`while` on data); None by default.
 BRANCH_HOOK = None
+# Told of every tensor read as a Python value (bool(t): "bool", t.item(): "item") while
+# vmap traces a function (gradcli/torch/func/batching.py); None by default.
+READ_HOOK = None
 
 
 # Forward mode (gradcli.torch.autograd.forward_mode) installs `tangent=...` in the repr.
@@ -126,6 +129,8 @@ class Tensor:
                 if self.array.size
                 else "Boolean value of Tensor with no values is ambiguous"
             )
+        if READ_HOOK is not None:
+            READ_HOOK(self, "bool")
         value = bool(self.array.reshape(()))
         if BRANCH_HOOK is not None:
             BRANCH_HOOK(value)  # `if x > 0:` decided on data (eval --symbolic notes it)

@@ -65,7 +65,7 @@ def stamp_result(value, origin) -> None:
                 while stack:
                     node = stack.pop()
                     for child, _ in node.next_functions:
-                        if child.__class__ is Node and child.source is None:
+                        if isinstance(child, Node) and child.source is None:
                             if inner is None:
                                 inner = (origin[0], origin[1], origin[2], "")
                             child.source = inner

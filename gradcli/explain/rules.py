@@ -294,4 +294,4 @@ RULES["stack"] = lambda o, x, p, n: _many(o, x, p, n, "stack: each input receive
 # nn.Module.register_full_backward_hook wraps the module's input and output in identities.
 RULES["BackwardHookFunction"] = lambda o, x, p, n: (
     "identity around a module with a full backward hook: grad passes through; at the "
-    "module's input the hooks see it and may replace it", [("1", "grad")])
+    "module's input the hooks see it and may replace it", [("1", "grad")] * len(x))

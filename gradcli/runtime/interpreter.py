@@ -17,7 +17,7 @@ from gradcli.autodiff import hints
 from gradcli.autodiff.engine import Observer
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import budget as resource_limits
-from gradcli.base import diagnostics, dtypes
+from gradcli.base import diagnostics, dtypes, held_output
 from gradcli.base.budget import Limits, budget_error, format_bytes, resource_error
 from gradcli.base.errors import GradcliSyntaxError, ProgramError, type_error
 from gradcli.runtime.executor import Guards, locate, position
@@ -105,6 +105,12 @@ class Runtime:
                 text.encode("utf-8")
             except UnicodeEncodeError as exc:  # a lone surrogate: Python's print fails too
                 raise ProgramError("UnicodeEncodeError", str(exc)) from None
+        if held_output.HELD:  # vmap is tracing the function that prints
+            held_output.HELD[-1].append((self.emit, text))
+            return
+        self.emit(text)
+
+    def emit(self, text: str) -> None:
         self.output_chars += len(text)
         if self.output_chars > MAX_OUTPUT_CHARS:
             raise resource_error(

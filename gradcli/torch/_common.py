@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli.aten import ops as O
+from gradcli.autodiff import tensor as tensor_module
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.dtypes import DType
@@ -175,7 +176,15 @@ def _c_type(dtype: DType) -> str:
     )
 
 
+def _read(kind, *tensors):
+    """Tell vmap's tracer that a Python value is computed from these tensors' data."""
+    if tensor_module.READ_HOOK is not None:
+        for t in tensors:
+            tensor_module.READ_HOOK(t, kind)
+
+
 def item(input):
+    _read("item", input)
     if input.array.size != 1:
         raise runtime_error(
             f"a Tensor with {input.array.size} elements cannot be converted to Scalar"

@@ -18,6 +18,7 @@ from gradcli.base.errors import (
 )
 from gradcli.torch._common import (
     Number,
+    _read,
     as_dtype,
     call,
     check_requires_grad,
@@ -87,6 +88,7 @@ def bool_(input):
 
 
 def tolist(input):
+    _read("tolist", input)
     return input.array.tolist()
 
 

@@ -16,7 +16,16 @@ from gradcli.base.errors import (
     runtime_error,
     type_error,
 )
-from gradcli.torch._common import _FLOATING, Number, call, call_number, cast, float_dtype, is_tensor
+from gradcli.torch._common import (
+    _FLOATING,
+    Number,
+    _read,
+    call,
+    call_number,
+    cast,
+    float_dtype,
+    is_tensor,
+)
 from gradcli.torch.creation import tensor
 
 
@@ -314,9 +323,15 @@ def where(condition, input=None, other=None):
 
 
 def _compare(fn):
+    # While vmap traces a function (O.set_call_hook) a comparison is an op like any other.
+    traced = O.Op(fn.__name__, lambda xs, p: np.asarray(fn(xs[0], xs[1])), None, False,
+                  fn.__name__)
+
     def compare(input, other):
         _, xa, xb = promote(input, other)
         try:
+            if O._call_hook is not None:
+                return O.call(traced, (input, other), None, (xa, xb))
             return Tensor(np.asarray(fn(xa, xb)), dtypes.bool_)
         except ValueError:
             raise broadcast_error(np.shape(xa), np.shape(xb)) from None
@@ -375,16 +390,29 @@ def isfinite(input):
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    _read("allclose", input, other)
     return bool(np.allclose(input.array, other.array, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input, other):
+    _read("equal", input, other)
     return input.shape == other.shape and bool(np.array_equal(input.array, other.array))
 
 
 def all_(input, dim=None, keepdim=False):
+    if O._call_hook is not None:
+        return O.call(_ALL, (input,), (dim, keepdim))
     return Tensor(np.asarray(np.all(input.array, axis=dim, keepdims=keepdim)), dtypes.bool_)
 
 
 def any_(input, dim=None, keepdim=False):
+    if O._call_hook is not None:
+        return O.call(_ANY, (input,), (dim, keepdim))
     return Tensor(np.asarray(np.any(input.array, axis=dim, keepdims=keepdim)), dtypes.bool_)
+
+
+# all/any as vmap's tracer sees them (the same values, as ops; see _compare).
+_ALL = O.Op("all", lambda xs, p: np.asarray(np.all(xs[0], axis=p[0], keepdims=p[1])), None,
+            False, "all")
+_ANY = O.Op("any", lambda xs, p: np.asarray(np.any(xs[0], axis=p[0], keepdims=p[1])), None,
+            False, "any")

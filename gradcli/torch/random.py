@@ -31,9 +31,14 @@ def _generator_argument(generator, function: str) -> None:
     if generator is not None and not isinstance(generator, Generator):
         raise type_error(f"{function}(): argument 'generator' must be torch.Generator, not "
                          f"{_common.type_name(generator)}")
+# Told of every draw while vmap runs a function in randomness="error" mode
+# (gradcli/torch/func/transforms.py), which refuses it as PyTorch does; None by default.
+DRAW_HOOK = None
 
 
 def _generator(generator) -> Generator:
+    if DRAW_HOOK is not None:
+        DRAW_HOOK()
     if generator is None:
         return default_generator()
     if not isinstance(generator, Generator):

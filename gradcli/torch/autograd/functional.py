@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradcli.autodiff import batched
 from gradcli.autodiff.tensor import GradMode, Tensor
-from gradcli.base.errors import runtime_error
+from gradcli.base.errors import ProgramError, runtime_error
 from gradcli.torch import functions as api
 
 
@@ -82,6 +83,7 @@ def _grads(outputs, inputs, grad_outputs, create_graph, retain_graph=True):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
+    _check_strategy(strategy, create_graph, strict, vectorize)
     is_tuple_in, inputs = _as_tuple(inputs)
     with api_enable_grad():
         inputs = _prepare(inputs, create_graph)
@@ -89,8 +91,19 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
         is_tuple_out, outputs = _as_tuple(outputs, "outputs of the user-provided function")
         if strict:
             _check_requires_grad(outputs)
+        if vectorize and strict:
+            raise runtime_error(
+                "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
+                "not supported together. Please either set `strict=False` or "
+                "`vectorize=False`.")
         rows_per_output = []
         for i, out in enumerate(outputs):
+            if vectorize and not create_graph:
+                # One backward pass over all basis vectors (PyTorch vmaps autograd.grad).
+                blocks = _vectorized_blocks(out, inputs)
+                if blocks is not None:
+                    rows_per_output.append(tuple(blocks) if is_tuple_in else blocks[0])
+                    continue
             flat = api.reshape(out, (-1,))
             per_input = [[] for _ in inputs]
             for j in range(flat.shape[0]):
@@ -116,7 +129,49 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                     block = Tensor(np.zeros((0,) + x.shape, x.dtype.numpy), x.dtype)
                 blocks.append(_finish(api.reshape(block, out.shape + x.shape), create_graph))
             rows_per_output.append(tuple(blocks) if is_tuple_in else blocks[0])
+    if strategy == "forward-mode" and is_tuple_in:
+        # PyTorch's forward-mode path hands back lists where reverse mode has tuples.
+        rows_per_output = [list(r) for r in rows_per_output]
+        return rows_per_output if is_tuple_out else rows_per_output[0]
     return tuple(rows_per_output) if is_tuple_out else rows_per_output[0]
+
+
+def _vectorized_blocks(out, inputs):
+    if not out.requires_grad:
+        return [Tensor(np.zeros(out.shape + x.shape, x.dtype.numpy), x.dtype) for x in inputs]
+    if not out.numel():
+        return None
+    return batched_jacobian(out, inputs)
+
+
+def _check_strategy(strategy, create_graph, strict, vectorize) -> None:
+    """PyTorch's checks of `strategy`; forward mode gives the same Jacobian, computed here
+    in reverse mode."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise ProgramError(
+            "AssertionError",
+            'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
+            'function has more outputs than inputs, "forward-mode" tends to be more '
+            'performant. Otherwise, prefer to use "reverse-mode".')
+    if strategy != "forward-mode":
+        return
+    if create_graph:
+        raise ProgramError(
+            "NotImplementedError",
+            "torch.autograd.functional.jacobian: `create_graph=True` and "
+            '`strategy="forward-mode"` are not supported together (yet). Please either set '
+            '`create_graph=False` or `strategy="reverse-mode"`.')
+    if strict:
+        raise runtime_error(
+            "torch.autograd.functional.jacobian: `strict=True` and "
+            '`strategy="forward-mode"` are not supported together (yet). Please either set '
+            '`strict=False` or `strategy="reverse-mode"`.')
+    if not vectorize:
+        # (sic: PyTorch's message has no space between "is" and "only")
+        raise ProgramError(
+            "NotImplementedError",
+            "Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+            "only implemented for `vectorize=True`.")
 
 
 def _check_requires_grad(outputs) -> None:
@@ -151,7 +206,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
                         "example).")
         return jac
 
-    result = jacobian(jac_func, tupled, create_graph=create_graph, strict=strict)
+    result = jacobian(jac_func, tupled, create_graph=create_graph, strict=strict,
+                      vectorize=vectorize, strategy=outer_jacobian_strategy)
     if not is_tuple_in:
         return result[0][0]
     return result
@@ -300,3 +356,16 @@ def api_enable_grad():
 MEMBERS = {"jacobian": jacobian, "hessian": hessian, "vjp": vjp, "jvp": jvp, "hvp": hvp,
            "vhp": vhp}
 __all__ = ["GradMode", "MEMBERS"]
+
+
+def batched_jacobian(output, inputs):
+    """The blocks d output / d input (shape output.shape + input.shape) from one backward
+    pass over the identity's rows, or None if the pass cannot be batched."""
+    size = output.numel()
+    basis = np.eye(size, dtype=output.dtype.numpy).reshape((size,) + output.shape)
+    grads = batched.batched_vjp(output, list(inputs), basis)
+    if grads is None:
+        return None
+    return [Tensor(np.zeros(output.shape + x.shape, x.dtype.numpy), x.dtype) if g is None
+            else Tensor(np.asarray(g.reshape(output.shape + x.shape), order="C"), x.dtype)
+            for g, x in zip(grads, inputs, strict=True)]

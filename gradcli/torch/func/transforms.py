@@ -6,7 +6,8 @@ an enclosing differentiation (a nested transform, or a tensor that requires grad
 gradient is computed with create_graph so the enclosing level can differentiate it
 again, which is how `jacrev(jacrev(f))` and `vmap(grad(f))` compose. Forward-mode
 transforms (jvp, jacfwd, linearize) compute the same values by the double-vjp identity.
-vmap runs the function once per batch entry and stacks the results.
+vmap runs the function once on the whole batch where every op it runs has a batching
+rule (batching.py), and otherwise once per batch entry, stacking the results.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from gradcli.aten.ops import FORWARD_AD
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import ProgramError, runtime_error, value_error
 from gradcli.torch import functions as api
-from gradcli.torch.autograd.functional import alias, api_enable_grad, jvp_by_double_backward
+from gradcli.torch import random as random_functions
+from gradcli.torch.autograd.functional import (
+    alias,
+    api_enable_grad,
+    batched_jacobian,
+    jvp_by_double_backward,
+)
+from gradcli.torch.func import batching
 
 
 def _name(fn) -> str:
@@ -232,9 +240,14 @@ def linearize(func, *primals):
 
 
 def _jacobian_rows(output, inputs, nested):
-    """d output / d input for each input: one reverse pass per output element."""
-    rows = [[] for _ in inputs]
+    """d output / d input for each input: one reverse pass with the batch of all basis
+    vectors (autodiff/batched.py) or, where that cannot run, one pass per output element."""
     size = output.numel()
+    if not nested and output.requires_grad and size:
+        blocks = batched_jacobian(output, inputs)
+        if blocks is not None:
+            return blocks
+    rows = [[] for _ in inputs]
     for j in range(size):
         if output.requires_grad:
             # Row j: the vjp with the j-th basis vector (no indexing node per row).
@@ -290,15 +303,38 @@ def hessian(func, argnums=0):
 # ----- vmap ---------------------------------------------------------------------------
 
 
+RANDOM_MESSAGE = (
+    "vmap: called random operation while in randomness error mode. Please either use the "
+    "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
+    "of vmap")
+
+
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    if randomness not in ("error", "different", "same"):
+        raise runtime_error("Only allowed values for randomness are 'error', 'different', or "
+                            f"'same'. Got {randomness}")
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        return _vmap_call(func, in_dims, out_dims, args, kwargs)
+        if randomness != "error":
+            # The per-entry loop draws each entry's numbers ("different"); the trace would
+            # draw twice more, so no batched run here.
+            return _vmap_call(func, in_dims, out_dims, args, kwargs, batch=False)
+        previous = random_functions.DRAW_HOOK
+        random_functions.DRAW_HOOK = _refuse_random
+        try:
+            return _vmap_call(func, in_dims, out_dims, args, kwargs)
+        finally:
+            random_functions.DRAW_HOOK = previous
 
     return wrapper
 
 
-def _vmap_call(func, in_dims, out_dims, args, kwargs):
+def _refuse_random():
+    raise runtime_error(RANDOM_MESSAGE)
+
+
+def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True):
     name = _name(func)
     if not isinstance(in_dims, (int, tuple)):
         raise value_error(
@@ -350,6 +386,12 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs):
         a.__class__ is Tensor and a.requires_grad for a in args)
     mapped = [(i, a, d) for i, (a, d) in enumerate(zip(args, dims, strict=True))
               if d is not None]
+    if batch and plain and sizes[0] > 1 and not any(
+            v.__class__ is Tensor and v.requires_grad for v in kwargs.values()):
+        # Run the function once on the whole batch when its trace allows (batching.py).
+        result = batching.batched_call(func, args, mapped, kwargs, sizes[0], out_dims)
+        if result is not None:
+            return result
     call_args = list(args)
     results = []
     for b in range(sizes[0]):
