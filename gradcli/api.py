@@ -388,6 +388,10 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False):
     if isinstance(steps, int):
         _check_size((steps,), dtypes.float64)  # computed in float64 first
     start, end = _item(start), _item(end)
+    if dtype.numpy.kind == "f":
+        from gradcli.torch.linspace import linspace_values
+
+        return new_leaf(linspace_values(start, end, steps, dtype.numpy), dtype, requires_grad)
     if steps == 1:
         array = np.array([start], dtype=np.float64)
     else:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradcli.cascade_sum import torch_mean, torch_sum
+
 
 class NumpyVocabulary:
     zeros_like = staticmethod(np.zeros_like)
@@ -60,7 +62,7 @@ class NumpyVocabulary:
 
     @staticmethod
     def sum(x, dims, keepdim):
-        return np.sum(x, axis=dims, keepdims=keepdim)
+        return torch_sum(x, axis=dims, keepdims=keepdim)
 
     @staticmethod
     def mean(x, dims, keepdim):
@@ -68,7 +70,7 @@ class NumpyVocabulary:
             from gradcli.ops import quiet_numpy
 
             return quiet_numpy(np.mean, x, axis=dims, keepdims=keepdim)
-        return np.mean(x, axis=dims, keepdims=keepdim)
+        return torch_mean(x, axis=dims, keepdims=keepdim)
 
     @staticmethod
     def clamp_min(x, low):
@@ -115,7 +117,7 @@ def sum_to(grad, shape):
         lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
     )
     if axes:
-        grad = np.sum(grad, axis=axes, keepdims=True)
+        grad = torch_sum(grad, axis=axes, keepdims=True)
     return grad.reshape(shape)
 
 

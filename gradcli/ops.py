@@ -34,6 +34,7 @@ import numpy as np
 
 from gradcli import allocator
 from gradcli.autodiff.saved import HookStack, pack_saved
+from gradcli.cascade_sum import torch_mean, torch_sum
 from gradcli.node import Node, accumulator_of, backward_name
 from gradcli.tensor import GradMode, Tensor
 
@@ -405,7 +406,14 @@ def _(ctx, grad, xp):
 
 @op("pow.Tensor_Scalar", save=save_self)
 def pow_tensor_scalar(xs, p):
-    return xs[0] ** p
+    x = xs[0]
+    # PyTorch's CPU kernel multiplies for these exponents (numpy calls powf, which can
+    # round the other way in the last bit)
+    if p == 3 and x.dtype.kind == "f":
+        return x * x * x
+    if p == -2 and x.dtype.kind == "f":
+        return 1 / (x * x)
+    return x ** p
 
 
 @pow_tensor_scalar.derivative
@@ -776,7 +784,7 @@ def restore_dims(grad, dims, keepdim, xp):
 
 @op("sum")
 def sum_all(xs, p):
-    return np.sum(xs[0], dtype=p)
+    return torch_sum(xs[0], dtype=p)
 
 
 @sum_all.derivative
@@ -787,7 +795,7 @@ def _(ctx, grad, xp):
 @op("sum.dim_IntList")
 def sum_dims(xs, p):
     dims, keepdim, dtype = p
-    return np.sum(xs[0], axis=dims, keepdims=keepdim, dtype=dtype)
+    return torch_sum(xs[0], axis=dims, keepdims=keepdim, dtype=dtype)
 
 
 @sum_dims.derivative
@@ -809,7 +817,7 @@ def quiet_numpy(function, *args, **kwargs):
 def mean_all(xs, p):
     if not xs[0].size:
         return quiet_numpy(np.mean, xs[0], dtype=xs[0].dtype)
-    return np.mean(xs[0], dtype=xs[0].dtype)
+    return torch_mean(xs[0])
 
 
 @mean_all.derivative
@@ -823,7 +831,7 @@ def mean_dims(xs, p):
     dims, keepdim = p
     if not xs[0].size:
         return quiet_numpy(np.mean, xs[0], axis=dims, keepdims=keepdim, dtype=xs[0].dtype)
-    return np.mean(xs[0], axis=dims, keepdims=keepdim, dtype=xs[0].dtype)
+    return torch_mean(xs[0], axis=dims, keepdims=keepdim)
 
 
 @mean_dims.derivative
@@ -1277,9 +1285,9 @@ def _(ctx, grad, xp):
 
 def _reduce(loss, reduction):
     if reduction == "mean":
-        return quiet_numpy(np.mean, loss, dtype=loss.dtype)
+        return quiet_numpy(torch_mean, loss)
     if reduction == "sum":
-        return np.sum(loss)
+        return torch_sum(loss)
     return loss
 
 

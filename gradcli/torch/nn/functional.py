@@ -10,6 +10,7 @@ import numpy as np
 from gradcli import api
 from gradcli import ops as O
 from gradcli.backend import NumpyVocabulary
+from gradcli.cascade_sum import torch_mean, torch_sum
 from gradcli.errors import ProgramError, runtime_error, value_error
 from gradcli.ops import op, save_inputs, save_self
 from gradcli.tensor import Tensor
@@ -62,9 +63,9 @@ def _bce_logits(xs, p):
     if weight is not None:
         loss = loss * weight
     if reduction == "mean":
-        return np.mean(loss, dtype=loss.dtype)
+        return torch_mean(loss)
     if reduction == "sum":
-        return np.sum(loss)
+        return torch_sum(loss)
     return loss
 
 
