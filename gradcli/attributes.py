@@ -17,7 +17,7 @@ from gradcli.names import TORCH_FUNCTIONS, Namespace
 from gradcli.node import AccumulateGrad, Node
 from gradcli.random.generator import Generator
 from gradcli.tensor import Tensor
-from gradcli.torch import runtime_state
+from gradcli.torch import runtime_state, tensor_extra
 from gradcli.torch.access import program_object_attribute, set_program_object_attribute
 
 NON_LEAF_GRAD_WARNING = (
@@ -139,6 +139,7 @@ TENSOR_METHODS.update({
     "bernoulli": api.random_function("bernoulli"),
     "multinomial": api.random_function("multinomial"),
     **runtime_state.TENSOR_METHODS,
+    **tensor_extra.TENSOR_METHODS,
     # hooks
     "register_hook": autograd_hooks.register_hook,
     "register_post_accumulate_grad_hook": autograd_hooks.register_post_accumulate_grad_hook,

@@ -14,7 +14,7 @@ from gradcli import autograd_api as G
 from gradcli.errors import attribute_error, type_error
 from gradcli.runtime.tensor_protocol import tensor_class
 from gradcli.tensor import Tensor
-from gradcli.torch import runtime_state
+from gradcli.torch import runtime_state, tensor_extra
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
 from gradcli.torch.autograd import namespaces as autograd_namespaces
 from gradcli.torch.nn import FUNCTIONAL_EXTRA as NN_FUNCTIONAL
@@ -171,6 +171,7 @@ TORCH_FUNCTIONS = {
 }
 
 TORCH_FUNCTIONS.update(runtime_state.torch_function_overrides(TORCH_FUNCTIONS))
+TORCH_FUNCTIONS.update(tensor_extra.FUNCTIONS)
 
 TORCH_DTYPES = {
     "float32": dtypes.float32,

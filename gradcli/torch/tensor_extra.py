@@ -1,0 +1,37 @@
+"""Tensor functions the PyTorch tutorials use beyond the core set, each both `torch.X` and
+`Tensor.X` (wired into gradcli.names and gradcli.attributes): they are compositions of
+recorded ops, so gradients and grad_fn names are PyTorch's."""
+
+from __future__ import annotations
+
+from gradcli import api
+from gradcli.api import wrap_dim
+from gradcli.errors import runtime_error
+
+
+def movedim(input, source, destination):
+    """torch.movedim: a permute (PermuteBackward0), as PyTorch records it."""
+    sources = list(source) if isinstance(source, (tuple, list)) else [source]
+    destinations = list(destination) if isinstance(destination, (tuple, list)) else [destination]
+    if len(sources) != len(destinations):
+        raise runtime_error(
+            "movedim: Invalid source or destination dims: source "
+            f"({sources} dims) should contain the same number of dims as destination "
+            f"({destinations} dims)")
+    ndim = input.ndim
+    src = [wrap_dim(d, ndim) for d in sources]
+    dst = [wrap_dim(d, ndim) for d in destinations]
+    if len(set(src)) != len(src):
+        raise runtime_error(f"movedim: repeated dim in `source` ({sources})")
+    if len(set(dst)) != len(dst):
+        raise runtime_error(f"movedim: repeated dim in `destination` ({destinations})")
+    order = [None] * ndim
+    for s, d in zip(src, dst, strict=True):
+        order[d] = s
+    rest = iter(d for d in range(ndim) if d not in src)
+    order = [next(rest) if o is None else o for o in order]
+    return api.permute(input, tuple(order))
+
+
+FUNCTIONS = {"movedim": movedim, "moveaxis": movedim}
+TENSOR_METHODS = dict(FUNCTIONS)
