@@ -286,8 +286,25 @@ def legacy_constructor(dtype: DType):
     return construct
 
 
+def size_keyword(positional, size, name):
+    """`zeros(size=(2, 3))`: PyTorch's parser accepts the sizes as the keyword `size`."""
+    if size is None:
+        return positional
+    if positional:
+        raise type_error(f"{name}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise type_error(
+            f"{name}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+    return (tuple(size),)
+
+
 def _factory(fill, name):
-    def create(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    def create(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+               **keyword):
+        size = size_keyword(size, keyword.pop("size", None), name)
+        if keyword:
+            raise type_error(
+                f"{name}() got an unexpected keyword argument '{next(iter(keyword))}'")
         shape = size_args(size, name)
         dtype = as_dtype(dtype, name) or dtypes.DEFAULT_FLOAT
         _check_size(shape, dtype)
