@@ -153,7 +153,10 @@ class SavedTensor:
             raise runtime_error(
                 "None is forbidden as the pack hook's input")
         saved = list(node.saved)
-        saved[index] = pack_one(value, pack, unpack)
+        # SavedVariable::register_hooks packs `data_.detach()`: the hook sees no history
+        detached = Tensor(value.array, value.dtype)
+        detached.version = value.version
+        saved[index] = pack_one(value, pack, unpack, hook_input=detached)
         node.saved = tuple(saved)
         versions = list(node.saved_versions or (None,) * len(saved))
         versions[index] = None
@@ -203,7 +206,7 @@ class HookStack:
     stack: list = []  # (pack, unpack), innermost last
 
 
-def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None) -> Packed:
+def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None, hook_input=None) -> Packed:
     """pack(tensor) (by default with the innermost saved_tensors_hooks); PyTorch runs the
     pack hook with grad mode off."""
     from gradcli.tensor import GradMode
@@ -213,7 +216,8 @@ def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None) -> Packed:
     previous = GradMode.enabled
     GradMode.enabled = False
     try:
-        return Packed(pack(tensor), unpack, tensor, grad_fn)
+        return Packed(pack(tensor if hook_input is None else hook_input), unpack, tensor,
+                      grad_fn)
     finally:
         GradMode.enabled = previous
 
