@@ -7,6 +7,7 @@ from __future__ import annotations
 from gradcli import api
 from gradcli.api import wrap_dim
 from gradcli.errors import runtime_error
+from gradcli.torch.diag import diag
 
 
 def movedim(input, source, destination):
@@ -33,5 +34,5 @@ def movedim(input, source, destination):
     return api.permute(input, tuple(order))
 
 
-FUNCTIONS = {"movedim": movedim, "moveaxis": movedim}
+FUNCTIONS = {"movedim": movedim, "moveaxis": movedim, "diag": diag}
 TENSOR_METHODS = dict(FUNCTIONS)
