@@ -7,6 +7,7 @@ from __future__ import annotations
 from gradcli import api
 from gradcli.api import wrap_dim
 from gradcli.errors import runtime_error
+from gradcli.torch import runtime_state
 from gradcli.torch.diag import diag
 
 
@@ -34,5 +35,17 @@ def movedim(input, source, destination):
     return api.permute(input, tuple(order))
 
 
+def set_default_device(device):
+    """The default device is the CPU's; naming CUDA fails as a CPU-only build fails (there
+    at the next tensor made, here at once)."""
+    runtime_state.check_device(device)
+
+
+def get_default_device():
+    return runtime_state.CPU
+
+
 FUNCTIONS = {"movedim": movedim, "moveaxis": movedim, "diag": diag}
 TENSOR_METHODS = dict(FUNCTIONS)
+FUNCTIONS.update({"set_default_device": set_default_device,
+                  "get_default_device": get_default_device})
