@@ -35,6 +35,7 @@ import numpy as np
 from gradcli import allocator
 from gradcli.autodiff.saved import HookStack, pack_saved
 from gradcli.cascade_sum import torch_mean, torch_sum
+from gradcli.fma import fma
 from gradcli.node import Node, accumulator_of, backward_name
 from gradcli.tensor import GradMode, Tensor
 
@@ -308,7 +309,10 @@ def save_inputs(inputs, out, p, needs):
 @op("add.Tensor")
 def add(xs, p):
     a, b = xs
-    return a + b if p is None else a + p * b
+    if p is None:
+        return a + b
+    # PyTorch's kernel computes a + alpha * b as one fused multiply-add
+    return fma(a.dtype.type(p), b, a) if a.dtype.kind == "f" else a + p * b
 
 
 @add.derivative
@@ -320,7 +324,9 @@ def _(ctx, grad, xp):
 @op("sub.Tensor")
 def sub(xs, p):
     a, b = xs
-    return a - b if p is None else a - p * b
+    if p is None:
+        return a - b
+    return fma(a.dtype.type(-p), b, a) if a.dtype.kind == "f" else a - p * b
 
 
 @sub.derivative

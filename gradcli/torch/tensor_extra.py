@@ -36,12 +36,15 @@ def movedim(input, source, destination):
 
 
 def set_default_device(device):
-    """The default device is the CPU's; naming CUDA fails as a CPU-only build fails (there
-    at the next tensor made, here at once)."""
-    runtime_state.check_device(device)
+    """The device tensors are made on: only the CPU works; a CUDA default makes the next
+    tensor creation fail, as in a CPU-only build of PyTorch."""
+    if isinstance(device, str):
+        device = runtime_state.Device(device)
+    runtime_state.DefaultDevice.device = device
 
 
 def get_default_device():
+    runtime_state.check_device(runtime_state.DefaultDevice.device)
     return runtime_state.CPU
 
 
