@@ -129,7 +129,7 @@ def make_dual(tensor, tangent, *, level=None):
     if tensor.requires_grad:
         from gradcli import ops
 
-        dual = ops.call(ops.alias, (tensor,))
+        dual = ops.call(ops.view, (tensor,), tensor.shape)  # PyTorch: ViewBackward0
     else:
         dual = Tensor(tensor.array, tensor.dtype)
         dual.version = tensor.version
