@@ -299,13 +299,9 @@ def size_keyword(positional, size, name):
 
 
 def _factory(fill, name):
-    def create(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-               **keyword):
-        size = size_keyword(size, keyword.pop("size", None), name)
-        if keyword:
-            raise type_error(
-                f"{name}() got an unexpected keyword argument '{next(iter(keyword))}'")
-        shape = size_args(size, name)
+    def create(*sizes, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+               size=None):
+        shape = size_args(size_keyword(sizes, size, name), name)
         dtype = as_dtype(dtype, name) or dtypes.DEFAULT_FLOAT
         _check_size(shape, dtype)
         return new_leaf(fill(shape, dtype), dtype, requires_grad)

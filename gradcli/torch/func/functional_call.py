@@ -16,14 +16,16 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     if isinstance(parameter_and_buffer_dicts, dict):
         replacements = dict(parameter_and_buffer_dicts)
     else:
-        replacements = {}
+        replacements, repeated = {}, []
         for table in parameter_and_buffer_dicts:
-            for name in table:
-                if name in replacements:
-                    raise value_error(
-                        f"{name} appeared in multiple dictionaries; behavior of functional "
-                        "call is ambiguous")
+            repeated += [name for name in table if name in replacements]
             replacements.update(table)
+        if repeated:
+            raise value_error(
+                f"{repeated!r} appeared in multiple dictionaries; behavior of functional call "
+                "is ambiguous")
+    if strict:
+        _check_strict(module, replacements)
     if args is None:
         args = ()
     elif not isinstance(args, tuple):
@@ -35,8 +37,6 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
             owner, leaf = _owner(module, name)
             table = _table_of(owner, leaf)
             if table is None:
-                if strict:
-                    raise ProgramError("RuntimeError", f"Unexpected key(s): '{name}'.")
                 continue
             swapped.append((table, leaf, table[leaf]))
             table[leaf] = value
@@ -44,6 +44,22 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     finally:
         for table, leaf, original in reversed(swapped):
             table[leaf] = original
+
+
+def _check_strict(module, replacements) -> None:
+    """strict=True: the names must be exactly the module's parameters and buffers."""
+    known = [name for name, _ in module.named_parameters()]
+    known += [name for name, _ in module.named_buffers()]
+    unexpected = [name for name in replacements if name not in known]
+    missing = sorted(name for name in known if name not in replacements)
+    if not unexpected and not missing:
+        return
+    text = f"Error(s) in reparametrizing for {type(module).__name__}:"
+    if unexpected:
+        text += "\n\tUnexpected key(s): " + ", ".join(repr(n) for n in unexpected) + "."
+    if missing:
+        text += "\n\tMissing key(s): " + ", ".join(repr(n) for n in missing) + "."
+    raise ProgramError("RuntimeError", text)
 
 
 def _owner(module, name: str):
