@@ -43,6 +43,8 @@ def multi_row_sum(rows: np.ndarray) -> np.ndarray:
     size = rows.shape[0]
     power = max(4, _ceil_log2(size) // LEVELS)
     step = 1 << power
+    if size < step:  # no level is ever pushed: one running sum from 0
+        return _running_sum(np.zeros(rows.shape[1:], rows.dtype), rows)
     mask = step - 1
     acc = [np.zeros(rows.shape[1:], rows.dtype) for _ in range(LEVELS)]
     i = 0
@@ -64,8 +66,11 @@ def multi_row_sum(rows: np.ndarray) -> np.ndarray:
 
 def _running_sum(start: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """start + rows[0] + rows[1] + ..., one addition after another (float rounding each)."""
-    if rows.shape[0] == 1:
-        return start + rows[0]
+    if rows.shape[0] <= 8:
+        total = start
+        for row in rows:
+            total = total + row
+        return total
     return np.add.accumulate(np.concatenate([start[None], rows]), axis=0)[-1]
 
 
