@@ -311,8 +311,16 @@ def add(xs, p):
     a, b = xs
     if p is None:
         return a + b
-    # PyTorch's kernel computes a + alpha * b as one fused multiply-add
-    return fma(a.dtype.type(p), b, a) if a.dtype.kind == "f" else a + p * b
+    return _fused_alpha(a, b, p)
+
+
+def _fused_alpha(a, b, alpha):
+    """a + alpha * b: PyTorch's kernel computes it as one fused multiply-add in the result
+    dtype (a Python number operand stays weak, as in numpy's promotion)."""
+    dtype = np.result_type(a, b)
+    if dtype.kind != "f":
+        return a + alpha * b
+    return fma(dtype.type(alpha), np.asarray(b, dtype), np.asarray(a, dtype))
 
 
 @add.derivative
@@ -326,7 +334,7 @@ def sub(xs, p):
     a, b = xs
     if p is None:
         return a - b
-    return fma(a.dtype.type(-p), b, a) if a.dtype.kind == "f" else a - p * b
+    return _fused_alpha(a, b, -p)
 
 
 @sub.derivative
