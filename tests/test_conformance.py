@@ -32,6 +32,9 @@ CASES_NN_PYTHON = sorted((HERE / "cases_nn_python").glob("*.expr"))
 # Seeded programs (nn.Linear's default init, Dropout's mask, torch.randn data) compared value
 # for value: they run once PyTorch's generator (gradcli.random, issue 15) is in the tree.
 CASES_NN_SEEDED = sorted((HERE / "cases_nn_seeded").glob("*.expr"))
+# Programs modelled on the public autograd tutorials and notes (each names its page), with
+# the float rounding those pages print (issues 13 and 14, "tried as a new user would").
+CASES_TUTORIALS = sorted((HERE / "cases_tutorials").glob("*.expr"))
 
 
 def has_pytorch_generator() -> bool:
@@ -262,11 +265,16 @@ def test_conformance_nn_seeded(path: Path) -> None:
     check_case(path)
 
 
+@pytest.mark.parametrize("path", case_params(CASES_TUTORIALS))
+def test_conformance_tutorials(path: Path) -> None:
+    check_case(path)
+
+
 def test_corpus_is_complete() -> None:
     """Every program has its expected document and vice versa."""
     assert len(CASES_PYTHON) >= 150
     for d in ("cases", "cases_inplace_higher", "cases_autograd", "cases_python", "cases_nn",
-              "cases_nn_python", "cases_nn_seeded"):
+              "cases_nn_python", "cases_nn_seeded", "cases_tutorials"):
         exprs = {p.stem for p in (HERE / d).glob("*.expr")}
         jsons = {p.stem for p in (HERE / d).glob("*.json")}
         assert exprs == jsons, f"{d}: unpaired files {sorted(exprs ^ jsons)}"
@@ -274,5 +282,5 @@ def test_corpus_is_complete() -> None:
 
 
 def test_known_differences_name_real_cases() -> None:
-    stems = {p.stem for p in CASES + CASES_LATER}
+    stems = {p.stem for p in CASES + CASES_LATER + CASES_TUTORIALS}
     assert sorted(set(KNOWN) - stems) == []

@@ -41,6 +41,7 @@ CASE_DIRS = [
     ROOT / "tests" / "conformance" / "cases_nn",
     ROOT / "tests" / "conformance" / "cases_nn_python",
     ROOT / "tests" / "conformance" / "cases_nn_seeded",
+    ROOT / "tests" / "conformance" / "cases_tutorials",
 ]
 DEFAULT_PYTHON = os.environ.get("ORACLE_PYTHON", "/opt/oracle/bin/python")
 SKIP_MARKER = "# conformance: values=skip"

@@ -38,6 +38,8 @@ from gradcli.autodiff.saved import HookStack, SavedResult, pack_saved
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.autodiff.vocabulary import quiet_numpy
 from gradcli.base import allocator
+from gradcli.base.cascade_sum import torch_mean, torch_sum
+from gradcli.base.fma import fma
 
 allocator.tune()
 
@@ -327,7 +329,18 @@ def save_inputs(inputs, out, p, needs):
 @op("add.Tensor")
 def add(xs, p):
     a, b = xs
-    return a + b if p is None else a + p * b
+    if p is None:
+        return a + b
+    return _fused_alpha(a, b, p)
+
+
+def _fused_alpha(a, b, alpha):
+    """a + alpha * b: PyTorch's kernel computes it as one fused multiply-add in the result
+    dtype (a Python number operand stays weak, as in numpy's promotion)."""
+    dtype = np.result_type(a, b)
+    if dtype.kind != "f":
+        return a + alpha * b
+    return fma(dtype.type(alpha), np.asarray(b, dtype), np.asarray(a, dtype))
 
 
 @add.derivative
@@ -339,7 +352,9 @@ def _(ctx, grad, xp):
 @op("sub.Tensor")
 def sub(xs, p):
     a, b = xs
-    return a - b if p is None else a - p * b
+    if p is None:
+        return a - b
+    return _fused_alpha(a, b, -p)
 
 
 @sub.derivative
@@ -425,7 +440,14 @@ def _(ctx, grad, xp):
 
 @op("pow.Tensor_Scalar", save=save_self)
 def pow_tensor_scalar(xs, p):
-    return xs[0] ** p
+    x = xs[0]
+    # PyTorch's CPU kernel multiplies for these exponents (numpy calls powf, which can
+    # round the other way in the last bit)
+    if p == 3 and x.dtype.kind == "f":
+        return x * x * x
+    if p == -2 and x.dtype.kind == "f":
+        return 1 / (x * x)
+    return x ** p
 
 
 @pow_tensor_scalar.derivative
@@ -796,7 +818,7 @@ def restore_dims(grad, dims, keepdim, xp):
 
 @op("sum")
 def sum_all(xs, p):
-    return np.sum(xs[0], dtype=p)
+    return torch_sum(xs[0], dtype=p)
 
 
 @sum_all.derivative
@@ -807,7 +829,7 @@ def _(ctx, grad, xp):
 @op("sum.dim_IntList")
 def sum_dims(xs, p):
     dims, keepdim, dtype = p
-    return np.sum(xs[0], axis=dims, keepdims=keepdim, dtype=dtype)
+    return torch_sum(xs[0], axis=dims, keepdims=keepdim, dtype=dtype)
 
 
 @sum_dims.derivative
@@ -820,7 +842,7 @@ def _(ctx, grad, xp):
 def mean_all(xs, p):
     if not xs[0].size:
         return quiet_numpy(np.mean, xs[0], dtype=xs[0].dtype)
-    return np.mean(xs[0], dtype=xs[0].dtype)
+    return torch_mean(xs[0])
 
 
 @mean_all.derivative
@@ -834,7 +856,7 @@ def mean_dims(xs, p):
     dims, keepdim = p
     if not xs[0].size:
         return quiet_numpy(np.mean, xs[0], axis=dims, keepdims=keepdim, dtype=xs[0].dtype)
-    return np.mean(xs[0], axis=dims, keepdims=keepdim, dtype=xs[0].dtype)
+    return torch_mean(xs[0], axis=dims, keepdims=keepdim)
 
 
 @mean_dims.derivative
@@ -1288,9 +1310,9 @@ def _(ctx, grad, xp):
 
 def _reduce(loss, reduction):
     if reduction == "mean":
-        return quiet_numpy(np.mean, loss, dtype=loss.dtype)
+        return quiet_numpy(torch_mean, loss)
     if reduction == "sum":
-        return np.sum(loss)
+        return torch_sum(loss)
     return loss
 
 

@@ -79,6 +79,7 @@ class Plan:
         self.accumulate = accumulate
         self.only = only  # set of nodes whose subgraph leads to a capture, or None
         self.captured: dict = {}
+        self.run_captured: set = set()  # captured nodes that lead to other captures
 
 
 def _dependencies(roots):
@@ -118,14 +119,21 @@ def _parents(roots):
 
 def _needed(parents, targets):
     """Nodes from which some target is reachable (PyTorch only runs those)."""
-    needed = set(targets)
+    return _ancestors(parents, targets) | set(targets)
+
+
+def _ancestors(parents, targets):
+    """Nodes from which some target is reachable through at least one edge: a target
+    outside this set is captured and not run (autograd.grad w.r.t. a non-leaf stops
+    there, and a custom Function's backward is not called for it)."""
+    found = set()
     stack = list(targets)
     while stack:
         for parent in parents.get(stack.pop(), ()):
-            if parent not in needed:
-                needed.add(parent)
+            if parent not in found:
+                found.add(parent)
                 stack.append(parent)
-    return needed
+    return found
 
 
 def run_node_backward(node, grad, xp):
@@ -145,7 +153,8 @@ def run_backward(roots, retain_graph: bool, create_graph: bool = False, plan: Pl
     root_nodes = [node for node, _ in roots]
     dependencies = _dependencies(root_nodes)
     if plan.capture:
-        plan.only = _needed(_parents(root_nodes), plan.capture)
+        plan.run_captured = _ancestors(_parents(root_nodes), plan.capture)
+        plan.only = plan.run_captured | set(plan.capture)
     xp = NumpyVocabulary
     previous_mode = GradMode.enabled
     if create_graph:
@@ -199,6 +208,9 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
         if selective:
             if grad is not None and node in capture:
                 plan.captured[node] = grad
+                if not accumulate and node not in plan.run_captured:
+                    node = None
+                    continue
         if grad is not None and node.retained is not None and accumulate:
             _retain(node.retained(), grad, create_graph)
         mine = owned.pop(node, None) is grad if owned and grad is not None else False
@@ -447,6 +459,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 )
             results.append(None)
             continue
+        if node.multi_output:  # a custom Function's output: its own gradient slot
+            value = value[node.edge_of(t)[1]]
+            if value is None:
+                results.append(None)
+                continue
         if value.__class__ is not Tensor:
             value = Tensor(_owned(value, t.dtype.numpy))
         results.append(value)

@@ -230,7 +230,10 @@ class SavedTensor:
             raise runtime_error(
                 "Calling register_hooks on a saved tensor with value None is forbidden")
         saved = list(node.saved)
-        saved[index] = pack_one(value, pack, unpack)
+        # SavedVariable::register_hooks packs `data_.detach()`: the hook sees no history
+        detached = Tensor(value.array, value.dtype)
+        detached.version = value.version
+        saved[index] = pack_one(value, pack, unpack, hook_input=detached)
         node.saved = tuple(saved)
         versions = list(node.saved_versions or (None,) * len(saved))
         versions[index] = None
@@ -280,7 +283,7 @@ class HookStack:
     stack: list = []  # (pack, unpack), innermost last
 
 
-def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None) -> Packed:
+def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None, hook_input=None) -> Packed:
     """pack(tensor) (by default with the innermost saved_tensors_hooks); PyTorch runs the
     pack hook with grad mode off."""
     from gradcli.autodiff.tensor import GradMode
@@ -290,7 +293,8 @@ def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None) -> Packed:
     previous = GradMode.enabled
     GradMode.enabled = False
     try:
-        return Packed(pack(tensor), unpack, tensor, grad_fn)
+        return Packed(pack(tensor if hook_input is None else hook_input), unpack, tensor,
+                      grad_fn)
     finally:
         GradMode.enabled = previous
 

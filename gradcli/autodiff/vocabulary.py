@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 
+from gradcli.base.cascade_sum import torch_mean, torch_sum
+
 
 def quiet_numpy(function, *args, **kwargs):
     """function(*args, **kwargs) without numpy's RuntimeWarnings ("Mean of empty slice",
@@ -71,13 +73,13 @@ class NumpyVocabulary:
 
     @staticmethod
     def sum(x, dims, keepdim):
-        return np.sum(x, axis=dims, keepdims=keepdim)
+        return torch_sum(x, axis=dims, keepdims=keepdim)
 
     @staticmethod
     def mean(x, dims, keepdim):
         if not x.size:
             return quiet_numpy(np.mean, x, axis=dims, keepdims=keepdim)
-        return np.mean(x, axis=dims, keepdims=keepdim)
+        return torch_mean(x, axis=dims, keepdims=keepdim)
 
     @staticmethod
     def clamp_min(x, low):
@@ -124,7 +126,7 @@ def sum_to(grad, shape):
         lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
     )
     if axes:
-        grad = np.sum(grad, axis=axes, keepdims=True)
+        grad = torch_sum(grad, axis=axes, keepdims=True)
     return grad.reshape(shape)
 
 

@@ -19,7 +19,7 @@ from gradcli.random.generator import Generator
 from gradcli.sandbox.guards import check_format_spec, check_str_width
 from gradcli.sandbox.scope import TORCH_FUNCTIONS, Namespace
 from gradcli.torch import functions as api
-from gradcli.torch import runtime_state
+from gradcli.torch import runtime_state, tensor_extra
 from gradcli.torch.access import program_object_attribute
 from gradcli.torch.autograd.grad_mode import GradModeContext
 
@@ -140,6 +140,7 @@ TENSOR_METHODS.update({
     "bernoulli": api.random_function("bernoulli"),
     "multinomial": api.random_function("multinomial"),
     **runtime_state.TENSOR_METHODS,
+    **tensor_extra.TENSOR_METHODS,
     # hooks
     "register_hook": autograd_hooks.register_hook,
     "register_post_accumulate_grad_hook": autograd_hooks.register_post_accumulate_grad_hook,

@@ -16,6 +16,7 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_inputs, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
+from gradcli.base.cascade_sum import torch_mean, torch_sum
 from gradcli.base.errors import runtime_error
 from gradcli.torch import functions as api
 
@@ -206,9 +207,9 @@ def bce_with_logits_op(xs, p):
     pos_weight = xs[3] if len(xs) > 3 else None
     loss = _bce_logits_parts(x, t, weight, pos_weight)
     if p == "mean":
-        loss = np.mean(loss)
+        loss = torch_mean(loss)
     elif p == "sum":
-        loss = np.sum(loss)
+        loss = torch_sum(loss)
     return _like(loss, x)
 
 

@@ -128,9 +128,22 @@ def legacy_constructor(dtype: DType):
     return construct
 
 
+def size_keyword(positional, size, name):
+    """`zeros(size=(2, 3))`: PyTorch's parser accepts the sizes as the keyword `size`."""
+    if size is None:
+        return positional
+    if positional:
+        raise type_error(f"{name}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)):
+        raise type_error(
+            f"{name}(): argument 'size' must be tuple of ints, not {type(size).__name__}")
+    return (tuple(size),)
+
+
 def _factory(fill, name):
-    def create(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-        shape = size_args(size, name)
+    def create(*sizes, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+               size=None):
+        shape = size_args(size_keyword(sizes, size, name), name)
         dtype = as_dtype(dtype, name) or dtypes.DEFAULT_FLOAT
         _check_size(shape, dtype)
         return new_leaf(fill(shape, dtype), dtype, requires_grad)
@@ -219,6 +232,10 @@ def linspace(start, end, steps, *, dtype=None, requires_grad=False):
     if isinstance(steps, int):
         _check_size((steps,), dtypes.float64)  # computed in float64 first
     start, end = _item(start), _item(end)
+    if dtype.numpy.kind == "f":
+        from gradcli.torch.linspace import linspace_values
+
+        return new_leaf(linspace_values(start, end, steps, dtype.numpy), dtype, requires_grad)
     if steps == 1:
         array = np.array([start], dtype=np.float64)
     else:

@@ -106,7 +106,8 @@ def _num(value) -> str:
 # ----- factories ---------------------------------------------------------------------------
 
 def _new(values: np.ndarray, dtype, requires_grad) -> Tensor:
-    return creation.new_leaf(np.ascontiguousarray(values, dtype.numpy), dtype, requires_grad)
+    # np.ascontiguousarray would make a 0-d draw (`randn(())`) 1-d
+    return creation.new_leaf(np.asarray(values, dtype.numpy, order="C"), dtype, requires_grad)
 
 
 def _factory_shape(size, name, dtype):
@@ -115,15 +116,17 @@ def _factory_shape(size, name, dtype):
     return shape
 
 
-def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False, pin_memory=False):
+def rand(*size_positional, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False, size=None):
+    size = creation.size_keyword(size_positional, size, "rand")
     dtype = _common.as_dtype(dtype) or dtypes.DEFAULT_FLOAT
     shape = _factory_shape(size, "rand", dtype)
     return _new(uniform_values(shape, dtype, generator=generator), dtype, requires_grad)
 
 
-def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad=False, pin_memory=False):
+def randn(*size_positional, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False, size=None):
+    size = creation.size_keyword(size_positional, size, "randn")
     dtype = _common.as_dtype(dtype) or dtypes.DEFAULT_FLOAT
     shape = _factory_shape(size, "randn", dtype)
     return _new(normal_values(shape, dtype, generator=generator), dtype, requires_grad)

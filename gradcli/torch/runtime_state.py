@@ -114,12 +114,18 @@ def _binding_error(exc: TypeError, name: str) -> ProgramError:
     return type_error(message)
 
 
+class DefaultDevice:
+    """torch.set_default_device: a CUDA default fails at the next tensor made."""
+
+    device = None
+
+
 def with_device(fn, name):
     """A creation function that also takes device= (checked, then dropped)."""
 
     @functools.wraps(fn)
     def create(*args, device=None, **kwargs):
-        check_device(device)
+        check_device(device if device is not None else DefaultDevice.device)
         try:
             return fn(*args, **kwargs)
         except TypeError as exc:
@@ -321,6 +327,7 @@ def reset(default_dtype=None) -> None:
     from gradcli.torch.autograd import forward_mode as forward
 
     dtypes.DEFAULT_FLOAT = default_dtype or dtypes.float32
+    DefaultDevice.device = None
     printing.Current.options = printing.PrintOptions()
     Anomaly.enabled, Anomaly.check_nan = False, True
     HookStack.stack.clear()

@@ -32,6 +32,9 @@ from gradcli.torch.autograd import grad_mode
 class State:
     level = None  # the active dual level (an int), or None
     tangents: dict = {}  # id(tensor) -> (weakref(tensor), tangent array)
+    # id(tensor) -> the tangent Tensor unpack_dual gives: make_dual's own argument when its
+    # layout matches the primal's (PyTorch uses it as-is), so `unpack_dual(d).tangent is t`
+    tangent_objects: dict = {}
 
 
 def tangent_of(tensor):
@@ -109,6 +112,7 @@ def enter_dual_level():
 def exit_dual_level(*, level=None):
     State.level = None
     State.tangents.clear()
+    State.tangent_objects.clear()
     _set_active(False)
 
 
@@ -130,11 +134,17 @@ def make_dual(tensor, tangent, *, level=None):
             f"original Tensor, this is not supported. Tensor is of size {list(tensor.shape)} "
             f"while the given forward gradient is of size {list(tangent.shape)}.")
     if tensor.requires_grad:
-        dual = ops.call(ops.alias, (tensor,))
+        from gradcli.aten import ops
+
+        dual = ops.call(ops.view, (tensor,), tensor.shape)  # PyTorch: ViewBackward0
     else:
         dual = Tensor(tensor.array, tensor.dtype)
         dual.version = tensor.version
-    set_tangent(dual, tangent.array)
+    if tangent.array.strides == tensor.array.strides:
+        set_tangent(dual, tangent.array)
+        State.tangent_objects[id(dual)] = tangent
+    else:  # another layout: PyTorch copies the values into the primal's layout
+        set_tangent(dual, np.array(tangent.array, order="C"))
     return dual
 
 
@@ -147,7 +157,11 @@ def unpack_dual(tensor, *, level=None):
     primal = Tensor(tensor.array, tensor.dtype, tensor.requires_grad, tensor.grad_fn)
     primal.version = tensor.version
     if tangent is not None and tangent.__class__ is not Tensor:
-        tangent = Tensor(np.asarray(tangent))
+        known = State.tangent_objects.get(id(tensor))
+        if known is not None and known.array is tangent:
+            tangent = known
+        else:
+            tangent = State.tangent_objects[id(tensor)] = Tensor(np.asarray(tangent))
     return UnpackedDualTensor(primal, tangent)
 
 

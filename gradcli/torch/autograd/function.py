@@ -73,6 +73,8 @@ class BackwardFunction(Node, FunctionCtx):
         self._tensor_positions = ()
         self._outputs = ()  # (shape, dtype) of each output, for materialised zeros
         self._output_ids = ()
+        self._saved_slots = ()  # output index of each saved value that is an output
+        self._unpacked_slots = {}  # id of an unpacked saved output -> its output index
         self.function_versions = ()
 
     def __repr__(self) -> str:
@@ -104,7 +106,9 @@ class BackwardFunction(Node, FunctionCtx):
 
     def edge_of(self, tensor):
         ids = self._output_ids
-        return (self, ids.index(id(tensor)) if id(tensor) in ids else 0)
+        if id(tensor) in ids:
+            return (self, ids.index(id(tensor)))
+        return (self, self._unpacked_slots.get(id(tensor), 0))
 
     def root_gradient(self, tensor, grad):
         slots = [None] * len(self._outputs)
@@ -130,7 +134,10 @@ def _unpack(node, index, value):
         if value.version[0] != value.expected:
             raise _version_error(dtype_name(value.array), value.array.shape, node.name(),
                                  value.version[0], value.expected, value.version)
-        return Tensor(value.array, None, True, node)
+        unpacked = Tensor(value.array, None, True, node)
+        if node.multi_output:  # the unpacked output keeps its own gradient slot
+            node._unpacked_slots[id(unpacked)] = node._saved_slots[index]
+        return unpacked
     if value.version[0] != expected:
         producer = value.grad_fn.name() if value.grad_fn is not None else None
         raise _version_error(value.dtype.name, value.shape, producer, value.version[0],
@@ -363,12 +370,14 @@ def _record(cls, node, args, tensor_positions, output):
 def _save(node, results) -> None:
     from gradcli.autodiff.saved import HookStack, pack_one
 
-    saved, versions = [], []
+    saved, versions, slots = [], [], []
     output_ids = {id(r): r for r in results if r.__class__ is Tensor}
+    output_slot = {id(r): i for i, r in enumerate(results)}
     for index, t in enumerate(node.to_save):
         if t is None:
             saved.append(None)
             versions.append(None)
+            slots.append(0)
             continue
         if t.__class__ is not Tensor:
             raise ProgramError(
@@ -381,11 +390,13 @@ def _save(node, results) -> None:
         else:
             saved.append(t)
         versions.append(t.version[0])
+        slots.append(output_slot.get(id(t), 0))
     # saved_versions stays None: the engine then hands the node itself to the backward,
     # which unpacks (and version-checks) here, and frees `saved` after it as for any node
     # that saved something.
     node.saved = tuple(saved)
     node.function_versions = tuple(versions)
+    node._saved_slots = tuple(slots)
     node.to_save = ()
 
 

@@ -75,14 +75,42 @@ def _analytical(outputs, wanted):
     return per_output
 
 
+def _forward_analytical(func, inputs, positions):
+    """check_forward_ad: one forward-mode pass per input element with a one-hot tangent;
+    the outputs' tangents are that element's row of each Jacobian."""
+    from gradcli.torch.autograd import forward_mode as forward
+
+    per_output = None
+    for slot, j in enumerate(positions):
+        x = inputs[j]
+        for k in range(x.numel()):
+            onehot = np.zeros(x.numel(), x.dtype.numpy)
+            onehot[k] = 1
+            forward.enter_dual_level()
+            try:
+                dual = forward.make_dual(x, Tensor(onehot.reshape(x.shape), x.dtype))
+                args = tuple(dual if i == j else a for i, a in enumerate(inputs))
+                outputs = _outputs(func, args)
+                tangents = [forward.unpack_dual(o).tangent for o in outputs]
+            finally:
+                forward.exit_dual_level()
+            if per_output is None:
+                per_output = [[np.zeros((inputs[p].numel(), o.numel()), inputs[p].dtype.numpy)
+                               for p in positions] for o in outputs]
+            for i, t in enumerate(tangents):
+                if t is not None:
+                    per_output[i][slot][k, :] = t.array.reshape(-1)
+    return per_output
+
+
 def _no_grad():
     from gradcli.torch.autograd import grad_mode as autograd_api
 
     return autograd_api.no_grad()
 
 
-def _mismatch(i, j, numerical, analytical, dtype):
-    return (f"Jacobian mismatch for output {i} with respect to input {j},\n"
+def _mismatch(i, j, numerical, analytical, dtype, mode=""):
+    return (f"Jacobian {mode}mismatch for output {i} with respect to input {j},\n"
             f"numerical:{Tensor(numerical, dtype)!r}\nanalytical:{Tensor(analytical, dtype)!r}\n")
 
 
@@ -102,18 +130,25 @@ def gradcheck(func, inputs, *, eps=1e-06, atol=1e-05, rtol=0.001, raise_exceptio
     with _enable_grad():
         outputs = _outputs(func, inputs)
         wanted = [inputs[i] for i in positions]
-        analytical = _analytical(outputs, wanted)
+        analytical = _analytical(outputs, wanted) if check_backward_ad else None
     numerical = [_numerical(func, inputs, j, eps) for j in positions]
-    for i, o in enumerate(outputs):
-        if not o.dtype.is_floating_point:
-            continue
-        for j, x in enumerate(wanted):
-            a = analytical[i][j]
-            n = numerical[j][i]
-            if not np.allclose(a, n.astype(a.dtype), rtol=rtol, atol=atol):
-                if not raise_exception:
-                    return False
-                raise ProgramError("GradcheckError", _mismatch(i, j, n, a, x.dtype))
+    checks = []
+    if check_backward_ad:
+        checks.append(("", analytical))
+    if check_forward_ad:
+        checks.append(("computed with forward mode ", _forward_analytical(func, inputs,
+                                                                          positions)))
+    for mode, jacobians in checks:
+        for i, o in enumerate(outputs):
+            if not o.dtype.is_floating_point:
+                continue
+            for j, x in enumerate(wanted):
+                a = jacobians[i][j]
+                n = numerical[j][i]
+                if not np.allclose(a, n.astype(a.dtype), rtol=rtol, atol=atol):
+                    if not raise_exception:
+                        return False
+                    raise ProgramError("GradcheckError", _mismatch(i, j, n, a, x.dtype, mode))
     return True
 
 
@@ -124,12 +159,13 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-06, atol=1e-05, rto
                   masked=False):
     inputs = _tupled(inputs)
     if grad_outputs is None:
-        # PyTorch draws random gradients (torch.testing.make_tensor, in [-9, 9)).
+        # PyTorch draws random gradients from its global generator:
+        # torch.testing.make_tensor(low=-1, high=1) is empty(shape).uniform_(-1, 1)
         with _enable_grad():
             outs = _outputs(func, inputs)
-        rng = np.random.default_rng(0)
         grad_outputs = tuple(
-            Tensor(rng.uniform(-9, 9, o.shape).astype(o.dtype.numpy), o.dtype, True)
+            api.requires_grad_(
+                api.random_function("uniform_")(api.empty(o.shape, dtype=o.dtype), -1, 1))
             for o in outs if o.requires_grad)
     else:
         grad_outputs = _tupled(grad_outputs)

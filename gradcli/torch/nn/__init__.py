@@ -13,6 +13,7 @@ from gradcli.torch.nn.activation import (
     Softmax,
     Tanh,
 )
+from gradcli.torch.nn.flatten import Flatten
 from gradcli.torch.nn.functional import FUNCTIONAL_EXTRA
 from gradcli.torch.nn.init import INIT_MEMBERS
 from gradcli.torch.nn.linear import Bilinear, Identity, Linear
@@ -33,6 +34,7 @@ NN_MEMBERS = {
     "Linear": Linear,
     "Bilinear": Bilinear,
     "Identity": Identity,
+    "Flatten": Flatten,
     "Sequential": Sequential,
     "ModuleList": ModuleList,
     "ReLU": ReLU,
@@ -56,6 +58,7 @@ _TORCH_MODULE_OF = {
     "Linear": "torch.nn.modules.linear", "Bilinear": "torch.nn.modules.linear",
     "Identity": "torch.nn.modules.linear", "Sequential": "torch.nn.modules.container",
     "ModuleList": "torch.nn.modules.container", "Dropout": "torch.nn.modules.dropout",
+    "Flatten": "torch.nn.modules.flatten",
 }
 for _name, _cls in NN_MEMBERS.items():
     _cls.__module__ = _TORCH_MODULE_OF.get(

@@ -11,6 +11,7 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_inputs, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
+from gradcli.base.cascade_sum import torch_mean, torch_sum
 from gradcli.base.errors import ProgramError, runtime_error, value_error
 from gradcli.torch import functions as api
 
@@ -62,9 +63,9 @@ def _bce_logits(xs, p):
     if weight is not None:
         loss = loss * weight
     if reduction == "mean":
-        return np.mean(loss, dtype=loss.dtype)
+        return torch_mean(loss)
     if reduction == "sum":
-        return np.sum(loss)
+        return torch_sum(loss)
     return loss
 
 

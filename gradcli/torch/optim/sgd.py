@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradcli.base.errors import value_error
+from gradcli.base.fma import fma
 from gradcli.torch.nograd_writes import write_
 from gradcli.torch.optim.optimizer import Optimizer, scalar
 
@@ -36,7 +37,7 @@ class SGD(Optimizer):
                 if group["maximize"]:
                     grad = -grad
                 if weight_decay != 0:
-                    grad = grad + scalar(x, weight_decay) * x  # grad.add(param, alpha=wd)
+                    grad = fma(scalar(x, weight_decay), x, grad)  # grad.add(param, alpha=wd)
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
@@ -46,11 +47,11 @@ class SGD(Optimizer):
                         buf = state["momentum_buffer"] = Tensor(grad.copy())
                     else:
                         # buf.mul_(momentum).add_(grad, alpha=1 - dampening)
-                        write_(buf, buf.array * scalar(x, momentum)
-                               + scalar(x, 1 - dampening) * grad)
+                        write_(buf, fma(scalar(x, 1 - dampening), grad,
+                                        buf.array * scalar(x, momentum)))
                     if nesterov:
-                        grad = grad + scalar(x, momentum) * buf.array
+                        grad = fma(scalar(x, momentum), buf.array, grad)
                     else:
                         grad = buf.array
-                write_(p, x + scalar(x, -lr) * grad)  # param.add_(grad, alpha=-lr)
+                write_(p, fma(scalar(x, -lr), grad, x))  # param.add_(grad, alpha=-lr): fused
         return loss
