@@ -22,8 +22,22 @@ from gradcli.errors import ProgramError, runtime_error, value_error
 from gradcli.ops import FORWARD_AD
 from gradcli.random import functions as random_functions
 from gradcli.tensor import Tensor
+from gradcli.torch.autograd.function import TRANSFORMS_ACTIVE
 from gradcli.torch.autograd.functional import alias, api_enable_grad, jvp_by_double_backward
 from gradcli.torch.func import batching
+
+
+def _transform(fn):
+    """Mark a transform's run: custom Functions applied inside need setup_context."""
+    @functools.wraps(fn)
+    def running(*args, **kwargs):
+        TRANSFORMS_ACTIVE[0] += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            TRANSFORMS_ACTIVE[0] -= 1
+
+    return running
 
 
 def _name(fn) -> str:
@@ -85,6 +99,7 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs, api_name):
 
 def grad_and_value(func, argnums=0, has_aux=False):
     @functools.wraps(func)
+    @_transform
     def wrapper(*args, **kwargs):
         return _grad_and_value(func, argnums, has_aux, args, kwargs, "grad_and_value")
 
@@ -93,6 +108,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
 
 def grad(func, argnums=0, has_aux=False):
     @functools.wraps(func)
+    @_transform
     def wrapper(*args, **kwargs):
         g, value = _grad_and_value(func, argnums, has_aux, args, kwargs, "grad_and_value")
         return (g, value[1]) if has_aux else g
@@ -144,6 +160,7 @@ class VjpFunction:
         return f"<function vjp.<locals>.wrapper at {id(self):#x}>"
 
 
+@_transform
 def vjp(func, *primals, has_aux=False):
     with api_enable_grad():
         args, _, nested = _differentiable_copies(primals, tuple(range(len(primals))))
@@ -158,6 +175,7 @@ def vjp(func, *primals, has_aux=False):
     return (shown, fn, aux) if has_aux else (shown, fn)
 
 
+@_transform
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if not isinstance(primals, (tuple, list)):
         raise runtime_error(
@@ -189,6 +207,7 @@ def _structure(value) -> str:
     return "TreeSpec(tuple, None, [" + ", ".join("*" for _ in value) + "])"
 
 
+@_transform
 def linearize(func, *primals):
     output = func(*[api.detach(p) for p in primals])
 
@@ -242,6 +261,7 @@ def batched_jacobian(output, inputs):
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
     @functools.wraps(func)
+    @_transform
     def wrapper(*args):
         with api_enable_grad():
             copies, positions, nested = _differentiable_copies(args, argnums)
@@ -287,6 +307,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                             f"'same'. Got {randomness}")
 
     @functools.wraps(func)
+    @_transform
     def wrapper(*args, **kwargs):
         if randomness != "error":
             # The per-entry loop draws each entry's numbers ("different"); the trace would
