@@ -21,6 +21,7 @@ from gradcli.autodiff import batched
 from gradcli.errors import ProgramError, runtime_error, value_error
 from gradcli.ops import FORWARD_AD
 from gradcli.random import functions as random_functions
+from gradcli.random.generator import default_generator
 from gradcli.tensor import Tensor
 from gradcli.torch.autograd.function import TRANSFORMS_ACTIVE
 from gradcli.torch.autograd.functional import alias, api_enable_grad, jvp_by_double_backward
@@ -310,9 +311,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     @_transform
     def wrapper(*args, **kwargs):
         if randomness != "error":
-            # The per-entry loop draws each entry's numbers ("different"); the trace would
-            # draw twice more, so no batched run here.
-            return _vmap_call(func, in_dims, out_dims, args, kwargs, batch=False)
+            # The per-entry loop draws each entry's numbers ("different"), or, restarting
+            # the generator for each entry, one set for all ("same"); the trace would draw
+            # twice more, so no batched run here.
+            return _vmap_call(func, in_dims, out_dims, args, kwargs, batch=False,
+                              same_random=randomness == "same")
         previous = random_functions.DRAW_HOOK
         random_functions.DRAW_HOOK = _refuse_random
         try:
@@ -327,7 +330,7 @@ def _refuse_random():
     raise runtime_error(RANDOM_MESSAGE)
 
 
-def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True):
+def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True, same_random=False):
     name = _name(func)
     if isinstance(in_dims, (tuple, list)):
         if len(in_dims) != len(args):
@@ -377,7 +380,11 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True):
             return result
     call_args = list(args)
     results = []
+    generator = default_generator() if same_random else None
+    start_state = generator.clone_state() if same_random else None
     for b in range(sizes[0]):
+        if same_random:
+            generator.restore(start_state)
         for i, a, d in mapped:
             if plain:
                 call_args[i] = Tensor(a.array[(slice(None),) * d + (b, Ellipsis)], a.dtype)
