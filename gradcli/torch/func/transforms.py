@@ -17,11 +17,13 @@ import functools
 import numpy as np
 
 from gradcli import api
+from gradcli import ops as ops_module
 from gradcli.autodiff import batched
 from gradcli.errors import ProgramError, runtime_error, value_error
 from gradcli.ops import FORWARD_AD
 from gradcli.random import functions as random_functions
 from gradcli.random.generator import default_generator
+from gradcli.runtime import held_output
 from gradcli.tensor import Tensor
 from gradcli.torch.autograd.function import TRANSFORMS_ACTIVE
 from gradcli.torch.autograd.functional import alias, api_enable_grad, jvp_by_double_backward
@@ -368,7 +370,10 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True, same_random=Fa
             f"sizes {sizes} for the mapped dimension")
     # One call per batch entry. Inputs that take part in no differentiation are sliced
     # as plain numpy views (no node to record); the others through SelectBackward0.
-    plain = not FORWARD_AD.active and not any(
+    # Inside an enclosing vmap's trace (a nested vmap) the entries are taken and stacked
+    # by ops, which that trace records and replays on its own batch.
+    traced = ops_module._call_hook is not None
+    plain = not traced and not FORWARD_AD.active and not any(
         a.__class__ is Tensor and a.requires_grad for a in args)
     mapped = [(i, a, d) for i, (a, d) in enumerate(zip(args, dims, strict=True))
               if d is not None]
@@ -390,7 +395,16 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True, same_random=Fa
                 call_args[i] = Tensor(a.array[(slice(None),) * d + (b, Ellipsis)], a.dtype)
             else:
                 call_args[i] = _select(a, d, b)
-        results.append(func(*call_args, **kwargs))
+        if traced and b:
+            # Traced for an enclosing vmap, which stands for one call of the function:
+            # what the other entries print is not shown.
+            held = held_output.hold()
+            try:
+                results.append(func(*call_args, **kwargs))
+            finally:
+                held_output.release(held, keep=False)
+        else:
+            results.append(func(*call_args, **kwargs))
     tupled = isinstance(results[0], (tuple, list))
     columns = list(zip(*results, strict=True)) if tupled else [results]
     outs = []
@@ -400,7 +414,7 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True, same_random=Fa
                 f"vmap({name}, ...): `{name}` must only return Tensors, got type "
                 f"{type(column[0])}. Did you mean to set out_dims= to None for output?")
         od = out_dims[k] if isinstance(out_dims, (tuple, list)) else out_dims
-        if not FORWARD_AD.active and not any(c.requires_grad for c in column):
+        if not traced and not FORWARD_AD.active and not any(c.requires_grad for c in column):
             # Nothing to differentiate: numpy's stack, without a StackBackward0 to record.
             outs.append(Tensor(np.stack([c.array for c in column], od % (column[0].ndim + 1)),
                                column[0].dtype))
