@@ -351,3 +351,19 @@ def test_shapes_from_0d_up_batched_and_per_entry_agree(name, shape, spy):
         want = per_row_jacobian(out, [x])[0]
         assert blocks[0].shape == want.shape
         np.testing.assert_allclose(blocks[0].array, want, rtol=1e-5, atol=1e-6)
+
+
+def test_nested_vmap_runs_the_outer_batch_at_once(spy):
+    rng = np.random.default_rng(5)
+    xs = t(rng.standard_normal((4, 3, 2)))
+    W = t(rng.standard_normal((5, 2)))
+    inner = transforms.vmap(lambda v: api.tanh(api.matmul(W, v)))
+    got = transforms.vmap(inner)(xs)
+    # Only the outer vmap replays: the inner one runs per entry inside its trace, with
+    # ops that the outer trace records.
+    assert spy == [True]
+    want = np.stack([loop(lambda v: api.tanh(api.matmul(W, v)), Tensor(xs.array[i]))
+                     for i in range(4)])
+    np.testing.assert_allclose(got.array, want, rtol=1e-6, atol=1e-6)
+    got = transforms.vmap(transforms.vmap(lambda a: api.mul(a, a)), in_dims=1, out_dims=1)(xs)
+    np.testing.assert_array_equal(got.array, xs.array * xs.array)

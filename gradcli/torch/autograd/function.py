@@ -262,7 +262,18 @@ def _uses_setup_context(cls) -> bool:
     return False
 
 
+# How many torch.func transforms are running (gradcli/torch/func/transforms.py): inside
+# one, PyTorch only applies a Function that has its own setup_context.
+TRANSFORMS_ACTIVE = [0]
+NEEDS_SETUP_CONTEXT = (
+    "In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, "
+    "jacrev, ...), it must override the setup_context staticmethod. For more details, please "
+    "see https://pytorch.org/docs/main/notes/extending.func.html")
+
+
 def apply_function(cls, args, kwargs):
+    if TRANSFORMS_ACTIVE[0] and not _uses_setup_context(cls):
+        raise runtime_error(NEEDS_SETUP_CONTEXT)
     recording = GradMode.enabled
     tensor_positions = tuple(i for i, a in enumerate(args) if a.__class__ is Tensor)
     needs = tuple(a.__class__ is Tensor and a.requires_grad and recording for a in args)

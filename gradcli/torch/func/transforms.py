@@ -16,11 +16,15 @@ import functools
 
 import numpy as np
 
+from gradcli.aten import ops as ops_module
 from gradcli.aten.ops import FORWARD_AD
 from gradcli.autodiff.tensor import Tensor
+from gradcli.base import held_output
 from gradcli.base.errors import ProgramError, runtime_error, value_error
+from gradcli.random.generator import default_generator
 from gradcli.torch import functions as api
 from gradcli.torch import random as random_functions
+from gradcli.torch.autograd.function import TRANSFORMS_ACTIVE
 from gradcli.torch.autograd.functional import (
     alias,
     api_enable_grad,
@@ -28,6 +32,19 @@ from gradcli.torch.autograd.functional import (
     jvp_by_double_backward,
 )
 from gradcli.torch.func import batching
+
+
+def _transform(fn):
+    """Mark a transform's run: custom Functions applied inside need setup_context."""
+    @functools.wraps(fn)
+    def running(*args, **kwargs):
+        TRANSFORMS_ACTIVE[0] += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            TRANSFORMS_ACTIVE[0] -= 1
+
+    return running
 
 
 def _name(fn) -> str:
@@ -88,6 +105,7 @@ def _grad_and_value(func, argnums, has_aux, args, kwargs, api_name):
 
 def grad_and_value(func, argnums=0, has_aux=False):
     @functools.wraps(func)
+    @_transform
     def wrapper(*args, **kwargs):
         return _grad_and_value(func, argnums, has_aux, args, kwargs, "grad_and_value")
 
@@ -96,6 +114,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
 
 def grad(func, argnums=0, has_aux=False):
     @functools.wraps(func)
+    @_transform
     def wrapper(*args, **kwargs):
         g, value = _grad_and_value(func, argnums, has_aux, args, kwargs, "grad_and_value")
         return (g, value[1]) if has_aux else g
@@ -147,6 +166,7 @@ class VjpFunction:
         return f"<function vjp.<locals>.wrapper at {id(self):#x}>"
 
 
+@_transform
 def vjp(func, *primals, has_aux=False):
     with api_enable_grad():
         args, _, nested = _differentiable_copies(primals, tuple(range(len(primals))))
@@ -164,6 +184,7 @@ def vjp(func, *primals, has_aux=False):
 JVP = "jvp(f, primals, tangents)"
 
 
+@_transform
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if not isinstance(primals, tuple):
         raise runtime_error(
@@ -230,6 +251,7 @@ def type_repr(value) -> str:
     return repr(cls)
 
 
+@_transform
 def linearize(func, *primals):
     output = func(*[api.detach(p) for p in primals])
 
@@ -270,6 +292,7 @@ def _jacobian_rows(output, inputs, nested):
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_copy=False):
     @functools.wraps(func)
+    @_transform
     def wrapper(*args):
         with api_enable_grad():
             copies, positions, nested = _differentiable_copies(args, argnums)
@@ -315,11 +338,14 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                             f"'same'. Got {randomness}")
 
     @functools.wraps(func)
+    @_transform
     def wrapper(*args, **kwargs):
         if randomness != "error":
-            # The per-entry loop draws each entry's numbers ("different"); the trace would
-            # draw twice more, so no batched run here.
-            return _vmap_call(func, in_dims, out_dims, args, kwargs, batch=False)
+            # The per-entry loop draws each entry's numbers ("different"), or, restarting
+            # the generator for each entry, one set for all ("same"); the trace would draw
+            # twice more, so no batched run here.
+            return _vmap_call(func, in_dims, out_dims, args, kwargs, batch=False,
+                              same_random=randomness == "same")
         previous = random_functions.DRAW_HOOK
         random_functions.DRAW_HOOK = _refuse_random
         try:
@@ -334,7 +360,7 @@ def _refuse_random():
     raise runtime_error(RANDOM_MESSAGE)
 
 
-def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True):
+def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True, same_random=False):
     name = _name(func)
     if not isinstance(in_dims, (int, tuple)):
         raise value_error(
@@ -382,7 +408,10 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True):
             f"sizes {sizes} for the mapped dimension")
     # One call per batch entry. Inputs that take part in no differentiation are sliced
     # as plain numpy views (no node to record); the others through SelectBackward0.
-    plain = not FORWARD_AD.active and not any(
+    # Inside an enclosing vmap's trace (a nested vmap) the entries are taken and stacked
+    # by ops, which that trace records and replays on its own batch.
+    traced = ops_module._call_hook is not None
+    plain = not traced and not FORWARD_AD.active and not any(
         a.__class__ is Tensor and a.requires_grad for a in args)
     mapped = [(i, a, d) for i, (a, d) in enumerate(zip(args, dims, strict=True))
               if d is not None]
@@ -394,13 +423,26 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True):
             return result
     call_args = list(args)
     results = []
+    generator = default_generator() if same_random else None
+    start_state = generator.clone_state() if same_random else None
     for b in range(sizes[0]):
+        if same_random:
+            generator.restore(start_state)
         for i, a, d in mapped:
             if plain:
                 call_args[i] = Tensor(a.array[(slice(None),) * d + (b, Ellipsis)], a.dtype)
             else:
                 call_args[i] = _select(a, d, b)
-        results.append(func(*call_args, **kwargs))
+        if traced and b:
+            # Traced for an enclosing vmap, which stands for one call of the function:
+            # what the other entries print is not shown.
+            held = held_output.hold()
+            try:
+                results.append(func(*call_args, **kwargs))
+            finally:
+                held_output.release(held, keep=False)
+        else:
+            results.append(func(*call_args, **kwargs))
     tupled = isinstance(results[0], (tuple, list))
     columns = list(zip(*results, strict=True)) if tupled else [results]
     outs = []
@@ -410,7 +452,7 @@ def _vmap_call(func, in_dims, out_dims, args, kwargs, batch=True):
                 f"vmap({name}, ...): `{name}` must only return Tensors, got type "
                 f"{type(column[0])}. Did you mean to set out_dims= to None for output?")
         od = out_dims[k] if isinstance(out_dims, (tuple, list)) else out_dims
-        if not FORWARD_AD.active and not any(c.requires_grad for c in column):
+        if not traced and not FORWARD_AD.active and not any(c.requires_grad for c in column):
             # Nothing to differentiate: numpy's stack, without a StackBackward0 to record.
             outs.append(Tensor(np.stack([c.array for c in column], od % (column[0].ndim + 1)),
                                column[0].dtype))
