@@ -510,6 +510,9 @@ from gradcli.runtime.interpreter import run
 from gradcli.base.budget import Limits
 programs = json.loads(sys.stdin.read())
 run("x = tensor([1.0], requires_grad=True)\nprint(f'{x}')\n")  # warm up: imports, caches
+# torch.nn, torch.optim and torch.func are imported on a program's first use of them
+run("m = torch.nn.Linear(1, 1)\nF = torch.nn.functional\nopt = torch.optim.SGD(m.parameters(), "
+    "lr=0.1)\ni = torch.nn.init\ns = torch.optim.lr_scheduler\nv = torch.func.vmap\n")
 run("x = (\n")  # and the parser that words syntax errors
 from gradcli.lang.fastparse import FILENAME
 from gradcli.runtime.rewrite import PROGRAM_FILENAME
