@@ -12,6 +12,7 @@ import numpy as np
 
 from gradcli import dtypes, engine, hints
 from gradcli import ops as O
+from gradcli.autodiff import unbind
 from gradcli.dtypes import DType
 from gradcli.errors import (
     ProgramError,
@@ -1825,6 +1826,7 @@ def _check_inplace(target: Tensor) -> None:
         return
     if target.requires_grad and target.grad_fn is None:
         raise runtime_error(LEAF_INPLACE_MESSAGE)
+    unbind.check_inplace(target)  # an output of unbind (a multi-output view)
     base = target.base
     if base is not None and base.requires_grad and base.grad_fn is None and target.requires_grad:
         raise runtime_error(

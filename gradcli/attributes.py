@@ -9,6 +9,7 @@ import functools
 from gradcli import api, diagnostics
 from gradcli.autodiff import hooks as autograd_hooks
 from gradcli.autodiff.saved import saved_attribute
+from gradcli.autodiff.unbind import UnbindNode
 from gradcli.autograd_api import GradModeContext
 from gradcli.dtypes import DType
 from gradcli.errors import attribute_error, runtime_error, type_error
@@ -82,7 +83,7 @@ SHARED_WITH_TORCH = (
     "exp log log2 log10 log1p expm1 sqrt rsqrt sin cos tan tanh sigmoid relu abs sign square "
     "reciprocal clamp clip maximum minimum gt ge lt le eq ne isnan logical_not all any equal "
     "allclose sum mean prod max min amax amin argmax argmin norm var std logsumexp softmax "
-    "log_softmax reshape flatten squeeze unsqueeze transpose permute t clone detach"
+    "log_softmax reshape flatten squeeze unsqueeze transpose permute t clone detach unbind"
 ).split()
 
 TENSOR_METHODS = {name: TORCH_FUNCTIONS[name] for name in SHARED_WITH_TORCH}
@@ -206,7 +207,7 @@ def get_attribute(obj, attr: str):
         _missing(obj, attr)
     if cls is Namespace:
         return obj.get(attr)
-    if cls is Node or cls is AccumulateGrad:
+    if cls is Node or cls is AccumulateGrad or cls is UnbindNode:
         getter = NODE_ATTRIBUTES.get(attr)
         if getter is None and cls is Node and attr.startswith(("_saved_", "_raw_saved_")):
             found, value = saved_attribute(obj, attr)
@@ -273,5 +274,5 @@ def set_attribute(obj, attr: str, value) -> None:
 
 
 # The types whose attributes get_attribute decides (the sandbox's policy hands them here).
-GATED_TYPES = frozenset({Node, AccumulateGrad, api.ReturnTypes, DType, api.Size,
+GATED_TYPES = frozenset({Node, AccumulateGrad, UnbindNode, api.ReturnTypes, DType, api.Size,
                          GradModeContext, Generator})

@@ -274,6 +274,8 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                 plan.captured[node] = grad
         if grad is not None and node.retained is not None and accumulate:
             _retain(node.retained(), grad, create_graph)
+        elif multi and grad is not None and accumulate and node.multi_output:
+            _retain_outputs(node, grad, create_graph)  # retain_grad() on unbind's outputs
         mine = owned.pop(node, None) is grad if owned and grad is not None else False
         if node.__class__ is AccumulateGrad:
             if grad is not None and accumulate and (only is None or node in capture):
@@ -430,6 +432,12 @@ def _retain(tensor, grad, create_graph: bool) -> None:
         tensor.grad = Tensor(_owned(grad, tensor.dtype.numpy))
     else:
         tensor.grad = Tensor(tensor.grad.array + grad)
+
+
+def _retain_outputs(node, grads, create_graph: bool) -> None:
+    for slot, ref in (getattr(node, "retained_outputs", None) or {}).items():
+        if grads[slot] is not None:
+            _retain(ref(), grads[slot], create_graph)
 
 
 def _root_gradient(tensor: Tensor, gradient, index: int, create_graph: bool):

@@ -11,6 +11,7 @@ import math
 
 from gradcli import api, dtypes
 from gradcli import autograd_api as G
+from gradcli.autodiff.unbind import unbind
 from gradcli.errors import attribute_error, type_error
 from gradcli.runtime.tensor_protocol import tensor_class
 from gradcli.tensor import Tensor
@@ -155,6 +156,7 @@ TORCH_FUNCTIONS = {
     "cat": api.cat,
     "concat": api.cat,
     "stack": api.stack,
+    "unbind": unbind,
     "clone": api.clone,
     "detach": api.detach,
     # nn

@@ -233,8 +233,11 @@ class Labeller:
     def input(self, node, i: int) -> str:
         """How the program referred to the i-th input of a node (`const` for a tensor
         without grad that it cannot name)."""
-        child = node.next_functions[i][0]
+        child, slot = node.next_functions[i]
         if child is not None:
+            if child.multi_output:  # one of several outputs: its own name, or `…[slot]`
+                name = getattr(child, "output_name", lambda s: None)(slot)
+                return name or f"{self.short(child)}[{slot}]"
             return self.short(child)
         meta = node.inputs_meta[i] if i < len(node.inputs_meta) else None
         saved = node.saved or ()
@@ -512,6 +515,9 @@ RULES = {
                                  "1 per pick", "grad added into zeros"),
     "as_strided": _elementwise("strided view: grad lands on the viewed elements",
                                "1", "grad placed in zeros"),
+    "unbind.int": lambda o, x, p, n: (
+        f"unbind along dim {p}: each output's grad fills its slice, zeros where none came",
+        [("1 in its slice", f"output grads stacked along dim {p}")]),
     "copy_": lambda o, x, p, n: (
         "copy_: the old values are overwritten, the source gets grad",
         [("0", "0"), ("1", "grad")]),
@@ -694,6 +700,9 @@ class Step:
     previous: np.ndarray | None = None  # accumulate: the leaf's .grad before
     total: np.ndarray | None = None  # accumulate: the leaf's .grad after
     hooks: list = field(default_factory=list)  # [(line, before, after)] tensor hooks' changes
+    # A node with several outputs (unbind, a custom Function) gets one gradient per output:
+    # [(output index, its name or None, its gradient or None, [(from, array)] sending it)].
+    outputs: list = field(default_factory=list)
 
 
 @dataclass
@@ -729,6 +738,21 @@ def _code(line: str) -> str:
 
 _BACKWARD_CALL = re.compile(r"(.*?)\s*\.\s*backward\s*\(")
 _GRAD_CALL = re.compile(r"\bgrad\s*\(")
+
+
+def _outputs(node, slots, contributions) -> list:
+    """A multi-output node's incoming gradient, output by output, with what sent each."""
+    by_slot: dict = {}
+    for source, grad, slot in contributions:
+        by_slot.setdefault(slot, []).append((source, grad))
+    slots = slots if isinstance(slots, list) else [slots]
+    found = []
+    for slot, grad in enumerate(slots):
+        sent = by_slot.get(slot, [])
+        name = getattr(node, "output_name", lambda s: None)(slot)
+        found.append((slot, name, None if grad is None else np.array(as_array(grad), copy=True),
+                      sent))
+    return found
 
 
 class Tracer(Observer):
@@ -780,6 +804,8 @@ class Tracer(Observer):
                     names.setdefault(id(value), name)
             self.labeller.names = names
         for node, grad in roots:
+            if node.multi_output:  # the root is one output of the node: its slot
+                grad = next(g for g in grad if g is not None)
             trace.roots.append((self.label(node), np.array(as_array(grad), copy=True)))
         self.traces.append(trace)
         self._pending = {}
@@ -803,6 +829,12 @@ class Tracer(Observer):
                 self._previous[node] = None if retained.grad is None else retained.grad.array.copy()
         trace.saved_total = sum(everything.values())
         for node, grad in roots:
+            if node.multi_output:
+                for slot, g in enumerate(grad):
+                    if g is not None:
+                        self._pending.setdefault(node, []).append(
+                            ("backward()", as_array(g), slot))
+                continue
             self._pending.setdefault(node, []).append(("backward()", as_array(grad)))
 
     def node_ran(self, node, grad_in, grads_out) -> None:
@@ -857,11 +889,18 @@ class Tracer(Observer):
         inputs = self._inputs.get(node) or [labeller.input(node, i)
                                             for i in range(len(node.next_functions))]
         words, partials, formulas = local_rule(node, output, inputs)
+        contributions = self._pending.pop(node, [])
+        outputs = None
+        if node.multi_output:  # one gradient slot per output
+            outputs = _outputs(node, grad_in, contributions)
+            grad_in, contributions = None, []
         step = Step("node", node.name(), labeller.variable(node), labeller.expression(node),
-                    labeller.line(node), np.array(as_array(grad_in), copy=True),
+                    labeller.line(node),
+                    None if grad_in is None else np.array(as_array(grad_in), copy=True),
                     words=words, partials=partials, inside=labeller.inside(node), short=output,
                     where=labeller.where(node))
-        contributions = self._pending.pop(node, [])
+        if outputs is not None:
+            step.outputs = outputs
         if len(contributions) > 1:
             step.contributions = contributions
         step.hooks = self._hooks.pop(node, [])
@@ -873,7 +912,7 @@ class Tracer(Observer):
         if saved:
             step.saved_bytes = saved
             step.saved_state = "freed" if getattr(node, "released", False) else "kept"
-        for i, (child, _) in enumerate(node.next_functions):
+        for i, (child, slot) in enumerate(node.next_functions):
             raw = as_array(grads_out[i]) if grads_out and i < len(grads_out) else None
             sent, reduced = raw, None
             if raw is not None and child is not None:
@@ -884,7 +923,9 @@ class Tracer(Observer):
                 if sent.dtype != dtype.numpy:
                     sent = sent.astype(dtype.numpy)
                 sent = np.array(sent, copy=True)
-                self._pending.setdefault(child, []).append((self.label(node), sent))
+                self._pending.setdefault(child, []).append(
+                    (self.label(node), sent, slot) if child.multi_output
+                    else (self.label(node), sent))
             step.sends.append(Send(
                 inputs[i], formulas[i] if child is not None else None,
                 child.name() if child is not None else None,

@@ -167,7 +167,9 @@ def _node(out: _Lines, number: int, step, trace: Trace, full: bool) -> None:
            getattr(step, "where", None))
     me = step.short or step.node
     d = f"∂{trace.output}/∂{me}"
-    if step.contributions:
+    if step.outputs:
+        _outputs(out, step, trace.output, full)
+    elif step.contributions:
         out.field("grad in", f"{d} = sum of {len(step.contributions)} contributions", "value")
         for source, grad in step.contributions:
             out.field("", f"+ {value_text(grad, full)}", "value", f"from {source}")
@@ -211,6 +213,22 @@ def _node(out: _Lines, number: int, step, trace: Trace, full: bool) -> None:
         out.field("saved", f"{step.saved_bytes:,} bytes, freed now", "note")
     elif step.saved_state == "kept":
         out.field("saved", f"{step.saved_bytes:,} bytes, kept (retain_graph=True)", "note")
+
+
+def _outputs(out: _Lines, step, root: str, full: bool) -> None:
+    """A node with several outputs receives one gradient per output (unbind's rows)."""
+    out.field("grad in", f"∂{root}/∂output, one gradient per output", "value")
+    for slot, name, grad, sources in step.outputs:
+        output = f"output {slot}" + (f" ({name})" if name else "")
+        if grad is None:
+            out.field("", f"{output}: none (counts as zeros)", "value")
+            continue
+        note = f"from {sources[0][0]}" if len(sources) == 1 else (
+            f"sum of {len(sources)} contributions" if sources else "")
+        out.field("", f"{output} = {value_text(grad, full)}", "value", note)
+        if len(sources) > 1:
+            for source, part in sources:
+                out.field("", f"  + {value_text(part, full)}", "value", f"from {source}")
 
 
 def _hooks(out: _Lines, step, full: bool) -> None:
@@ -320,6 +338,11 @@ def trace_json(trace: Trace) -> dict:
             "grad_in": _data(step.grad_in),
             "contributions": [{"from": source, "grad": _data(grad)}
                               for source, grad in step.contributions],
+            **({"outputs": [{"output": slot, "name": name, "grad": _data(grad),
+                             "from": [{"from": source, "grad": _data(part)}
+                                      for source, part in sources]}
+                            for slot, name, grad, sources in step.outputs]}
+               if step.outputs else {}),
         }
         if step.kind == "accumulate":
             record["previous"] = _data(step.previous)

@@ -352,6 +352,8 @@ class Guards:
             site = self.sites[k]
             grad_fn = value.grad_fn
             if grad_fn is not None:
+                if grad_fn.multi_output and hasattr(grad_fn, "name_output"):
+                    grad_fn.name_output(value, name)  # one of unbind's outputs
                 source = grad_fn.source
                 if source is not None and source[3] is None:
                     grad_fn.source = (source[0], source[1], source[2], name)
