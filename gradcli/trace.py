@@ -157,6 +157,13 @@ def _p(name: str) -> str:
     return name if _atomic(name) else f"({name})"
 
 
+def at_line(where: str | None) -> str:
+    """What follows `line 5`: `, i=3`, ` in f() ← line 9`, `, i=3 in f() ← line 9`."""
+    if not where:
+        return ""
+    return f" {where}" if where.startswith("in ") else f", {where}"
+
+
 class Labeller:
     """Names nodes and tensors the way the program does."""
 
@@ -194,13 +201,20 @@ class Labeller:
 
     @staticmethod
     def where(node) -> str | None:
-        """`in mse() ← line 12` for a node a program's function made: the function, then
-        the lines of the calls that led there, innermost first."""
+        """What follows `line 4` for a node: the loop iteration that made it (`i=3`), then,
+        made by a program's function, `in mse() ← line 12`: the function and the lines of
+        the calls that led there, innermost first, each with its own loop's iteration
+        (`in mse() ← line 12, epoch=3`)."""
         context = getattr(node, "context", None)
         if context is None:
             return None
-        function, calls = context
-        return " ← line ".join([f"in {function}()", *(str(c) for c in reversed(calls))])
+        function, calls, iteration, iterations = context
+        parts = [iteration] if iteration else []
+        if function is not None:
+            lines = [f"{c}, {i}" if i else str(c)
+                     for c, i in zip(reversed(calls), reversed(iterations), strict=True)]
+            parts.append(" ← line ".join([f"in {function}()", *lines]))
+        return " ".join(parts) or None
 
     def definition(self, node) -> str | None:
         """`u = a*b`, or just the expression when it was never bound to a name."""

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from gradcli.printing import PrintOptions, tensor_body
 from gradcli.render.values import to_data
-from gradcli.trace import Trace, shape_text
+from gradcli.trace import Trace, at_line, shape_text
 
 WIDTH = 80
 LABEL = 10  # width of the field names ("grad in", "rule", ...)
@@ -145,6 +145,7 @@ def render_trace(trace: Trace, full: bool = False, width: int = WIDTH) -> list[T
 def _title(out: _Lines, number: int, node: str, variable: str | None, expression: str | None,
            line: int | None, inside: bool = False, where: str | None = None) -> None:
     parts = [(f"  [{number}] ", "header"), (node, "node")]
+    note = f" · line {line}" + at_line(where) if line else ""
     if inside and expression:
         expression = "part of " + expression
     if variable or expression:
@@ -154,11 +155,12 @@ def _title(out: _Lines, number: int, node: str, variable: str | None, expression
             if expression and expression != variable:
                 parts.append(" = ")
         if expression and expression != variable:
-            room = out.width - sum(len(p[0] if isinstance(p, tuple) else p) for p in parts) - 12
+            room = out.width - sum(len(p[0] if isinstance(p, tuple) else p) for p in parts) - (
+                max(len(note), 12))
             text = expression if len(expression) <= room else expression[: max(room - 1, 8)] + "…"
             parts.append(text)
     if line:
-        parts.append((f" · line {line}" + (f" {where}" if where else ""), "note"))
+        parts.append((note, "note"))
     out.add(*parts)
 
 

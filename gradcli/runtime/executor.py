@@ -24,6 +24,7 @@ from gradcli.limits import budget_error, check_format_spec, check_python_binop
 from gradcli.naming import bind as bind_name
 from gradcli.naming import stamp_result
 from gradcli.runtime import tensor_protocol  # noqa: F401 - installs Tensor's protocol
+from gradcli.runtime.loops import LoopLines, loop_label
 from gradcli.runtime.rewrite import PROGRAM_FILENAME
 from gradcli.sandbox import policy
 from gradcli.tensor import Tensor
@@ -235,6 +236,7 @@ class Guards:
         step, step_true = self.make_step()
         tensor_protocol.ROW_STEP[0] = step
         sites = self.sites
+        loop_lines = LoopLines(sites)
         flush = self.runtime.flush_warnings
         pending = diagnostics.PENDING
 
@@ -245,8 +247,8 @@ class Guards:
                 if fn is not None and fn.source is None:
                     site = sites[k]
                     stamp_result(value, site.stamp())
-                    if site.function is not None:
-                        fn.context = call_context()
+                    if site.function is not None or site.loops:
+                        fn.context = call_context(loop_lines, site.loops)
             elif cls is tuple and value and value.__class__ is not str:
                 stamp_result(value, sites[k].stamp())
             if pending:
@@ -492,22 +494,33 @@ class Guards:
                     self.globals[name] = value
 
 
-def call_context():
-    """(function, call lines) for a node made inside a program's function: the function's
-    name and the lines of the calls that led to it, outermost first."""
+def call_context(loop_lines=None, loops=()):
+    """Where a node was made, beyond its line: (function, call lines, iteration, call
+    iterations). `function` is the program's function that made it (None at module level),
+    the call lines lead there, outermost first; `iteration` is the loop state at the node's
+    own line (`i=3`, `iteration 2`, or None), each call line's loop state is in `call
+    iterations` beside it."""
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename != PROGRAM_FILENAME:
         frame = frame.f_back
     if frame is None:
         return None
     function = frame.f_code.co_name
-    calls = []
+    if function == "<module>":
+        function = None
+    iteration = loop_label(frame.f_locals, loops) if loops else None
+    calls, iterations = [], []
     frame = frame.f_back
     while frame is not None:
         if frame.f_code.co_filename == PROGRAM_FILENAME:
-            calls.append(frame.f_lineno)
+            line = frame.f_lineno
+            calls.append(line)
+            around = loop_lines.get(line) if loop_lines is not None else None
+            iterations.append(loop_label(frame.f_locals, around) if around else None)
         frame = frame.f_back
-    return function, tuple(reversed(calls))
+    calls.reverse()
+    iterations.reverse()
+    return function, tuple(calls), iteration, tuple(iterations)
 
 
 def _binary_guard(fn, symbol, stamp):

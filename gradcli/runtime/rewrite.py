@@ -65,9 +65,9 @@ class Site:
     1-based, its end, and its text (built on first use)."""
 
     __slots__ = ("line", "column", "end_line", "end_column", "_node", "_lines", "_text",
-                 "origin", "function")
+                 "origin", "function", "loops")
 
-    def __init__(self, node, lines, function):
+    def __init__(self, node, lines, function, loops=()):
         self.line = node.lineno
         self.end_line = node.end_lineno
         self._node = node
@@ -77,6 +77,9 @@ class Site:
         self._text = None
         self.origin = None  # (line, column, text, None): what a node's `source` holds
         self.function = function  # the enclosing def's name, or None at module level
+        # The loops of the same function around it, outermost first: (target names, counter
+        # variable or None) each, for the iteration a node made here shows (`i=3`).
+        self.loops = loops
 
     @property
     def text(self) -> str:
@@ -161,10 +164,12 @@ class Rewriter(ast.NodeTransformer):
         self.functions: list[str] = []
         self.function_names: set[str] = set()
         self.temp = 0
+        self.loops: list[tuple] = []  # the loops around the current statement, this scope
 
     # ----- bookkeeping -----
     def site(self, node) -> int:
-        self.sites.append(Site(node, self.lines, self.functions[-1] if self.functions else None))
+        self.sites.append(Site(node, self.lines, self.functions[-1] if self.functions else None,
+                               tuple(self.loops)))
         return self.first_site + len(self.sites) - 1
 
     def temp_name(self) -> str:
@@ -208,6 +213,7 @@ class Rewriter(ast.NodeTransformer):
         self.check_arguments(args)
         self.functions.append(name)
         self.scopes.append("function")
+        outer_loops, self.loops = self.loops, []
         try:
             if isinstance(node, ast.Lambda):
                 node.body = ast.BoolOp(op=ast.Or(), values=[
@@ -220,6 +226,7 @@ class Rewriter(ast.NodeTransformer):
                 node.body = docstring + [_expr_stmt(_call("_gx_step", [], node), node)] + body[
                     len(docstring):]
         finally:
+            self.loops = outer_loops
             self.scopes.pop()
             self.functions.pop()
 
@@ -255,9 +262,11 @@ class Rewriter(ast.NodeTransformer):
         node.keywords = [self.visit(k) for k in node.keywords]
         node.decorator_list = [self.visit(d) for d in node.decorator_list]
         self.scopes.append("class")
+        outer_loops, self.loops = self.loops, []
         try:
             node.body = self.block(node.body)
         finally:
+            self.loops = outer_loops
             self.scopes.pop()
         return node
 
@@ -419,23 +428,55 @@ class Rewriter(ast.NodeTransformer):
         return node
 
     # ----- loops and comprehensions -----
-    def loop_body(self, node, names):
+    def loop_body(self, node, names, counter):
+        self.loops.append((tuple(n for n in names if not n.startswith(RESERVED_PREFIX)),
+                           counter))
+        try:
+            body = self.block(node.body)
+        finally:
+            self.loops.pop()
         node.body = ([_expr_stmt(_call("_gx_step", [], node), node)]
-                     + self.announce(names, node) + self.block(node.body))
+                     + self.announce(names, node) + body)
         node.orelse = self.block(node.orelse)
+
+    def iteration_counter(self, node, counted: bool):
+        """A loop whose target is not a counter of its own (`for row in m`, `while`) counts
+        its iterations in a reserved variable, for the `iteration 3` a node made inside
+        shows: `_gx_nK = 0` before the loop, `_gx_nK += 1` first in its body. Class bodies
+        get none (the variable would be a class attribute)."""
+        if counted or self.scopes[-1] == "class":
+            return None, []
+        self.temp += 1
+        counter = f"{RESERVED_PREFIX}n{self.temp}"
+        start = _loc(ast.Assign(targets=[_name(counter, node, ast.Store())],
+                                value=_const(0, node)), node)
+        return counter, [start]
+
+    @staticmethod
+    def count_increment(counter, node):
+        return _loc(ast.AugAssign(target=_name(counter, node, ast.Store()), op=ast.Add(),
+                                  value=_const(1, node)), node)
 
     def visit_For(self, node):
         node.iter = self.visit(node.iter)
         setters = []
         node.target = self.store_target(node.target, setters)
-        self.loop_body(node, self.target_names(node.target))
+        counts = (isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name)
+                  and node.iter.func.id in ("range", "enumerate"))
+        counter, before = self.iteration_counter(node, counts)
+        self.loop_body(node, self.target_names(node.target), counter)
         node.body[1:1] = setters
-        return node
+        if counter is not None:
+            node.body.insert(1, self.count_increment(counter, node))
+        return [*before, node]
 
     def visit_While(self, node):
         node.test = self.visit(node.test)
-        self.loop_body(node, [])
-        return node
+        counter, before = self.iteration_counter(node, False)
+        self.loop_body(node, [], counter)
+        if counter is not None:
+            node.body.insert(1, self.count_increment(counter, node))
+        return [*before, node]
 
     def visit_comprehension(self, node):
         node.iter = self.visit(node.iter)

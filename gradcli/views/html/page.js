@@ -290,7 +290,8 @@
     if (info.kind === "op") {
       var forward = info.variable && info.expression && info.variable !== info.expression ?
         info.variable + " = " + info.expression : (info.expression || info.variable || "");
-      if (forward) { row(dl, "forward", forward + (info.line ? "   (line " + info.line + ")" : "")); }
+      var at = info.line ? "line " + info.line + (info.where ? (info.where.indexOf("in ") === 0 ? " " : ", ") + info.where : "") : "";
+      if (forward) { row(dl, "forward", forward + (at ? "   (" + at + ")" : "")); }
     }
     if (info.shape) { row(dl, "shape", info.shape + " " + (info.dtype || "")); }
     if (info.kind === "const") { row(dl, "note", "requires_grad=False: no gradient flows to it"); }
