@@ -19,8 +19,9 @@ from gradcli.engine import Observer
 from gradcli.errors import GradcliSyntaxError, ProgramError, type_error
 from gradcli.limits import Limits, budget_error, format_bytes, resource_error
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
+from gradcli.runtime import wording
 from gradcli.runtime.executor import Guards, locate, position
-from gradcli.runtime.rewrite import PROGRAM_FILENAME, parse_python, rewrite
+from gradcli.runtime.rewrite import PROGRAM_FILENAME, compile_tree, parse_python, rewrite
 from gradcli.sandbox import policy
 from gradcli.tensor import GradMode, Tensor
 from gradcli.torch import runtime_state
@@ -118,11 +119,7 @@ class Runtime:
 
     def check_time(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise budget_error(
-                f"the program ran longer than its time limit of {self.limits.timeout:g} "
-                "seconds",
-                "raise the limit with --timeout SECONDS",
-            )
+            raise time_limit_error(self.limits.timeout)
 
     def poll(self) -> None:
         """Every 1,024 steps: the clock (and, in a session, Ctrl-C)."""
@@ -174,7 +171,7 @@ class Namespace:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not PyTorch's
-                return compile(program.tree, PROGRAM_FILENAME, mode, dont_inherit=True)
+                return compile_tree(program.tree, mode)
         except SyntaxError as exc:
             raise GradcliSyntaxError(exc.msg, exc.lineno or 1, exc.offset or 1,
                                      type(exc).__name__) from None
@@ -302,11 +299,15 @@ def run(
     return box[0]
 
 
-def _timed_out(source, filename, limits, runtime, namespace) -> RunResult:
-    error = budget_error(
-        f"the program ran longer than its time limit of {limits.timeout:g} seconds",
+def time_limit_error(timeout: float):
+    return budget_error(
+        f"the program ran longer than its time limit of {wording.seconds(timeout)}",
         "raise the limit with --timeout SECONDS",
     )
+
+
+def _timed_out(source, filename, limits, runtime, namespace) -> RunResult:
+    error = time_limit_error(limits.timeout)
     result = RunResult(filename=filename, source=source)
     line = runtime.line if runtime is not None else None
     result.error = ErrorRecord(error.type_name, error.message, line, 1 if line else None,

@@ -23,9 +23,12 @@ from gradcli.errors import ProgramError, name_error, type_error
 from gradcli.limits import budget_error, check_format_spec, check_python_binop
 from gradcli.naming import bind as bind_name
 from gradcli.naming import stamp_result
-from gradcli.runtime import tensor_protocol  # noqa: F401 - installs Tensor's protocol
+from gradcli.runtime import (
+    tensor_protocol,  # noqa: F401 - installs Tensor's protocol
+    wording,
+)
 from gradcli.runtime.loops import LoopLines, loop_label
-from gradcli.runtime.rewrite import PROGRAM_FILENAME
+from gradcli.runtime.rewrite import FAST_METHOD_NAMES, PROGRAM_FILENAME
 from gradcli.sandbox import policy
 from gradcli.tensor import Tensor
 from gradcli.torch.nn.module import Module, name_parameters
@@ -154,6 +157,12 @@ def contains(item, container) -> bool:
     return False  # str, None, lists...: never equal to an int
 
 
+def not_contains(item, container) -> bool:
+    if container.__class__ is not range:
+        return item not in container
+    return not contains(item, container)
+
+
 def _format_value(value, conversion: int, spec: str) -> str:
     """An f-string field with a format spec: !r/!s/!a, then the spec, checked first."""
     if conversion == ord("r"):
@@ -182,35 +191,61 @@ class Guards:
         self.sites = sites
         self.globals = globals_dict
         self.bind_hook = bind_hook
+        self._attention = [0]
         self.spent = False
         self.random = python_random.Random(runtime.seed)
 
     # ----- the budget -----
     def make_step(self):
+        """`_gx_step()`, first in every function body and loop iteration: one step of the
+        budget, and every 1,024 steps a poll of the clock (and Ctrl-C). The common step
+        is one add and one comparison with `attention`, the next count that needs more:
+        the budget's end, the next poll, or 0 once the budget is spent."""
         runtime = self.runtime
         limit = runtime.limits.max_steps
         counter = [0]
+        attention = self._attention
+        attention[0] = min(limit, 1023)
         guards = self
 
-        def step():
-            counter[0] += 1
-            if counter[0] > limit or guards.spent:
+        def attend(n):
+            if n > limit or guards._spent:
                 guards.spend_all()
-            if not counter[0] & 1023:
+            if n >= (attention[0] | 1023):
                 runtime.poll()
+            attention[0] = min(limit, n | 1023)
+
+        def step():
+            n = counter[0] + 1
+            counter[0] = n
+            if n > attention[0]:
+                attend(n)
 
         def step_true():
-            step()
+            n = counter[0] + 1
+            counter[0] = n
+            if n > attention[0]:
+                attend(n)
             return True
 
         runtime.counter = counter
         return step, step_true
 
+    @property
+    def spent(self) -> bool:
+        return self._spent
+
+    @spent.setter
+    def spent(self, value: bool) -> None:
+        # Spent: every step goes to `attend` (and fails); a session's next input starts over.
+        self._spent = value
+        self._attention[0] = -1 if value else min(self.runtime.limits.max_steps, 1023)
+
     def spend_all(self):
         self.spent = True
         budget = self.runtime.limits.max_steps
         raise budget_error(
-            f"the program has used up gradcli's budget of {budget:,} steps (loop "
+            f"the program has used up gradcli's budget of {wording.steps(budget)} (loop "
             "iterations and function calls together)",
             self.runtime.budget_hint)
 
@@ -295,7 +330,11 @@ class Guards:
         out["_gx_slice"] = slice
         out["_gx_format"] = _format_value
         out["_gx_in"] = contains
-        out["_gx_not_in"] = lambda item, container: not contains(item, container)
+        out["_gx_not_in"] = not_contains
+        # `seen.add` read natively: the classes whose allow-list has the method.
+        for name in FAST_METHOD_NAMES:
+            out[f"_gx_m_{name}"] = frozenset(
+                cls for cls, allowed in policy.FAST_METHODS.items() if name in allowed)
         for guard, fn in UNARY:
             out[guard] = _unary_guard(fn, stamp)
         out["sum"] = self.bounded(out["sum"], with_start=True)
