@@ -159,6 +159,7 @@ class Namespace:
         self.runtime = runtime
         self.sites: list = []
         self.function_names: set = set()
+        self.input_number = None  # a session's input being compiled: `input [3], line 2`
         self.globals: dict = {"__name__": "__main__", "__doc__": None}
         runtime.globals = self.globals
         self.guards = Guards(runtime, self.sites, self.globals, bind_hook)
@@ -166,12 +167,15 @@ class Namespace:
         self.globals["__builtins__"] = self.guards.builtins()
 
     def compile(self, tree, source: str, mode: str = "exec"):
-        program = rewrite(tree, source, self.sites)
+        program = rewrite(tree, source, self.sites, input_number=self.input_number)
         self.function_names |= program.function_names
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not PyTorch's
-                return compile_tree(program.tree, mode)
+                code = compile_tree(program.tree, mode)
+            if self.input_number is not None:
+                self.guards.remember_input(code, self.input_number)
+            return code
         except SyntaxError as exc:
             raise GradcliSyntaxError(exc.msg, exc.lineno or 1, exc.offset or 1,
                                      type(exc).__name__) from None

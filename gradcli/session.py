@@ -22,6 +22,7 @@ from gradcli.interpreter import RECURSION_LIMIT, Namespace, Runtime, start_deep_
 from gradcli.limits import Limits
 from gradcli.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
 from gradcli.runtime.rewrite import char_column, parse_python
+from gradcli.runtime.wording import input_line
 from gradcli.sandbox import policy
 from gradcli.tensor import GradMode, Tensor
 
@@ -125,7 +126,8 @@ class Session:
                 outcome.stdout, outcome.warnings, outcome.error)
         return result
 
-    def execute(self, source: str, *, echo: bool = False, observer=None) -> Outcome:
+    def execute(self, source: str, *, echo: bool = False, observer=None,
+                number: int | None = None) -> Outcome:
         """Run one input (any number of statements) against the session's variables.
 
         With `echo`, the value of each top-level expression statement that is not None is
@@ -137,7 +139,7 @@ class Session:
 
         def work():
             try:
-                box.append(self._execute(source, echo, observer))
+                box.append(self._execute(source, echo, observer, number))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
                 box.append(exc)
             finally:
@@ -167,12 +169,14 @@ class Session:
         self.history.append(outcome)
         return outcome
 
-    def _execute(self, source: str, echo: bool, observer) -> Outcome:
+    def _execute(self, source: str, echo: bool, observer, number=None) -> Outcome:
         outcome = Outcome(source=source)
         rt = self.runtime
         namespace = self.namespace
         rt.thread_id = threading.get_ident()
-        hints.Context.line = lambda: rt.line
+        # `number`: the repl's input [number]; traces and hints then name its lines so.
+        namespace.input_number = rt.input_number = number
+        hints.Context.line = lambda: input_line(rt.line, number)
         hints.Context.variables = lambda: namespace.globals
         if observer is not None:
             if hasattr(observer, "attach"):

@@ -31,6 +31,7 @@ from gradcli.naming import (  # noqa: F401 - names and text, re-exported for tra
     stamp_result,
 )
 from gradcli.node import AccumulateGrad
+from gradcli.runtime.wording import input_line, line_text
 from gradcli.tensor import Tensor
 
 # ----- the user's own text ---------------------------------------------------------------
@@ -211,9 +212,9 @@ class Labeller:
         function, calls, iteration, iterations = context
         parts = [iteration] if iteration else []
         if function is not None:
-            lines = [f"{c}, {i}" if i else str(c)
+            lines = [line_text(c) + (f", {i}" if i else "")
                      for c, i in zip(reversed(calls), reversed(iterations), strict=True)]
-            parts.append(" ← line ".join([f"in {function}()", *lines]))
+            parts.append(" ← ".join([f"in {function}()", *lines]))
         return " ".join(parts) or None
 
     def definition(self, node) -> str | None:
@@ -795,6 +796,7 @@ class Tracer(Observer):
             return
         runtime = self.runtime
         line = runtime.line if runtime is not None else None
+        line = input_line(line, getattr(runtime, "input_number", None))  # the repl's input
         mark = 0
         if runtime is not None:
             mark = getattr(runtime, "output_chars", None)
@@ -891,9 +893,9 @@ class Tracer(Observer):
             line = self.labeller.line(node)
             found = node.name()
             if self.labeller.inside(node):
-                found += f" (part of line {line})"
+                found += f" (part of {line_text(line)})"
             elif definition:
-                found += f" ({shorten(definition, 32)}" + (f", line {line})" if line else ")")
+                found += f" ({shorten(definition, 32)}" + (f", {line_text(line)})" if line else ")")
             self._labels[node] = found
         return found
 

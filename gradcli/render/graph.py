@@ -14,6 +14,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from gradcli.node import AccumulateGrad
+from gradcli.runtime.wording import line_text
 from gradcli.trace import Labeller, SavedEntry, at_line, saved_entries, shape_text, shorten
 
 
@@ -224,7 +225,7 @@ def _tree_label(node: GraphNode, width: int) -> Text:
     if node.shape is not None:
         text.append(f"  {_meta(node.shape, node.dtype)}", style="dim")
     if node.line:
-        text.append(f"  line {node.line}{at_line(node.where)}", style="dim")
+        text.append(f"  {line_text(node.line)}{at_line(node.where)}", style="dim")
     if node.retains_grad:
         text.append("  retains grad", style="green")
     return text
@@ -334,7 +335,8 @@ def dot(graph: Graph, show_saved: bool = False) -> str:
             parts.append(shorten(described, 40))
         meta = _meta(node.shape, node.dtype)
         if meta or node.line:
-            parts.append(meta + (f"  line {node.line}{at_line(node.where)}" if node.line else ""))
+            parts.append(meta + (f"  {line_text(node.line)}{at_line(node.where)}"
+                                 if node.line else ""))
         if node.retains_grad:
             parts.append("retains grad")
         if show_saved and node.saved is None:
@@ -388,7 +390,8 @@ def mermaid(graph: Graph, show_saved: bool = False) -> str:
             if described:
                 parts.append(shorten(described, 40))
             meta = _meta(node.shape, node.dtype)
-            parts.append(meta + (f" · line {node.line}{at_line(node.where)}" if node.line else ""))
+            parts.append(meta + (f" · {line_text(node.line)}{at_line(node.where)}"
+                                 if node.line else ""))
             if node.retains_grad:
                 parts.append("retains grad")
             if show_saved and node.saved is None:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from gradcli.printing import PrintOptions, tensor_body
 from gradcli.render.values import to_data
+from gradcli.runtime.wording import line_text
 from gradcli.trace import Trace, at_line, shape_text
 
 WIDTH = 80
@@ -128,7 +129,7 @@ def _grad_name(name: str) -> str:
 def render_trace(trace: Trace, full: bool = False, width: int = WIDTH) -> list[Text]:
     """One backward pass, node by node in the order the engine ran them."""
     out = _Lines(width)
-    where = f" · line {trace.line}" if trace.line else ""
+    where = f" · {line_text(trace.line)}" if trace.line else ""
     call = f" · {trace.call}" if trace.call else ""
     out.add((f"backward pass {trace.index}{where}{call}"[:width], "header"))
     for label, grad in trace.roots:
@@ -145,23 +146,30 @@ def render_trace(trace: Trace, full: bool = False, width: int = WIDTH) -> list[T
 def _title(out: _Lines, number: int, node: str, variable: str | None, expression: str | None,
            line: int | None, inside: bool = False, where: str | None = None) -> None:
     parts = [(f"  [{number}] ", "header"), (node, "node")]
-    note = f" · line {line}" + at_line(where) if line else ""
+    note = f" · {line_text(line)}" + at_line(where) if line else ""
     if inside and expression:
         expression = "part of " + expression
+    shown = expression if expression and expression != variable else None
     if variable or expression:
         parts.append(" · ")
         if variable:
             parts.append((variable, "name"))
-            if expression and expression != variable:
+            if shown:
                 parts.append(" = ")
-        if expression and expression != variable:
-            room = out.width - sum(len(p[0] if isinstance(p, tuple) else p) for p in parts) - (
-                max(len(note), 12))
-            text = expression if len(expression) <= room else expression[: max(room - 1, 8)] + "…"
-            parts.append(text)
-    if line:
-        parts.append((note, "note"))
-    out.add(*parts)
+    used = sum(len(p[0] if isinstance(p, tuple) else p) for p in parts)
+    # A place too long to share the line with a few characters of the expression
+    # (`input [2], line 3 in f() ← input [5], line 1, i=3`) gets a line of its own.
+    own_line = used + min(len(shown or ""), 16) + len(note) > out.width
+    if shown:
+        room = out.width - used - (12 if own_line else max(len(note), 12))
+        parts.append(shown if len(shown) <= room else shown[: max(room - 1, 8)] + "…")
+    if not line:
+        out.add(*parts)
+    elif not own_line:
+        out.add(*parts, (note, "note"))
+    else:
+        out.add(*parts)
+        out.add((" " * 6 + note[len(" · "):], "note"))
 
 
 def _node(out: _Lines, number: int, step, trace: Trace, full: bool) -> None:
@@ -236,7 +244,7 @@ def _outputs(out: _Lines, step, root: str, full: bool) -> None:
 def _hooks(out: _Lines, step, full: bool) -> None:
     """Each tensor hook that replaced the gradient, where it was registered."""
     for line, before, after in step.hooks:
-        where = f"at line {line} " if line else ""
+        where = f"at {line_text(line)} " if line else ""
         out.field("hook", f"{where}changed the gradient: {value_text(before, full)} → "
                   f"{value_text(after, full)}", "value")
 

@@ -29,6 +29,7 @@ from gradcli.runtime import (
 )
 from gradcli.runtime.loops import LoopLines, loop_label
 from gradcli.runtime.rewrite import FAST_METHOD_NAMES, PROGRAM_FILENAME
+from gradcli.runtime.wording import input_line
 from gradcli.sandbox import policy
 from gradcli.tensor import Tensor
 from gradcli.torch.nn.module import Module, name_parameters
@@ -193,7 +194,16 @@ class Guards:
         self.bind_hook = bind_hook
         self._attention = [0]
         self.spent = False
+        self.code_inputs: dict = {}  # a session's code objects -> the input that made them
         self.random = python_random.Random(runtime.seed)
+
+    def remember_input(self, code, number: int) -> None:
+        """A session compiled input [number]: its functions' frames name lines by it."""
+        stack = [code]
+        while stack:
+            current = stack.pop()
+            self.code_inputs[current] = number
+            stack.extend(c for c in current.co_consts if c.__class__ is current.__class__)
 
     # ----- the budget -----
     def make_step(self):
@@ -272,6 +282,7 @@ class Guards:
         tensor_protocol.ROW_STEP[0] = step
         sites = self.sites
         loop_lines = LoopLines(sites)
+        code_inputs = self.code_inputs
         flush = self.runtime.flush_warnings
         pending = diagnostics.PENDING
 
@@ -283,7 +294,7 @@ class Guards:
                     site = sites[k]
                     stamp_result(value, site.stamp())
                     if site.function is not None or site.loops:
-                        fn.context = call_context(loop_lines, site.loops)
+                        fn.context = call_context(loop_lines, site.loops, code_inputs)
             elif cls is tuple and value and value.__class__ is not str:
                 stamp_result(value, sites[k].stamp())
             if pending:
@@ -533,7 +544,7 @@ class Guards:
                     self.globals[name] = value
 
 
-def call_context(loop_lines=None, loops=()):
+def call_context(loop_lines=None, loops=(), code_inputs=None):
     """Where a node was made, beyond its line: (function, call lines, iteration, call
     iterations). `function` is the program's function that made it (None at module level),
     the call lines lead there, outermost first; `iteration` is the loop state at the node's
@@ -553,6 +564,8 @@ def call_context(loop_lines=None, loops=()):
     while frame is not None:
         if frame.f_code.co_filename == PROGRAM_FILENAME:
             line = frame.f_lineno
+            if code_inputs:  # a session: the line of which input
+                line = input_line(line, code_inputs.get(frame.f_code))
             calls.append(line)
             around = loop_lines.get(line) if loop_lines is not None else None
             iterations.append(loop_label(frame.f_locals, around) if around else None)

@@ -22,12 +22,15 @@ class LoopLines:
         self.by_line: dict = {}
 
     def get(self, line: int):
+        """The loops around `line` (in a session, an InputLine: lines of different inputs
+        are different lines)."""
         if self.seen < len(self.sites):
             for site in self.sites[self.seen:]:
-                if site.loops and len(site.loops) >= len(self.by_line.get(site.line, ())):
-                    self.by_line[site.line] = site.loops
+                key = (getattr(site.line, "input", None), int(site.line))
+                if site.loops and len(site.loops) >= len(self.by_line.get(key, ())):
+                    self.by_line[key] = site.loops
             self.seen = len(self.sites)
-        return self.by_line.get(line)
+        return self.by_line.get((getattr(line, "input", None), int(line)))
 
 
 def loop_label(values, loops) -> str | None:

@@ -26,6 +26,7 @@ import copy
 import warnings
 
 from gradcli.errors import GradcliSyntaxError
+from gradcli.runtime.wording import input_line
 from gradcli.sandbox.policy import FAST_METHODS
 
 # Method names some of Python's own classes offer a program (policy.FAST_METHODS).
@@ -177,11 +178,15 @@ class Rewriter(ast.NodeTransformer):
         # Builtins that never return a tensor, and that the program does not rebind: their
         # calls need no stamp (rewrite() narrows it).
         self.plain_builtins: frozenset = frozenset()
+        self.input_number = None  # a session's input: its sites' lines say `input [3]`
 
     # ----- bookkeeping -----
     def site(self, node) -> int:
-        self.sites.append(Site(node, self.lines, self.functions[-1] if self.functions else None,
-                               tuple(self.loops)))
+        site = Site(node, self.lines, self.functions[-1] if self.functions else None,
+                    tuple(self.loops))
+        if self.input_number is not None:
+            site.line = input_line(site.line, self.input_number)
+        self.sites.append(site)
         return self.first_site + len(self.sites) - 1
 
     def temp_name(self) -> str:
@@ -770,9 +775,11 @@ def bound_names(tree) -> frozenset:
     return frozenset(names)
 
 
-def rewrite(tree, source: str, sites: list, first_site: int = 0) -> Program:
+def rewrite(tree, source: str, sites: list, first_site: int = 0,
+            input_number: int | None = None) -> Program:
     lines = source.split("\n")
     rewriter = Rewriter(lines, sites, first_site)
+    rewriter.input_number = input_number
     rewriter.plain_builtins = PLAIN_BUILTINS - bound_names(tree)
     tree = rewriter.visit(tree)
     return Program(None, sites, rewriter.function_names, tree)
