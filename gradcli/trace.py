@@ -31,6 +31,7 @@ from gradcli.naming import (  # noqa: F401 - names and text, re-exported for tra
     stamp_result,
 )
 from gradcli.node import AccumulateGrad
+from gradcli.runtime.loops import describe
 from gradcli.runtime.wording import input_line, line_text
 from gradcli.tensor import Tensor
 
@@ -210,10 +211,12 @@ class Labeller:
         if context is None:
             return None
         function, calls, iteration, iterations = context
+        iteration = describe(iteration)
         parts = [iteration] if iteration else []
         if function is not None:
             lines = [line_text(c) + (f", {i}" if i else "")
-                     for c, i in zip(reversed(calls), reversed(iterations), strict=True)]
+                     for c, i in zip(reversed(calls), map(describe, reversed(iterations)),
+                                     strict=True)]
             parts.append(" ← ".join([f"in {function}()", *lines]))
         return " ".join(parts) or None
 

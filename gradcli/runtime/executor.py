@@ -27,7 +27,7 @@ from gradcli.runtime import (
     tensor_protocol,  # noqa: F401 - installs Tensor's protocol
     wording,
 )
-from gradcli.runtime.loops import LoopLines, loop_label
+from gradcli.runtime.loops import LoopLines, capture
 from gradcli.runtime.rewrite import FAST_METHOD_NAMES, PROGRAM_FILENAME
 from gradcli.runtime.wording import input_line
 from gradcli.sandbox import policy
@@ -548,8 +548,8 @@ def call_context(loop_lines=None, loops=(), code_inputs=None):
     """Where a node was made, beyond its line: (function, call lines, iteration, call
     iterations). `function` is the program's function that made it (None at module level),
     the call lines lead there, outermost first; `iteration` is the loop state at the node's
-    own line (`i=3`, `iteration 2`, or None), each call line's loop state is in `call
-    iterations` beside it."""
+    own line (loops.capture: `i=3`, `iteration 2` once worded, or None), each call line's
+    loop state is in `call iterations` beside it."""
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename != PROGRAM_FILENAME:
         frame = frame.f_back
@@ -558,7 +558,7 @@ def call_context(loop_lines=None, loops=(), code_inputs=None):
     function = frame.f_code.co_name
     if function == "<module>":
         function = None
-    iteration = loop_label(frame.f_locals, loops) if loops else None
+    iteration = capture(frame.f_locals, loops) if loops else None
     calls, iterations = [], []
     frame = frame.f_back
     while frame is not None:
@@ -568,7 +568,7 @@ def call_context(loop_lines=None, loops=(), code_inputs=None):
                 line = input_line(line, code_inputs.get(frame.f_code))
             calls.append(line)
             around = loop_lines.get(line) if loop_lines is not None else None
-            iterations.append(loop_label(frame.f_locals, around) if around else None)
+            iterations.append(capture(frame.f_locals, around) if around else None)
         frame = frame.f_back
     calls.reverse()
     iterations.reverse()
