@@ -531,6 +531,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     results = []
     for index, (t, node) in enumerate(zip(inputs, targets, strict=False)):
         value = plan.captured.get(node)
+        if value is not None and node.multi_output:  # one output of unbind: its own slot
+            value = value[node.edge_of(t)[1]]
         if value is None:
             if not allow_unused:
                 raise runtime_error(

@@ -107,8 +107,9 @@ class Session:
 
     @property
     def variables(self) -> dict:
+        # `_gx_` names are the rewriter's (a loop's iteration counter at module level)
         return {name: value for name, value in self.namespace.globals.items()
-                if not name.startswith("__")}
+                if not name.startswith(("__", "_gx_"))}
 
     @property
     def bindings(self) -> list[Binding]:

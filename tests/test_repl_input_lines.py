@@ -75,3 +75,10 @@ def test_time_limit_and_step_budget_agree_in_number():
     assert "budget of 1 step (loop" in step
     steps = run(spin, "<t>", limits=Limits(max_steps=2000)).error.message
     assert "budget of 2,000 steps (loop" in steps
+
+
+def test_loop_counters_are_not_session_variables():
+    session = Session()
+    session.execute("for r in [1, 2]:\n    pass\n")
+    assert "r" in session.variables
+    assert not [name for name in session.variables if name.startswith("_gx_")]
