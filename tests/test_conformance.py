@@ -232,15 +232,7 @@ def test_conformance_autograd(path: Path) -> None:
     check_case(path)
 
 
-# Iterating a tensor is `iter(t.unbind(0))` in PyTorch: one UnbindBackward0 node with an
-# output per row. gradcli's nodes have one output each, so its rows come from select()
-# (SelectBackward0): values and gradients agree, the node names do not yet.
-UNBIND = {"090_for_enumerate_zip_unpack", "093_for_over_tensor_rows"}
-
-
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="UnbindBackward0"))
-    if p.stem in UNBIND else p for p in CASES_PYTHON], ids=[p.stem for p in CASES_PYTHON])
+@pytest.mark.parametrize("path", CASES_PYTHON, ids=[p.stem for p in CASES_PYTHON])
 def test_conformance_python(path: Path) -> None:
     """SPEC §1.6: the Python around the tensors, with PyTorch's and CPython's answers."""
     check_case(path)

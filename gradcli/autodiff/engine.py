@@ -213,6 +213,8 @@ def _execute(roots, dependencies, retain_graph, create_graph, plan, xp, observer
                     continue
         if grad is not None and node.retained is not None and accumulate:
             _retain(node.retained(), grad, create_graph)
+        elif multi and grad is not None and accumulate and node.multi_output:
+            _retain_outputs(node, grad, create_graph)  # retain_grad() on unbind's outputs
         mine = owned.pop(node, None) is grad if owned and grad is not None else False
         if node.__class__ is AccumulateGrad:
             if grad is not None and accumulate and (only is None or node in capture):
@@ -362,6 +364,12 @@ def _retain(tensor, grad, create_graph: bool) -> None:
         tensor.grad = Tensor(tensor.grad.array + grad)
 
 
+def _retain_outputs(node, grads, create_graph: bool) -> None:
+    for slot, ref in (getattr(node, "retained_outputs", None) or {}).items():
+        if grads[slot] is not None:
+            _retain(ref(), grads[slot], create_graph)
+
+
 def _root_gradient(tensor: Tensor, gradient, index: int, create_graph: bool):
     if gradient is None:
         if tensor.array.size != 1:
@@ -451,6 +459,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     results = []
     for index, (t, node) in enumerate(zip(inputs, targets, strict=False)):
         value = plan.captured.get(node)
+        if value is not None and node.multi_output:  # one output of unbind: its own slot
+            value = value[node.edge_of(t)[1]]
         if value is None:
             if not allow_unused:
                 raise runtime_error(

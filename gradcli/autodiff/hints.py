@@ -6,6 +6,8 @@ is running and which variable holds a tensor."""
 
 from __future__ import annotations
 
+from gradcli.base.wording import line_text
+
 
 class Context:
     line = staticmethod(lambda: None)  # the line of the statement running now
@@ -44,7 +46,7 @@ def modified_inplace(version, shape) -> str | None:
     if name is None and line is None:
         return None
     who = f"'{name}'" if name else "a tensor saved for backward"
-    where = f" on line {line}" if line else ""
+    where = f" on {line_text(line)}" if line else ""
     return (f"{who} (shape {tuple(shape)}) was modified in place{where} after it was used; "
             "compute on a copy (x = x + ...) or clone() it before the in-place change")
 
@@ -52,7 +54,7 @@ def modified_inplace(version, shape) -> str | None:
 def freed_by(line) -> str | None:
     if not isinstance(line, int) or isinstance(line, bool):
         return None
-    return (f"the graph's saved tensors were freed by the backward() call on line {line}; "
+    return (f"the graph's saved tensors were freed by the backward() call on {line_text(line)}; "
             "pass retain_graph=True to that call to run backward through it again")
 
 

@@ -37,6 +37,8 @@ _ids = itertools.count()
 _tensor_hooks: dict = {}  # id(leaf tensor) -> (weakref, {hook id: fn})
 _post_accumulate: dict = {}  # id(leaf tensor) -> (weakref, {hook id: fn})
 _node_tensor_hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# A node with several outputs (unbind): node -> {output index: {hook id: fn}}.
+_output_hooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _node_prehooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _node_posthooks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _metadata: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -116,7 +118,11 @@ def register_hook(tensor: Tensor, hook) -> RemovableHandle:
         raise runtime_error("cannot register a hook on a tensor that doesn't require gradient")
     if tensor.grad_fn is None:
         return _add(_by_tensor(_tensor_hooks, tensor), hook)
-    return _add(_by_node(_node_tensor_hooks, tensor.grad_fn), hook)
+    node = tensor.grad_fn
+    if node.multi_output:  # the hook sees this output's gradient only
+        slot = node.edge_of(tensor)[1]
+        return _add(_by_node(_output_hooks, node).setdefault(slot, _HookDict()), hook)
+    return _add(_by_node(_node_tensor_hooks, node), hook)
 
 
 def register_post_accumulate_grad_hook(tensor: Tensor, hook) -> RemovableHandle:
@@ -201,8 +207,26 @@ def tensor_pre_hooks(node, grad, numpy_grads: bool):
     if node.__class__.__name__ == "AccumulateGrad":
         entry = _tensor_hooks.get(id(node.variable))
         hooks = entry[1] if entry is not None and entry[0]() is node.variable else None
+    elif node.multi_output:
+        return _output_pre_hooks(node, grad, numpy_grads)
     else:
         hooks = _node_tensor_hooks.get(node)
+    return _run_tensor_hooks(node, hooks, grad, numpy_grads)
+
+
+def _output_pre_hooks(node, grads, numpy_grads: bool):
+    """Each output's own tensor hooks, on that output's gradient slot."""
+    by_slot = _output_hooks.get(node)
+    if not by_slot:
+        return grads
+    grads = list(grads)
+    for slot, hooks in by_slot.items():
+        if grads[slot] is not None:
+            grads[slot] = _run_tensor_hooks(node, hooks, grads[slot], numpy_grads)
+    return grads
+
+
+def _run_tensor_hooks(node, hooks, grad, numpy_grads: bool):
     if not hooks:
         return grad
     value = _as_tensor(grad)
@@ -225,14 +249,13 @@ def node_pre_hooks(node, grad, numpy_grads: bool):
     hooks = _node_prehooks.get(node)
     if not hooks:
         return grad
-    # A node with several outputs (a custom Function's) gets one gradient per output.
-    multi = node.multi_output
-    outputs = tuple(_as_tensor(g) for g in grad) if multi else (_as_tensor(grad),)
+    several = node.multi_output  # one gradient per output
+    outputs = tuple(_as_tensor(g) for g in grad) if several else (_as_tensor(grad),)
     for fn in list(hooks.values()):
         result = fn(outputs)
         if result is not None:
             outputs = _checked_tuple(fn, outputs, result, "pre")
-    if multi:
+    if several:
         return [_as_engine(g, numpy_grads) for g in outputs]
     return _as_engine(outputs[0], numpy_grads)
 

@@ -9,6 +9,8 @@ import tokenize
 
 from gradcli.autodiff.node import AccumulateGrad
 from gradcli.autodiff.tensor import Tensor
+from gradcli.base.wording import line_text
+from gradcli.explain.loops import describe
 from gradcli.explain.provenance import (  # noqa: F401 - names and text, re-exported for trace users
     _BINARY_PRECEDENCE,
     LEAF_NAMES,
@@ -148,6 +150,13 @@ def _p(name: str) -> str:
     return name if _atomic(name) else f"({name})"
 
 
+def at_line(where: str | None) -> str:
+    """What follows `line 5`: `, i=3`, ` in f() ← line 9`, `, i=3 in f() ← line 9`."""
+    if not where:
+        return ""
+    return f" {where}" if where.startswith("in ") else f", {where}"
+
+
 class Labeller:
     """Names nodes and tensors the way the program does."""
 
@@ -185,13 +194,22 @@ class Labeller:
 
     @staticmethod
     def where(node) -> str | None:
-        """`in mse() ← line 12` for a node a program's function made: the function, then
-        the lines of the calls that led there, innermost first."""
+        """What follows `line 4` for a node: the loop iteration that made it (`i=3`), then,
+        made by a program's function, `in mse() ← line 12`: the function and the lines of
+        the calls that led there, innermost first, each with its own loop's iteration
+        (`in mse() ← line 12, epoch=3`)."""
         context = getattr(node, "context", None)
         if context is None:
             return None
-        function, calls = context
-        return " ← line ".join([f"in {function}()", *(str(c) for c in reversed(calls))])
+        function, calls, iteration, iterations = context
+        iteration = describe(iteration)
+        parts = [iteration] if iteration else []
+        if function is not None:
+            lines = [line_text(c) + (f", {i}" if i else "")
+                     for c, i in zip(reversed(calls), map(describe, reversed(iterations)),
+                                     strict=True)]
+            parts.append(" ← ".join([f"in {function}()", *lines]))
+        return " ".join(parts) or None
 
     def definition(self, node) -> str | None:
         """`u = a*b`, or just the expression when it was never bound to a name."""
@@ -224,8 +242,11 @@ class Labeller:
     def input(self, node, i: int) -> str:
         """How the program referred to the i-th input of a node (`const` for a tensor
         without grad that it cannot name)."""
-        child = node.next_functions[i][0]
+        child, slot = node.next_functions[i]
         if child is not None:
+            if child.multi_output:  # one of several outputs: its own name, or `…[slot]`
+                name = getattr(child, "output_name", lambda s: None)(slot)
+                return name or f"{self.short(child)}[{slot}]"
             return self.short(child)
         meta = node.inputs_meta[i] if i < len(node.inputs_meta) else None
         saved = node.saved or ()

@@ -231,6 +231,9 @@ RULES = {
                                  "1 per pick", "grad added into zeros"),
     "as_strided": _elementwise("strided view: grad lands on the viewed elements",
                                "1", "grad placed in zeros"),
+    "unbind.int": lambda o, x, p, n: (
+        f"unbind along dim {p}: each output's grad fills its slice, zeros where none came",
+        [("1 in its slice", f"output grads stacked along dim {p}")]),
     "copy_": lambda o, x, p, n: (
         "copy_: the old values are overwritten, the source gets grad",
         [("0", "0"), ("1", "grad")]),

@@ -16,6 +16,7 @@ from gradcli.autodiff.engine import Observer
 from gradcli.autodiff.node import AccumulateGrad
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import sum_to
+from gradcli.base.wording import input_line, line_text
 from gradcli.explain.graphwalk import graph_nodes, saved_entries
 from gradcli.explain.labels import Labeller, _tokens, shorten
 from gradcli.explain.rules import local_rule
@@ -62,6 +63,9 @@ class Step:
     previous: np.ndarray | None = None  # accumulate: the leaf's .grad before
     total: np.ndarray | None = None  # accumulate: the leaf's .grad after
     hooks: list = field(default_factory=list)  # [(line, before, after)] tensor hooks' changes
+    # A node with several outputs (unbind, a custom Function) gets one gradient per output:
+    # [(output index, its name or None, its gradient or None, [(from, array)] sending it)].
+    outputs: list = field(default_factory=list)
 
 
 @dataclass
@@ -99,6 +103,21 @@ _BACKWARD_CALL = re.compile(r"(.*?)\s*\.\s*backward\s*\(")
 _GRAD_CALL = re.compile(r"\bgrad\s*\(")
 
 
+def _outputs(node, slots, contributions) -> list:
+    """A multi-output node's incoming gradient, output by output, with what sent each."""
+    by_slot: dict = {}
+    for source, grad, slot in contributions:
+        by_slot.setdefault(slot, []).append((source, grad))
+    slots = slots if isinstance(slots, list) else [slots]
+    found = []
+    for slot, grad in enumerate(slots):
+        sent = by_slot.get(slot, [])
+        name = getattr(node, "output_name", lambda s: None)(slot)
+        found.append((slot, name, None if grad is None else np.array(as_array(grad), copy=True),
+                      sent))
+    return found
+
+
 class Tracer(Observer):
     """Records every backward pass of a run; with `detect_anomaly`, stops at the first
     node whose output has NaN or inf."""
@@ -125,6 +144,7 @@ class Tracer(Observer):
             return
         runtime = self.runtime
         line = runtime.line if runtime is not None else None
+        line = input_line(line, getattr(runtime, "input_number", None))  # the repl's input
         mark = 0
         if runtime is not None:
             mark = getattr(runtime, "output_chars", None)
@@ -148,6 +168,8 @@ class Tracer(Observer):
                     names.setdefault(id(value), name)
             self.labeller.names = names
         for node, grad in roots:
+            if node.multi_output:  # the root is one output of the node: its slot
+                grad = next(g for g in grad if g is not None)
             trace.roots.append((self.label(node), np.array(as_array(grad), copy=True)))
         self.traces.append(trace)
         self._pending = {}
@@ -171,6 +193,12 @@ class Tracer(Observer):
                 self._previous[node] = None if retained.grad is None else retained.grad.array.copy()
         trace.saved_total = sum(everything.values())
         for node, grad in roots:
+            if node.multi_output:
+                for slot, g in enumerate(grad):
+                    if g is not None:
+                        self._pending.setdefault(node, []).append(
+                            ("backward()", as_array(g), slot))
+                continue
             self._pending.setdefault(node, []).append(("backward()", as_array(grad)))
 
     def node_ran(self, node, grad_in, grads_out) -> None:
@@ -213,9 +241,9 @@ class Tracer(Observer):
             line = self.labeller.line(node)
             found = node.name()
             if self.labeller.inside(node):
-                found += f" (part of line {line})"
+                found += f" (part of {line_text(line)})"
             elif definition:
-                found += f" ({shorten(definition, 32)}" + (f", line {line})" if line else ")")
+                found += f" ({shorten(definition, 32)}" + (f", {line_text(line)})" if line else ")")
             self._labels[node] = found
         return found
 
@@ -225,11 +253,18 @@ class Tracer(Observer):
         inputs = self._inputs.get(node) or [labeller.input(node, i)
                                             for i in range(len(node.next_functions))]
         words, partials, formulas = local_rule(node, output, inputs)
+        contributions = self._pending.pop(node, [])
+        outputs = None
+        if node.multi_output:  # one gradient slot per output
+            outputs = _outputs(node, grad_in, contributions)
+            grad_in, contributions = None, []
         step = Step("node", node.name(), labeller.variable(node), labeller.expression(node),
-                    labeller.line(node), np.array(as_array(grad_in), copy=True),
+                    labeller.line(node),
+                    None if grad_in is None else np.array(as_array(grad_in), copy=True),
                     words=words, partials=partials, inside=labeller.inside(node), short=output,
                     where=labeller.where(node))
-        contributions = self._pending.pop(node, [])
+        if outputs is not None:
+            step.outputs = outputs
         if len(contributions) > 1:
             step.contributions = contributions
         step.hooks = self._hooks.pop(node, [])
@@ -241,7 +276,7 @@ class Tracer(Observer):
         if saved:
             step.saved_bytes = saved
             step.saved_state = "freed" if getattr(node, "released", False) else "kept"
-        for i, (child, _) in enumerate(node.next_functions):
+        for i, (child, slot) in enumerate(node.next_functions):
             raw = as_array(grads_out[i]) if grads_out and i < len(grads_out) else None
             sent, reduced = raw, None
             if raw is not None and child is not None:
@@ -252,7 +287,9 @@ class Tracer(Observer):
                 if sent.dtype != dtype.numpy:
                     sent = sent.astype(dtype.numpy)
                 sent = np.array(sent, copy=True)
-                self._pending.setdefault(child, []).append((self.label(node), sent))
+                self._pending.setdefault(child, []).append(
+                    (self.label(node), sent, slot) if child.multi_output
+                    else (self.label(node), sent))
             step.sends.append(Send(
                 inputs[i], formulas[i] if child is not None else None,
                 child.name() if child is not None else None,

@@ -18,12 +18,14 @@ import re
 import sys
 
 from gradcli.autodiff.tensor import PARAMETERS, Tensor
-from gradcli.base import diagnostics
+from gradcli.base import diagnostics, wording
 from gradcli.base.budget import budget_error
 from gradcli.base.errors import ProgramError, name_error, type_error
+from gradcli.base.wording import input_line
+from gradcli.explain.loops import LoopLines, capture
 from gradcli.explain.provenance import bind as bind_name
 from gradcli.explain.provenance import stamp_result
-from gradcli.runtime.rewrite import PROGRAM_FILENAME
+from gradcli.runtime.rewrite import FAST_METHOD_NAMES, PROGRAM_FILENAME
 from gradcli.sandbox import policy
 from gradcli.sandbox import scope as scope_names
 from gradcli.sandbox.guards import check_format_spec, check_python_binop
@@ -165,6 +167,12 @@ def contains(item, container) -> bool:
     return False  # str, None, lists...: never equal to an int
 
 
+def not_contains(item, container) -> bool:
+    if container.__class__ is not range:
+        return item not in container
+    return not contains(item, container)
+
+
 def _format_value(value, conversion: int, spec: str) -> str:
     """An f-string field with a format spec: !r/!s/!a, then the spec, checked first."""
     if conversion == ord("r"):
@@ -196,35 +204,70 @@ class Guards:
         self.sites = sites
         self.globals = globals_dict
         self.bind_hook = bind_hook
+        self._attention = [0]
         self.spent = False
+        self.code_inputs: dict = {}  # a session's code objects -> the input that made them
         self.random = python_random.Random(runtime.seed)
+
+    def remember_input(self, code, number: int) -> None:
+        """A session compiled input [number]: its functions' frames name lines by it."""
+        stack = [code]
+        while stack:
+            current = stack.pop()
+            self.code_inputs[current] = number
+            stack.extend(c for c in current.co_consts if c.__class__ is current.__class__)
 
     # ----- the budget -----
     def make_step(self):
+        """`_gx_step()`, first in every function body and loop iteration: one step of the
+        budget, and every 1,024 steps a poll of the clock (and Ctrl-C). The common step
+        is one add and one comparison with `attention`, the next count that needs more:
+        the budget's end, the next poll, or 0 once the budget is spent."""
         runtime = self.runtime
         limit = runtime.limits.max_steps
         counter = [0]
+        attention = self._attention
+        attention[0] = min(limit, 1023)
         guards = self
 
-        def step():
-            counter[0] += 1
-            if counter[0] > limit or guards.spent:
+        def attend(n):
+            if n > limit or guards._spent:
                 guards.spend_all()
-            if not counter[0] & 1023:
+            if n >= (attention[0] | 1023):
                 runtime.poll()
+            attention[0] = min(limit, n | 1023)
+
+        def step():
+            n = counter[0] + 1
+            counter[0] = n
+            if n > attention[0]:
+                attend(n)
 
         def step_true():
-            step()
+            n = counter[0] + 1
+            counter[0] = n
+            if n > attention[0]:
+                attend(n)
             return True
 
         runtime.counter = counter
         return step, step_true
 
+    @property
+    def spent(self) -> bool:
+        return self._spent
+
+    @spent.setter
+    def spent(self, value: bool) -> None:
+        # Spent: every step goes to `attend` (and fails); a session's next input starts over.
+        self._spent = value
+        self._attention[0] = -1 if value else min(self.runtime.limits.max_steps, 1023)
+
     def spend_all(self):
         self.spent = True
         budget = self.runtime.limits.max_steps
         raise budget_error(
-            f"the program has used up gradcli's budget of {budget:,} steps (loop "
+            f"the program has used up gradcli's budget of {wording.steps(budget)} (loop "
             "iterations and function calls together)",
             self.runtime.budget_hint)
 
@@ -250,6 +293,8 @@ class Guards:
         step, step_true = self.make_step()
         tensor_protocol.ROW_STEP[0] = step
         sites = self.sites
+        loop_lines = LoopLines(sites)
+        code_inputs = self.code_inputs
         flush = self.runtime.flush_warnings
         pending = diagnostics.PENDING
 
@@ -260,8 +305,8 @@ class Guards:
                 if fn is not None and fn.source is None:
                     site = sites[k]
                     stamp_result(value, site.stamp())
-                    if site.function is not None:
-                        fn.context = call_context()
+                    if site.function is not None or site.loops:
+                        fn.context = call_context(loop_lines, site.loops, code_inputs)
             elif cls is tuple and value and value.__class__ is not str:
                 stamp_result(value, sites[k].stamp())
             if pending:
@@ -308,7 +353,11 @@ class Guards:
         out["_gx_slice"] = slice
         out["_gx_format"] = _format_value
         out["_gx_in"] = contains
-        out["_gx_not_in"] = lambda item, container: not contains(item, container)
+        out["_gx_not_in"] = not_contains
+        # `seen.add` read natively: the classes whose allow-list has the method.
+        for name in FAST_METHOD_NAMES:
+            out[f"_gx_m_{name}"] = frozenset(
+                cls for cls, allowed in policy.FAST_METHODS.items() if name in allowed)
         for guard, fn in UNARY:
             out[guard] = _unary_guard(fn, stamp)
         out["sum"] = self.bounded(out["sum"], with_start=True)
@@ -367,6 +416,8 @@ class Guards:
             site = self.sites[k]
             grad_fn = value.grad_fn
             if grad_fn is not None:
+                if grad_fn.multi_output and hasattr(grad_fn, "name_output"):
+                    grad_fn.name_output(value, name)  # one of unbind's outputs
                 source = grad_fn.source
                 if source is not None and source[3] is None:
                     grad_fn.source = (source[0], source[1], source[2], name)
@@ -505,22 +556,35 @@ class Guards:
                     self.globals[name] = value
 
 
-def call_context():
-    """(function, call lines) for a node made inside a program's function: the function's
-    name and the lines of the calls that led to it, outermost first."""
+def call_context(loop_lines=None, loops=(), code_inputs=None):
+    """Where a node was made, beyond its line: (function, call lines, iteration, call
+    iterations). `function` is the program's function that made it (None at module level),
+    the call lines lead there, outermost first; `iteration` is the loop state at the node's
+    own line (loops.capture: `i=3`, `iteration 2` once worded, or None), each call line's
+    loop state is in `call iterations` beside it."""
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename != PROGRAM_FILENAME:
         frame = frame.f_back
     if frame is None:
         return None
     function = frame.f_code.co_name
-    calls = []
+    if function == "<module>":
+        function = None
+    iteration = capture(frame.f_locals, loops) if loops else None
+    calls, iterations = [], []
     frame = frame.f_back
     while frame is not None:
         if frame.f_code.co_filename == PROGRAM_FILENAME:
-            calls.append(frame.f_lineno)
+            line = frame.f_lineno
+            if code_inputs:  # a session: the line of which input
+                line = input_line(line, code_inputs.get(frame.f_code))
+            calls.append(line)
+            around = loop_lines.get(line) if loop_lines is not None else None
+            iterations.append(capture(frame.f_locals, around) if around else None)
         frame = frame.f_back
-    return function, tuple(reversed(calls))
+    calls.reverse()
+    iterations.reverse()
+    return function, tuple(calls), iteration, tuple(iterations)
 
 
 def _binary_guard(fn, symbol, stamp):

@@ -17,12 +17,12 @@ from gradcli.autodiff import hints
 from gradcli.autodiff.engine import Observer
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import budget as resource_limits
-from gradcli.base import diagnostics, dtypes, held_output
+from gradcli.base import diagnostics, dtypes, held_output, wording
 from gradcli.base.budget import Limits, budget_error, format_bytes, resource_error
 from gradcli.base.errors import GradcliSyntaxError, ProgramError, type_error
 from gradcli.runtime.executor import Guards, locate, position
 from gradcli.runtime.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
-from gradcli.runtime.rewrite import PROGRAM_FILENAME, parse_python, rewrite
+from gradcli.runtime.rewrite import PROGRAM_FILENAME, compile_tree, parse_python, rewrite
 from gradcli.sandbox import policy
 from gradcli.torch import functions as api
 from gradcli.torch import runtime_state
@@ -126,11 +126,7 @@ class Runtime:
 
     def check_time(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise budget_error(
-                f"the program ran longer than its time limit of {self.limits.timeout:g} "
-                "seconds",
-                "raise the limit with --timeout SECONDS",
-            )
+            raise time_limit_error(self.limits.timeout)
 
     def poll(self) -> None:
         """Every 1,024 steps: the clock (and, in a session, Ctrl-C)."""
@@ -170,6 +166,7 @@ class Namespace:
         self.runtime = runtime
         self.sites: list = []
         self.function_names: set = set()
+        self.input_number = None  # a session's input being compiled: `input [3], line 2`
         self.globals: dict = {"__name__": "__main__", "__doc__": None}
         runtime.globals = self.globals
         self.guards = Guards(runtime, self.sites, self.globals, bind_hook)
@@ -177,12 +174,15 @@ class Namespace:
         self.globals["__builtins__"] = self.guards.builtins()
 
     def compile(self, tree, source: str, mode: str = "exec"):
-        program = rewrite(tree, source, self.sites)
+        program = rewrite(tree, source, self.sites, input_number=self.input_number)
         self.function_names |= program.function_names
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # CPython's SyntaxWarnings are not PyTorch's
-                return compile(program.tree, PROGRAM_FILENAME, mode, dont_inherit=True)
+                code = compile_tree(program.tree, mode)
+            if self.input_number is not None:
+                self.guards.remember_input(code, self.input_number)
+            return code
         except SyntaxError as exc:
             raise GradcliSyntaxError(exc.msg, exc.lineno or 1, exc.offset or 1,
                                      type(exc).__name__) from None
@@ -310,11 +310,15 @@ def run(
     return box[0]
 
 
-def _timed_out(source, filename, limits, runtime, namespace) -> RunResult:
-    error = budget_error(
-        f"the program ran longer than its time limit of {limits.timeout:g} seconds",
+def time_limit_error(timeout: float):
+    return budget_error(
+        f"the program ran longer than its time limit of {wording.seconds(timeout)}",
         "raise the limit with --timeout SECONDS",
     )
+
+
+def _timed_out(source, filename, limits, runtime, namespace) -> RunResult:
+    error = time_limit_error(limits.timeout)
     result = RunResult(filename=filename, source=source)
     line = runtime.line if runtime is not None else None
     result.error = ErrorRecord(error.type_name, error.message, line, 1 if line else None,

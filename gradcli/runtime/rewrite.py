@@ -26,6 +26,11 @@ import copy
 import warnings
 
 from gradcli.base.errors import GradcliSyntaxError
+from gradcli.base.wording import input_line
+from gradcli.sandbox.policy import FAST_METHODS
+
+# Method names some of Python's own classes offer a program (policy.FAST_METHODS).
+FAST_METHOD_NAMES = frozenset().union(*FAST_METHODS.values())
 
 RESERVED_PREFIX = "_gx_"
 # Reserved names an input may contain because gradcli put them there (the repl's echo).
@@ -65,9 +70,9 @@ class Site:
     1-based, its end, and its text (built on first use)."""
 
     __slots__ = ("line", "column", "end_line", "end_column", "_node", "_lines", "_text",
-                 "origin", "function")
+                 "origin", "function", "loops")
 
-    def __init__(self, node, lines, function):
+    def __init__(self, node, lines, function, loops=()):
         self.line = node.lineno
         self.end_line = node.end_lineno
         self._node = node
@@ -77,6 +82,9 @@ class Site:
         self._text = None
         self.origin = None  # (line, column, text, None): what a node's `source` holds
         self.function = function  # the enclosing def's name, or None at module level
+        # The loops of the same function around it, outermost first: (target names, counter
+        # variable or None) each, for the iteration a node made here shows (`i=3`).
+        self.loops = loops
 
     @property
     def text(self) -> str:
@@ -126,9 +134,14 @@ def _syntax_error(message: str, node, lines) -> GradcliSyntaxError:
 
 
 def _loc(new, old):
-    ast.copy_location(new, old)
-    new.end_lineno = getattr(old, "end_lineno", new.lineno)
-    new.end_col_offset = getattr(old, "end_col_offset", new.col_offset)
+    try:  # every node the rewriter copies a position from is a located one
+        new.lineno = line = old.lineno
+        new.col_offset = column = old.col_offset
+    except AttributeError:
+        ast.copy_location(new, old)
+        line, column = getattr(new, "lineno", 1), getattr(new, "col_offset", 0)
+    new.end_lineno = getattr(old, "end_lineno", line)
+    new.end_col_offset = getattr(old, "end_col_offset", column)
     return new
 
 
@@ -161,10 +174,19 @@ class Rewriter(ast.NodeTransformer):
         self.functions: list[str] = []
         self.function_names: set[str] = set()
         self.temp = 0
+        self.loops: list[tuple] = []  # the loops around the current statement, this scope
+        # Builtins that never return a tensor, and that the program does not rebind: their
+        # calls need no stamp (rewrite() narrows it).
+        self.plain_builtins: frozenset = frozenset()
+        self.input_number = None  # a session's input: its sites' lines say `input [3]`
 
     # ----- bookkeeping -----
     def site(self, node) -> int:
-        self.sites.append(Site(node, self.lines, self.functions[-1] if self.functions else None))
+        site = Site(node, self.lines, self.functions[-1] if self.functions else None,
+                    tuple(self.loops))
+        if self.input_number is not None:
+            site.line = input_line(site.line, self.input_number)
+        self.sites.append(site)
         return self.first_site + len(self.sites) - 1
 
     def temp_name(self) -> str:
@@ -208,6 +230,7 @@ class Rewriter(ast.NodeTransformer):
         self.check_arguments(args)
         self.functions.append(name)
         self.scopes.append("function")
+        outer_loops, self.loops = self.loops, []
         try:
             if isinstance(node, ast.Lambda):
                 node.body = ast.BoolOp(op=ast.Or(), values=[
@@ -220,6 +243,7 @@ class Rewriter(ast.NodeTransformer):
                 node.body = docstring + [_expr_stmt(_call("_gx_step", [], node), node)] + body[
                     len(docstring):]
         finally:
+            self.loops = outer_loops
             self.scopes.pop()
             self.functions.pop()
 
@@ -255,9 +279,11 @@ class Rewriter(ast.NodeTransformer):
         node.keywords = [self.visit(k) for k in node.keywords]
         node.decorator_list = [self.visit(d) for d in node.decorator_list]
         self.scopes.append("class")
+        outer_loops, self.loops = self.loops, []
         try:
             node.body = self.block(node.body)
         finally:
+            self.loops = outer_loops
             self.scopes.pop()
         return node
 
@@ -327,12 +353,15 @@ class Rewriter(ast.NodeTransformer):
         raise AssertionError("attribute targets are rewritten by their statements")
 
     def method(self, node):
-        """`obj.name` as the callee of a call: guarded, stamped by the call."""
+        """`obj.name` as the callee of a call: guarded, stamped by the call. A method of
+        Python's own values (`seen.add`, `out.append`) is read natively when the value's
+        class allows it (`_gx_m_add`: the classes whose allow-list has `add`), as the
+        guard would."""
         self.check_identifier(node.attr, node)
         obj = self.visit(node.value)
         guard = "_gx_gad" if is_dunder(node.attr) else "_gx_ga"
         guarded = _call(guard, [obj, _const(node.attr, node)], node)
-        return self.fast_attribute(node, obj, guarded)
+        return self.fast_attribute(node, obj, guarded, node.attr in FAST_METHOD_NAMES)
 
     @staticmethod
     def is_pure_test(obj, node):
@@ -340,7 +369,7 @@ class Rewriter(ast.NodeTransformer):
         return _loc(ast.Compare(left=_class_of(obj, node), ops=[ast.In()],
                                 comparators=[_name("_gx_PURE", node)]), node)
 
-    def fast_attribute(self, node, obj, guarded):
+    def fast_attribute(self, node, obj, guarded, python_method: bool = False):
         """`self.data` where `self` is a plain name: read it natively when its class is one
         of the program's own pure classes (any non-dunder name is the program's), else
         through the guard. A name can be read twice without side effects."""
@@ -348,7 +377,13 @@ class Rewriter(ast.NodeTransformer):
             return guarded
         native = _loc(ast.Attribute(value=_name(obj.id, node), attr=node.attr,
                                     ctx=ast.Load()), node)
-        return _loc(ast.IfExp(test=self.is_pure_test(_name(obj.id, node), node),
+        test = self.is_pure_test(_name(obj.id, node), node)
+        if python_method:
+            allowed = _loc(ast.Compare(
+                left=_class_of(_name(obj.id, node), node), ops=[ast.In()],
+                comparators=[_name(f"{RESERVED_PREFIX}m_{node.attr}", node)]), node)
+            test = _loc(ast.BoolOp(op=ast.Or(), values=[test, allowed]), node)
+        return _loc(ast.IfExp(test=test,
                               body=native, orelse=guarded), node)
 
     def visit_Expr(self, node):
@@ -372,8 +407,9 @@ class Rewriter(ast.NodeTransformer):
         for keyword in node.keywords:
             if keyword.arg is not None:
                 self.check_identifier(keyword.arg, keyword)
-        if not stamped:
-            return node
+        if not stamped or (isinstance(node.func, ast.Name)
+                           and node.func.id in self.plain_builtins):
+            return node  # no tensor to name: `len(xs)`, `isinstance(v, Value)`
         return _call("_gx_s", [node, _const(self.site(node), node)], node)
 
     def visit_Compare(self, node):
@@ -419,23 +455,55 @@ class Rewriter(ast.NodeTransformer):
         return node
 
     # ----- loops and comprehensions -----
-    def loop_body(self, node, names):
+    def loop_body(self, node, names, counter):
+        self.loops.append((tuple(n for n in names if not n.startswith(RESERVED_PREFIX)),
+                           counter))
+        try:
+            body = self.block(node.body)
+        finally:
+            self.loops.pop()
         node.body = ([_expr_stmt(_call("_gx_step", [], node), node)]
-                     + self.announce(names, node) + self.block(node.body))
+                     + self.announce(names, node) + body)
         node.orelse = self.block(node.orelse)
+
+    def iteration_counter(self, node, counted: bool):
+        """A loop whose target is not a counter of its own (`for row in m`, `while`) counts
+        its iterations in a reserved variable, for the `iteration 3` a node made inside
+        shows: `_gx_nK = 0` before the loop, `_gx_nK += 1` first in its body. Class bodies
+        get none (the variable would be a class attribute)."""
+        if counted or self.scopes[-1] == "class":
+            return None, []
+        self.temp += 1
+        counter = f"{RESERVED_PREFIX}n{self.temp}"
+        start = _loc(ast.Assign(targets=[_name(counter, node, ast.Store())],
+                                value=_const(0, node)), node)
+        return counter, [start]
+
+    @staticmethod
+    def count_increment(counter, node):
+        return _loc(ast.AugAssign(target=_name(counter, node, ast.Store()), op=ast.Add(),
+                                  value=_const(1, node)), node)
 
     def visit_For(self, node):
         node.iter = self.visit(node.iter)
         setters = []
         node.target = self.store_target(node.target, setters)
-        self.loop_body(node, self.target_names(node.target))
+        counts = (isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name)
+                  and node.iter.func.id in ("range", "enumerate"))
+        counter, before = self.iteration_counter(node, counts)
+        self.loop_body(node, self.target_names(node.target), counter)
         node.body[1:1] = setters
-        return node
+        if counter is not None:
+            node.body.insert(1, self.count_increment(counter, node))
+        return [*before, node]
 
     def visit_While(self, node):
         node.test = self.visit(node.test)
-        self.loop_body(node, [])
-        return node
+        counter, before = self.iteration_counter(node, False)
+        self.loop_body(node, [], counter)
+        if counter is not None:
+            node.body.insert(1, self.count_increment(counter, node))
+        return [*before, node]
 
     def visit_comprehension(self, node):
         node.iter = self.visit(node.iter)
@@ -504,7 +572,9 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_AugAssign(self, node):
         target = node.target
-        original_value = copy.deepcopy(node.value)
+        # `obj.attr op= value` compiles value twice (native and guarded branches): keep an
+        # unvisited copy for the second.
+        original_value = copy.deepcopy(node.value) if isinstance(target, ast.Attribute) else None
         value = self.visit(node.value)
         if isinstance(target, ast.Name):
             self.check_identifier(target.id, target)
@@ -524,8 +594,7 @@ class Rewriter(ast.NodeTransformer):
             native = _loc(ast.Assign(targets=[attribute(ast.Store())],
                                      value=self.inplace(node, attribute(ast.Load()), value)),
                           node)
-            slow = self.augmented_attribute(node, target, self.visit(
-                copy.deepcopy(original_value)))
+            slow = self.augmented_attribute(node, target, self.visit(original_value))
             return _loc(ast.If(test=self.is_pure_test(_name(owner.id, target), target),
                                body=[native], orelse=slow), node)
         if isinstance(target, ast.Attribute):
@@ -675,12 +744,56 @@ def parse_python(source: str, filename: str = PROGRAM_FILENAME, mode: str = "exe
         raise GradcliSyntaxError(str(exc), 1, 1) from None
 
 
-def rewrite(tree, source: str, sites: list, first_site: int = 0) -> Program:
+# Builtins whose result is never a tensor nor a tuple of them: a call of one needs no stamp
+# (stamping names the nodes of a result) unless the program binds the name itself.
+PLAIN_BUILTINS = frozenset({
+    "isinstance", "issubclass", "len", "set", "frozenset", "reversed", "range", "zip",
+    "enumerate", "print", "str", "repr", "hasattr", "id", "callable", "iter", "dict", "list",
+    "bool", "int", "float", "chr", "ord", "hash", "sorted", "any", "all", "format", "type",
+})
+
+
+def bound_names(tree) -> frozenset:
+    """Every name the program binds anywhere (assignments, parameters, defs, imports,
+    `except ... as`); everything, as far as the check goes, after `from m import *`."""
+    names = set()
+    for node in ast.walk(tree):
+        kind = node.__class__
+        if kind is ast.Name:
+            if node.ctx.__class__ is not ast.Load:
+                names.add(node.id)
+        elif kind is ast.arg:
+            names.add(node.arg)
+        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            names.add(node.name)
+        elif kind is ast.alias:
+            if node.name == "*":
+                return PLAIN_BUILTINS
+            names.add((node.asname or node.name).partition(".")[0])
+        elif kind is ast.ExceptHandler and node.name:
+            names.add(node.name)
+    return frozenset(names)
+
+
+def rewrite(tree, source: str, sites: list, first_site: int = 0,
+            input_number: int | None = None) -> Program:
     lines = source.split("\n")
     rewriter = Rewriter(lines, sites, first_site)
+    rewriter.input_number = input_number
+    rewriter.plain_builtins = PLAIN_BUILTINS - bound_names(tree)
     tree = rewriter.visit(tree)
-    ast.fix_missing_locations(tree)
     return Program(None, sites, rewriter.function_names, tree)
+
+
+def compile_tree(tree, mode: str = "exec"):
+    """compile() of a rewritten tree. The rewriter places every node it makes (`_loc`), so
+    the walk over the whole tree that fix_missing_locations does (a sixth of a program's
+    start) is only a fallback for a node it left unplaced."""
+    try:
+        return compile(tree, PROGRAM_FILENAME, mode, dont_inherit=True)
+    except TypeError:  # required field "lineno" missing
+        ast.fix_missing_locations(tree)
+        return compile(tree, PROGRAM_FILENAME, mode, dont_inherit=True)
 
 
 def compile_program(source: str, sites: list | None = None, first_site: int = 0,
@@ -689,7 +802,7 @@ def compile_program(source: str, sites: list | None = None, first_site: int = 0,
     tree = parse_python(source, mode=mode)
     program = rewrite(tree, source, sites, first_site)
     try:
-        program.code = compile(program.tree, PROGRAM_FILENAME, mode, dont_inherit=True)
+        program.code = compile_tree(program.tree, mode)
     except SyntaxError as exc:  # e.g. 'return' outside function, nonlocal at module level
         raise GradcliSyntaxError(exc.msg, exc.lineno or 1, exc.offset or 1,
                                  type(exc).__name__) from None

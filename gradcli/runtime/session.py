@@ -21,6 +21,7 @@ from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import diagnostics
 from gradcli.base.budget import Limits
 from gradcli.base.errors import GradcliSyntaxError, ProgramError
+from gradcli.base.wording import input_line
 from gradcli.runtime.interpreter import RECURSION_LIMIT, Namespace, Runtime, start_deep_thread
 from gradcli.runtime.result import ErrorRecord, RunResult, TensorRecord, WarningRecord
 from gradcli.runtime.rewrite import char_column, parse_python
@@ -108,8 +109,9 @@ class Session:
 
     @property
     def variables(self) -> dict:
+        # `_gx_` names are the rewriter's (a loop's iteration counter at module level)
         return {name: value for name, value in self.namespace.globals.items()
-                if not name.startswith("__")}
+                if not name.startswith(("__", "_gx_"))}
 
     @property
     def bindings(self) -> list[Binding]:
@@ -127,7 +129,8 @@ class Session:
                 outcome.stdout, outcome.warnings, outcome.error)
         return result
 
-    def execute(self, source: str, *, echo: bool = False, observer=None) -> Outcome:
+    def execute(self, source: str, *, echo: bool = False, observer=None,
+                number: int | None = None) -> Outcome:
         """Run one input (any number of statements) against the session's variables.
 
         With `echo`, the value of each top-level expression statement that is not None is
@@ -139,7 +142,7 @@ class Session:
 
         def work():
             try:
-                box.append(self._execute(source, echo, observer))
+                box.append(self._execute(source, echo, observer, number))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
                 box.append(exc)
             finally:
@@ -169,12 +172,14 @@ class Session:
         self.history.append(outcome)
         return outcome
 
-    def _execute(self, source: str, echo: bool, observer) -> Outcome:
+    def _execute(self, source: str, echo: bool, observer, number=None) -> Outcome:
         outcome = Outcome(source=source)
         rt = self.runtime
         namespace = self.namespace
         rt.thread_id = threading.get_ident()
-        hints.Context.line = lambda: rt.line
+        # `number`: the repl's input [number]; traces and hints then name its lines so.
+        namespace.input_number = rt.input_number = number
+        hints.Context.line = lambda: input_line(rt.line, number)
         hints.Context.variables = lambda: namespace.globals
         if observer is not None:
             if hasattr(observer, "attach"):

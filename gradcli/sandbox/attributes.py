@@ -22,6 +22,7 @@ from gradcli.torch import functions as api
 from gradcli.torch import runtime_state, tensor_extra
 from gradcli.torch.access import program_object_attribute
 from gradcli.torch.autograd.grad_mode import GradModeContext
+from gradcli.torch.unbind import UnbindNode
 
 NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -83,7 +84,7 @@ SHARED_WITH_TORCH = (
     "exp log log2 log10 log1p expm1 sqrt rsqrt sin cos tan tanh sigmoid relu abs sign square "
     "reciprocal clamp clip maximum minimum gt ge lt le eq ne isnan logical_not all any equal "
     "allclose sum mean prod max min amax amin argmax argmin norm var std logsumexp softmax "
-    "log_softmax reshape flatten squeeze unsqueeze transpose permute t clone detach"
+    "log_softmax reshape flatten squeeze unsqueeze transpose permute t clone detach unbind"
 ).split()
 
 TENSOR_METHODS = {name: TORCH_FUNCTIONS[name] for name in SHARED_WITH_TORCH}
@@ -208,7 +209,7 @@ def get_attribute(obj, attr: str):
         _missing(obj, attr)
     if cls is Namespace:
         return obj.get(attr)
-    if cls is Node or cls is AccumulateGrad:
+    if cls is Node or cls is AccumulateGrad or cls is UnbindNode:
         getter = NODE_ATTRIBUTES.get(attr)
         if getter is None and cls is Node and attr.startswith(("_saved_", "_raw_saved_")):
             found, value = saved_attribute(obj, attr)
@@ -273,7 +274,7 @@ def set_attribute(obj, attr: str, value) -> None:
 
 
 # The types whose attributes get_attribute decides (the sandbox's policy hands them here).
-GATED_TYPES = frozenset({Node, AccumulateGrad, api.ReturnTypes, DType, api.Size,
+GATED_TYPES = frozenset({Node, AccumulateGrad, UnbindNode, api.ReturnTypes, DType, api.Size,
                          GradModeContext, Generator})
 
 

@@ -18,6 +18,7 @@ from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
 from gradcli.torch.autograd import grad_mode as G
 from gradcli.torch.autograd import namespaces as autograd_namespaces
 from gradcli.torch.tensor_protocol import tensor_class
+from gradcli.torch.unbind import unbind
 
 
 class Namespace:
@@ -166,6 +167,7 @@ TORCH_FUNCTIONS = {
     "cat": api.cat,
     "concat": api.cat,
     "stack": api.stack,
+    "unbind": unbind,
     "clone": api.clone,
     "detach": api.detach,
     # nn

@@ -16,6 +16,7 @@ from gradcli.base.errors import (
     runtime_error,
     type_error,
 )
+from gradcli.torch import unbind
 from gradcli.torch._common import _c_type, _dtype_name, call, is_tensor
 from gradcli.torch.creation import _item, tensor
 from gradcli.torch.indexing import getitem
@@ -29,6 +30,7 @@ def _check_inplace(target: Tensor) -> None:
         return
     if target.requires_grad and target.grad_fn is None:
         raise runtime_error(LEAF_INPLACE_MESSAGE)
+    unbind.check_inplace(target)  # an output of unbind (a multi-output view)
     base = target.base
     if base is not None and base.requires_grad and base.grad_fn is None and target.requires_grad:
         raise runtime_error(

@@ -11,6 +11,7 @@ import numbers
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.errors import runtime_error, type_error
 from gradcli.torch import functions as api
+from gradcli.torch import unbind
 
 
 def _inplace(fn):
@@ -27,14 +28,7 @@ def _iter(self):
     # torch: `iter(self.unbind(0))`; a 0-d tensor cannot be iterated.
     if self.ndim == 0:
         raise type_error("iteration over a 0-d tensor")
-    return _rows(self, ROW_STEP[0])
-
-
-def _rows(tensor, step):
-    for i in range(tensor.shape[0]):
-        if step is not None:
-            step()
-        yield api.getitem(tensor, i)
+    return unbind.slices(self, 0, ROW_STEP[0])
 
 
 def _format(self, spec: str) -> str:

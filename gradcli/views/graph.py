@@ -14,8 +14,9 @@ from rich.text import Text
 from rich.tree import Tree
 
 from gradcli.autodiff.node import AccumulateGrad
+from gradcli.base.wording import line_text
 from gradcli.explain.graphwalk import SavedEntry, saved_entries
-from gradcli.explain.labels import Labeller, shape_text, shorten
+from gradcli.explain.labels import Labeller, at_line, shape_text, shorten
 
 
 @dataclass
@@ -32,6 +33,7 @@ class GraphNode:
     retains_grad: bool = False
     saved: list[SavedEntry] | None = field(default_factory=list)  # None: freed by backward
     grad: object = None  # a leaf's .grad array, if set
+    where: str | None = None  # after `line 5`: the loop iteration, the function (Labeller.where)
 
 
 @dataclass
@@ -147,6 +149,7 @@ def _add(graph: Graph, node, meta, labeller: Labeller) -> GraphNode:
         found = GraphNode(ident, node, "op", node.name(), labeller.variable(node),
                           labeller.expression(node), labeller.line(node), shape, _dtype(dtype),
                           retains_grad=retained is not None)
+        found.where = labeller.where(node)
         if labeller.inside(node):
             found.expression = f"part of {found.expression}"
         found.saved = saved_entries(node, labeller, labeller.short(node))
@@ -223,7 +226,7 @@ def _tree_label(node: GraphNode, width: int) -> Text:
     if node.shape is not None:
         text.append(f"  {_meta(node.shape, node.dtype)}", style="dim")
     if node.line:
-        text.append(f"  line {node.line}", style="dim")
+        text.append(f"  {line_text(node.line)}{at_line(node.where)}", style="dim")
     if node.retains_grad:
         text.append("  retains grad", style="green")
     return text
@@ -333,7 +336,8 @@ def dot(graph: Graph, show_saved: bool = False) -> str:
             parts.append(shorten(described, 40))
         meta = _meta(node.shape, node.dtype)
         if meta or node.line:
-            parts.append(meta + (f"  line {node.line}" if node.line else ""))
+            parts.append(meta + (f"  {line_text(node.line)}{at_line(node.where)}"
+                                 if node.line else ""))
         if node.retains_grad:
             parts.append("retains grad")
         if show_saved and node.saved is None:
@@ -387,7 +391,8 @@ def mermaid(graph: Graph, show_saved: bool = False) -> str:
             if described:
                 parts.append(shorten(described, 40))
             meta = _meta(node.shape, node.dtype)
-            parts.append(meta + (f" · line {node.line}" if node.line else ""))
+            parts.append(meta + (f" · {line_text(node.line)}{at_line(node.where)}"
+                                 if node.line else ""))
             if node.retains_grad:
                 parts.append("retains grad")
             if show_saved and node.saved is None:

@@ -13,7 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
-from gradcli.explain.labels import shorten
+from gradcli.base.wording import line_text
+from gradcli.explain.labels import at_line, shorten
 from gradcli.views.graph import Graph, _describe, _meta
 from gradcli.views.layout import Box, Layout, layered
 
@@ -89,7 +90,8 @@ def items(graph: Graph) -> tuple[list[Item], list[Link]]:
             lines.append(shorten(described, LABEL_WIDTH))
         meta = _meta(node.shape, node.dtype)
         if meta or node.line:
-            lines.append(meta + (f"  line {node.line}" if node.line else ""))
+            lines.append(meta + (f"  {line_text(node.line)}{at_line(node.where)}"
+                                 if node.line else ""))
         if node.retains_grad:
             lines.append("retains grad")
         out.append(Item(node.id, "op", [s for s in lines if s], line=node.line))

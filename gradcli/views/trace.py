@@ -11,7 +11,8 @@ import numpy as np
 from rich.text import Text
 
 from gradcli.base.printing import PrintOptions, tensor_body
-from gradcli.explain.labels import shape_text
+from gradcli.base.wording import line_text
+from gradcli.explain.labels import at_line, shape_text
 from gradcli.explain.tracer import Trace
 from gradcli.views.values import to_data
 
@@ -129,7 +130,7 @@ def _grad_name(name: str) -> str:
 def render_trace(trace: Trace, full: bool = False, width: int = WIDTH) -> list[Text]:
     """One backward pass, node by node in the order the engine ran them."""
     out = _Lines(width)
-    where = f" · line {trace.line}" if trace.line else ""
+    where = f" · {line_text(trace.line)}" if trace.line else ""
     call = f" · {trace.call}" if trace.call else ""
     out.add((f"backward pass {trace.index}{where}{call}"[:width], "header"))
     for label, grad in trace.roots:
@@ -146,21 +147,30 @@ def render_trace(trace: Trace, full: bool = False, width: int = WIDTH) -> list[T
 def _title(out: _Lines, number: int, node: str, variable: str | None, expression: str | None,
            line: int | None, inside: bool = False, where: str | None = None) -> None:
     parts = [(f"  [{number}] ", "header"), (node, "node")]
+    note = f" · {line_text(line)}" + at_line(where) if line else ""
     if inside and expression:
         expression = "part of " + expression
+    shown = expression if expression and expression != variable else None
     if variable or expression:
         parts.append(" · ")
         if variable:
             parts.append((variable, "name"))
-            if expression and expression != variable:
+            if shown:
                 parts.append(" = ")
-        if expression and expression != variable:
-            room = out.width - sum(len(p[0] if isinstance(p, tuple) else p) for p in parts) - 12
-            text = expression if len(expression) <= room else expression[: max(room - 1, 8)] + "…"
-            parts.append(text)
-    if line:
-        parts.append((f" · line {line}" + (f" {where}" if where else ""), "note"))
-    out.add(*parts)
+    used = sum(len(p[0] if isinstance(p, tuple) else p) for p in parts)
+    # A place too long to share the line with a few characters of the expression
+    # (`input [2], line 3 in f() ← input [5], line 1, i=3`) gets a line of its own.
+    own_line = used + min(len(shown or ""), 16) + len(note) > out.width
+    if shown:
+        room = out.width - used - (12 if own_line else max(len(note), 12))
+        parts.append(shown if len(shown) <= room else shown[: max(room - 1, 8)] + "…")
+    if not line:
+        out.add(*parts)
+    elif not own_line:
+        out.add(*parts, (note, "note"))
+    else:
+        out.add(*parts)
+        out.add((" " * 6 + note[len(" · "):], "note"))
 
 
 def _node(out: _Lines, number: int, step, trace: Trace, full: bool) -> None:
@@ -168,7 +178,9 @@ def _node(out: _Lines, number: int, step, trace: Trace, full: bool) -> None:
            getattr(step, "where", None))
     me = step.short or step.node
     d = f"∂{trace.output}/∂{me}"
-    if step.contributions:
+    if step.outputs:
+        _outputs(out, step, trace.output, full)
+    elif step.contributions:
         out.field("grad in", f"{d} = sum of {len(step.contributions)} contributions", "value")
         for source, grad in step.contributions:
             out.field("", f"+ {value_text(grad, full)}", "value", f"from {source}")
@@ -214,10 +226,26 @@ def _node(out: _Lines, number: int, step, trace: Trace, full: bool) -> None:
         out.field("saved", f"{step.saved_bytes:,} bytes, kept (retain_graph=True)", "note")
 
 
+def _outputs(out: _Lines, step, root: str, full: bool) -> None:
+    """A node with several outputs receives one gradient per output (unbind's rows)."""
+    out.field("grad in", f"∂{root}/∂output, one gradient per output", "value")
+    for slot, name, grad, sources in step.outputs:
+        output = f"output {slot}" + (f" ({name})" if name else "")
+        if grad is None:
+            out.field("", f"{output}: none (counts as zeros)", "value")
+            continue
+        note = f"from {sources[0][0]}" if len(sources) == 1 else (
+            f"sum of {len(sources)} contributions" if sources else "")
+        out.field("", f"{output} = {value_text(grad, full)}", "value", note)
+        if len(sources) > 1:
+            for source, part in sources:
+                out.field("", f"  + {value_text(part, full)}", "value", f"from {source}")
+
+
 def _hooks(out: _Lines, step, full: bool) -> None:
     """Each tensor hook that replaced the gradient, where it was registered."""
     for line, before, after in step.hooks:
-        where = f"at line {line} " if line else ""
+        where = f"at {line_text(line)} " if line else ""
         out.field("hook", f"{where}changed the gradient: {value_text(before, full)} → "
                   f"{value_text(after, full)}", "value")
 
@@ -321,6 +349,11 @@ def trace_json(trace: Trace) -> dict:
             "grad_in": _data(step.grad_in),
             "contributions": [{"from": source, "grad": _data(grad)}
                               for source, grad in step.contributions],
+            **({"outputs": [{"output": slot, "name": name, "grad": _data(grad),
+                             "from": [{"from": source, "grad": _data(part)}
+                                      for source, part in sources]}
+                            for slot, name, grad, sources in step.outputs]}
+               if step.outputs else {}),
         }
         if step.kind == "accumulate":
             record["previous"] = _data(step.previous)

@@ -241,7 +241,8 @@ class Repl:
                     name, offset = f"input [{self.inputs}]", 0
                 else:
                     name, offset = "<stdin>", first_line - 1
-                self.run_source(_dedent_trailing(text), name, echo=True, offset=offset)
+                self.run_source(_dedent_trailing(text), name, echo=True, offset=offset,
+                                number=self.inputs)
         except KeyboardInterrupt:
             self.warn("KeyboardInterrupt")
         except Exception as exc:  # noqa: BLE001 - a gradcli bug must not end the session
@@ -252,7 +253,8 @@ class Repl:
             self.warn(f"gradcli: internal error ({type(exc).__name__}: {exc}). This is a bug in "
                       "gradcli; please report it with the input that caused it.")
 
-    def run_source(self, source: str, filename: str, echo: bool, offset: int = 0) -> None:
+    def run_source(self, source: str, filename: str, echo: bool, offset: int = 0,
+                   number: int | None = None) -> None:
         """Run program text; `offset`: lines before it in `filename` (piped stdin), added
         to the line numbers of its warnings and errors."""
         from gradcli.views.messages import format_error, format_warning
@@ -266,7 +268,8 @@ class Repl:
         # a long session never runs out of it.
         self.session.runtime.steps = 0
         outcome = self.session.execute(source, echo=echo,
-                                       observer=views.tracer if views is not None else None)
+                                       observer=views.tracer if views is not None else None,
+                                       number=number)
         if views is not None and views.traces:
             # Each backward pass is shown where it ran, between the lines print() wrote.
             views.write(outcome.stdout, self.color, self.out)

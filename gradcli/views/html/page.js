@@ -214,7 +214,8 @@
     if (s.kind === "accumulate") {
       text += " · " + (s.variable || "leaf") + ".grad = " + fmt(s.total, 6);
     } else {
-      text += " · grad in " + fmt(s.grad_in, 6);
+      text += " · grad in " + (s.outputs ? s.outputs.map(function (o) {
+        return o.grad === null ? "none" : fmt(o.grad, 4); }).join(" | ") : fmt(s.grad_in, 6));
       s.sends.forEach(function (send) {
         if (send.to) { text += " · sends " + fmt(send.grad, 4) + " to " + send.input; }
       });
@@ -290,7 +291,8 @@
     if (info.kind === "op") {
       var forward = info.variable && info.expression && info.variable !== info.expression ?
         info.variable + " = " + info.expression : (info.expression || info.variable || "");
-      if (forward) { row(dl, "forward", forward + (info.line ? "   (line " + info.line + ")" : "")); }
+      var at = info.line ? "line " + info.line + (info.where ? (info.where.indexOf("in ") === 0 ? " " : ", ") + info.where : "") : "";
+      if (forward) { row(dl, "forward", forward + (at ? "   (" + at + ")" : "")); }
     }
     if (info.shape) { row(dl, "shape", info.shape + " " + (info.dtype || "")); }
     if (info.kind === "const") { row(dl, "note", "requires_grad=False: no gradient flows to it"); }
@@ -333,6 +335,12 @@
         }
         var gin = row(dl, "grad in", []);
         gin.classList.add("grad-in");
+        (s.outputs || []).forEach(function (o) {
+          // A node with several outputs (unbind): one gradient per output.
+          gin.appendChild(document.createTextNode("output " + o.output + (o.name ? " (" + o.name + ")" : "") + ": "));
+          gin.appendChild(o.grad === null ? el("span", "note", "none (zeros)") : value(o.grad));
+          gin.appendChild(el("br"));
+        });
         s.contributions.forEach(function (c) {
           gin.appendChild(document.createTextNode("+ "));
           gin.appendChild(value(c.grad));
@@ -340,7 +348,7 @@
           gin.appendChild(el("br"));
         });
         if (s.contributions.length) { gin.appendChild(document.createTextNode("= ")); }
-        gin.appendChild(value(s.grad_in));
+        if (!s.outputs) { gin.appendChild(value(s.grad_in)); }
         var sends = row(dl, "sends", []);
         sends.classList.add("sends");
         s.sends.forEach(function (send) {

@@ -58,7 +58,7 @@ def view_data(graph: Graph, recorder, source: str, filename: str, groups: dict) 
     for node in graph.nodes:
         record = {
             "kind": node.kind, "name": node.name, "variable": node.variable,
-            "expression": node.expression, "line": node.line,
+            "expression": node.expression, "line": node.line, "where": node.where,
             "shape": shape_text(node.shape) if node.shape is not None else None,
             "dtype": node.dtype, "retains_grad": node.retains_grad,
         }
