@@ -1,10 +1,10 @@
 """The checks of gradcli.lang.python_grammar's trees that a context-free grammar cannot
 make: what CPython 3.11's parser refuses with its `invalid_*` rules (targets, argument and
 parameter order, string escapes and f-string fields, the last two in python_strings.py),
-what its compiler refuses before
-running anything (`return` outside a function, `break` outside a loop, a repeated keyword
-or parameter, a misplaced starred expression, `global` after a use), and gradcli's own
-refusals of names (SPEC §1.9) and of the targets its runner cannot guard.
+what its compiler refuses before running anything (`return` outside a function, `break`
+outside a loop, a repeated keyword or parameter, a misplaced starred expression, `global`
+after a use, `nonlocal` without a binding, `:=` in a comprehension's iterable), and
+gradcli's own refusals of names (SPEC §1.9) and of the targets its runner cannot guard.
 """
 
 from __future__ import annotations
