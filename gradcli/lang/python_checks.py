@@ -1,17 +1,18 @@
 """The checks of gradcli.lang.python_grammar's trees that a context-free grammar cannot
 make: what CPython 3.11's parser refuses with its `invalid_*` rules (targets, argument and
-parameter order, string escapes, f-string fields), what its compiler refuses before
-running anything (`return` outside a function, `break` outside a loop, a repeated keyword
-or parameter, a misplaced starred expression, `global` after a use), and gradcli's own
-refusals of names (SPEC §1.9) and of the targets its runner cannot guard.
+parameter order, string escapes and f-string fields, the last two in python_strings.py),
+what its compiler refuses before running anything (`return` outside a function, `break`
+outside a loop, a repeated keyword or parameter, a misplaced starred expression, `global`
+after a use, `nonlocal` without a binding, `:=` in a comprehension's iterable), and
+gradcli's own refusals of names (SPEC §1.9) and of the targets its runner cannot guard.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from gradcli.base.errors import GradcliSyntaxError
+from gradcli.lang.python_strings import FString, check_escapes, split_string
 
 # SPEC §1.9: names a program cannot have (the same constants as gradcli/runtime/rewrite.py,
 # which the differential test compares).
@@ -493,9 +494,11 @@ class Checker:
             if is_bytes and not body.isascii():
                 self.fail("bytes can only contain ASCII literal characters", token)
             if "f" in prefix:
-                node.fstring_fields[index] = _FString(self, token, body, raw).check()
+                node.fstring_fields[index] = FString(
+                    lambda message, at=token: self.fail(message, at), self.parse_field, body,
+                    raw).check()
             elif not raw:
-                _check_escapes(body, is_bytes, self, token)
+                check_escapes(body, is_bytes, lambda message, at=token: self.fail(message, at))
         if len(kinds) > 1:
             self.fail("cannot mix bytes and nonbytes literals", node)
         return False
@@ -521,193 +524,6 @@ def _describe(node) -> str:
         "lambdef": "lambda", "assign_expr": "named expression", "test": "conditional expression",
         "comparison": "comparison", "not_test": "expression", "tuple": "tuple",
     }.get(kind, "expression")
-
-
-def split_string(token: str):
-    quote = re.search(r"['\"]", token).start()
-    prefix = token[:quote].lower()
-    delimiter = token[quote:quote + 3] if token[quote:quote + 3] in ('"""', "'''") else token[
-        quote]
-    body = token[quote + len(delimiter):len(token) - len(delimiter)]
-    return prefix, body, "r" in prefix
-
-
-_ESCAPE = re.compile(r"\\(N\{[^}]*\}?|N|x[0-9A-Fa-f]{0,2}|u[0-9A-Fa-f]{0,4}|U[0-9A-Fa-f]{0,8}|"
-                     r"[\s\S])")
-
-
-def _check_escapes(body, is_bytes, checker, token):
-    """CPython decodes escapes while parsing: a truncated \\x, \\u, \\U or an unknown
-    \\N{name} is a SyntaxError ('(unicode error) ...'); unknown escapes are only warnings."""
-    for escape in _ESCAPE.finditer(body):
-        text = escape.group(1)
-        head = text[0]
-        if head == "x" and len(text) != 3:
-            bad = True
-        elif is_bytes:
-            bad = False
-        elif head == "u":
-            bad = len(text) != 5
-        elif head == "U":
-            bad = len(text) != 9 or int(text[1:], 16) > 0x10FFFF
-        elif head == "N":
-            bad = not text.endswith("}") or len(text) < 4 or not _known_character(text[2:-1])
-        else:
-            bad = False
-        if bad:
-            checker.fail("(unicode error) 'unicodeescape' codec can't decode bytes",
-                         token)
-
-
-def _known_character(name: str) -> bool:
-    try:
-        unicodedata.lookup(name)
-    except KeyError:
-        return False
-    return True
-
-
-class _FString:
-    """CPython 3.11's f-string scanner (Parser/string_parser.c): literal text with `{{`
-    and `}}`, and `{expression[=][!conversion][:spec]}` fields, the expression parsed by
-    the grammar as `(expression)`, the spec holding fields one level deeper."""
-
-    def __init__(self, checker, token, body, raw):
-        self.checker, self.token, self.body, self.raw = checker, token, body, raw
-        self.fields = []  # (expression tree, conversion, spec fields or None, self_doc)
-
-    def fail(self, message):
-        self.checker.fail(message, self.token)
-
-    def check(self):
-        end, fields = self.parse(0, 0)
-        if end < len(self.body):
-            self.fail("f-string: single '}' is not allowed")
-        self.fields = fields
-        return fields
-
-    def parse(self, index, level):
-        body, fields = self.body, []
-        literal_start = index
-        while index < len(body):
-            char = body[index]
-            if not self.raw and char == "\\" and index + 1 < len(body):
-                if body[index + 1] == "N" and body[index + 2:index + 3] == "{":
-                    close = body.find("}", index)
-                    index = close + 1 if close != -1 else len(body)
-                else:
-                    index += 2
-                continue
-            if char in "{}":
-                if level == 0 and body[index + 1:index + 2] == char:
-                    index += 2
-                    continue
-                if char == "}":
-                    if level == 0:
-                        self.fail("f-string: single '}' is not allowed")
-                    break
-                self.literal(body[literal_start:index])
-                index, field = self.field(index, level)
-                fields.append(field)
-                literal_start = index
-                continue
-            index += 1
-        self.literal(body[literal_start:index])
-        return index, fields
-
-    def literal(self, text):
-        if not self.raw:
-            _check_escapes(text.replace("{{", "{").replace("}}", "}"), False, self.checker,
-                           self.token)
-
-    def field(self, index, level):
-        body = self.body
-        if level >= 2:
-            self.fail("f-string: expressions nested too deeply")
-        index += 1
-        start, depth, quote, stack = index, 0, None, []
-        while index < len(body):
-            char = body[index]
-            if char == "\\":
-                self.fail("f-string expression part cannot include a backslash")
-            if quote:
-                if body.startswith(quote, index):
-                    index += len(quote)
-                    quote = None
-                    continue
-                index += 1
-                continue
-            if char in "'\"":
-                quote = body[index:index + 3] if body[index:index + 3] in ("'''", '"""') else char
-                index += len(quote)
-                continue
-            if char in "[({":
-                depth += 1
-                stack.append(char)
-            elif char == "#":
-                self.fail("f-string expression part cannot include '#'")
-            elif depth == 0 and char in "!:}=<>":
-                following = body[index + 1:index + 2]
-                if following == "=" and char in "!=<>":
-                    index += 2
-                    continue
-                if char in "<>":
-                    index += 1
-                    continue
-                break
-            elif char in "])}":
-                if not depth:
-                    self.fail(f"f-string: unmatched '{char}'")
-                opening = stack.pop()
-                depth -= 1
-                if "([{".index(opening) != ")]}".index(char):
-                    self.fail(f"f-string: closing parenthesis '{char}' does not match "
-                              f"opening parenthesis '{opening}'")
-            index += 1
-        if quote:
-            self.fail("f-string: unterminated string")
-        if depth:
-            self.fail(f"f-string: unmatched '{stack[-1]}'")
-        if index >= len(body):
-            self.fail("f-string: expecting '}'")
-        expression = body[start:index]
-        if not expression.strip():
-            self.fail("f-string: empty expression not allowed")
-        tree = self.expression(expression)
-        self_doc = conversion = False
-        if body[index] == "=":
-            self_doc = True
-            index += 1
-            while index < len(body) and body[index] in " \t\n\r\f\v":
-                index += 1
-        if index < len(body) and body[index] == "!":
-            index += 1
-            if index >= len(body):
-                self.fail("f-string: expecting '}'")
-            conversion = body[index]
-            if conversion not in "sra":
-                self.fail("f-string: invalid conversion character: expected 's', 'r', or 'a'")
-            index += 1
-        if index >= len(body):
-            self.fail("f-string: expecting '}'")
-        spec = None
-        if body[index] == ":":
-            index, spec = self.parse(index + 1, level + 1)
-        if index >= len(body) or body[index] != "}":
-            self.fail("f-string: expecting '}'")
-        return index + 1, (tree, conversion, spec, self_doc)
-
-    def expression(self, text):
-        try:
-            return self.checker.parse_field(text)
-        except GradcliSyntaxError as exc:
-            self.fail("f-string: " + exc.message)
-
-
-def fstring_fields(token, parse_field):
-    """The fields of an f-string token (after the checks have passed)."""
-    prefix, body, raw = split_string(str(token))
-    return _FString(Checker("", parse_field), token, body, raw).check()
 
 
 TARGET_RULES = ("tuple", "list", "exprlist_tuple", "star_expr", "paren")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ast
 
-from gradcli.lang.python_checks import fstring_fields, name_of, present_children, split_string
+from gradcli.lang.python_checks import name_of, present_children
+from gradcli.lang.python_strings import fstring_fields, split_string
 
 BIN_OPS = {"+": "Add", "-": "Sub", "*": "Mult", "/": "Div", "//": "FloorDiv", "%": "Mod",
            "@": "MatMult", "<<": "LShift", ">>": "RShift", "&": "BitAnd", "|": "BitOr",
