@@ -122,7 +122,7 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
     ("gradcli/torch/nn/loss.py", "gradcli does not implement label_smoothing yet"):
         "import torch\nfrom torch import nn\n"
         "nn.CrossEntropyLoss(label_smoothing=0.1)(torch.ones(2, 3), torch.tensor([0, 1]))",
-    ("gradcli/runtime/executor.py", "the program has used up gradcli's budget of {…} steps "
+    ("gradcli/runtime/executor.py", "the program has used up gradcli's budget of {…} "
      "(loop iterations and function calls together)"):
         ("x = 0\nwhile True:\n    x = x + 1", {"limits": Limits(max_steps=1000)}),
     ("gradcli/runtime/executor.py", "gradcli supports type() with one argument only"):

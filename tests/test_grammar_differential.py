@@ -818,10 +818,9 @@ def test_invalid_by_hand(source):
     assert not assert_agree(source), source
 
 
-# Found by this test: gradcli's runner accepts a starred augmented value, which CPython's
-# compiler refuses ("can't use starred expression here"): runtime/rewrite.py turns
-# `x += *a` into a guard call, where `*a` is a legal argument. The grammar follows Python;
-# strict xfail, so that fixing the runner makes these pass and asks for their removal.
+# Found by this test: gradcli's runner accepted a starred augmented value, which CPython's
+# compiler refuses ("can't use starred expression here"): runtime/rewrite.py turned
+# `x += *a` into a guard call, where `*a` is a legal argument. The runner now refuses it.
 RUNNER_DIFFERENCES = ["x = [0]\na = [1]\nx += *a\n", "x.y <<= *a\n", "x[0] -= *a\n"]
 
 
@@ -833,7 +832,6 @@ def test_runner_differences_are_python_errors(source):
         python_grammar.parse(source)
 
 
-@pytest.mark.xfail(strict=True, reason="runtime/rewrite.py accepts `x += *a` (see above)")
 @pytest.mark.parametrize("source", RUNNER_DIFFERENCES)
 def test_runner_differences(source):
     assert_agree(source)

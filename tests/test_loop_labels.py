@@ -9,7 +9,7 @@ import json
 
 from click.testing import CliRunner
 
-from gradcli.cli import cli
+from gradcli.cli.group import cli
 from gradcli.explain.tracer import Tracer
 from gradcli.runtime.interpreter import run
 from gradcli.views.trace import render_trace

@@ -8,7 +8,7 @@ import json
 
 from click.testing import CliRunner
 
-from gradcli.cli import cli
+from gradcli.cli.group import cli
 
 SOME_OUTPUTS = """\
 import torch

@@ -459,7 +459,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     results = []
     for index, (t, node) in enumerate(zip(inputs, targets, strict=False)):
         value = plan.captured.get(node)
-        if value is not None and node.multi_output:  # one output of unbind: its own slot
+        if value is not None and node.multi_output:  # one output of several: its own slot
             value = value[node.edge_of(t)[1]]
         if value is None:
             if not allow_unused:
@@ -469,11 +469,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 )
             results.append(None)
             continue
-        if node.multi_output:  # a custom Function's output: its own gradient slot
-            value = value[node.edge_of(t)[1]]
-            if value is None:
-                results.append(None)
-                continue
         if value.__class__ is not Tensor:
             value = Tensor(_owned(value, t.dtype.numpy))
         results.append(value)

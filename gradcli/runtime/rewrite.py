@@ -572,6 +572,10 @@ class Rewriter(ast.NodeTransformer):
 
     def visit_AugAssign(self, node):
         target = node.target
+        if isinstance(node.value, ast.Starred):
+            # CPython's compiler refuses it; the rewritten guard call would take `*a` as an
+            # argument list
+            raise _syntax_error("can't use starred expression here", node.value, self.lines)
         # `obj.attr op= value` compiles value twice (native and guarded branches): keep an
         # unvisited copy for the second.
         original_value = copy.deepcopy(node.value) if isinstance(target, ast.Attribute) else None
