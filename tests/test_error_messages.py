@@ -164,14 +164,10 @@ NOT_YET_PINNED = frozenset({
     # gradcli's own expression parser: since issue 13 programs are parsed by CPython's
     # parser, and this one only reads `gradcli quiz --answer` text
     "gradcli/lang/larkparse.py",
-    # the language's grammar (grammar/python.lark): programs run through CPython's parser,
-    # and test_grammar_differential holds this one to it on acceptance, not on wording
-    "gradcli/lang/python_grammar.py",
     "gradcli/lang/strings.py",
     "gradcli/lang/depth.py",
-    # the grammar that defines the language (grammar/python.lark): its verdicts are held to
-    # CPython's and the runner's by tests/test_grammar_differential.py; no program sees
-    # its messages (programs are run through CPython's parser)
+    # the language's grammar (grammar/python.lark): programs run through CPython's parser,
+    # and test_grammar_differential holds this one to it on acceptance, not on wording
     "gradcli/lang/python_grammar.py",
 })
 
