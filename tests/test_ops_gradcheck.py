@@ -29,6 +29,7 @@ from gradcli.ops import OPS
 from gradcli.overloads import DERIVATIVES_YAML_ORDER
 from gradcli.tensor import GradMode, Tensor
 from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
+from gradcli.torch import diag as DIAG  # registers torch.diag's ops in OPS
 from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
 
 EPS = 1e-6
@@ -789,6 +790,18 @@ CASES.update({
     ],
     "BackwardHookFunction": [
         C("identity", [((2, 3), D)], direct("BackwardHookFunction", lambda grad: grad)),
+    ],
+})
+
+# torch.diag (gradcli/torch/diag.py): a vector to a diagonal matrix, a matrix to a diagonal.
+CASES.update({
+    "diag_embed": [
+        C("vector", [((3,), D)], DIAG.diag),
+        C("below", [((2,), D)], lambda a: DIAG.diag(a, -1)),
+    ],
+    "diagonal_copy": [
+        C("square", [((3, 3), D)], DIAG.diag),
+        C("wide_above", [((2, 4), D)], lambda a: DIAG.diag(a, 1)),
     ],
 })
 
