@@ -30,6 +30,7 @@ from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError
 from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
+from gradcli.torch import diag as DIAG  # registers torch.diag's ops in OPS
 from gradcli.torch import functions as api
 from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
 
@@ -788,6 +789,18 @@ CASES.update({
         C("bilinear", [((3, 2), D), ((4, 2, 3), D), ((3, 3), D)], direct("_trilinear")),
         C("weight_only", [((3, 2), D), ((4, 2, 3), D), ((3, 3), D)], direct("_trilinear"),
           grad=(False, True, False)),
+    ],
+})
+
+# torch.diag (gradcli/torch/diag.py): a vector to a diagonal matrix, a matrix to a diagonal.
+CASES.update({
+    "diag_embed": [
+        C("vector", [((3,), D)], DIAG.diag),
+        C("below", [((2,), D)], lambda a: DIAG.diag(a, -1)),
+    ],
+    "diagonal_copy": [
+        C("square", [((3, 3), D)], DIAG.diag),
+        C("wide_above", [((2, 4), D)], lambda a: DIAG.diag(a, 1)),
     ],
 })
 

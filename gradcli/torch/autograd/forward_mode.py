@@ -79,8 +79,23 @@ def with_tangent(tensor, text: str) -> str:
     tangent = tangent_of(tensor)
     if tangent is None:
         return text
-    shown = repr(Tensor(np.asarray(tangent)))
-    return text[:-1] + ", tangent=" + shown + ")"
+    from gradcli.base import printing
+
+    tangent = np.asarray(tangent)
+    # PyTorch formats the tangent with f"{tangent}": a 0-d one shows its item()
+    shown = repr(tangent.item()) if tangent.ndim == 0 else repr(Tensor(tangent))
+    suffix = "tangent=" + shown
+    body = text[:-1]
+    # torch._tensor_str._add_suffixes: a suffix that would pass the line width goes on a new
+    # line indented under the data. It counts the last line as its length + 2, except right
+    # after a suffix it moved to a new line (then as its length).
+    indent = len("tensor(")
+    last = body.rsplit("\n", 1)[-1]
+    moved = "\n" in body and last[:indent].isspace() and last[indent:indent + 1].isalpha()
+    last_len = len(last) if moved else len(last) + 2
+    if last_len + len(suffix) + 2 > printing.Current.options.linewidth:
+        return body + ",\n" + " " * indent + suffix + ")"
+    return body + ", " + suffix + ")"
 
 
 # ----- torch.autograd.forward_ad -------------------------------------------------------
