@@ -10,7 +10,23 @@ from gradcli.autodiff.tensor import Tensor
 _sequence = itertools.count()
 
 
-class Node:
+class NodeHooks:
+    """PyTorch's Node API for hooks, shared by recorded nodes and AccumulateGrad."""
+
+    __slots__ = ()
+
+    def register_hook(self, fn):
+        return hooks.register_node_hook(self, fn)
+
+    def register_prehook(self, fn):
+        return hooks.register_node_prehook(self, fn)
+
+    @property
+    def metadata(self) -> dict:
+        return hooks.metadata(self)
+
+
+class Node(NodeHooks):
     """One recorded operation. `inputs_meta` holds (shape, dtype) of each input so the
     engine can sum a broadcast gradient back to the input's shape and cast it."""
 
@@ -63,17 +79,8 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
 
-    # ----- PyTorch's Node API for programs: hooks, metadata, saved values --------------
+    # ----- PyTorch's Node API for programs: hooks (NodeHooks), metadata, saved values ---
 
-    def register_hook(self, fn):
-        return hooks.register_node_hook(self, fn)
-
-    def register_prehook(self, fn):
-        return hooks.register_node_prehook(self, fn)
-
-    @property
-    def metadata(self) -> dict:
-        return hooks.metadata(self)
 
     # `_saved_self`, `_raw_saved_result`, ... are not Python attributes: a __getattr__ here
     # would turn off CPython's attribute-access specialisation for every node the engine
@@ -81,7 +88,7 @@ class Node:
     # attributes.get_attribute).
 
 
-class AccumulateGrad:
+class AccumulateGrad(NodeHooks):
     """The node behind every leaf that requires grad: adds incoming gradient to `.grad`."""
 
     __slots__ = ("variable", "sequence_nr", "__weakref__")
@@ -99,15 +106,6 @@ class AccumulateGrad:
     def name(self) -> str:
         return "AccumulateGrad"
 
-    def register_hook(self, fn):
-        return hooks.register_node_hook(self, fn)
-
-    def register_prehook(self, fn):
-        return hooks.register_node_prehook(self, fn)
-
-    @property
-    def metadata(self) -> dict:
-        return hooks.metadata(self)
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {id(self):#x}>"

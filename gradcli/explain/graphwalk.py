@@ -10,14 +10,6 @@ import numpy as np
 from gradcli.autodiff.node import AccumulateGrad
 from gradcli.autodiff.tensor import Tensor
 from gradcli.explain.labels import Labeller, _num
-from gradcli.explain.provenance import (  # noqa: F401 - names and text, re-exported for trace users
-    _BINARY_PRECEDENCE,
-    LEAF_NAMES,
-    bind,
-    expression_text,
-    leaf_name,
-    stamp_result,
-)
 
 # A Python number saved for backward is a 0-d "wrapped number" tensor in PyTorch: a double
 # for floats and an int64 for ints, 8 bytes either way.

@@ -11,13 +11,9 @@ from gradcli.autodiff.node import AccumulateGrad
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base.wording import line_text
 from gradcli.explain.loops import describe
-from gradcli.explain.provenance import (  # noqa: F401 - names and text, re-exported for trace users
+from gradcli.explain.provenance import (
     _BINARY_PRECEDENCE,
-    LEAF_NAMES,
-    bind,
-    expression_text,
     leaf_name,
-    stamp_result,
 )
 
 _LOOSE = (tokenize.NUMBER, tokenize.STRING)

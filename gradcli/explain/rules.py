@@ -6,14 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli.explain.labels import _num, _p
-from gradcli.explain.provenance import (  # noqa: F401 - names and text, re-exported for trace users
-    _BINARY_PRECEDENCE,
-    LEAF_NAMES,
-    bind,
-    expression_text,
-    leaf_name,
-    stamp_result,
-)
 
 
 # Each rule: (o, x, p, node) -> (words, [(partial, gradient sent)]), one pair per input.
