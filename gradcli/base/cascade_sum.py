@@ -39,28 +39,43 @@ def _ceil_log2(n: int) -> int:
 
 
 def multi_row_sum(rows: np.ndarray) -> np.ndarray:
-    """Sum over axis 0 in the order of PyTorch's `multi_row_sum` (lane-wise over the rest)."""
+    """Sum over axis 0 in the order of PyTorch's `multi_row_sum` (lane-wise over the rest).
+
+    PyTorch adds rows one by one into a level-0 accumulator; after every `2**p` rows it
+    adds level 0 into level 1 and clears it, after every `2**(2p)` rows level 1 into level
+    2, and so on (the last level is never cleared); at the end the levels are added from
+    the lowest. Level 0 is therefore a running sum from zero over each group of `2**p` rows,
+    level 1 a running sum from zero over each group of `2**p` level-0 sums, ...: each level
+    sums all its whole groups at once, plus the running sum of the group left incomplete
+    at the end."""
     size = rows.shape[0]
-    power = max(4, _ceil_log2(size) // LEVELS)
-    step = 1 << power
-    if size < step:  # no level is ever pushed: one running sum from 0
-        return _running_sum(np.zeros(rows.shape[1:], rows.dtype), rows)
-    mask = step - 1
-    acc = [np.zeros(rows.shape[1:], rows.dtype) for _ in range(LEVELS)]
-    i = 0
-    while i + step <= size:
-        acc[0] = _running_sum(acc[0], rows[i : i + step])
-        i += step
-        for j in range(1, LEVELS):
-            acc[j] = acc[j] + acc[j - 1]
-            acc[j - 1] = np.zeros_like(acc[j - 1])
-            if i & (mask << (j * power)):
-                break
-    if i < size:
-        acc[0] = _running_sum(acc[0], rows[i:])
-    total = acc[0]
-    for j in range(1, LEVELS):
-        total = total + acc[j]
+    step = 1 << max(4, _ceil_log2(size) // LEVELS)
+    zeros = np.zeros(rows.shape[1:], rows.dtype)
+    pending = []  # what each level holds at the end, lowest first
+    values = rows
+    for level in range(LEVELS):
+        if level == LEVELS - 1:  # the top level is never cleared: one running sum
+            pending.append(_running_sum(zeros, values))
+            break
+        whole = values.shape[0] // step * step
+        pending.append(_running_sum(zeros, values[whole:]))
+        if not whole:
+            break
+        groups = values[:whole].reshape((whole // step, step) + values.shape[1:])
+        # each group's running sum, all groups at once: one accumulate for small arrays;
+        # for large ones `step` whole-array adds (a few dozen) beat numpy's strided
+        # accumulate. PyTorch's starts from 0.0, so a group of -0.0 sums to 0.0, not -0.0:
+        # the next level's running sum from zero makes the two agree.
+        if groups.size <= 1 << 16:
+            values = np.add.accumulate(groups, axis=1)[:, -1]
+        else:
+            sums = groups[:, 0] + zeros
+            for k in range(1, step):
+                np.add(sums, groups[:, k], out=sums)
+            values = sums
+    total = pending[0]
+    for held in pending[1:]:
+        total = total + held
     return total
 
 
