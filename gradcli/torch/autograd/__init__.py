@@ -13,7 +13,6 @@ def namespaces(namespace_cls):
     from gradcli.torch.autograd import forward_ad as fwd
     from gradcli.torch.autograd import gradcheck as check
     from gradcli.torch.autograd.function import Function, FunctionCtx, once_differentiable
-    from gradcli.torch.func import MEMBERS as FUNC_MEMBERS
 
     function_module = namespace_cls("torch.autograd.function", {
         "Function": Function, "FunctionCtx": FunctionCtx,
@@ -31,9 +30,21 @@ def namespaces(namespace_cls):
         "set_detect_anomaly": anomaly_mode.set_detect_anomaly,
     }
     torch_members = {
-        "func": namespace_cls("torch.func", FUNC_MEMBERS),
-        "vmap": FUNC_MEMBERS["vmap"],
+        "func": namespace_cls("torch.func", _func_members),
+        "vmap": vmap,
         "is_anomaly_enabled": anomaly_mode.is_anomaly_enabled,
         "is_anomaly_check_nan_enabled": anomaly_mode.is_anomaly_check_nan_enabled,
     }
     return autograd_members, torch_members
+
+
+# torch.func is imported on a program's first use of it (start-up time).
+def _func_members() -> dict:
+    from gradcli.torch.func import MEMBERS
+
+    return MEMBERS
+
+
+def vmap(func, *args, **kwargs):
+    """torch.vmap: torch.func.vmap."""
+    return _func_members()["vmap"](func, *args, **kwargs)
