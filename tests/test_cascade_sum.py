@@ -79,3 +79,16 @@ def test_negative_zeros_sum_to_positive_zero_as_from_a_zero_start(size):
     result = C.multi_row_sum(rows)
     assert same_bits(result, reference_multi_row_sum(rows))
     assert not np.signbit(result[0])
+
+
+@pytest.mark.parametrize("rows", [2, 15, 16, 17, 32, 100])
+@pytest.mark.parametrize("cols", [2, 7, 8, 10, 33, 128])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_the_bias_gradient_shortcut_is_the_general_path(rows, cols, keepdims):
+    # torch_sum(x, 0) of a matrix skips _reduce's bookkeeping; the sum must not change
+    x = np.random.default_rng(rows * cols).standard_normal((rows, cols)).astype(np.float32)
+    x[::3, ::2] = -0.0
+    general = C._reduce(x, (0,)) + np.float32(0)
+    shortcut = C.torch_sum(x, (0,), keepdims)
+    assert same_bits(shortcut, general[None] if keepdims else general)
+    assert shortcut.shape == ((1, cols) if keepdims else (cols,))

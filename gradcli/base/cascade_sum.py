@@ -138,6 +138,12 @@ def torch_sum(x: np.ndarray, axis=None, keepdims: bool = False, dtype=None) -> n
         x = x.astype(dtype)
     if x.dtype not in LANES or x.size == 0:
         return np.sum(x, axis=axis, keepdims=keepdims)
+    if (axis == 0 or axis == (0,)) and x.ndim == 2 and x.shape[0] > 1 and x.shape[1] > 1 \
+            and x.flags.c_contiguous:
+        # a bias's gradient (the batch summed away): what _reduce would do, without its
+        # bookkeeping
+        result = outer_sum(x) + x.dtype.type(0)
+        return result[None] if keepdims else result
     axes = _normalise_axes(axis, x.ndim)
     result = _reduce(x, axes)
     if result is None:
