@@ -153,6 +153,12 @@ def at_line(where: str | None) -> str:
     return f" {where}" if where.startswith("in ") else f", {where}"
 
 
+def place(line, where: str | None) -> str:
+    """Where a node was made, as every view words it: `line 5, i=3`, `input [3], line 2`,
+    `line 4 in mse() ← line 10`."""
+    return line_text(line) + at_line(where)
+
+
 class Labeller:
     """Names nodes and tensors the way the program does."""
 

@@ -14,9 +14,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from gradcli.autodiff.node import AccumulateGrad
-from gradcli.base.wording import line_text
 from gradcli.explain.graphwalk import SavedEntry, saved_entries
-from gradcli.explain.labels import Labeller, at_line, shape_text, shorten
+from gradcli.explain.labels import Labeller, place, shape_text, shorten
 
 
 @dataclass
@@ -226,7 +225,7 @@ def _tree_label(node: GraphNode, width: int) -> Text:
     if node.shape is not None:
         text.append(f"  {_meta(node.shape, node.dtype)}", style="dim")
     if node.line:
-        text.append(f"  {line_text(node.line)}{at_line(node.where)}", style="dim")
+        text.append(f"  {place(node.line, node.where)}", style="dim")
     if node.retains_grad:
         text.append("  retains grad", style="green")
     return text
@@ -336,7 +335,7 @@ def dot(graph: Graph, show_saved: bool = False) -> str:
             parts.append(shorten(described, 40))
         meta = _meta(node.shape, node.dtype)
         if meta or node.line:
-            parts.append(meta + (f"  {line_text(node.line)}{at_line(node.where)}"
+            parts.append(meta + (f"  {place(node.line, node.where)}"
                                  if node.line else ""))
         if node.retains_grad:
             parts.append("retains grad")
@@ -391,7 +390,7 @@ def mermaid(graph: Graph, show_saved: bool = False) -> str:
             if described:
                 parts.append(shorten(described, 40))
             meta = _meta(node.shape, node.dtype)
-            parts.append(meta + (f" · {line_text(node.line)}{at_line(node.where)}"
+            parts.append(meta + (f" · {place(node.line, node.where)}"
                                  if node.line else ""))
             if node.retains_grad:
                 parts.append("retains grad")

@@ -13,8 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
-from gradcli.base.wording import line_text
-from gradcli.explain.labels import at_line, shorten
+from gradcli.explain.labels import place, shorten
 from gradcli.views.graph import Graph, _describe, _meta
 from gradcli.views.layout import Box, Layout, layered
 
@@ -90,7 +89,7 @@ def items(graph: Graph) -> tuple[list[Item], list[Link]]:
             lines.append(shorten(described, LABEL_WIDTH))
         meta = _meta(node.shape, node.dtype)
         if meta or node.line:
-            lines.append(meta + (f"  {line_text(node.line)}{at_line(node.where)}"
+            lines.append(meta + (f"  {place(node.line, node.where)}"
                                  if node.line else ""))
         if node.retains_grad:
             lines.append("retains grad")

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from gradcli.base.printing import PrintOptions, tensor_body
 from gradcli.base.wording import line_text
-from gradcli.explain.labels import at_line, shape_text
+from gradcli.explain.labels import place, shape_text
 from gradcli.explain.tracer import Trace
 from gradcli.views.values import to_data
 
@@ -147,7 +147,7 @@ def render_trace(trace: Trace, full: bool = False, width: int = WIDTH) -> list[T
 def _title(out: _Lines, number: int, node: str, variable: str | None, expression: str | None,
            line: int | None, inside: bool = False, where: str | None = None) -> None:
     parts = [(f"  [{number}] ", "header"), (node, "node")]
-    note = f" · {line_text(line)}" + at_line(where) if line else ""
+    note = f" · {place(line, where)}" if line else ""
     if inside and expression:
         expression = "part of " + expression
     shown = expression if expression and expression != variable else None
