@@ -84,11 +84,11 @@ def test_negative_zeros_sum_to_positive_zero_as_from_a_zero_start(size):
 @pytest.mark.parametrize("rows", [2, 15, 16, 17, 32, 100])
 @pytest.mark.parametrize("cols", [2, 7, 8, 10, 33, 128])
 @pytest.mark.parametrize("keepdims", [False, True])
-def test_the_bias_gradient_shortcut_is_the_general_path(rows, cols, keepdims):
-    # torch_sum(x, 0) of a matrix skips _reduce's bookkeeping; the sum must not change
+def test_a_bias_gradient_is_reduce_over_the_rows(rows, cols, keepdims):
+    # torch_sum(x, 0) of a matrix: one block of columns, plus keepdims and the zero start
     x = np.random.default_rng(rows * cols).standard_normal((rows, cols)).astype(np.float32)
     x[::3, ::2] = -0.0
     general = C._reduce(x, (0,)) + np.float32(0)
-    shortcut = C.torch_sum(x, (0,), keepdims)
-    assert same_bits(shortcut, general[None] if keepdims else general)
-    assert shortcut.shape == ((1, cols) if keepdims else (cols,))
+    summed = C.torch_sum(x, (0,), keepdims)
+    assert same_bits(summed, general[None] if keepdims else general)
+    assert summed.shape == ((1, cols) if keepdims else (cols,))

@@ -138,19 +138,14 @@ def torch_sum(x: np.ndarray, axis=None, keepdims: bool = False, dtype=None) -> n
         x = x.astype(dtype)
     if x.dtype not in LANES or x.size == 0:
         return np.sum(x, axis=axis, keepdims=keepdims)
-    if (axis == 0 or axis == (0,)) and x.ndim == 2 and x.shape[0] > 1 and x.shape[1] > 1 \
-            and x.flags.c_contiguous:
-        # a bias's gradient (the batch summed away): what _reduce would do, without its
-        # bookkeeping
-        result = outer_sum(x) + x.dtype.type(0)
-        return result[None] if keepdims else result
     axes = _normalise_axes(axis, x.ndim)
     result = _reduce(x, axes)
     if result is None:
         return np.sum(x, axis=axis, keepdims=keepdims)
     if keepdims:
         result = result.reshape([1 if i in axes else s for i, s in enumerate(x.shape)])
-    return np.asarray(result + np.zeros((), x.dtype), dtype=x.dtype)
+    # + 0.0: PyTorch's accumulators start from zero, so a sum is never -0.0
+    return np.asarray(result + x.dtype.type(0), dtype=x.dtype)
 
 
 def torch_mean(x: np.ndarray, axis=None, keepdims: bool = False) -> np.ndarray:
@@ -199,6 +194,8 @@ def _reduce(x: np.ndarray, axes: tuple[int, ...]):
     flat = x.reshape(pre, red, post)
     if post == 1:
         result = inner_sum(flat[:, :, 0])
+    elif pre == 1:  # one block of columns (a bias's gradient): nothing to stack
+        result = outer_sum(flat[0])
     else:
         result = np.stack([outer_sum(flat[p]) for p in range(pre)])
     result = result.reshape(kept_shape[::-1] if transposed else kept_shape)
