@@ -22,6 +22,7 @@ import numpy as np
 
 from gradcli.autodiff import engine, hooks
 from gradcli.autodiff.node import AccumulateGrad, accumulator_of
+from gradcli.autodiff.saved import unpack_saved
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
 
@@ -89,7 +90,7 @@ def batched_vjp(output, inputs, cotangents):
 
 def _node_backward(node, grad, size):
     if node.saved and node.saved_versions is not None:
-        ctx = engine.BackwardContext(node, engine.unpack_saved(node, False))
+        ctx = engine.BackwardContext(node, unpack_saved(node, False))
     else:
         ctx = node
     if node.released:

@@ -18,12 +18,7 @@ import numpy as np
 from gradcli.autodiff import hints, hooks
 from gradcli.autodiff.node import AccumulateGrad, accumulator_of
 from gradcli.autodiff.observer import Observer
-from gradcli.autodiff.saved import (  # noqa: F401 - engine.unpack_saved is the public name
-    FREED_MESSAGE,
-    SavedResult,
-    _version_error,
-    unpack_saved,
-)
+from gradcli.autodiff.saved import FREED_MESSAGE, unpack_saved
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary, sum_to
 from gradcli.base.errors import runtime_error

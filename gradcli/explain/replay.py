@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli.autodiff.engine import BackwardContext, unpack_saved
+from gradcli.autodiff.engine import BackwardContext
 from gradcli.autodiff.node import AccumulateGrad
+from gradcli.autodiff.saved import unpack_saved
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
 from gradcli.explain.graphwalk import graph_nodes, saved_entries

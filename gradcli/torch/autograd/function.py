@@ -14,16 +14,17 @@ import numpy as np
 from gradcli.aten import ops
 from gradcli.aten.ops import Op
 from gradcli.autodiff.node import Node, edge_to
-from gradcli.autodiff.saved import SavedResult
+from gradcli.autodiff.saved import (
+    FREED_MESSAGE,
+    HookStack,
+    Packed,
+    SavedResult,
+    _version_error,
+    pack_one,
+)
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import diagnostics
 from gradcli.base.errors import ProgramError, runtime_error
-
-
-def _freed_message():
-    from gradcli.autodiff.engine import FREED_MESSAGE
-
-    return FREED_MESSAGE
 
 
 class FunctionCtx:
@@ -87,7 +88,7 @@ class BackwardFunction(Node, FunctionCtx):
     @property
     def saved_tensors(self):
         if self.saved is None:
-            raise runtime_error(_freed_message())
+            raise runtime_error(FREED_MESSAGE)
         if not self.function_versions:
             return ()
         return tuple(_unpack(self, i, value) for i, value in enumerate(self.saved))
@@ -122,9 +123,6 @@ class MultiOutputBackwardFunction(BackwardFunction):
 
 def _unpack(node, index, value):
     """One saved value, checked against in-place changes since it was saved."""
-    from gradcli.autodiff.engine import _version_error
-    from gradcli.autodiff.saved import Packed
-
     if value is None:
         return None
     if value.__class__ is Packed:
@@ -379,8 +377,6 @@ def _record(cls, node, args, tensor_positions, output):
 
 
 def _save(node, results) -> None:
-    from gradcli.autodiff.saved import HookStack, pack_one
-
     saved, versions, slots = [], [], []
     output_ids = {id(r): r for r in results if r.__class__ is Tensor}
     output_slot = {id(r): i for i, r in enumerate(results)}
