@@ -17,8 +17,8 @@ import re
 import numpy as np
 
 from gradcli.autodiff import hints
-from gradcli.autodiff.tensor import Tensor
-from gradcli.base.errors import attribute_error, runtime_error
+from gradcli.autodiff.tensor import GradMode, Tensor
+from gradcli.base.errors import attribute_error, runtime_error, type_error
 
 # overload -> the attribute name of each saved position (None: not a PyTorch name).
 _CROSS = ("_saved_other", "_saved_self")
@@ -272,8 +272,6 @@ class Packed:
 
 
 def TypeError_(value):
-    from gradcli.base.errors import type_error
-
     return type_error(
         "Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
         f"{type(value).__name__}")
@@ -286,8 +284,6 @@ class HookStack:
 def pack_one(tensor: Tensor, pack=None, unpack=None, grad_fn=None, hook_input=None) -> Packed:
     """pack(tensor) (by default with the innermost saved_tensors_hooks); PyTorch runs the
     pack hook with grad mode off."""
-    from gradcli.autodiff.tensor import GradMode
-
     if pack is None:
         pack, unpack = HookStack.stack[-1]
     previous = GradMode.enabled

@@ -149,8 +149,6 @@ def make_dual(tensor, tangent, *, level=None):
             f"original Tensor, this is not supported. Tensor is of size {list(tensor.shape)} "
             f"while the given forward gradient is of size {list(tangent.shape)}.")
     if tensor.requires_grad:
-        from gradcli.aten import ops
-
         dual = ops.call(ops.view, (tensor,), tensor.shape)  # PyTorch: ViewBackward0
     else:
         dual = Tensor(tensor.array, tensor.dtype)
