@@ -35,6 +35,10 @@ CASES_NN_SEEDED = sorted((HERE / "cases_nn_seeded").glob("*.expr"))
 # Programs modelled on the public autograd tutorials and notes (each names its page), with
 # the float rounding those pages print (issues 13 and 14, "tried as a new user would").
 CASES_TUTORIALS = sorted((HERE / "cases_tutorials").glob("*.expr"))
+# nn beyond SPEC §1.7's list that tutorials use as they are: more activations and losses,
+# normalisation, embeddings, containers, convolution and pooling, torch.utils.data, more
+# init functions and lr schedulers (each helper's own hundred: 1xx, 2xx, 3xx, 4xx)
+CASES_NN_LAYERS = sorted((HERE / "cases_nn_layers").glob("*.expr"))
 
 
 def has_pytorch_generator() -> bool:
@@ -262,11 +266,16 @@ def test_conformance_tutorials(path: Path) -> None:
     check_case(path)
 
 
+@pytest.mark.parametrize("path", case_params(CASES_NN_LAYERS))
+def test_conformance_nn_layers(path: Path) -> None:
+    check_case(path)
+
+
 def test_corpus_is_complete() -> None:
     """Every program has its expected document and vice versa."""
     assert len(CASES_PYTHON) >= 150
     for d in ("cases", "cases_inplace_higher", "cases_autograd", "cases_python", "cases_nn",
-              "cases_nn_python", "cases_nn_seeded", "cases_tutorials"):
+              "cases_nn_python", "cases_nn_seeded", "cases_tutorials", "cases_nn_layers"):
         exprs = {p.stem for p in (HERE / d).glob("*.expr")}
         jsons = {p.stem for p in (HERE / d).glob("*.json")}
         assert exprs == jsons, f"{d}: unpaired files {sorted(exprs ^ jsons)}"
@@ -274,5 +283,5 @@ def test_corpus_is_complete() -> None:
 
 
 def test_known_differences_name_real_cases() -> None:
-    stems = {p.stem for p in CASES + CASES_LATER + CASES_TUTORIALS}
+    stems = {p.stem for p in CASES + CASES_LATER + CASES_TUTORIALS + CASES_NN_LAYERS}
     assert sorted(set(KNOWN) - stems) == []

@@ -42,6 +42,7 @@ CASE_DIRS = [
     ROOT / "tests" / "conformance" / "cases_nn_python",
     ROOT / "tests" / "conformance" / "cases_nn_seeded",
     ROOT / "tests" / "conformance" / "cases_tutorials",
+    ROOT / "tests" / "conformance" / "cases_nn_layers",
 ]
 DEFAULT_PYTHON = os.environ.get("ORACLE_PYTHON", "/opt/oracle/bin/python")
 SKIP_MARKER = "# conformance: values=skip"
