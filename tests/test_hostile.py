@@ -422,6 +422,12 @@ ESCAPES = [
     ("lin = torch.nn.Tanh()\nlin.register_full_backward_hook(lambda m, i, o: None)\n"
      "y = lin(tensor([1.0, 2.0], requires_grad=True))\ny.grad_fn.saved",
      "AttributeError", "no attribute 'saved'"),
+    # a Tensor method taken from the class hands out nothing of gradcli's
+    ("torch.Tensor.add.name", "AttributeError", "has no attribute 'name'"),
+    ("torch.Tensor.add.__call__.__func__", "AttributeError", "no attribute '__func__'"),
+    ("type(torch.Tensor.add).__init__(torch.Tensor.add, 'system')", "AttributeError",
+     "has no attribute '__init__'"),
+    ("torch.Tensor.__dict__", "AttributeError", "no attribute '__dict__'"),
     # vmap's batched run hands the function ordinary tensors
     ("torch.vmap(lambda t: t.array)(tensor([[1.0], [2.0]]))", "AttributeError",
      "'Tensor' object has no attribute 'array'"),

@@ -240,6 +240,41 @@ def get_attribute(obj, attr: str):
     return _missing(obj, attr)
 
 
+# Tensor methods PyTorch writes in Python (torch/_tensor.py): the rest are C descriptors
+_PYTHON_TENSOR_METHODS = frozenset(
+    ("backward", "norm", "register_hook", "register_post_accumulate_grad_hook"))
+
+
+class UnboundTensorMethod:
+    """`torch.Tensor.add`: the method taken from the class, called with the tensor first
+    (`map(torch.Tensor.item, xs)`). Its checks and repr are those of PyTorch's method
+    descriptors, or of a plain function for the methods torch/_tensor.py defines."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        if not args:
+            raise type_error(f"unbound method TensorBase.{self.name}() needs an argument")
+        tensor = args[0]
+        if tensor.__class__ is not Tensor:
+            raise type_error(f"descriptor '{self.name}' for 'torch._C.TensorBase' objects "
+                             f"doesn't apply to a '{type_name(tensor)}' object")
+        return TENSOR_METHODS[self.name](tensor, *args[1:], **kwargs)
+
+    def __repr__(self) -> str:
+        if self.name in _PYTHON_TENSOR_METHODS:
+            return f"<function Tensor.{self.name}>"
+        return f"<method '{self.name}' of 'torch._C.TensorBase' objects>"
+
+
+@functools.cache
+def unbound_tensor_method(name: str) -> UnboundTensorMethod:
+    return UnboundTensorMethod(name)
+
+
 @functools.cache
 def program_attributes(cls) -> frozenset:
     """What a program may read on instances of cls: the union over its MRO of the class

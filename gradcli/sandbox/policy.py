@@ -182,6 +182,8 @@ def get_attribute(obj, name: str):
     if cls is super:
         return _get_super(obj, name)
     if isinstance(obj, type):
+        if obj is names.TORCH.members["Tensor"] and name in attributes.TENSOR_METHODS:
+            return attributes.unbound_tensor_method(name)
         return _get_class_attribute(obj, name)
     if is_program_class(cls) or program_attributes(cls) is not None:
         instance_dict = getattr(obj, "__dict__", None)
