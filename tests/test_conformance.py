@@ -39,6 +39,9 @@ CASES_TUTORIALS = sorted((HERE / "cases_tutorials").glob("*.expr"))
 # normalisation, embeddings, containers, convolution and pooling, torch.utils.data, more
 # init functions and lr schedulers (each helper's own hundred: 1xx, 2xx, 3xx, 4xx)
 CASES_NN_LAYERS = sorted((HERE / "cases_nn_layers").glob("*.expr"))
+# torch.* functions and Tensor methods tutorials use beyond SPEC §1.2's core set: pointwise,
+# scans, sorting (5xx), shape, indexing, linear algebra and numpy() (6xx)
+CASES_TENSOR_API = sorted((HERE / "cases_tensor_api").glob("*.expr"))
 
 
 def has_pytorch_generator() -> bool:
@@ -271,11 +274,17 @@ def test_conformance_nn_layers(path: Path) -> None:
     check_case(path)
 
 
+@pytest.mark.parametrize("path", case_params(CASES_TENSOR_API))
+def test_conformance_tensor_api(path: Path) -> None:
+    check_case(path)
+
+
 def test_corpus_is_complete() -> None:
     """Every program has its expected document and vice versa."""
     assert len(CASES_PYTHON) >= 150
     for d in ("cases", "cases_inplace_higher", "cases_autograd", "cases_python", "cases_nn",
-              "cases_nn_python", "cases_nn_seeded", "cases_tutorials", "cases_nn_layers"):
+              "cases_nn_python", "cases_nn_seeded", "cases_tutorials", "cases_nn_layers",
+              "cases_tensor_api"):
         exprs = {p.stem for p in (HERE / d).glob("*.expr")}
         jsons = {p.stem for p in (HERE / d).glob("*.json")}
         assert exprs == jsons, f"{d}: unpaired files {sorted(exprs ^ jsons)}"
@@ -283,5 +292,6 @@ def test_corpus_is_complete() -> None:
 
 
 def test_known_differences_name_real_cases() -> None:
-    stems = {p.stem for p in CASES + CASES_LATER + CASES_TUTORIALS + CASES_NN_LAYERS}
+    stems = {p.stem for p in CASES + CASES_LATER + CASES_TUTORIALS + CASES_NN_LAYERS
+             + CASES_TENSOR_API}
     assert sorted(set(KNOWN) - stems) == []

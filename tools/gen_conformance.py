@@ -43,6 +43,7 @@ CASE_DIRS = [
     ROOT / "tests" / "conformance" / "cases_nn_seeded",
     ROOT / "tests" / "conformance" / "cases_tutorials",
     ROOT / "tests" / "conformance" / "cases_nn_layers",
+    ROOT / "tests" / "conformance" / "cases_tensor_api",
 ]
 DEFAULT_PYTHON = os.environ.get("ORACLE_PYTHON", "/opt/oracle/bin/python")
 SKIP_MARKER = "# conformance: values=skip"
