@@ -4,7 +4,7 @@
 A convolution here is a cross-correlation over 1 or 2 spatial dims; the kernels below work
 on 2 (a 1-d convolution is one with height 1). With x padded to xp, output position (i, j):
 
-    y[n, o, i, j] = b[o] + sum_{c in o's group, a, b} xp[n, c, i*s0 + a*d0, j*s1 + b*d1] w[o, c, a, b]
+    y[n, o, i, j] = b[o] + sum_{c, a, b} xp[n, c, i*s0 + a*d0, j*s1 + b*d1] w[o, c, a, b]
 
 It is bilinear in (x, w), so both gradients are again such sums:
 
