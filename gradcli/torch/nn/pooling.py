@@ -27,12 +27,12 @@ from gradcli.torch.nn.pooling_ops import (
 )
 
 
-def _pair(name, arg, value, allow_empty=False, wording="must either be a single int, or a tuple "
-          "of two ints"):
-    """An int or a 1- or 2-element sequence as two ints (ATen's IntArrayRef of size 1 or 2)."""
+def _pair(value, message, allow_empty=False):
+    """An int or a 1- or 2-element sequence as two ints (ATen's IntArrayRef of size 1 or 2);
+    `message` for any other length."""
     values = (value,) if isinstance(value, int) else tuple(value)
     if not (len(values) in (1, 2) or (allow_empty and not values)):
-        raise runtime_error(f"{name}: {arg} {wording}")
+        raise runtime_error(message)
     return tuple(int(v) for v in values) * (2 // max(len(values), 1))
 
 
@@ -69,12 +69,14 @@ def _check_pool2d_shape(input, kernel, stride, dilation, out):
 
 
 def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    kernel = _pair("max_pool2d", "kernel_size", kernel_size)
-    stride = _pair("max_pool2d", "stride", () if stride is None else stride, True,
-                   "must either be omitted, a single int, or a tuple of two ints") or kernel
-    pad = _pair("max_pool2d", "padding", padding)
-    dilation = _pair("max_pool2d", "dilation", dilation,
-                     wording="must be either a single int, or a tuple of two ints")
+    kernel = _pair(kernel_size, "max_pool2d: kernel_size must either be a single int, or a "
+                   "tuple of two ints")
+    stride = _pair(() if stride is None else stride, "max_pool2d: stride must either be "
+                   "omitted, a single int, or a tuple of two ints", allow_empty=True) or kernel
+    pad = _pair(padding, "max_pool2d: padding must either be a single int, or a tuple of two "
+                "ints")
+    dilation = _pair(dilation, "max_pool2d: dilation must be either a single int, or a tuple "
+                     "of two ints")
     if input.ndim not in (3, 4):
         raise runtime_error("non-empty 3D or 4D (batch mode) tensor expected for input")
     out = _check_lengths(kernel, stride, pad, dilation, input.shape[-2:], ceil_mode)
@@ -92,10 +94,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def _one(name, value, wording):
+def _one(value, message):
     values = (value,) if isinstance(value, int) else tuple(value)
     if len(values) != 1:
-        raise runtime_error(f"max_pool1d() {name} must be {wording} but got size {len(values)}")
+        raise runtime_error(message.format(len(values)))
     return int(values[0])
 
 
@@ -105,11 +107,15 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if input.ndim not in (2, 3):
         raise runtime_error(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 "
                             f"dim batch size for input, but got:{list(input.shape)}")
-    k = _one("kernel_size", kernel_size, "an int, list of ints or tuple of ints of size 1")
+    k = _one(kernel_size, "max_pool1d() kernel_size must be an int, list of ints or tuple of "
+             "ints of size 1 but got size {}")
     s = k if stride is None or stride == () or stride == [] else _one(
-        "stride", stride, "None, an int, list of ints, or tuple of ints of size 1")
-    p = _one("padding", padding, "an int, list of ints or tuple of ints of size 1")
-    d = _one("dilation", dilation, "an int, list of ints or tuple of ints of size 1")
+        stride, "max_pool1d() stride must be None, an int, list of ints, or tuple of ints of "
+        "size 1 but got size {}")
+    p = _one(padding, "max_pool1d() padding must be an int, list of ints, or tuple of ints of "
+             "size 1 but got size {}")
+    d = _one(dilation, "max_pool1d() dilation must be an int, list of ints, or tuple of ints "
+             "of size 1 but got size {}")
     if k <= 0:
         raise runtime_error(f"max_pool1d() kernel_size must be greater than zero, but got {k}")
     if s <= 0:
@@ -133,10 +139,12 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
-    kernel = _pair("avg_pool2d", "kernel_size", kernel_size)
-    stride = _pair("avg_pool2d", "stride", () if stride is None else stride, True,
-                   "must either be omitted, a single int, or a tuple of two ints") or kernel
-    pad = _pair("avg_pool2d", "padding", padding)
+    kernel = _pair(kernel_size, "avg_pool2d: kernel_size must either be a single int, or a "
+                   "tuple of two ints")
+    stride = _pair(() if stride is None else stride, "avg_pool2d: stride must either be "
+                   "omitted, a single int, or a tuple of two ints", allow_empty=True) or kernel
+    pad = _pair(padding, "avg_pool2d: padding must either be a single int, or a tuple of two "
+                "ints")
     if divisor_override is not None and divisor_override == 0:
         raise runtime_error("divisor must be not zero")
     if input.ndim not in (3, 4):
