@@ -44,7 +44,7 @@ def _check_lengths(kernel, stride, pad, dilation, size, ceil_mode):
             raise runtime_error("stride should not be zero")
         if p < 0:
             raise runtime_error(f"pad must be non-negative, but got pad: {p}")
-        if p > ((k - 1) * d + 1) // 2:
+        if p > int(((k - 1) * d + 1) / 2):  # C++ division truncates toward zero
             raise runtime_error(f"pad should be at most half of effective kernel size, but got "
                                 f"pad={p}, kernel_size={k} and dilation={d}")
         out.append(output_length(n, k, p, s, d, ceil_mode))
@@ -114,7 +114,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         "size 1 but got size {}")
     p = _one(padding, "max_pool1d() padding must be an int, list of ints, or tuple of ints of "
              "size 1 but got size {}")
-    d = _one(dilation, "max_pool1d() dilation must be an int, list of ints, or tuple of ints "
+    d = _one(dilation, "max_pool1d() dilation must be an int, list of ints or tuple of ints "
              "of size 1 but got size {}")
     if k <= 0:
         raise runtime_error(f"max_pool1d() kernel_size must be greater than zero, but got {k}")

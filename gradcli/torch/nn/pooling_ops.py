@@ -19,7 +19,7 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_nothing, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
-from gradcli.base.errors import ProgramError
+from gradcli.torch import functions as api
 
 _F64 = np.dtype(np.float64)
 
@@ -64,12 +64,6 @@ def output_length(n, k, pad, stride, dilation, ceil_mode):
 
 def _array(x):
     return x.array if x.__class__ is Tensor else x
-
-
-def _first_order_only(xp, name):
-    if xp is not NumpyVocabulary:
-        raise ProgramError("NotImplementedError",
-                           f"gradcli cannot differentiate {name} three times (create_graph=True)")
 
 
 # ----- max pooling --------------------------------------------------------------------------
@@ -140,8 +134,16 @@ def max_pool2d_backward_op(xs, indices):
 
 @max_pool2d_backward_op.derivative
 def _(ctx, gg, xp):
-    _first_order_only(xp, "max_pool2d")
-    return (gather_at(gg, ctx.params), _zeros_for_self(ctx, gg, xp))
+    indices = ctx.params
+    if xp is NumpyVocabulary:
+        return (gather_at(gg, indices), _zeros_for_self(ctx, gg, xp))
+    # create_graph again: the same gather as differentiable indexing (IndexBackward0 where
+    # PyTorch's max_pool_double_backward records a gather)
+    planes = int(np.prod(indices.shape[:-2], dtype=np.int64))
+    flat = api.reshape(gg, (planes, -1))
+    rows = Tensor(np.arange(planes, dtype=np.int64)[:, None])
+    picked = api.getitem(flat, (rows, Tensor(indices.reshape(planes, -1))))
+    return (api.reshape(picked, indices.shape), _zeros_for_self(ctx, gg, xp))
 
 
 # ----- average pooling ----------------------------------------------------------------------
