@@ -26,6 +26,7 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_inputs
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
+from gradcli.base import budget
 from gradcli.base.dtypes import LEGACY_TYPE_NAMES
 from gradcli.base.errors import runtime_error
 from gradcli.torch import functions as api
@@ -315,7 +316,12 @@ def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
     x = input if batched else api.unsqueeze(input, 0)
     _check_shapes(x, weight, bias, stride, pads, dilation, groups)
     _check_dtypes(input, weight, bias)
-    out = O.call(convolution_op, (x, weight, bias), Geometry(nd, stride, pads, dilation, groups))
+    # the kernels copy the input windows (N, C, out..., kernel...) in float64 (im2col)
+    geo = Geometry(nd, stride, pads, dilation, groups)
+    spatial = geo.out_size(x.shape[2:] if nd == 2 else (1, *x.shape[2:]),
+                           weight.shape[2:] if nd == 2 else (1, *weight.shape[2:]))
+    budget.check_tensor_size((*x.shape[:2], *spatial, *weight.shape[2:]), 8, "float64")
+    out = O.call(convolution_op, (x, weight, bias), geo)
     return out if batched else api.squeeze(out, 0)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gradcli.aten import ops as O
 from gradcli.autodiff.tensor import Tensor
-from gradcli.base import dtypes
+from gradcli.base import budget, dtypes
 from gradcli.base.errors import runtime_error, value_error
 from gradcli.torch import functions as api
 from gradcli.torch._common import wrap_dim
@@ -82,6 +82,9 @@ def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return
     out = _check_lengths(kernel, stride, pad, dilation, input.shape[-2:], ceil_mode)
     _check_pool2d_shape(input, kernel, stride, dilation, out)
     window = Window(kernel, stride, pad, dilation, ceil_mode)
+    # the window values are copied to find each maximum: (…, OH, OW, kH*kW)
+    budget.check_tensor_size((*input.shape[:-2], *out, *kernel), input.dtype.itemsize,
+                             input.dtype.name)
     _, indices = max_indices(input.array, window)
     values = O.call(max_pool2d_op, (input,), (window, indices))
     if return_indices:
@@ -154,6 +157,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     out = _check_lengths(kernel, stride, pad, (1, 1), input.shape[-2:], ceil_mode)
     _check_pool2d_shape(input, kernel, stride, (1, 1), out)
     window = AvgWindow(kernel, stride, pad, ceil_mode, count_include_pad, divisor_override)
+    budget.check_tensor_size((*input.shape[:-2], *out, *kernel), 8, "float64")
     return O.call(avg_pool2d_op, (input,), window)
 
 
