@@ -841,6 +841,12 @@ CASES.update({
         C("conv2d_unbatched_weight_only", [((2, 5, 5), D), ((3, 2, 3, 3), D)],
           lambda x, w: CONV.conv2d(x, w, stride=2), root="squeeze.dim", grad=(False, True)),
     ],
+    "constant_pad_nd": [
+        C("same_even_kernel", [((1, 2, 4, 5), D), ((3, 2, 2, 4), D)],
+          lambda x, w: CONV.conv2d(x, w, padding="same"), root="convolution"),
+        C("crop_and_pad", [((2, 3, 4), D)],
+          lambda x: O.call(CONV.constant_pad_nd_op, (x,), (-1, 2))),
+    ],
     "convolution_backward": [
         C("grad_input", [(_Y_SHAPE, D), (_W_SHAPE, D)], _conv_backward("input")),
         C("grad_weight", [(_Y_SHAPE, D), (_X_SHAPE, D)], _conv_backward("weight")),

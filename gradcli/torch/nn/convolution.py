@@ -23,10 +23,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from gradcli.aten import ops as O
-from gradcli.aten.ops import op, save_inputs
+from gradcli.aten.ops import op, save_inputs, save_nothing
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
-from gradcli.base import budget
+from gradcli.base import budget, diagnostics
 from gradcli.base.dtypes import LEGACY_TYPE_NAMES
 from gradcli.base.errors import runtime_error
 from gradcli.torch import functions as api
@@ -216,6 +216,41 @@ def _(ctx, gg, xp):
     )
 
 
+# padding='same' with an even total padding d*(k-1) odd: ATen pads one more zero on the right
+# with constant_pad_nd (ConstantPadNdBackward0), then convolves with the smaller, symmetric
+# padding. p = the zeros added after each trailing dim.
+@op("constant_pad_nd", save=save_nothing)
+def constant_pad_nd_op(xs, p):
+    x = xs[0]
+    first = x.ndim - len(p)
+    x = x[(slice(None),) * first + tuple(slice(0, min(r, 0) or None) for r in p)]
+    return np.pad(x, ((0, 0),) * first + tuple((0, max(r, 0)) for r in p))
+
+
+# constant_pad_nd_backward is constant_pad_nd with the padding negated (a crop).
+@constant_pad_nd_op.derivative
+def _(ctx, grad, xp):
+    back = tuple(-r for r in ctx.params)
+    if xp is NumpyVocabulary:
+        return (constant_pad_nd_op.forward((grad,), back),)
+    return (O.call(constant_pad_nd_op, (grad,), back),)
+
+
+_SAME_EVEN_KERNEL = (
+    "Using padding='same' with even kernel lengths and odd dilation may require a "
+    "zero-padded copy of the input be created (Triggered internally at "
+    "/__w/pytorch/pytorch/aten/src/ATen/native/Convolution.cpp:1101.)")
+
+
+def _pad_right_for_same(x, pads):
+    """(x padded on the right where 'same' is asymmetric, the symmetric padding left)."""
+    extra = tuple(hi - lo for lo, hi in pads)
+    if not any(extra):
+        return x, pads
+    diagnostics.warn(_SAME_EVEN_KERNEL, once_per_process=True)
+    return O.call(constant_pad_nd_op, (x,), extra), tuple((lo, lo) for lo, _ in pads)
+
+
 # ----- F.conv1d, F.conv2d: PyTorch's argument checks, in ATen's order ------------------------
 
 
@@ -316,6 +351,8 @@ def _conv(name, nd, input, weight, bias, stride, padding, dilation, groups):
     x = input if batched else api.unsqueeze(input, 0)
     _check_shapes(x, weight, bias, stride, pads, dilation, groups)
     _check_dtypes(input, weight, bias)
+    if padding is None:
+        x, pads = _pad_right_for_same(x, pads)
     # the kernels copy the input windows (N, C, out..., kernel...) in float64 (im2col)
     geo = Geometry(nd, stride, pads, dilation, groups)
     spatial = geo.out_size(x.shape[2:] if nd == 2 else (1, *x.shape[2:]),
