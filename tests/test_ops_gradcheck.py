@@ -816,12 +816,7 @@ _AVG = POOL_OPS.AvgWindow((3, 2), (2, 1), (1, 1), True, False, None)
 
 
 def _conv_backward(which):
-    shape = _X_SHAPE if which == "input" else _W_SHAPE
-    if which == "input":
-        return lambda g, w: O.call(CONV.convolution_backward_op, (g, None, w),
-                                   ("input", shape, _GEO))
-    return lambda g, x: O.call(CONV.convolution_backward_op, (g, x, None),
-                               ("weight", shape, _GEO))
+    return lambda g, x, w: O.call(CONV.convolution_backward_op, (g, x, w), (which, _GEO))
 
 
 def _max_pool_backward(g, x):
@@ -848,8 +843,12 @@ CASES.update({
           lambda x: O.call(CONV.constant_pad_nd_op, (x,), (-1, 2))),
     ],
     "convolution_backward": [
-        C("grad_input", [(_Y_SHAPE, D), (_W_SHAPE, D)], _conv_backward("input")),
-        C("grad_weight", [(_Y_SHAPE, D), (_X_SHAPE, D)], _conv_backward("weight")),
+        C("grad_input", [(_Y_SHAPE, D), (_X_SHAPE, D), (_W_SHAPE, D)],
+          _conv_backward("input"), grad=(True, False, True)),
+        C("grad_weight", [(_Y_SHAPE, D), (_X_SHAPE, D), (_W_SHAPE, D)],
+          _conv_backward("weight"), grad=(True, True, False)),
+        C("grad_bias", [(_Y_SHAPE, D), (_X_SHAPE, D), (_W_SHAPE, D)],
+          _conv_backward("bias"), grad=(True, False, False)),
     ],
     "max_pool2d_with_indices": [
         C("ceil_padding", [((2, 2, 5, 6), D)],

@@ -24,7 +24,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_inputs, save_nothing
-from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
 from gradcli.base import budget, diagnostics
 from gradcli.base.dtypes import LEGACY_TYPE_NAMES
@@ -45,10 +44,6 @@ def _as2d(x, nd):
 
 def _from2d(x, nd):
     return x if nd == 2 else x[:, :, 0, :]
-
-
-def _array(x):
-    return x.array if x.__class__ is Tensor else x
 
 
 class Geometry:
@@ -149,13 +144,9 @@ def _(ctx, grad, xp):
             grad.sum(axis=(0, *range(2, grad.ndim)), dtype=_F64).astype(grad.dtype)
             if needs[2] else None,
         )
-    return (
-        O.call(convolution_backward_op, (grad, None, w), ("input", _array(x).shape, geo))
-        if needs[0] else None,
-        O.call(convolution_backward_op, (grad, x, None), ("weight", _array(w).shape, geo))
-        if needs[1] else None,
-        api.sum(grad, (0, *range(2, grad.ndim))) if needs[2] else None,
-    )
+    # one ConvolutionBackwardBackward0 per gradient, each over (grad_output, input, weight)
+    return tuple(O.call(convolution_backward_op, (grad, x, w), (which, geo)) if need else None
+                 for which, need in zip(("input", "weight", "bias"), needs, strict=True))
 
 
 def _input_grad(gy, w, x_shape, geo):
@@ -168,25 +159,33 @@ def _weight_grad(x, gy, w_shape, geo):
     return _from2d(conv_weight_grad(_as2d(x, geo.nd), _as2d(gy, geo.nd), w4, geo), geo.nd)
 
 
-# convolution_backward(grad_output, input, weight) -> one of (grad_input, grad_weight): each
-# is linear in grad_output and in the other argument, so its derivative is a convolution or
-# a convolution_backward again:
-#   grad_input(g, w):  d/dg = conv(gg, w)       d/dw = grad_weight(gg, g)
-#   grad_weight(x, g): d/dg = conv(x, gg)       d/dx = grad_input(g, gg)
+# convolution_backward(grad_output, input, weight) -> one of grad_input, grad_weight,
+# grad_bias (PyTorch's one node gives all three; gradcli records one node per gradient, each
+# with PyTorch's name and edges). Each is linear in grad_output and in the other argument,
+# so its derivative is a convolution or a convolution_backward again:
+#   grad_input(g, w):  d/dg = conv(gg, w)       d/dw = grad_weight(input=gg, g)
+#   grad_weight(x, g): d/dg = conv(x, gg)       d/dx = grad_input(g, weight=gg)
+#   grad_bias(g):      d/dg = gg at every position
 @op("convolution_backward", save=save_inputs)
 def convolution_backward_op(xs, p):
     gy, x, w = xs
-    which, shape, geo = p
+    which, geo = p
     if which == "input":
-        return _input_grad(gy, w, shape, geo).astype(gy.dtype)
-    return _weight_grad(x, gy, shape, geo).astype(gy.dtype)
+        return _input_grad(gy, w, x.shape, geo).astype(gy.dtype)
+    if which == "weight":
+        return _weight_grad(x, gy, w.shape, geo).astype(gy.dtype)
+    return gy.sum(axis=(0, *range(2, gy.ndim)), dtype=_F64).astype(gy.dtype)
 
 
 @convolution_backward_op.derivative
 def _(ctx, gg, xp):
     gy, x, w = ctx.saved
-    which, shape, geo = ctx.params
+    which, geo = ctx.params
     needs = ctx.needs
+    if which == "bias":
+        spread = (1, -1) + (1,) * (len(ctx.shapes[0]) - 2)
+        return (xp.expand(xp.reshape(gg, spread), ctx.shapes[0]) if needs[0] else None,
+                None, None)
     if xp is NumpyVocabulary:
         if which == "input":
             return (
@@ -205,13 +204,11 @@ def _(ctx, gg, xp):
         return (
             O.call(convolution_op, (gg, w, None), geo) if needs[0] else None,
             None,
-            O.call(convolution_backward_op, (gy, gg, None), ("weight", _array(w).shape, geo))
-            if needs[2] else None,
+            O.call(convolution_backward_op, (gy, gg, w), ("weight", geo)) if needs[2] else None,
         )
     return (
         O.call(convolution_op, (x, gg, None), geo) if needs[0] else None,
-        O.call(convolution_backward_op, (gy, None, gg), ("input", _array(x).shape, geo))
-        if needs[1] else None,
+        O.call(convolution_backward_op, (gy, x, gg), ("input", geo)) if needs[1] else None,
         None,
     )
 
