@@ -133,6 +133,14 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
         "class A(3):\n    pass",
     ("gradcli/runtime/executor.py", "gradcli cannot subclass '{…}'"):
         "import torch\nclass A(torch.Tensor):\n    pass",
+    ("gradcli/torch/nn/conv.py", "gradcli supports padding_mode='zeros' only, not "
+     "padding_mode={…}"):
+        "import torch\nfrom torch import nn\nc = nn.Conv2d(1, 1, 3, padding_mode='reflect')",
+    # PyTorch's own text, but it prints a Python set, {'valid', 'same'}, in the hash order
+    # of the run (PYTHONHASHSEED): no generated case can pin one order
+    ("gradcli/torch/nn/conv.py", "Invalid padding string {…}, should be one of "
+     "{'valid', 'same'}"):
+        "import torch\nfrom torch import nn\nc = nn.Conv2d(1, 1, 3, padding='full')",
     # CPython's parser runs out of stack here and Python stops with a bare MemoryError
     ("gradcli/runtime/rewrite.py", "the program is nested too deeply for Python's parser "
      "(too complex to parse)"): "x = " + "-" * 200_000 + "1",

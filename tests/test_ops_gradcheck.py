@@ -32,7 +32,10 @@ from gradcli.base.errors import ProgramError
 from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
 from gradcli.torch import diag as DIAG  # registers torch.diag's ops in OPS
 from gradcli.torch import functions as api
+from gradcli.torch.nn import convolution as CONV
 from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
+from gradcli.torch.nn import pooling as POOL
+from gradcli.torch.nn import pooling_ops as POOL_OPS
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -801,6 +804,81 @@ CASES.update({
     "diagonal_copy": [
         C("square", [((3, 3), D)], DIAG.diag),
         C("wide_above", [((2, 4), D)], lambda a: DIAG.diag(a, 1)),
+    ],
+})
+
+# Convolution and pooling (gradcli/torch/nn/convolution.py, pooling_ops.py): the forward ops
+# through F, and the backward ops that create_graph=True records, called directly.
+_GEO = CONV.Geometry(2, (2, 1), ((1, 1), (0, 0)), (1, 2), 2)  # stride, padding, dilation, groups
+_X_SHAPE, _W_SHAPE, _Y_SHAPE = (2, 4, 5, 6), (4, 2, 2, 2), (2, 4, 3, 4)
+_POOL = POOL_OPS.Window((2, 2), (1, 2), (1, 0), (1, 1), True)
+_AVG = POOL_OPS.AvgWindow((3, 2), (2, 1), (1, 1), True, False, None)
+
+
+def _conv_backward(which):
+    return lambda g, x, w: O.call(CONV.convolution_backward_op, (g, x, w), (which, _GEO))
+
+
+def _max_pool_backward(g, x):
+    indices = POOL_OPS.max_indices(x.array, _POOL)[1]
+    return O.call(POOL_OPS.max_pool2d_backward_op, (g, x), indices)
+
+
+CASES.update({
+    "convolution": [
+        C("conv2d_groups_bias", [(_X_SHAPE, D), (_W_SHAPE, D), ((4,), D)],
+          lambda x, w, b: CONV.conv2d(x, w, b, stride=(2, 1), padding=(1, 0), dilation=(1, 2),
+                                      groups=2)),
+        C("conv1d_same", [((2, 3, 7), D), ((2, 3, 3), D)],
+          lambda x, w: CONV.conv1d(x, w, padding="same", dilation=2)),
+        C("conv2d_even_same", [((1, 2, 4, 5), D), ((3, 2, 2, 2), D)],
+          lambda x, w: CONV.conv2d(x, w, padding="same")),
+        C("conv2d_unbatched_weight_only", [((2, 5, 5), D), ((3, 2, 3, 3), D)],
+          lambda x, w: CONV.conv2d(x, w, stride=2), root="squeeze.dim", grad=(False, True)),
+    ],
+    "constant_pad_nd": [
+        C("same_even_kernel", [((1, 2, 4, 5), D), ((3, 2, 2, 4), D)],
+          lambda x, w: CONV.conv2d(x, w, padding="same"), root="convolution"),
+        C("crop_and_pad", [((2, 3, 4), D)],
+          lambda x: O.call(CONV.constant_pad_nd_op, (x,), (-1, 2))),
+    ],
+    "convolution_backward": [
+        C("grad_input", [(_Y_SHAPE, D), (_X_SHAPE, D), (_W_SHAPE, D)],
+          _conv_backward("input"), grad=(True, False, True)),
+        C("grad_weight", [(_Y_SHAPE, D), (_X_SHAPE, D), (_W_SHAPE, D)],
+          _conv_backward("weight"), grad=(True, True, False)),
+        C("grad_bias", [(_Y_SHAPE, D), (_X_SHAPE, D), (_W_SHAPE, D)],
+          _conv_backward("bias"), grad=(True, False, False)),
+    ],
+    "max_pool2d_with_indices": [
+        C("ceil_padding", [((2, 2, 5, 6), D)],
+          lambda x: POOL.max_pool2d(x, 2, stride=(1, 2), padding=(1, 0), ceil_mode=True)),
+        C("dilated_unbatched", [((2, 6, 7), D)],
+          lambda x: POOL.max_pool2d(x, (2, 3), stride=2, dilation=(2, 1))),
+        C("max_pool1d", [((2, 3, 9), D)], lambda x: POOL.max_pool1d(x, 3, stride=2, padding=1),
+          root="squeeze.dim"),
+    ],
+    "max_pool2d_with_indices_backward": [
+        C("overlapping", [((2, 2, 6, 3), D), ((2, 2, 5, 6), D)], _max_pool_backward),
+    ],
+    "avg_pool2d": [
+        C("ceil_no_pad_count", [((2, 2, 6, 5), D)],
+          lambda x: POOL.avg_pool2d(x, (3, 2), stride=(2, 1), padding=1, ceil_mode=True,
+                                    count_include_pad=False)),
+        C("divisor_unbatched", [((3, 4, 4), D)],
+          lambda x: POOL.avg_pool2d(x, 2, padding=1, divisor_override=3)),
+    ],
+    "avg_pool2d_backward": [
+        C("window", [((2, 2, 4, 6), D), ((2, 2, 6, 5), D)],
+          lambda g, x: O.call(POOL_OPS.avg_pool2d_backward_op, (g, x), _AVG)),
+    ],
+    "_adaptive_avg_pool2d": [
+        C("uneven", [((2, 3, 7, 5), D)], lambda x: POOL.adaptive_avg_pool2d(x, (3, 2))),
+        C("keep_width", [((3, 4, 6), D)], lambda x: POOL.adaptive_avg_pool2d(x, (2, None))),
+    ],
+    "_adaptive_avg_pool2d_backward": [
+        C("uneven", [((2, 3, 3, 2), D), ((2, 3, 7, 5), D)],
+          lambda g, x: O.call(POOL_OPS.adaptive_avg_pool2d_backward_op, (g, x))),
     ],
 })
 

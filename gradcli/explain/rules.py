@@ -290,3 +290,17 @@ RULES["stack"] = lambda o, x, p, n: _many(o, x, p, n, "stack: each input receive
 RULES["BackwardHookFunction"] = lambda o, x, p, n: (
     "identity around a module with a full backward hook: grad passes through; at the "
     "module's input the hooks see it and may replace it", [("1", "grad")] * len(x))
+# Convolution and pooling (gradcli/torch/nn/convolution.py, pooling_ops.py).
+RULES["convolution"] = lambda o, x, p, n: (
+    "convolution (a cross-correlation): each side receives grad correlated with the other",
+    [("", f"conv_transpose(grad, {x[1]})"), ("", f"correlate({x[0]}, grad)"),
+     ("1", "grad summed over batch and positions")])
+RULES["max_pool2d_with_indices"] = lambda o, x, p, n: (
+    "max pooling: each window's first maximum receives the window's grad",
+    [("1 at each window's maximum, else 0", "grad added at each maximum")])
+RULES["avg_pool2d"] = lambda o, x, p, n: (
+    "average pooling: every element of a window receives grad/window size",
+    [("1/window size", "grad/window size, spread over each window")])
+RULES["_adaptive_avg_pool2d"] = lambda o, x, p, n: (
+    "adaptive average pooling: every element of a region receives grad/region size",
+    [("1/region size", "grad/region size, spread over each region")])

@@ -13,6 +13,8 @@ from gradcli.torch.nn.activation import (
     Softmax,
     Tanh,
 )
+from gradcli.torch.nn.conv import CONV_MODULES
+from gradcli.torch.nn.convolution import conv1d, conv2d
 from gradcli.torch.nn.flatten import Flatten
 from gradcli.torch.nn.functional import FUNCTIONAL_EXTRA
 from gradcli.torch.nn.init import INIT_MEMBERS
@@ -27,6 +29,7 @@ from gradcli.torch.nn.loss import (
 )
 from gradcli.torch.nn.module import Module, Parameter, RemovableHandle
 from gradcli.torch.nn.modules import ModuleList, Sequential
+from gradcli.torch.nn.pooling import POOLING_FUNCTIONAL, POOLING_MODULES
 
 NN_MEMBERS = {
     "Module": Module,
@@ -50,7 +53,11 @@ NN_MEMBERS = {
     "BCEWithLogitsLoss": BCEWithLogitsLoss,
     "CrossEntropyLoss": CrossEntropyLoss,
     "NLLLoss": NLLLoss,
+    **CONV_MODULES,
+    **POOLING_MODULES,
 }
+# F.conv1d, F.conv2d and the pooling functions (gradcli/torch/nn/convolution.py, pooling.py)
+FUNCTIONAL_EXTRA.update(conv1d=conv1d, conv2d=conv2d, **POOLING_FUNCTIONAL)
 
 # Where PyTorch defines each class: printed classes and torch.typename() show these paths.
 _TORCH_MODULE_OF = {
@@ -59,6 +66,8 @@ _TORCH_MODULE_OF = {
     "Identity": "torch.nn.modules.linear", "Sequential": "torch.nn.modules.container",
     "ModuleList": "torch.nn.modules.container", "Dropout": "torch.nn.modules.dropout",
     "Flatten": "torch.nn.modules.flatten",
+    **{name: "torch.nn.modules.conv" for name in CONV_MODULES},
+    **{name: "torch.nn.modules.pooling" for name in POOLING_MODULES},
 }
 for _name, _cls in NN_MEMBERS.items():
     _cls.__module__ = _TORCH_MODULE_OF.get(
