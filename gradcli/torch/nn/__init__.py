@@ -13,6 +13,8 @@ from gradcli.torch.nn.activation import (
     Softmax,
     Tanh,
 )
+from gradcli.torch.activations_more import FUNCTIONAL_MORE
+from gradcli.torch.nn.activation_more import ACTIVATION_MODULES
 from gradcli.torch.nn.flatten import Flatten
 from gradcli.torch.nn.functional import FUNCTIONAL_EXTRA
 from gradcli.torch.nn.init import INIT_MEMBERS
@@ -50,6 +52,7 @@ NN_MEMBERS = {
     "BCEWithLogitsLoss": BCEWithLogitsLoss,
     "CrossEntropyLoss": CrossEntropyLoss,
     "NLLLoss": NLLLoss,
+    **ACTIVATION_MODULES,
 }
 
 # Where PyTorch defines each class: printed classes and torch.typename() show these paths.
@@ -65,5 +68,5 @@ for _name, _cls in NN_MEMBERS.items():
         _name, "torch.nn.modules.loss" if _name.endswith("Loss") else "torch.nn.modules.activation")
 RemovableHandle.__module__ = "torch.utils.hooks"
 
-__all__ = ["FUNCTIONAL_EXTRA", "INIT_MEMBERS", "NN_MEMBERS", "RemovableHandle", "init",
+__all__ = ["FUNCTIONAL_EXTRA", "FUNCTIONAL_MORE", "INIT_MEMBERS", "NN_MEMBERS", "RemovableHandle", "init",
            *NN_MEMBERS]
