@@ -142,7 +142,8 @@ def _shrink_slope(x, lambd):
 softshrink_backward_op = _pointwise_backward("softshrink_backward", _shrink_slope)
 softshrink_op = _pointwise("softshrink", _softshrink_value, softshrink_backward_op, _shrink_slope)
 hardshrink_backward_op = _pointwise_backward("hardshrink_backward", _shrink_slope)
-hardshrink_op = _pointwise("hardshrink", lambda x, lambd: np.where(_shrink_slope(x, lambd) > 0, x, 0.0),
+hardshrink_op = _pointwise("hardshrink",
+                           lambda x, lambd: np.where(_shrink_slope(x, lambd) > 0, x, 0.0),
                            hardshrink_backward_op, _shrink_slope)
 
 

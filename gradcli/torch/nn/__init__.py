@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from gradcli.torch.activations_more import FUNCTIONAL_MORE
 from gradcli.torch.nn import hooks, init  # noqa: F401 - hooks registers its op
 from gradcli.torch.nn.activation import (
     Dropout,
@@ -13,7 +14,6 @@ from gradcli.torch.nn.activation import (
     Softmax,
     Tanh,
 )
-from gradcli.torch.activations_more import FUNCTIONAL_MORE
 from gradcli.torch.nn.activation_more import ACTIVATION_MODULES
 from gradcli.torch.nn.flatten import Flatten
 from gradcli.torch.nn.functional import FUNCTIONAL_EXTRA
@@ -68,5 +68,5 @@ for _name, _cls in NN_MEMBERS.items():
         _name, "torch.nn.modules.loss" if _name.endswith("Loss") else "torch.nn.modules.activation")
 RemovableHandle.__module__ = "torch.utils.hooks"
 
-__all__ = ["FUNCTIONAL_EXTRA", "FUNCTIONAL_MORE", "INIT_MEMBERS", "NN_MEMBERS", "RemovableHandle", "init",
-           *NN_MEMBERS]
+__all__ = ["FUNCTIONAL_EXTRA", "FUNCTIONAL_MORE", "INIT_MEMBERS", "NN_MEMBERS",
+           "RemovableHandle", "init", *NN_MEMBERS]
