@@ -272,6 +272,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def silu(input, inplace=False):
     _float_input("silu", input)
+    if inplace:
+        return api.inplace(input, lambda s: O.call(silu_op, (s,)))
     return O.call(silu_op, (input,))
 
 

@@ -113,8 +113,20 @@ def _elu_curvature(x, p):
 elu_backward_op = _pointwise_backward("elu_backward", _elu_slope, _elu_curvature)
 elu_op = _pointwise("elu", _elu_value, elu_backward_op, _elu_slope)
 # celu(x, alpha) is elu(x, alpha, 1, 1/alpha) with its own node; its backward is elu_backward
-celu_op = _pointwise("celu", lambda x, a: _elu_value(x, (a, 1.0, 1.0 / a)), elu_backward_op,
-                     _elu_slope, lambda a: (a, 1.0, 1.0 / a))
+
+def _celu_value(x, alpha):
+    return _elu_value(x, (alpha, 1.0, 1.0 / alpha))
+
+
+def _celu_params(alpha):
+    return (alpha, 1.0, 1.0 / alpha)
+
+
+celu_op = _pointwise("celu", _celu_value, elu_backward_op, _elu_slope, _celu_params)
+# The in-place forms have their own derivatives.yaml entries (EluBackward1, CeluBackward1,
+# ThresholdBackward1); PyTorch's formulas read the result, which gives the same numbers.
+elu_inplace_op = _pointwise("elu_", _elu_value, elu_backward_op, _elu_slope)
+celu_inplace_op = _pointwise("celu_", _celu_value, elu_backward_op, _elu_slope, _celu_params)
 
 
 # ----- hardtanh (relu6), softshrink, hardshrink, threshold: piecewise linear ---------------
@@ -157,6 +169,8 @@ threshold_backward_op = _pointwise_backward("threshold_backward", _threshold_slo
                                             registered=False)
 threshold_op = _pointwise("threshold", lambda x, p: np.where(x > p[0], x, p[1]),
                           threshold_backward_op, _threshold_slope)
+threshold_inplace_op = _pointwise("threshold_", lambda x, p: np.where(x > p[0], x, p[1]),
+                                  threshold_backward_op, _threshold_slope)
 
 
 # ----- hardsigmoid, hardswish ----------------------------------------------------------
@@ -333,25 +347,26 @@ def _in_dtype(input, value):
     return float(value)
 
 
-def _apply(name, entry, input, params, inplace=False):
+def _apply(name, entry, input, params, inplace=False, inplace_entry=None):
     _tensor_input(name, input)
     if inplace:
+        entry = inplace_entry or entry
         return api.inplace(input, lambda s: O.call(entry, (s,), params))
     return O.call(entry, (input,), params)
 
 
 def elu(input, alpha=1.0, inplace=False):
-    return _apply("elu", elu_op, input, (float(alpha), 1.0, 1.0), inplace)
+    return _apply("elu", elu_op, input, (float(alpha), 1.0, 1.0), inplace, elu_inplace_op)
 
 
 def selu(input, inplace=False):
-    return _apply("selu", elu_op, input, (SELU_ALPHA, SELU_SCALE, 1.0), inplace)
+    return _apply("selu", elu_op, input, (SELU_ALPHA, SELU_SCALE, 1.0), inplace, elu_inplace_op)
 
 
 def celu(input, alpha=1.0, inplace=False):
     if alpha == 0:
         raise runtime_error("ZeroDivisionError: alpha cannot be 0 for CELU")
-    return _apply("celu", celu_op, input, float(alpha), inplace)
+    return _apply("celu", celu_op, input, float(alpha), inplace, celu_inplace_op)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -401,7 +416,8 @@ def hardshrink(input, lambd=0.5):
 def threshold(input, threshold, value, inplace=False):
     _tensor_input("threshold", input)
     return _apply("threshold", threshold_op, input,
-                  (_in_dtype(input, threshold), _in_dtype(input, value)), inplace)
+                  (_in_dtype(input, threshold), _in_dtype(input, value)), inplace,
+                  threshold_inplace_op)
 
 
 def softsign(input):
@@ -465,5 +481,9 @@ FUNCTIONAL_MORE = {
     "glu": glu,
 }
 # what PyTorch also offers as torch.<name>
-TORCH_MORE = {"selu": selu, "celu": celu, "prelu": prelu, "threshold": threshold,
-              "hardshrink": hardshrink}
+TORCH_MORE = {
+    "selu": selu, "celu": celu, "prelu": prelu, "threshold": threshold, "hardshrink": hardshrink,
+    "selu_": lambda input: selu(input, inplace=True),
+    "celu_": lambda input, alpha=1.0: celu(input, alpha, inplace=True),
+    "threshold_": lambda input, threshold_, value: threshold(input, threshold_, value, True),
+}
