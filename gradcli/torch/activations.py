@@ -33,8 +33,31 @@ def _like(value, x):
     return np.asarray(value).astype(np.result_type(x), copy=False)
 
 
+def _gelu_parts_f32(x, approximate):
+    """(y, dy/dx) of gelu for float32 the way ATen's CPU kernels (GeluKernel.cpp) compute it:
+    in float32, step by step; the rounding matters where 1 + erf(x) cancels (x < -3)."""
+    f = np.float32
+    x = np.asarray(x, np.float32)
+    if approximate == "tanh":
+        beta, kappa = f(math.sqrt(2.0) * (2.0 / math.sqrt(math.pi)) * 0.5), f(0.044715)
+        t = np.tanh(beta * (x + kappa * (x * x * x)))
+        y = f(0.5) * x * (f(1) + t)
+        # gelu_backward's tanh branch
+        left, right = f(0.5) * x, f(1) + t
+        left_derivative, tanh_derivative = f(0.5) * right, f(1) - t * t
+        inner_derivative = beta * (f(1) + f(3) * kappa * x * x)
+        return y, left_derivative + left * tanh_derivative * inner_derivative
+    erf = _erf(_f64(x * f(math.sqrt(0.5)))).astype(np.float32)
+    y = x * f(0.5) * (f(1) + erf)
+    cdf = f(0.5) * (f(1) + erf)
+    pdf = f((2.0 / math.sqrt(math.pi)) * math.sqrt(0.5) * 0.5) * np.exp(x * x * f(-0.5))
+    return y, cdf + x * pdf
+
+
 def _gelu_parts(x, approximate):
-    """(y, dy/dx) of gelu in float64."""
+    """(y, dy/dx) of gelu in float64 (float32: as ATen rounds)."""
+    if np.result_type(x) == np.float32:
+        return _gelu_parts_f32(x, approximate)
     x = _f64(x)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)

@@ -107,7 +107,10 @@ def _elu_slope(x, p):
 
 def _elu_curvature(x, p):
     alpha, scale, input_scale = p
-    return np.where(x > 0, 0.0, scale * alpha * input_scale * input_scale * np.exp(x * input_scale))
+    # elu_double_backward masks with `self < 0`: zero at 0, where the first derivative
+    # takes the negative branch
+    return np.where(x < 0, scale * alpha * input_scale * input_scale * np.exp(x * input_scale),
+                    0.0)
 
 
 elu_backward_op = _pointwise_backward("elu_backward", _elu_slope, _elu_curvature)
@@ -197,7 +200,8 @@ hardsigmoid_op = _pointwise("hardsigmoid", lambda x, p: np.clip(x + 3, 0, 6) / 6
 
 
 def _hardswish_slope(x, p):
-    return np.where(x < -3, 0.0, np.where(x <= 3, x / 3 + 0.5, 1.0))
+    # hardswish_backward's kernel: 0 for x <= -3, x / 3 + 0.5 for x < 3, else 1
+    return np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0))
 
 
 def _hardswish_curvature(x, p):
