@@ -98,6 +98,9 @@ TENSOR_METHODS.update({
     "expand_as": api.expand_as,
     "repeat": api.repeat,
     "contiguous": api.contiguous,
+    # activations PyTorch also has as Tensor methods
+    "hardshrink": TORCH_FUNCTIONS["hardshrink"],
+    "prelu": TORCH_FUNCTIONS["prelu"],
     # conversions and metadata
     "double": api.double,
     "float": api.float_,
