@@ -18,6 +18,7 @@ from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
 from gradcli.torch.activations_more import TORCH_MORE as ACTIVATIONS_AS_TORCH
 from gradcli.torch.autograd import grad_mode as G
 from gradcli.torch.autograd import namespaces as autograd_namespaces
+from gradcli.torch.losses_more import TORCH_LOSSES as LOSSES_AS_TORCH
 from gradcli.torch.tensor_protocol import tensor_class
 from gradcli.torch.unbind import unbind
 
@@ -187,6 +188,7 @@ TORCH_FUNCTIONS = {
 TORCH_FUNCTIONS.update(runtime_state.torch_function_overrides(TORCH_FUNCTIONS))
 TORCH_FUNCTIONS.update(tensor_extra.FUNCTIONS)
 TORCH_FUNCTIONS.update(ACTIVATIONS_AS_TORCH)
+TORCH_FUNCTIONS.update(LOSSES_AS_TORCH)
 
 TORCH_DTYPES = {
     "float32": dtypes.float32,

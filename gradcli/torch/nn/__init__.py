@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from gradcli.torch.activations_more import FUNCTIONAL_MORE
+from gradcli.torch.activations_more import FUNCTIONAL_MORE as _ACTIVATION_FUNCTIONS
+from gradcli.torch.losses_more import FUNCTIONAL_LOSSES
 from gradcli.torch.nn import hooks, init  # noqa: F401 - hooks registers its op
 from gradcli.torch.nn.activation import (
     Dropout,
@@ -27,6 +28,7 @@ from gradcli.torch.nn.loss import (
     MSELoss,
     NLLLoss,
 )
+from gradcli.torch.nn.loss_more import LOSS_MODULES
 from gradcli.torch.nn.module import Module, Parameter, RemovableHandle
 from gradcli.torch.nn.modules import ModuleList, Sequential
 
@@ -53,7 +55,9 @@ NN_MEMBERS = {
     "CrossEntropyLoss": CrossEntropyLoss,
     "NLLLoss": NLLLoss,
     **ACTIVATION_MODULES,
+    **LOSS_MODULES,
 }
+FUNCTIONAL_MORE = {**_ACTIVATION_FUNCTIONS, **FUNCTIONAL_LOSSES}
 
 # Where PyTorch defines each class: printed classes and torch.typename() show these paths.
 _TORCH_MODULE_OF = {
@@ -62,6 +66,8 @@ _TORCH_MODULE_OF = {
     "Identity": "torch.nn.modules.linear", "Sequential": "torch.nn.modules.container",
     "ModuleList": "torch.nn.modules.container", "Dropout": "torch.nn.modules.dropout",
     "Flatten": "torch.nn.modules.flatten",
+    "CosineSimilarity": "torch.nn.modules.distance",
+    "PairwiseDistance": "torch.nn.modules.distance",
 }
 for _name, _cls in NN_MEMBERS.items():
     _cls.__module__ = _TORCH_MODULE_OF.get(
