@@ -9,7 +9,6 @@ F.cosine_similarity, F.pairwise_distance, F.normalize.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
@@ -17,6 +16,7 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_inputs
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
+from gradcli.base import diagnostics
 from gradcli.base.cascade_sum import torch_mean, torch_sum
 from gradcli.base.errors import runtime_error, value_error
 from gradcli.torch import functions as api
@@ -138,48 +138,51 @@ def _soft_margin_slope(x, y):
     return -y * np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))
 
 
+# The target is not differentiable (derivatives.yaml lists self only): it rides in the
+# params, (reduction, target), so the node has one edge as PyTorch's has.
+
+
 @op("soft_margin_loss", save=save_inputs)
 def soft_margin_loss_op(xs, p):
-    x, y = xs
+    (x,) = xs
+    reduction, y = p
     dtype = _dtype_of(x, y)
     loss = np.log1p(np.exp(-_f64(y) * _f64(x))).astype(dtype)
-    return _reduce(loss, p)
+    return _reduce(loss, reduction)
 
 
 @op("soft_margin_loss_backward", save=save_inputs)
 def soft_margin_loss_backward_op(xs, p):
-    grad, x, y = xs
+    grad, x = xs
+    reduction, y = p
     dtype = _dtype_of(x, y)
     shape = np.broadcast_shapes(np.shape(x), np.shape(y))
-    local = (_soft_margin_slope(_f64(x), _f64(y)) * _norm(p, shape)).astype(dtype)
+    local = (_soft_margin_slope(_f64(x), _f64(y)) * _norm(reduction, shape)).astype(dtype)
     return np.asarray(grad, dtype) * local
 
 
 @soft_margin_loss_op.derivative
 def _(ctx, grad, xp):
-    x, y = ctx.saved
-    if ctx.needs[1]:
-        raise runtime_error("the derivative for 'target' is not implemented.")
+    (x,) = ctx.saved
     if xp is NumpyVocabulary:
-        return soft_margin_loss_backward_op.forward((grad, x, y), ctx.params), None
-    return O.call(soft_margin_loss_backward_op, (grad, x, y), ctx.params), None
+        return (soft_margin_loss_backward_op.forward((grad, x), ctx.params),)
+    return (O.call(soft_margin_loss_backward_op, (grad, x), ctx.params),)
 
 
 @soft_margin_loss_backward_op.derivative
 def _(ctx, gg, xp):
-    grad, x, y = ctx.saved
+    grad, x = ctx.saved
+    reduction, y = ctx.params
     dtype = _dtype_of(x, y)
     shape = np.broadcast_shapes(np.shape(x), np.shape(y))
-    norm = _norm(ctx.params, shape)
+    norm = _norm(reduction, shape)
     x64, y64 = _f64(x), _f64(y)
     s = -_soft_margin_slope(x64, y64) * y64  # sigmoid(-y x)
     first = (_soft_margin_slope(x64, y64) * norm).astype(dtype)
     second = (y64 * y64 * s * (1 - s) * norm).astype(dtype)
-    if ctx.needs[2]:
-        raise runtime_error("the derivative for 'target' is not implemented.")
     if xp is NumpyVocabulary:
-        return gg * first, gg * np.asarray(grad, dtype) * second, None
-    return api.mul(gg, Tensor(first)), api.mul(api.mul(gg, grad), Tensor(second)), None
+        return gg * first, gg * np.asarray(grad, dtype) * second
+    return api.mul(gg, Tensor(first)), api.mul(api.mul(gg, grad), Tensor(second))
 
 
 # ----- the scalar forms the composite losses record (AddBackward1, SubBackward1, ...) -------
@@ -223,6 +226,11 @@ norm_dim_op = op("norm.ScalarOpt_dim", save=O.vector_norm.save)(O.vector_norm.fo
 norm_dim_op.derivative(O.vector_norm.backward)
 
 
+def _wrapped(value, like):
+    """C++'s `number - tensor`: the number as a 0-d tensor, an input with no edge."""
+    return Tensor(np.asarray(value, like.array.dtype))
+
+
 def _plus(x, value):
     return O.call(add_scalar_op, (x,), value)
 
@@ -240,24 +248,23 @@ def _clamp_min(x, value):
 
 def _warn_target_size(input, target):
     if input.shape != target.shape:
-        warnings.warn(
+        diagnostics.warn(
             f"Using a target size ({api.Size(target.shape)}) that is different to the input "
             f"size ({api.Size(input.shape)}). This will likely lead to incorrect results due "
-            "to broadcasting. Please ensure they have the same size.",
-            UserWarning,
-            stacklevel=2,
-        )
+            "to broadcasting. Please ensure they have the same size.")
 
 
-def _broadcast_pair(a, b):
-    """torch.broadcast_tensors: each tensor whose shape differs is expanded (ExpandBackward0)."""
+def _broadcast_pair(a, b, both=False):
+    """torch.broadcast_tensors: each tensor whose shape differs is expanded (ExpandBackward0);
+    ATen's expand_outplace (`both`) expands both once the shapes differ."""
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise api.broadcast_error(a.shape, b.shape) from None
-    if a.shape != shape:
+    differ = a.shape != b.shape
+    if a.shape != shape or (both and differ):
         a = api.expand(a, *shape)
-    if b.shape != shape:
+    if b.shape != shape or (both and differ):
         b = api.expand(b, *shape)
     return a, b
 
@@ -290,7 +297,12 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _check_reduction(reduction)
-    return O.call(soft_margin_loss_op, (input, target), reduction)
+    if target.requires_grad:
+        raise runtime_error(
+            "The function 'soft_margin_loss' is not differentiable with respect to argument "
+            "'target'. This input cannot have requires_grad True.")
+    y = api.cast(target, input.dtype) if target.dtype is not input.dtype else target.array
+    return O.call(soft_margin_loss_op, (input,), (reduction, y))
 
 
 def value_error_own(what):
@@ -312,14 +324,11 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction not in ("mean", "sum", "none", "batchmean"):
         raise value_error(f"{reduction} is not a valid value for reduction")
     if reduction == "mean":
-        warnings.warn(
+        diagnostics.warn(
             "reduction: 'mean' divides the total loss by both the batch size and the support "
             "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
             "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
-            "major release.",
-            UserWarning,
-            stacklevel=2,
-        )
+            "major release.")
     # aten::kl_div: log_target ? exp(target) * (target - input)
     #                          : xlogy(target, target) - target * input
     if log_target:
@@ -352,7 +361,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
             f"input1: {api.Size(input1.shape)}, input2: {api.Size(input2.shape)}, target: "
             f"{api.Size(target.shape)} ")
     # aten::margin_ranking_loss: (-target * (input1 - input2) + margin).clamp_min(0)
-    loss = api.clamp(api.add(api.mul(api.neg(target), api.sub(input1, input2)), margin), min=0)
+    loss = _clamp_min(_plus(api.mul(api.neg(target), api.sub(input1, input2)), margin), 0)
     return _reduced(loss, reduction)
 
 
@@ -361,7 +370,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     _check_reduction(reduction)
     # aten::hinge_embedding_loss
     zeros = api.zeros_like(input)
-    margin_clamp = api.clamp(api.rsub(input, margin), min=0)
+    margin_clamp = _clamp_min(api.sub(_wrapped(margin, input), input), 0)
     output_margin = api.where(api.ne(target, 1), margin_clamp, zeros)
     output_self = api.where(api.ne(target, -1), input, zeros)
     return _reduced(api.add(output_margin, output_self), reduction)
@@ -374,7 +383,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     if log_input:
         loss = api.sub(api.exp(input), api.mul(target, input))
     else:
-        loss = api.sub(input, api.mul(target, api.log(api.add(input, eps))))
+        loss = api.sub(input, api.mul(target, api.log(_plus(input, eps))))
     if full:
         t = target.array.astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -406,7 +415,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     denom = api.sqrt(api.mul(mag_square1, mag_square2))
     cos = api.div(prod_sum, denom)
     zeros = api.zeros_like(cos)
-    pos = api.sub(Tensor(np.asarray(1, cos.array.dtype)), cos)
+    pos = api.sub(_wrapped(1, cos), cos)
     neg = _clamp_min(_minus(cos, margin), 0)
     output_pos = api.where(api.eq(target, 1), pos, zeros)
     output_neg = api.where(api.eq(target, -1), neg, zeros)
@@ -415,7 +424,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     # aten::cosine_similarity: each input over its (clamped) norm, then the sum of products
-    x1, x2 = _broadcast_pair(x1, x2)
+    x1, x2 = _broadcast_pair(x1, x2, both=True)
     d = dim + x1.ndim if dim < 0 else dim
     if not 0 <= d < max(x1.ndim, 1):
         raise api_index_error(dim, x1.ndim)
