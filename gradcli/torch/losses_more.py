@@ -107,7 +107,8 @@ def _smooth_l1_slope(d, beta):
 
 
 def _smooth_l1_curvature(d, beta):
-    return np.where((d >= -beta) & (d <= beta), 1.0 / beta, 0.0)
+    # smooth_l1_loss_double_backward: zero on the kinks |d| == beta
+    return np.where((d > -beta) & (d < beta), 1.0 / beta, 0.0)
 
 
 def _huber_value(d, delta):
@@ -120,7 +121,7 @@ def _huber_slope(d, delta):
 
 
 def _huber_curvature(d, delta):
-    return np.where((d >= -delta) & (d <= delta), 1.0, 0.0)
+    return np.where((d > -delta) & (d < delta), 1.0, 0.0)
 
 
 smooth_l1_loss_op = _difference_loss("smooth_l1_loss", "smooth_l1_loss_backward",

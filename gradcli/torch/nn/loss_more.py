@@ -58,16 +58,25 @@ class MarginRankingLoss(_Loss):
                                      reduction=self.reduction)
 
 
-class HingeEmbeddingLoss(MarginRankingLoss):
+class HingeEmbeddingLoss(_Loss):
+    _program_attributes_ = frozenset({"margin"})
+
     def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(margin, size_average, reduce, reduction)
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
 
     def forward(self, input, target):
         return L.hinge_embedding_loss(input, target, margin=self.margin,
                                       reduction=self.reduction)
 
 
-class CosineEmbeddingLoss(MarginRankingLoss):
+class CosineEmbeddingLoss(_Loss):
+    _program_attributes_ = frozenset({"margin"})
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
     def forward(self, input1, input2, target):
         return L.cosine_embedding_loss(input1, input2, target, margin=self.margin,
                                        reduction=self.reduction)
