@@ -291,9 +291,13 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _check_reduction(reduction)
     if delta <= 0:
         raise runtime_error("huber_loss does not support non-positive values for delta.")
-    if weight is not None:
-        raise value_error_own("huber_loss(weight=...)")
-    return _difference_call(huber_loss_op, input, target, reduction, delta)
+    if weight is None:
+        return _difference_call(huber_loss_op, input, target, reduction, delta)
+    # torch.nn.functional.huber_loss with a weight: the unreduced loss times the weight
+    if weight.shape != input.shape:
+        raise value_error("Weights and input must have the same size.")
+    weighted = api.mul(_difference_call(huber_loss_op, input, target, "none", delta), weight)
+    return _reduced(weighted, reduction)
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -304,12 +308,6 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
             "'target'. This input cannot have requires_grad True.")
     y = api.cast(target, input.dtype) if target.dtype is not input.dtype else target.array
     return O.call(soft_margin_loss_op, (input,), (reduction, y))
-
-
-def value_error_own(what):
-    from gradcli.base.errors import ProgramError
-
-    return ProgramError("NotImplementedError", f"gradcli does not implement {what} yet")
 
 
 def _reduced(loss, reduction):
@@ -342,15 +340,38 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduced(loss, reduction)
 
 
-def _xlogy_self(t):
-    """xlogy(t, t) = t * log(t), 0 where t == 0 (a constant unless t requires grad)."""
-    if t.requires_grad:
-        raise value_error_own("kl_div with a target that requires grad")
-    values = t.array
+def _xlogy(x, y):
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(values == 0, 0, values * np.log(np.where(values == 0, 1, values)))
-    out = np.where(np.isnan(values), np.nan, out)
-    return Tensor(out.astype(values.dtype, copy=False))
+        out = np.where(x == 0, 0, x * np.log(np.where(x == 0, 1, y)))
+    return np.where(np.isnan(y), np.nan, out)
+
+
+@op("xlogy.Tensor", save=save_inputs)
+def xlogy_op(xs, p):
+    x, y = xs
+    return _xlogy(_f64(x), _f64(y)).astype(_dtype_of(x, y))
+
+
+@xlogy_op.derivative
+def _(ctx, grad, xp):
+    # derivatives.yaml: self: grad * at::xlogy((self != 0), other); other: grad * self / other
+    x, y = ctx.saved
+    xa, ya = xp.numpy(x), xp.numpy(y)
+    dtype = _dtype_of(xa, ya)
+    d_x = _xlogy((xa != 0).astype(np.float64), _f64(ya)).astype(dtype)
+    if xp is NumpyVocabulary:
+        return (grad * d_x if ctx.needs[0] else None,
+                grad * x / y if ctx.needs[1] else None)
+    return (api.mul(grad, Tensor(d_x)) if ctx.needs[0] else None,
+            api.div(api.mul(grad, x), y) if ctx.needs[1] else None)
+
+
+def _xlogy_self(t):
+    """xlogy(target, target): a constant unless the target requires grad (XlogyBackward0)."""
+    if t.requires_grad:
+        return O.call(xlogy_op, (t, t))
+    values = t.array
+    return Tensor(_xlogy(values, values).astype(values.dtype, copy=False))
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
