@@ -989,3 +989,88 @@ def test_ties_follow_pytorch():
     x = Tensor(np.array([0.0, -1.0, 2.0]), t64, True)
     engine.backward(api.sum(api.relu(x)))
     np.testing.assert_array_equal(x.grad.array, [0, 0, 1])
+
+
+# The activations and losses beyond SPEC §1.7 (gradcli/torch/activations_more.py,
+# losses_more.py): each op, its backward op (the create_graph=True node) and the scalar forms
+# the composite losses record.
+from gradcli.torch import activations_more as AM  # noqa: E402
+from gradcli.torch import losses_more as LM  # noqa: E402
+
+_ELU = (1.0, 1.0, 1.0)
+CASES.update({
+    "elu": [C("default", [((2, 3), D)], AM.elu), C("selu", [((2, 3), D)], AM.selu)],
+    "elu_": [C("inplace", [((2, 3), D)], lambda a: AM.elu(api.mul(a, 1.0), 0.5, inplace=True))],
+    "celu": [C("alpha", [((2, 3), D)], lambda a: AM.celu(a, 2.0))],
+    "celu_": [C("inplace", [((2, 3), D)], lambda a: AM.celu(api.mul(a, 1.0), inplace=True))],
+    "elu_backward": [
+        C("elu", [((2, 3), D), ((2, 3), D)], direct("elu_backward", _ELU)),
+        C("celu", [((2, 3), D), ((2, 3), D)], direct("elu_backward", (2.0, 1.0, 0.5))),
+    ],
+    "hardtanh": [C("bounds", [((2, 3), D)], lambda a: AM.hardtanh(a, -1.0, 0.9)),
+                 C("relu6", [((2, 3), P)], AM.relu6)],
+    "hardtanh_backward": [C("mat", [((2, 3), D), ((2, 3), D)],
+                            direct("hardtanh_backward", (-1.0, 1.0)))],
+    "softshrink": [C("default", [((2, 3), D)], AM.softshrink)],
+    "softshrink_backward": [C("mat", [((2, 3), D), ((2, 3), D)],
+                              direct("softshrink_backward", 0.5))],
+    "hardshrink": [C("default", [((2, 3), D)], AM.hardshrink)],
+    "hardshrink_backward": [C("mat", [((2, 3), D), ((2, 3), D)],
+                              direct("hardshrink_backward", 0.5))],
+    "threshold": [C("value", [((2, 3), D)], lambda a: AM.threshold(a, 0.0, 2.0))],
+    "threshold_": [C("inplace", [((2, 3), D)],
+                     lambda a: AM.threshold(api.mul(a, 1.0), 0.0, 2.0, inplace=True))],
+    "hardsigmoid": [C("default", [((2, 3), D)], AM.hardsigmoid)],
+    "hardsigmoid_backward": [
+        C("mat", [((2, 3), D), ((2, 3), D)], direct("hardsigmoid_backward"),
+          backward_error="derivative for aten::hardsigmoid_backward is not implemented"),
+    ],
+    "hardswish": [C("default", [((2, 3), D)], AM.hardswish)],
+    "hardswish_backward": [C("mat", [((2, 3), D), ((2, 3), D)], direct("hardswish_backward"))],
+    "log_sigmoid_forward": [C("default", [((2, 3), D)], AM.logsigmoid)],
+    "log_sigmoid_backward": [C("mat", [((2, 3), D), ((2, 3), D)],
+                               direct("log_sigmoid_backward"))],
+    "mish": [C("default", [((2, 3), D)], AM.mish)],
+    "_prelu_kernel": [
+        C("shared", [((2, 3), D), ((1,), P)], AM.prelu),
+        C("channels", [((2, 3, 2), D), ((3,), P)], AM.prelu),
+    ],
+    "glu": [C("last", [((2, 4), D)], AM.glu), C("first", [((4, 3), D)], lambda a: AM.glu(a, 0))],
+    "glu_backward": [C("mat", [((2, 2), D), ((2, 4), D)], direct("glu_backward", 1))],
+    "smooth_l1_loss": [
+        C("mean", [((2, 3), D), ((2, 3), D)], LM.smooth_l1_loss),
+        C("none_beta", [((2, 3), D), ((2, 3), D)],
+          lambda a, b: LM.smooth_l1_loss(a, b, reduction="none", beta=0.5)),
+    ],
+    "smooth_l1_loss_backward": [
+        C("none", [((2, 3), D), ((2, 3), D), ((2, 3), D)],
+          direct("smooth_l1_loss_backward", ("none", 1.0))),
+        C("mean", [((), D), ((2, 3), D), ((2, 3), D)],
+          direct("smooth_l1_loss_backward", ("mean", 0.7))),
+    ],
+    "huber_loss": [
+        C("sum", [((2, 3), D), ((2, 3), D)],
+          lambda a, b: LM.huber_loss(a, b, reduction="sum", delta=0.6)),
+        C("broadcast", [((2, 3), D), ((3,), D)], LM.huber_loss, root="huber_loss"),
+    ],
+    "huber_loss_backward": [
+        C("none", [((2, 3), D), ((2, 3), D), ((2, 3), D)],
+          direct("huber_loss_backward", ("none", 0.8))),
+    ],
+    "soft_margin_loss": [
+        C("mean", [((2, 3), D)],
+          lambda a: LM.soft_margin_loss(a, const([[1.0, -1.0, 1.0], [-1.0, 1.0, 1.0]], t64))),
+    ],
+    "soft_margin_loss_backward": [
+        C("none", [((2, 3), D), ((2, 3), D)],
+          direct("soft_margin_loss_backward", ("none", np.array([[1.0, -1, 1], [-1, 1, 1]])))),
+    ],
+    "add.Scalar": [C("mat", [((2, 3), D)], direct("add.Scalar", 0.5))],
+    "sub.Scalar": [C("mat", [((2, 3), D)], direct("sub.Scalar", 0.5))],
+    "clamp_min": [C("mat", [((2, 3), D)], direct("clamp_min", 0.0))],
+    "norm.ScalarOpt_dim": [
+        C("pairwise", [((2, 3), D), ((2, 3), D)], LM.pairwise_distance),
+        C("p3", [((2, 3), D)], direct("norm.ScalarOpt_dim", (3.0, (1,), False))),
+    ],
+    "xlogy.Tensor": [C("positive", [((2, 3), P), ((2, 3), P)], direct("xlogy.Tensor"))],
+})

@@ -98,6 +98,9 @@ TENSOR_METHODS.update({
     "expand_as": api.expand_as,
     "repeat": api.repeat,
     "contiguous": api.contiguous,
+    # activations PyTorch also has as Tensor methods
+    "hardshrink": TORCH_FUNCTIONS["hardshrink"],
+    "prelu": TORCH_FUNCTIONS["prelu"],
     # conversions and metadata
     "double": api.double,
     "float": api.float_,
@@ -153,7 +156,8 @@ NODE_ATTRIBUTES = {
     # PyTorch's C++ class name shows through for the nodes that are not generated code.
     "name": lambda n: (lambda: "torch::autograd::AccumulateGrad")
     if isinstance(n, AccumulateGrad) else (
-        (lambda: "torch::autograd::CopySlices") if n.name() == "CopySlices" else n.name),
+        (lambda: f"torch::autograd::{n.name()}")
+        if n.name() in ("CopySlices", "NotImplemented") else n.name),
     "variable": lambda n: n.variable if isinstance(n, AccumulateGrad) else _missing(n, "variable"),
     "metadata": lambda n: n.metadata,
     "register_hook": lambda n: n.register_hook,

@@ -15,8 +15,10 @@ from gradcli.base.errors import attribute_error, type_error
 from gradcli.torch import functions as api
 from gradcli.torch import runtime_state, tensor_extra
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
+from gradcli.torch.activations_more import TORCH_MORE as ACTIVATIONS_AS_TORCH
 from gradcli.torch.autograd import grad_mode as G
 from gradcli.torch.autograd import namespaces as autograd_namespaces
+from gradcli.torch.losses_more import TORCH_LOSSES as LOSSES_AS_TORCH
 from gradcli.torch.tensor_protocol import tensor_class
 from gradcli.torch.unbind import unbind
 
@@ -185,6 +187,8 @@ TORCH_FUNCTIONS = {
 
 TORCH_FUNCTIONS.update(runtime_state.torch_function_overrides(TORCH_FUNCTIONS))
 TORCH_FUNCTIONS.update(tensor_extra.FUNCTIONS)
+TORCH_FUNCTIONS.update(ACTIVATIONS_AS_TORCH)
+TORCH_FUNCTIONS.update(LOSSES_AS_TORCH)
 
 TORCH_DTYPES = {
     "float32": dtypes.float32,
@@ -199,7 +203,7 @@ TORCH_DTYPES = {
 }
 
 def _functional_members() -> dict:
-    from gradcli.torch.nn import FUNCTIONAL_EXTRA
+    from gradcli.torch.nn import FUNCTIONAL_EXTRA, FUNCTIONAL_MORE
 
     return {
         "relu": api.relu,
@@ -215,6 +219,7 @@ def _functional_members() -> dict:
         "linear": api.linear,
         **ACTIVATIONS,
         **FUNCTIONAL_EXTRA,
+        **FUNCTIONAL_MORE,
     }
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from gradcli.torch.activations_more import FUNCTIONAL_MORE as _ACTIVATION_FUNCTIONS
+from gradcli.torch.losses_more import FUNCTIONAL_LOSSES
 from gradcli.torch.nn import hooks, init  # noqa: F401 - hooks registers its op
 from gradcli.torch.nn.activation import (
     Dropout,
@@ -13,6 +15,7 @@ from gradcli.torch.nn.activation import (
     Softmax,
     Tanh,
 )
+from gradcli.torch.nn.activation_more import ACTIVATION_MODULES
 from gradcli.torch.nn.conv import CONV_MODULES
 from gradcli.torch.nn.convolution import conv1d, conv2d
 from gradcli.torch.nn.flatten import Flatten
@@ -27,6 +30,7 @@ from gradcli.torch.nn.loss import (
     MSELoss,
     NLLLoss,
 )
+from gradcli.torch.nn.loss_more import LOSS_MODULES
 from gradcli.torch.nn.module import Module, Parameter, RemovableHandle
 from gradcli.torch.nn.modules import ModuleList, Sequential
 from gradcli.torch.nn.pooling import POOLING_FUNCTIONAL, POOLING_MODULES
@@ -55,9 +59,12 @@ NN_MEMBERS = {
     "NLLLoss": NLLLoss,
     **CONV_MODULES,
     **POOLING_MODULES,
+    **ACTIVATION_MODULES,
+    **LOSS_MODULES,
 }
 # F.conv1d, F.conv2d and the pooling functions (gradcli/torch/nn/convolution.py, pooling.py)
 FUNCTIONAL_EXTRA.update(conv1d=conv1d, conv2d=conv2d, **POOLING_FUNCTIONAL)
+FUNCTIONAL_MORE = {**_ACTIVATION_FUNCTIONS, **FUNCTIONAL_LOSSES}
 
 # Where PyTorch defines each class: printed classes and torch.typename() show these paths.
 _TORCH_MODULE_OF = {
@@ -68,11 +75,13 @@ _TORCH_MODULE_OF = {
     "Flatten": "torch.nn.modules.flatten",
     **{name: "torch.nn.modules.conv" for name in CONV_MODULES},
     **{name: "torch.nn.modules.pooling" for name in POOLING_MODULES},
+    "CosineSimilarity": "torch.nn.modules.distance",
+    "PairwiseDistance": "torch.nn.modules.distance",
 }
 for _name, _cls in NN_MEMBERS.items():
     _cls.__module__ = _TORCH_MODULE_OF.get(
         _name, "torch.nn.modules.loss" if _name.endswith("Loss") else "torch.nn.modules.activation")
 RemovableHandle.__module__ = "torch.utils.hooks"
 
-__all__ = ["FUNCTIONAL_EXTRA", "INIT_MEMBERS", "NN_MEMBERS", "RemovableHandle", "init",
-           *NN_MEMBERS]
+__all__ = ["FUNCTIONAL_EXTRA", "FUNCTIONAL_MORE", "INIT_MEMBERS", "NN_MEMBERS",
+           "RemovableHandle", "init", *NN_MEMBERS]
