@@ -27,6 +27,7 @@ from gradcli.torch.nn.loss import (
 )
 from gradcli.torch.nn.module import Module, Parameter, RemovableHandle
 from gradcli.torch.nn.modules import ModuleList, Sequential
+from gradcli.torch.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
 NN_MEMBERS = {
     "Module": Module,
@@ -50,6 +51,9 @@ NN_MEMBERS = {
     "BCEWithLogitsLoss": BCEWithLogitsLoss,
     "CrossEntropyLoss": CrossEntropyLoss,
     "NLLLoss": NLLLoss,
+    "BatchNorm1d": BatchNorm1d,
+    "BatchNorm2d": BatchNorm2d,
+    "LayerNorm": LayerNorm,
 }
 
 # Where PyTorch defines each class: printed classes and torch.typename() show these paths.
@@ -59,6 +63,8 @@ _TORCH_MODULE_OF = {
     "Identity": "torch.nn.modules.linear", "Sequential": "torch.nn.modules.container",
     "ModuleList": "torch.nn.modules.container", "Dropout": "torch.nn.modules.dropout",
     "Flatten": "torch.nn.modules.flatten",
+    "BatchNorm1d": "torch.nn.modules.batchnorm", "BatchNorm2d": "torch.nn.modules.batchnorm",
+    "LayerNorm": "torch.nn.modules.normalization",
 }
 for _name, _cls in NN_MEMBERS.items():
     _cls.__module__ = _TORCH_MODULE_OF.get(
