@@ -28,6 +28,7 @@ from gradcli.torch.nn.loss import (
 from gradcli.torch.nn.module import Module, Parameter, RemovableHandle
 from gradcli.torch.nn.modules import ModuleList, Sequential
 from gradcli.torch.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from gradcli.torch.nn.sparse import Embedding
 
 NN_MEMBERS = {
     "Module": Module,
@@ -54,6 +55,7 @@ NN_MEMBERS = {
     "BatchNorm1d": BatchNorm1d,
     "BatchNorm2d": BatchNorm2d,
     "LayerNorm": LayerNorm,
+    "Embedding": Embedding,
 }
 
 # Where PyTorch defines each class: printed classes and torch.typename() show these paths.
@@ -64,7 +66,7 @@ _TORCH_MODULE_OF = {
     "ModuleList": "torch.nn.modules.container", "Dropout": "torch.nn.modules.dropout",
     "Flatten": "torch.nn.modules.flatten",
     "BatchNorm1d": "torch.nn.modules.batchnorm", "BatchNorm2d": "torch.nn.modules.batchnorm",
-    "LayerNorm": "torch.nn.modules.normalization",
+    "LayerNorm": "torch.nn.modules.normalization", "Embedding": "torch.nn.modules.sparse",
 }
 for _name, _cls in NN_MEMBERS.items():
     _cls.__module__ = _TORCH_MODULE_OF.get(
