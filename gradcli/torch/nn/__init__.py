@@ -13,6 +13,7 @@ from gradcli.torch.nn.activation import (
     Softmax,
     Tanh,
 )
+from gradcli.torch.nn.containers import ModuleDict, ParameterDict, ParameterList
 from gradcli.torch.nn.flatten import Flatten
 from gradcli.torch.nn.functional import FUNCTIONAL_EXTRA
 from gradcli.torch.nn.init import INIT_MEMBERS
@@ -56,6 +57,9 @@ NN_MEMBERS = {
     "BatchNorm2d": BatchNorm2d,
     "LayerNorm": LayerNorm,
     "Embedding": Embedding,
+    "ModuleDict": ModuleDict,
+    "ParameterDict": ParameterDict,
+    "ParameterList": ParameterList,
 }
 
 # Where PyTorch defines each class: printed classes and torch.typename() show these paths.
@@ -67,6 +71,8 @@ _TORCH_MODULE_OF = {
     "Flatten": "torch.nn.modules.flatten",
     "BatchNorm1d": "torch.nn.modules.batchnorm", "BatchNorm2d": "torch.nn.modules.batchnorm",
     "LayerNorm": "torch.nn.modules.normalization", "Embedding": "torch.nn.modules.sparse",
+    "ModuleDict": "torch.nn.modules.container", "ParameterDict": "torch.nn.modules.container",
+    "ParameterList": "torch.nn.modules.container",
 }
 for _name, _cls in NN_MEMBERS.items():
     _cls.__module__ = _TORCH_MODULE_OF.get(
