@@ -28,8 +28,14 @@ from gradcli.torch.nn.loss import (
 )
 from gradcli.torch.nn.module import Module, Parameter, RemovableHandle
 from gradcli.torch.nn.modules import ModuleList, Sequential
-from gradcli.torch.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from gradcli.torch.nn.sparse import Embedding
+from gradcli.torch.nn.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    LayerNorm,
+    batch_norm,
+    layer_norm,
+)
+from gradcli.torch.nn.sparse import Embedding, embedding
 
 NN_MEMBERS = {
     "Module": Module,
@@ -61,6 +67,12 @@ NN_MEMBERS = {
     "ParameterDict": ParameterDict,
     "ParameterList": ParameterList,
 }
+
+FUNCTIONAL_EXTRA.update({
+    "batch_norm": batch_norm,
+    "embedding": embedding,
+    "layer_norm": layer_norm,
+})
 
 # Where PyTorch defines each class: printed classes and torch.typename() show these paths.
 _TORCH_MODULE_OF = {
