@@ -31,8 +31,10 @@ from gradcli.torch.nn.modules import ModuleList, Sequential
 from gradcli.torch.nn.normalization import (
     BatchNorm1d,
     BatchNorm2d,
+    GroupNorm,
     LayerNorm,
     batch_norm,
+    group_norm,
     layer_norm,
 )
 from gradcli.torch.nn.sparse import Embedding, embedding
@@ -63,6 +65,7 @@ NN_MEMBERS = {
     "BatchNorm2d": BatchNorm2d,
     "LayerNorm": LayerNorm,
     "Embedding": Embedding,
+    "GroupNorm": GroupNorm,
     "ModuleDict": ModuleDict,
     "ParameterDict": ParameterDict,
     "ParameterList": ParameterList,
@@ -71,6 +74,7 @@ NN_MEMBERS = {
 FUNCTIONAL_EXTRA.update({
     "batch_norm": batch_norm,
     "embedding": embedding,
+    "group_norm": group_norm,
     "layer_norm": layer_norm,
 })
 
@@ -82,7 +86,7 @@ _TORCH_MODULE_OF = {
     "ModuleList": "torch.nn.modules.container", "Dropout": "torch.nn.modules.dropout",
     "Flatten": "torch.nn.modules.flatten",
     "BatchNorm1d": "torch.nn.modules.batchnorm", "BatchNorm2d": "torch.nn.modules.batchnorm",
-    "LayerNorm": "torch.nn.modules.normalization", "Embedding": "torch.nn.modules.sparse",
+    "LayerNorm": "torch.nn.modules.normalization", "GroupNorm": "torch.nn.modules.normalization", "Embedding": "torch.nn.modules.sparse",
     "ModuleDict": "torch.nn.modules.container", "ParameterDict": "torch.nn.modules.container",
     "ParameterList": "torch.nn.modules.container",
 }

@@ -335,4 +335,111 @@ class BatchNorm2d(_BatchNorm):
             raise value_error(f"expected 4D input (got {input.ndim}D input)")
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "batch_norm", "layer_norm"]
+# ----- group_norm ---------------------------------------------------------------------------
+
+
+def _grouped(a, groups: int):
+    """(N, C, *) as (N, groups, C/groups * prod(*)): each group normalised as one row."""
+    return np.reshape(a, (a.shape[0], groups, -1))
+
+
+@op("native_group_norm", save=save_inputs)
+def _native_group_norm(xs, p):
+    x, w, b = xs
+    groups, eps = p
+    x64 = _grouped(x.astype(np.float64), groups)
+    mean, var = _moments(x64, (2,))
+    out = np.reshape((x64 - mean) / np.sqrt(var + eps), x.shape)
+    if w is not None:
+        out = out * _per_channel(w, x.ndim)
+    if b is not None:
+        out = out + _per_channel(b, x.ndim)
+    return out.astype(x.dtype)
+
+
+@_native_group_norm.derivative
+def _(ctx, grad, xp):
+    _first_order_only(xp, "group_norm")
+    x, w, b = ctx.saved
+    groups, eps = ctx.params
+    axes = _channel_axes(x.ndim)
+    grad_x = grad_w = grad_b = None
+    if ctx.needs[0]:
+        g = grad if w is None else grad * _per_channel(w, x.ndim)
+        dx = _normalise_backward(_grouped(g, groups), _grouped(x, groups), (2,), eps)
+        grad_x = np.reshape(dx, x.shape).astype(x.dtype)
+    if ctx.needs[1]:
+        x64 = _grouped(x.astype(np.float64), groups)
+        mean, var = _moments(x64, (2,))
+        x_hat = np.reshape((x64 - mean) / np.sqrt(var + eps), x.shape)
+        grad_w = np.sum(grad * x_hat, axis=axes).astype(x.dtype)
+    if ctx.needs[2]:
+        grad_b = np.sum(grad.astype(np.float64), axis=axes).astype(x.dtype)
+    return grad_x, grad_w, grad_b
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    if input.ndim < 2:
+        raise runtime_error(
+            f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    size = list(input.shape)
+    values = size[0] * size[1] // num_groups * math.prod(size[2:])
+    if values == 1:
+        raise value_error("Expected more than 1 value per channel when training, got input "
+                          f"size {[size[0] * size[1] // num_groups, num_groups] + size[2:]}")
+    channels = size[1]
+    if channels % num_groups:
+        raise runtime_error(
+            "Expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {_shape_list(size)} and num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.ndim != 1 or api.numel(t) != channels):
+            raise runtime_error(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {_shape_list(t.shape)} and input of shape "
+                f"{_shape_list(size)}")
+    _check_same_dtype(input, weight, bias)
+    return O.call(_native_group_norm, (input, weight, bias), (int(num_groups), float(eps)))
+
+
+class GroupNorm(Module):
+    _program_attributes_ = frozenset({"num_groups", "num_channels", "eps", "affine", "weight",
+                                      "bias", "reset_parameters"})
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None, *, bias=True):
+        super().__init__()
+        if num_channels % num_groups != 0:
+            raise value_error(f"num_channels ({num_channels}) must be divisible by "
+                              f"num_groups ({num_groups})")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = Parameter(api.empty(num_channels, dtype=dtype))
+            if bias:
+                self.bias = Parameter(api.empty(num_channels, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input):
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
+                f"affine={self.affine}, bias={self.bias is not None}")
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "batch_norm", "group_norm",
+           "layer_norm"]
