@@ -20,7 +20,8 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_inputs
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
-from gradcli.base.errors import runtime_error, value_error
+from gradcli.base.dtypes import LEGACY_TYPE_NAMES
+from gradcli.base.errors import ProgramError, runtime_error, value_error
 from gradcli.torch import functions as api
 from gradcli.torch.autograd.grad_mode import no_grad
 from gradcli.torch.nn import init
@@ -105,15 +106,23 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"Given normalized_shape={_shape_list(shape)}, expected input with shape "
             f"[*, {', '.join(str(s) for s in shape)}], but got input of size"
             f"{_shape_list(input.shape)}")
-    _check_same_dtype(input, weight, bias)
+    _check_dtypes(input, "LayerNormKernelImpl", weight, bias)
     axes = tuple(range(input.ndim - n, input.ndim))
     return O.call(_native_layer_norm, (input, weight, bias), (axes, float(eps)))
 
 
-def _check_same_dtype(input, *others) -> None:
+def _check_dtypes(input, kernel: str, *others) -> None:
+    """PyTorch's CPU kernels: float32 input with float64 parameters is one message, any
+    other difference another; an integer input alone has no kernel."""
     for t in others:
         if t is not None and t.dtype is not input.dtype:
+            if input.dtype is dtypes.float32:
+                raise runtime_error(
+                    "mixed dtype (CPU): expect parameter to have scalar type of Float")
             raise runtime_error("mixed dtype (CPU): all inputs must share same datatype.")
+    if not input.dtype.is_floating_point:
+        raise ProgramError("NotImplementedError",
+                           f'"{kernel}" not implemented for \'{LEGACY_TYPE_NAMES[input.dtype.name]}\'')
 
 
 class LayerNorm(Module):
@@ -220,14 +229,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise runtime_error(
             f"running_{'mean' if running_mean is None else 'var'} must be defined in "
             "evaluation mode")
-    if input.ndim < 2:
-        raise value_error(f"Expected 2D or 3D input (got {input.ndim}D input)")
-    channels = input.shape[1]
+    channels = input.shape[1] if input.ndim > 1 else 0
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and api.numel(t) != channels:
             raise runtime_error(f"{name} should contain {channels} elements not {api.numel(t)}")
-    _check_same_dtype(input, weight, bias)
+    _check_dtypes(input, "batch_norm", weight, bias, running_mean, running_var)
     if training:
         if running_mean is not None and running_var is not None:
             _update_running_stats(input, running_mean, running_var, momentum)
@@ -398,7 +405,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                 f"Expected {name} to be a vector of size equal to the number of channels in "
                 f"input, but got {name} of shape {_shape_list(t.shape)} and input of shape "
                 f"{_shape_list(size)}")
-    _check_same_dtype(input, weight, bias)
+    _check_dtypes(input, "GroupNormKernelImpl", weight, bias)
     return O.call(_native_group_norm, (input, weight, bias), (int(num_groups), float(eps)))
 
 

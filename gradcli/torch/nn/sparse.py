@@ -57,7 +57,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if input.dtype not in (dtypes.int64, dtypes.int32):
         raise runtime_error(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {typename(input)} instead (while checking "
+            f"types: Long, Int; but got {_type_text(input)} instead (while checking "
             "arguments for embedding)")
     rows = weight.shape[0]
     if padding_idx is not None:
@@ -72,6 +72,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if indices.size and (indices.min() < 0 or indices.max() >= rows):
         raise index_error("index out of range in self")
     return O.call(_embedding, (weight,), (indices, padding_idx, bool(scale_grad_by_freq)))
+
+
+def _type_text(input) -> str:
+    # ATen's toString of the type: torch.FloatTensor, but CPUBoolType for bool
+    return "CPUBoolType" if input.dtype is dtypes.bool_ else typename(input)
 
 
 class Embedding(Module):
