@@ -86,7 +86,8 @@ _TORCH_MODULE_OF = {
     "ModuleList": "torch.nn.modules.container", "Dropout": "torch.nn.modules.dropout",
     "Flatten": "torch.nn.modules.flatten",
     "BatchNorm1d": "torch.nn.modules.batchnorm", "BatchNorm2d": "torch.nn.modules.batchnorm",
-    "LayerNorm": "torch.nn.modules.normalization", "GroupNorm": "torch.nn.modules.normalization", "Embedding": "torch.nn.modules.sparse",
+    "LayerNorm": "torch.nn.modules.normalization", "GroupNorm": "torch.nn.modules.normalization",
+    "Embedding": "torch.nn.modules.sparse",
     "ModuleDict": "torch.nn.modules.container", "ParameterDict": "torch.nn.modules.container",
     "ParameterList": "torch.nn.modules.container",
 }

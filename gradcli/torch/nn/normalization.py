@@ -121,8 +121,8 @@ def _check_dtypes(input, kernel: str, *others) -> None:
                     "mixed dtype (CPU): expect parameter to have scalar type of Float")
             raise runtime_error("mixed dtype (CPU): all inputs must share same datatype.")
     if not input.dtype.is_floating_point:
-        raise ProgramError("NotImplementedError",
-                           f'"{kernel}" not implemented for \'{LEGACY_TYPE_NAMES[input.dtype.name]}\'')
+        name = LEGACY_TYPE_NAMES[input.dtype.name]
+        raise ProgramError("NotImplementedError", f'"{kernel}" not implemented for \'{name}\'')
 
 
 class LayerNorm(Module):

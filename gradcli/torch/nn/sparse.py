@@ -42,16 +42,14 @@ def _(ctx, grad, xp):
     return (out,)
 
 
-def _not_supported(what: str) -> ProgramError:
-    return ProgramError("NotImplementedError", f"gradcli does not support {what} yet")
-
-
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     if max_norm is not None:
-        raise _not_supported("embedding's max_norm (renormalising the weight in place)")
+        raise ProgramError("NotImplementedError", "gradcli does not support embedding's "
+                           "max_norm (renormalising the weight in place) yet")
     if sparse:
-        raise _not_supported("sparse gradients (embedding with sparse=True)")
+        raise ProgramError("NotImplementedError", "gradcli does not support sparse gradients "
+                           "(embedding with sparse=True) yet")
     if weight.ndim != 2:
         raise runtime_error("'weight' must be 2-D")
     if input.dtype not in (dtypes.int64, dtypes.int32):
