@@ -27,6 +27,7 @@ from gradcli.torch.autograd.grad_mode import no_grad
 from gradcli.torch.nn import init
 from gradcli.torch.nn.functional import _first_order_only
 from gradcli.torch.nn.module import Module, Parameter
+from gradcli.torch.nn.norm_kernels import layer_norm_backward, layer_norm_forward
 
 
 def _moments(x64: np.ndarray, axes: tuple):
@@ -55,15 +56,11 @@ def _normalise_backward(g, x, axes, eps, fixed_rstd=None):
 @op("native_layer_norm", save=save_inputs)
 def _native_layer_norm(xs, p):
     x, w, b = xs
-    (axes, eps) = p
-    x64 = x.astype(np.float64)
-    mean, var = _moments(x64, axes)
-    out = (x64 - mean) / np.sqrt(var + eps)
-    if w is not None:
-        out = out * w
-    if b is not None:
-        out = out + b
-    return out.astype(x.dtype)
+    axes, eps = p
+    rows = _as_rows(x, len(axes))
+    flat = lambda v: None if v is None else v.reshape(-1)  # noqa: E731
+    y, _mean, _rstd = layer_norm_forward(rows, flat(w), flat(b), eps)
+    return y.reshape(x.shape)
 
 
 @_native_layer_norm.derivative
@@ -71,18 +68,20 @@ def _(ctx, grad, xp):
     _first_order_only(xp, "layer_norm")
     x, w, b = ctx.saved
     axes, eps = ctx.params
-    batch_axes = tuple(range(x.ndim - len(axes)))
-    g = grad if w is None else grad * w
-    grad_x = _normalise_backward(g, x, axes, eps).astype(x.dtype) if ctx.needs[0] else None
-    grad_w = grad_b = None
-    if ctx.needs[1]:
-        x64 = x.astype(np.float64)
-        mean, var = _moments(x64, axes)
-        x_hat = (x64 - mean) / np.sqrt(var + eps)
-        grad_w = np.sum(grad * x_hat, axis=batch_axes).astype(x.dtype)
-    if ctx.needs[2]:
-        grad_b = np.sum(grad.astype(np.float64), axis=batch_axes).astype(x.dtype)
-    return grad_x, grad_w, grad_b
+    rows = _as_rows(x, len(axes))
+    _y, mean, rstd = layer_norm_forward(rows, None, None, eps)
+    dy = np.ascontiguousarray(grad, dtype=x.dtype).reshape(rows.shape)
+    dx, dw, db = layer_norm_backward(dy, rows, mean, rstd,
+                                     None if w is None else w.reshape(-1), ctx.needs)
+    return (None if dx is None else dx.reshape(x.shape),
+            None if dw is None else dw.reshape(w.shape),
+            None if db is None else db.reshape(b.shape))
+
+
+def _as_rows(x, normalized_dims: int):
+    """x as (M, N): N the normalised elements of one row, M the rows."""
+    size = math.prod(x.shape[x.ndim - normalized_dims:])
+    return np.ascontiguousarray(x).reshape(-1, size)
 
 
 def _shape_list(shape) -> str:
