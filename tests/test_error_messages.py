@@ -148,6 +148,13 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
     # CPython's parser runs out of stack here and Python stops with a bare MemoryError
     ("gradcli/runtime/rewrite.py", "the program is nested too deeply for Python's parser "
      "(too complex to parse)"): "x = " + "-" * 200_000 + "1",
+    ("gradcli/torch/nn/sparse.py", "gradcli does not support embedding's max_norm "
+     "(renormalising the weight in place) yet"):
+        "import torch\nfrom torch import nn\n"
+        "nn.Embedding(4, 2, max_norm=1.0)(torch.tensor([1]))",
+    ("gradcli/torch/nn/sparse.py", "gradcli does not support sparse gradients "
+     "(embedding with sparse=True) yet"):
+        "import torch\nfrom torch import nn\nnn.Embedding(4, 2, sparse=True)(torch.tensor([1]))",
 }
 
 # (path, message text) -> the known-difference case that shows PyTorch's wording

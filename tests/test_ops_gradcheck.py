@@ -36,6 +36,8 @@ from gradcli.torch.nn import convolution as CONV
 from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
 from gradcli.torch.nn import pooling as POOL
 from gradcli.torch.nn import pooling_ops as POOL_OPS
+from gradcli.torch.nn import normalization as NORM
+from gradcli.torch.nn import sparse as SPARSE
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -879,6 +881,39 @@ CASES.update({
     "_adaptive_avg_pool2d_backward": [
         C("uneven", [((2, 3, 3, 2), D), ((2, 3, 7, 5), D)],
           lambda g, x: O.call(POOL_OPS.adaptive_avg_pool2d_backward_op, (g, x))),
+    ],
+})
+
+# Normalisation and embeddings (gradcli/torch/nn/normalization.py, sparse.py).
+CASES.update({
+    "native_layer_norm": [
+        C("affine", [((3, 4), D), ((4,), D), ((4,), D)],
+          lambda x, w, b: NORM.layer_norm(x, (4,), w, b)),
+        C("two_dims_plain", [((2, 2, 3), D)], lambda x: NORM.layer_norm(x, (2, 3), eps=0.1)),
+        C("weight_only", [((2, 3), D), ((3,), D)], lambda x, w: NORM.layer_norm(x, 3, w),
+          grad=(False, True)),
+    ],
+    "native_batch_norm": [
+        C("train_affine", [((4, 3), D), ((3,), D), ((3,), D)],
+          lambda x, w, b: NORM.batch_norm(x, None, None, w, b, training=True)),
+        C("train_spatial", [((2, 3, 2, 2), D)],
+          lambda x: NORM.batch_norm(x, None, None, training=True, eps=0.1)),
+        C("eval_running_stats", [((4, 2), D), ((2,), D), ((2,), D)],
+          lambda x, w, b: NORM.batch_norm(x, const([0.5, -1.0], t64), const([2.0, 0.5], t64),
+                                          w, b)),
+    ],
+    "native_group_norm": [
+        C("affine", [((2, 4, 3), D), ((4,), D), ((4,), D)],
+          lambda x, w, b: NORM.group_norm(x, 2, w, b)),
+        C("plain", [((2, 6), D)], lambda x: NORM.group_norm(x, 3, eps=0.1)),
+    ],
+    "embedding": [
+        C("rows", [((5, 3), D)],
+          lambda w: SPARSE.embedding(const([[0, 2], [4, 2]], dtypes.int64), w)),
+        # padding_idx and scale_grad_by_freq change the gradient on purpose (no longer the
+        # derivative): conformance cases 218 and 219 hold them to PyTorch's
+        C("repeated_int32", [((4, 2), D)],
+          lambda w: SPARSE.embedding(const([1, 3, 3, 0], dtypes.int32), w)),
     ],
 })
 

@@ -226,13 +226,19 @@ def _functional_members() -> dict:
 def _nn_members() -> dict:
     from gradcli.torch.nn import NN_MEMBERS
 
-    return {"functional": FUNCTIONAL, "init": NN_INIT, **NN_MEMBERS}
+    return {"functional": FUNCTIONAL, "init": NN_INIT, "utils": NN_UTILS, **NN_MEMBERS}
 
 
 def _nn_init_members() -> dict:
     from gradcli.torch.nn import INIT_MEMBERS
 
     return INIT_MEMBERS
+
+
+def _nn_utils_members() -> dict:
+    from gradcli.torch.nn.utils import UTILS_MEMBERS
+
+    return UTILS_MEMBERS
 
 
 def _optim_members() -> dict:
@@ -253,6 +259,7 @@ AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.a
                                         **_AUTOGRAD_EXTRA})
 NN_INIT = Namespace("torch.nn.init", _nn_init_members)
 NN = Namespace("torch.nn", _nn_members)
+NN_UTILS = Namespace("torch.nn.utils", _nn_utils_members)
 LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", _lr_scheduler_members)
 OPTIM = Namespace("torch.optim", _optim_members)
 RANDOM = Namespace("torch.random", {
@@ -286,6 +293,7 @@ MODULES = {
     "torch.nn": NN,
     "torch.nn.functional": FUNCTIONAL,
     "torch.nn.init": NN_INIT,
+    "torch.nn.utils": NN_UTILS,
     "torch.optim": OPTIM,
     "torch.optim.lr_scheduler": LR_SCHEDULER,
     "torch.autograd": AUTOGRAD,

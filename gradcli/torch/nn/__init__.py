@@ -16,6 +16,7 @@ from gradcli.torch.nn.activation import (
     Tanh,
 )
 from gradcli.torch.nn.activation_more import ACTIVATION_MODULES
+from gradcli.torch.nn.containers import ModuleDict, ParameterDict, ParameterList
 from gradcli.torch.nn.conv import CONV_MODULES
 from gradcli.torch.nn.convolution import conv1d, conv2d
 from gradcli.torch.nn.flatten import Flatten
@@ -33,7 +34,17 @@ from gradcli.torch.nn.loss import (
 from gradcli.torch.nn.loss_more import LOSS_MODULES
 from gradcli.torch.nn.module import Module, Parameter, RemovableHandle
 from gradcli.torch.nn.modules import ModuleList, Sequential
+from gradcli.torch.nn.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    LayerNorm,
+    batch_norm,
+    group_norm,
+    layer_norm,
+)
 from gradcli.torch.nn.pooling import POOLING_FUNCTIONAL, POOLING_MODULES
+from gradcli.torch.nn.sparse import Embedding, embedding
 
 NN_MEMBERS = {
     "Module": Module,
@@ -61,10 +72,25 @@ NN_MEMBERS = {
     **POOLING_MODULES,
     **ACTIVATION_MODULES,
     **LOSS_MODULES,
+    "BatchNorm1d": BatchNorm1d,
+    "BatchNorm2d": BatchNorm2d,
+    "LayerNorm": LayerNorm,
+    "Embedding": Embedding,
+    "GroupNorm": GroupNorm,
+    "ModuleDict": ModuleDict,
+    "ParameterDict": ParameterDict,
+    "ParameterList": ParameterList,
 }
 # F.conv1d, F.conv2d and the pooling functions (gradcli/torch/nn/convolution.py, pooling.py)
 FUNCTIONAL_EXTRA.update(conv1d=conv1d, conv2d=conv2d, **POOLING_FUNCTIONAL)
 FUNCTIONAL_MORE = {**_ACTIVATION_FUNCTIONS, **FUNCTIONAL_LOSSES}
+
+FUNCTIONAL_EXTRA.update({
+    "batch_norm": batch_norm,
+    "embedding": embedding,
+    "group_norm": group_norm,
+    "layer_norm": layer_norm,
+})
 
 # Where PyTorch defines each class: printed classes and torch.typename() show these paths.
 _TORCH_MODULE_OF = {
@@ -77,6 +103,11 @@ _TORCH_MODULE_OF = {
     **{name: "torch.nn.modules.pooling" for name in POOLING_MODULES},
     "CosineSimilarity": "torch.nn.modules.distance",
     "PairwiseDistance": "torch.nn.modules.distance",
+    "BatchNorm1d": "torch.nn.modules.batchnorm", "BatchNorm2d": "torch.nn.modules.batchnorm",
+    "LayerNorm": "torch.nn.modules.normalization", "GroupNorm": "torch.nn.modules.normalization",
+    "Embedding": "torch.nn.modules.sparse",
+    "ModuleDict": "torch.nn.modules.container", "ParameterDict": "torch.nn.modules.container",
+    "ParameterList": "torch.nn.modules.container",
 }
 for _name, _cls in NN_MEMBERS.items():
     _cls.__module__ = _TORCH_MODULE_OF.get(
