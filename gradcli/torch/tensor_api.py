@@ -1,0 +1,11 @@
+"""torch functions and Tensor methods beyond the core set, from their family modules, in
+two tables the sandbox's name tables take in whole (gradcli.sandbox.scope, attributes):
+pointwise functions (pointwise_extra), scans (scans), sorting and selection (sorting),
+reductions (reductions_extra)."""
+
+from __future__ import annotations
+
+from gradcli.torch import pointwise_extra
+
+FUNCTIONS = {**pointwise_extra.FUNCTIONS}
+TENSOR_METHODS = {**pointwise_extra.TENSOR_METHODS}
