@@ -5,7 +5,8 @@ reductions (reductions_extra)."""
 
 from __future__ import annotations
 
-from gradcli.torch import pointwise_extra
+from gradcli.torch import pointwise_extra, scans, sorting
 
-FUNCTIONS = {**pointwise_extra.FUNCTIONS}
-TENSOR_METHODS = {**pointwise_extra.TENSOR_METHODS}
+FUNCTIONS = {**pointwise_extra.FUNCTIONS, **scans.FUNCTIONS, **sorting.FUNCTIONS}
+TENSOR_METHODS = {**pointwise_extra.TENSOR_METHODS, **scans.TENSOR_METHODS,
+                  **sorting.TENSOR_METHODS}
