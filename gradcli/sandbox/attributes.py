@@ -216,8 +216,8 @@ def get_attribute(obj, attr: str):
             found, value = saved_attribute(obj, attr)
             return value if found else _missing(obj, attr)
         return getter(obj) if getter is not None else _missing(obj, attr)
-    if cls is api.ReturnTypes and attr in ("values", "indices"):
-        return getattr(obj, attr)
+    if cls is api.ReturnTypes and attr in obj.fields:
+        return obj[obj.fields.index(attr)]
     if cls is DType and attr in ("is_floating_point", "itemsize"):
         return getattr(obj, attr)
     if cls is api.Size and attr == "numel":

@@ -5,8 +5,9 @@ reductions (reductions_extra)."""
 
 from __future__ import annotations
 
-from gradcli.torch import pointwise_extra, scans, sorting
+from gradcli.torch import pointwise_extra, reductions_extra, scans, sorting
 
-FUNCTIONS = {**pointwise_extra.FUNCTIONS, **scans.FUNCTIONS, **sorting.FUNCTIONS}
+FUNCTIONS = {**pointwise_extra.FUNCTIONS, **scans.FUNCTIONS, **sorting.FUNCTIONS,
+             **reductions_extra.FUNCTIONS}
 TENSOR_METHODS = {**pointwise_extra.TENSOR_METHODS, **scans.TENSOR_METHODS,
-                  **sorting.TENSOR_METHODS}
+                  **sorting.TENSOR_METHODS, **reductions_extra.TENSOR_METHODS}
