@@ -555,7 +555,7 @@ _heaviside_op = op("heaviside", name="NotImplemented")(lambda xs, p: xs[0])
 
 @_heaviside_op.derivative
 def _(ctx, grad, xp):
-    raise runtime_error("the derivative for 'heaviside' is not implemented.")
+    raise runtime_error("derivative for aten::heaviside is not implemented")
 
 
 # ----- the tables: torch.X, Tensor.X, Tensor.X_ ------------------------------------------

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcli.aten.ops import op, save_self_and_result
+from gradcli.aten.ops import Op, op, save_self_and_result
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
-from gradcli.base.errors import index_error, runtime_error
+from gradcli.base.errors import ProgramError, index_error, runtime_error
 from gradcli.torch import stl_order
 from gradcli.torch._common import call, wrap_dim
 from gradcli.torch.pointwise_extra import _check_tensor
@@ -230,12 +230,15 @@ def _(ctx, grad, xp):
 
 
 def _not_implemented_op(overload):
-    entry = op(overload)(lambda xs, p: xs[0])
+    """unique's node: recorded, but its backward raises (PyTorch has no formula). Not in
+    the op table, whose entries all differentiate."""
+    entry = Op(overload, lambda xs, p: xs[0], None, False)
 
-    @entry.derivative
-    def _(ctx, grad, xp):
-        raise runtime_error(f"the derivative for '{overload}' is not implemented.")
+    def backward(ctx, grad, xp):
+        raise ProgramError("NotImplementedError",
+                           f"the derivative for '{overload}' is not implemented.")
 
+    entry.backward = backward
     return entry
 
 
