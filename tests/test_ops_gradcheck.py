@@ -32,8 +32,8 @@ from gradcli.base.errors import ProgramError
 from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
 from gradcli.torch import diag as DIAG  # registers torch.diag's ops in OPS
 from gradcli.torch import functions as api
-from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
 from gradcli.torch import tensor_api as TAPI  # registers pointwise/scan/sorting/reduction ops
+from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
 
 EPS = 1e-6
 RTOL = 1e-5
