@@ -32,11 +32,12 @@ from gradcli.base.errors import ProgramError
 from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
 from gradcli.torch import diag as DIAG  # registers torch.diag's ops in OPS
 from gradcli.torch import functions as api
+from gradcli.torch import tensor_api as TAPI  # registers pointwise/scan/sorting/reduction ops
 from gradcli.torch.nn import convolution as CONV
 from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
+from gradcli.torch.nn import normalization as NORM
 from gradcli.torch.nn import pooling as POOL
 from gradcli.torch.nn import pooling_ops as POOL_OPS
-from gradcli.torch.nn import normalization as NORM
 from gradcli.torch.nn import sparse as SPARSE
 
 EPS = 1e-6
@@ -915,6 +916,104 @@ CASES.update({
         C("repeated_int32", [((4, 2), D)],
           lambda w: SPARSE.embedding(const([1, 3, 3, 0], dtypes.int32), w)),
     ],
+})
+
+
+# torch functions beyond the core set (gradcli/torch/tensor_api.py's families).
+_F = TAPI.FUNCTIONS
+
+
+def _ties(shape):
+    def build(rng):
+        x = distinct(shape, rng)
+        x.reshape(-1)[-1] = x.reshape(-1)[0]
+        return [x]
+
+    return build
+
+
+def _near_integers(rng):
+    """Away from the jumps of floor, ceil, round, trunc and frac."""
+    return [rng.integers(-3, 3, (2, 3)) + rng.uniform(0.2, 0.4, (2, 3))]
+
+
+def _unit_signed(shape):
+    return lambda rng: [rng.uniform(-0.8, 0.8, shape)]
+
+
+def _above_one(shape):
+    return lambda rng: [rng.uniform(1.5, 3.0, shape)]
+
+
+CASES.update({
+    "floor": [C("mat", [_near_integers], _F["floor"])],
+    "ceil": [C("mat", [_near_integers], _F["ceil"])],
+    "trunc": [C("mat", [_near_integers], _F["trunc"])],
+    "round": [C("mat", [_near_integers], _F["round"])],
+    "round.decimals": [C("one", [_near_integers], lambda a: _F["round"](a, decimals=1))],
+    "frac": [C("mat", [_near_integers], _F["frac"])],
+    "sgn": [C("vec", [((4,), D)], _F["sgn"])],
+    "erf": [C("mat", [((2, 3), D)], _F["erf"])],
+    "erfc": [C("mat", [((2, 3), D)], _F["erfc"])],
+    "erfinv": [C("unit", [_unit_signed((2, 3))], _F["erfinv"])],
+    "asin": [C("unit", [_unit_signed((2, 3))], _F["asin"])],
+    "acos": [C("unit", [_unit_signed((2, 3))], _F["acos"])],
+    "atan": [C("mat", [((2, 3), D)], _F["atan"])],
+    "sinh": [C("mat", [((2, 3), D)], _F["sinh"])],
+    "cosh": [C("mat", [((2, 3), D)], _F["cosh"])],
+    "asinh": [C("mat", [((2, 3), D)], _F["asinh"])],
+    "acosh": [C("above_one", [_above_one((2, 3))], _F["acosh"])],
+    "atanh": [C("unit", [_unit_signed((2, 3))], _F["atanh"])],
+    "exp2": [C("mat", [((2, 3), D)], _F["exp2"])],
+    "lgamma": [C("positive", [((2, 3), P)], _F["lgamma"]),
+               C("negative", [lambda rng: [-rng.uniform(0.2, 0.8, (3,)) - 1]], _F["lgamma"])],
+    "digamma": [C("positive", [((2, 3), P)], _F["digamma"])],
+    "logit": [C("unit", [((2, 3), U)], _F["logit"]),
+              C("eps", [((2, 3), U)], lambda a: _F["logit"](a, eps=0.05))],
+    "nan_to_num": [C("finite", [((2, 3), D)], _F["nan_to_num"])],
+    "atan2": [C("bcast", [((2, 3), D), ((3,), D)], _F["atan2"])],
+    "hypot": [C("bcast", [((2, 3), D), ((2, 1), D)], _F["hypot"])],
+    "logaddexp": [C("mat", [((2, 3), D), ((2, 3), D)], _F["logaddexp"])],
+    "logaddexp2": [C("mat", [((2, 3), D), ((2, 3), D)], _F["logaddexp2"])],
+    "xlogy.Tensor": [C("mat", [((2, 3), D), ((2, 3), P)], _F["xlogy"])],
+    "xlogy.Scalar_Self": [C("scalar_self", [((2, 3), P)], lambda b: _F["xlogy"](2.5, b))],
+    "xlogy.Scalar_Other": [C("scalar_other", [((2, 3), D)], lambda a: _F["xlogy"](a, 3.0))],
+    "fmod.Scalar": [C("number", [((2, 3), P)], lambda a: _F["fmod"](a, 0.3), eps=1e-7)],
+    "fmod.Tensor": [C("tensors", [remainder_pair], _F["fmod"])],
+    "clamp_min": [C("number", [((2, 3), D)], lambda a: _F["clamp_min"](a, 0.1))],
+    "clamp_max": [C("number", [((2, 3), D)], lambda a: _F["clamp_max"](a, 0.1))],
+    "clamp_min.Tensor": [C("tensor", [((2, 3), D), ((3,), D)], _F["clamp_min"])],
+    "clamp_max.Tensor": [C("tensor", [((2, 3), D), ((3,), D)], _F["clamp_max"])],
+    "lerp.Scalar": [C("weight", [((2, 3), D), ((2, 3), D)], lambda a, b: _F["lerp"](a, b, 0.3)),
+                    C("big_weight", [((3,), D), ((3,), D)], lambda a, b: _F["lerp"](a, b, 0.8))],
+    "lerp.Tensor": [C("weights", [((2, 3), D), ((2, 3), D), ((2, 3), U)], _F["lerp"])],
+    "addcmul": [C("value", [((2, 3), D), ((2, 3), D), ((3,), D)],
+                  lambda a, b, c: _F["addcmul"](a, b, c, value=0.5))],
+    "addcdiv": [C("value", [((2, 3), D), ((2, 3), D), ((3,), P)],
+                  lambda a, b, c: _F["addcdiv"](a, b, c, value=2))],
+    "heaviside": [C("values", [((3,), D), ((3,), D)], _F["heaviside"],
+                    backward_error="derivative for aten::heaviside is not implemented")],
+    "cumsum": [C("rows", [((2, 3), D)], lambda a: _F["cumsum"](a, 1)),
+               C("0d", [((), D)], lambda a: _F["cumsum"](a, 0))],
+    "cumprod": [C("rows", [((2, 3), D)], lambda a: _F["cumprod"](a, 1)),
+                C("zero", [with_zero((2, 3))], lambda a: _F["cumprod"](a, 1))],
+    "cummax": [C("cols", [((3, 2), D)], lambda a: _F["cummax"](a, 0).values)],
+    "cummin": [C("rows", [((2, 4), D)], lambda a: _F["cummin"](a, -1).values)],
+    "logcumsumexp": [C("rows", [((2, 3), D)], lambda a: _F["logcumsumexp"](a, 1))],
+    "sort": [C("rows", [((2, 3), D)], lambda a: _F["sort"](a).values),
+             C("descending", [((4,), D)], lambda a: _F["sort"](a, descending=True)[0])],
+    "sort.stable": [C("cols", [((3, 2), D)], lambda a: _F["sort"](a, 0, stable=True).values)],
+    "topk": [C("rows", [((2, 4), D)], lambda a: _F["topk"](a, 2).values),
+             C("smallest", [((5,), D)], lambda a: _F["topk"](a, 3, largest=False)[0])],
+    "kthvalue": [C("rows", [((2, 4), D)], lambda a: _F["kthvalue"](a, 2).values),
+                 C("keepdim", [((3, 2), D)], lambda a: _F["kthvalue"](a, 1, 0, True)[0])],
+    "median.dim": [C("rows", [((2, 3), D)], lambda a: _F["median"](a, 1).values)],
+    "median": [C("all", [((2, 3), D)], _F["median"])],
+    "mode": [C("ties", [_ties((2, 3))], lambda a: _F["mode"](a, 1).values)],
+    "nansum": [C("all", [((2, 3), D)], _F["nansum"]),
+               C("dim", [((2, 3), D)], lambda a: _F["nansum"](a, 0))],
+    "trace": [C("wide", [((2, 3), D)], _F["trace"])],
+    "mul.Scalar": [C("trapezoid", [((4,), D)], _F["trapezoid"])],
 })
 
 

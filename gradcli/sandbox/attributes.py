@@ -19,7 +19,7 @@ from gradcli.random.generator import Generator
 from gradcli.sandbox.guards import check_format_spec, check_str_width
 from gradcli.sandbox.scope import TORCH_FUNCTIONS, Namespace
 from gradcli.torch import functions as api
-from gradcli.torch import runtime_state, tensor_extra
+from gradcli.torch import runtime_state, tensor_api, tensor_extra
 from gradcli.torch.access import program_object_attribute
 from gradcli.torch.autograd.grad_mode import GradModeContext
 from gradcli.torch.unbind import UnbindNode
@@ -145,6 +145,7 @@ TENSOR_METHODS.update({
     "multinomial": api.random_function("multinomial"),
     **runtime_state.TENSOR_METHODS,
     **tensor_extra.TENSOR_METHODS,
+    **tensor_api.TENSOR_METHODS,
     # hooks
     "register_hook": autograd_hooks.register_hook,
     "register_post_accumulate_grad_hook": autograd_hooks.register_post_accumulate_grad_hook,
@@ -219,8 +220,8 @@ def get_attribute(obj, attr: str):
             found, value = saved_attribute(obj, attr)
             return value if found else _missing(obj, attr)
         return getter(obj) if getter is not None else _missing(obj, attr)
-    if cls is api.ReturnTypes and attr in ("values", "indices"):
-        return getattr(obj, attr)
+    if cls is api.ReturnTypes and attr in obj.fields:
+        return obj[obj.fields.index(attr)]
     if cls is DType and attr in ("is_floating_point", "itemsize"):
         return getattr(obj, attr)
     if cls is api.Size and attr == "numel":

@@ -13,7 +13,7 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import attribute_error, type_error
 from gradcli.torch import functions as api
-from gradcli.torch import runtime_state, tensor_extra
+from gradcli.torch import runtime_state, tensor_api, tensor_extra
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
 from gradcli.torch.activations_more import TORCH_MORE as ACTIVATIONS_AS_TORCH
 from gradcli.torch.autograd import grad_mode as G
@@ -189,6 +189,7 @@ TORCH_FUNCTIONS.update(runtime_state.torch_function_overrides(TORCH_FUNCTIONS))
 TORCH_FUNCTIONS.update(tensor_extra.FUNCTIONS)
 TORCH_FUNCTIONS.update(ACTIVATIONS_AS_TORCH)
 TORCH_FUNCTIONS.update(LOSSES_AS_TORCH)
+TORCH_FUNCTIONS.update(tensor_api.FUNCTIONS)
 
 TORCH_DTYPES = {
     "float32": dtypes.float32,
