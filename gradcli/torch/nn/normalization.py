@@ -23,7 +23,9 @@ from gradcli.base import dtypes
 from gradcli.base.dtypes import LEGACY_TYPE_NAMES
 from gradcli.base.errors import ProgramError, runtime_error, value_error
 from gradcli.torch import functions as api
+from gradcli.torch._common import wrap_dim
 from gradcli.torch.autograd.grad_mode import no_grad
+from gradcli.torch.nn import batch_norm_kernels as BN
 from gradcli.torch.nn import init
 from gradcli.torch.nn.functional import _first_order_only
 from gradcli.torch.nn.module import Module, Parameter
@@ -176,44 +178,17 @@ def _per_channel(v, ndim: int):
 @op("native_batch_norm", save=save_inputs)
 def _native_batch_norm(xs, p):
     x, w, b = xs
-    eps, running_var, running_mean = p
-    x64 = x.astype(np.float64)
-    if running_mean is None:
-        mean, var = _moments(x64, _channel_axes(x.ndim))
-    else:
-        mean = _per_channel(running_mean.astype(np.float64), x.ndim)
-        var = _per_channel(running_var.astype(np.float64), x.ndim)
-    out = (x64 - mean) / np.sqrt(var + eps)
-    if w is not None:
-        out = out * _per_channel(w, x.ndim)
-    if b is not None:
-        out = out + _per_channel(b, x.ndim)
-    return out.astype(x.dtype)
+    mean, invstd = p[:2]
+    return BN.transform(x, mean, invstd, w, b)
 
 
 @_native_batch_norm.derivative
 def _(ctx, grad, xp):
     _first_order_only(xp, "batch_norm")
     x, w, b = ctx.saved
-    eps, running_var, running_mean = ctx.params
-    axes = _channel_axes(x.ndim)
-    x64 = x.astype(np.float64)
-    if running_mean is None:
-        mean, var = _moments(x64, axes)
-    else:
-        mean = _per_channel(running_mean.astype(np.float64), x.ndim)
-        var = _per_channel(running_var.astype(np.float64), x.ndim)
-    rstd = 1 / np.sqrt(var + eps)
-    grad_x = grad_w = grad_b = None
-    if ctx.needs[0]:
-        g = grad if w is None else grad * _per_channel(w, x.ndim)
-        fixed = rstd if running_mean is not None else None
-        grad_x = _normalise_backward(g, x, axes, eps, fixed).astype(x.dtype)
-    if ctx.needs[1]:
-        grad_w = np.sum(grad * ((x64 - mean) * rstd), axis=axes).astype(x.dtype)
-    if ctx.needs[2]:
-        grad_b = np.sum(grad.astype(np.float64), axis=axes).astype(x.dtype)
-    return grad_x, grad_w, grad_b
+    mean, invstd, training, running_var, eps = ctx.params
+    dy = np.ascontiguousarray(grad, dtype=x.dtype)
+    return BN.backward(dy, x, mean, invstd, w, training, ctx.needs, running_var, eps)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -228,34 +203,32 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise runtime_error(
             f"running_{'mean' if running_mean is None else 'var'} must be defined in "
             "evaluation mode")
+    if input.ndim < 2 and running_mean is None and weight is None:
+        wrap_dim(1, input.ndim)  # PyTorch's IndexError for input.size(1)
     channels = input.shape[1] if input.ndim > 1 else 0
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and api.numel(t) != channels:
             raise runtime_error(f"{name} should contain {channels} elements not {api.numel(t)}")
     _check_dtypes(input, "batch_norm", weight, bias, running_mean, running_var)
+    x = np.ascontiguousarray(input.array)
+    running = None
     if training:
+        mean, var_sum = BN.batch_stats(x)
+        count = x.size // channels
+        invstd = BN.train_invstd(var_sum, count, eps)
         if running_mean is not None and running_var is not None:
-            _update_running_stats(input, running_mean, running_var, momentum)
-        stats = (float(eps), None, None)
+            new_mean, new_var = BN.update_running(running_mean.array, running_var.array, mean,
+                                                  var_sum, count, momentum)
+            with no_grad():
+                api.copy_(running_mean, Tensor(new_mean))
+                api.copy_(running_var, Tensor(new_var))
     else:
-        stats = (float(eps), running_var.array, running_mean.array)
-    return O.call(_native_batch_norm, (input, weight, bias), stats)
-
-
-def _update_running_stats(input, running_mean, running_var, momentum) -> None:
-    """running = (1 - momentum) * running + momentum * batch, with the unbiased variance."""
-    x64 = input.array.astype(np.float64)
-    axes = _channel_axes(input.ndim)
-    n = api.numel(input) // input.shape[1]
-    mean, var = _moments(x64, axes)
-    unbiased = var.reshape(-1) * n / (n - 1)
-    m = float(momentum)
-    new_mean = (1 - m) * running_mean.array.astype(np.float64) + m * mean.reshape(-1)
-    new_var = (1 - m) * running_var.array.astype(np.float64) + m * unbiased
-    with no_grad():
-        api.copy_(running_mean, Tensor(new_mean.astype(running_mean.array.dtype)))
-        api.copy_(running_var, Tensor(new_var.astype(running_var.array.dtype)))
+        mean = running_mean.array.copy()
+        running = running_var.array.copy()
+        invstd = BN.eval_invstd(running, eps, x.dtype)
+    return O.call(_native_batch_norm, (input, weight, bias),
+                  (mean, invstd, bool(training), running, float(eps)))
 
 
 class _BatchNorm(Module):
