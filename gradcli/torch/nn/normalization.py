@@ -22,6 +22,8 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.dtypes import LEGACY_TYPE_NAMES
 from gradcli.base.errors import ProgramError, runtime_error, value_error
+from gradcli.base.fma import fma
+from gradcli.base.moments import rowwise_moments
 from gradcli.torch import functions as api
 from gradcli.torch._common import wrap_dim
 from gradcli.torch.autograd.grad_mode import no_grad
@@ -324,16 +326,24 @@ def _grouped(a, groups: int):
 
 @op("native_group_norm", save=save_inputs)
 def _native_group_norm(xs, p):
+    # GroupNormKernelImplInternal: RowwiseMoments per (sample, group), then per channel
+    # scale = rstd * w, bias = fma(-scale, mean, b), y = fma(scale, x, bias); bit for bit
+    # PyTorch's in float64, within a rounding of it in float32
     x, w, b = xs
     groups, eps = p
-    x64 = _grouped(x.astype(np.float64), groups)
-    mean, var = _moments(x64, (2,))
-    out = np.reshape((x64 - mean) / np.sqrt(var + eps), x.shape)
-    if w is not None:
-        out = out * _per_channel(w, x.ndim)
-    if b is not None:
-        out = out + _per_channel(b, x.ndim)
-    return out.astype(x.dtype)
+    t = x.dtype.type
+    n, channels = x.shape[0], x.shape[1]
+    mean, var = rowwise_moments(np.ascontiguousarray(x).reshape(n * groups, -1))
+    rstd = t(1) / np.sqrt(np.maximum(var, t(0)) + t(eps))
+    xs4 = x.reshape(n, groups, channels // groups, -1)
+    m4 = mean.reshape(n, groups, 1, 1)
+    r4 = rstd.reshape(n, groups, 1, 1)
+    if w is None and b is None:
+        return ((xs4 - m4) * r4).reshape(x.shape)
+    shape4 = (1, groups, channels // groups, 1)
+    scale = r4 * (w.reshape(shape4) if w is not None else t(1))
+    shift = b.reshape(shape4) if b is not None else np.zeros(shape4, x.dtype)
+    return fma(scale, xs4, fma(-scale, m4, shift)).astype(x.dtype).reshape(x.shape)
 
 
 @_native_group_norm.derivative
