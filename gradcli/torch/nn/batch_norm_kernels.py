@@ -19,8 +19,10 @@ dotp = fma(x - mean, dy, dotp), added in float; k = dotp * invstd * invstd / N,
 grad_mean = sum / N, dx = (dy - grad_mean - (x - mean) * k) * invstd * w, its product and
 difference fused (fma(-(x - mean), k, dy - grad_mean)) in the channels the kernel reads as
 whole vectors; dw = dotp * invstd, db = sum. Each was checked bit for bit against PyTorch.
-The backward of a (B, C, *) input follows the kernel's formulas with its plane-wise
-vector sums; it can differ from PyTorch's in the last bit.
+A (B, C, *) input sums each (sample, channel) plane as vectors (vec::reduce_all) into
+double accumulators; k = float(dotp) * invstd * invstd / N in float, grad_mean =
+float(sum / N), dx fused as above, dw = float(dotp * invstd) in double. In eval mode the
+backward kernel recomputes invstd = 1 / sqrt(running_var + eps) with eps as a double.
 """
 
 from __future__ import annotations
@@ -124,21 +126,28 @@ def backward(dy, x, mean, invstd, weight, training, needs, running_var=None, eps
                 dot_buffer = fma(x[i] - mean, dy[i], dot_buffer)
             total = total + sum_buffer
             dotp = dotp + dot_buffer
+        k = dotp * invstd * invstd / t(count)
+        grad_mean = total / t(count)
     else:
+        # each plane's vector sums accumulate in double
         batch = x.shape[0]
         xp = x.reshape(batch, channels, -1)
         gp = dy.reshape(batch, channels, -1)
-        total = np.zeros(channels, x.dtype)
-        dotp = np.zeros(channels, x.dtype)
+        total = np.zeros(channels)
+        dotp = np.zeros(channels)
         for n in range(batch):
             total = total + _reduce_all(gp[n])
             dotp = dotp + _map_reduce_all([xp[n] - mean[:, None], gp[n]])
+        k = dotp.astype(x.dtype) * invstd * invstd / t(count)
+        grad_mean = (total / count).astype(x.dtype)
+    if not training:
+        invstd = train_invstd(running_var, 1, eps)
     dx = None
     if needs[0]:
         m, s, w_c = (_per_channel(v, x.ndim) for v in (mean, invstd, w))
         if training:
-            k = _per_channel(dotp * invstd * invstd / t(count), x.ndim)
-            grad_mean = _per_channel(total / t(count), x.ndim)
+            k = _per_channel(k, x.ndim)
+            grad_mean = _per_channel(grad_mean, x.ndim)
             fused = fma(-(x - m), k, dy - grad_mean) * s * w_c
             if x.ndim == 2:
                 # the channels after the last whole vector run as scalars, unfused
@@ -148,12 +157,8 @@ def backward(dy, x, mean, invstd, weight, training, needs, running_var=None, eps
             else:
                 dx = fused
         else:
-            # the backward kernel recomputes invstd from running_var with eps as a double
-            s = _per_channel(train_invstd(running_var, 1, eps), x.ndim)
             dx = dy * s * w_c
         dx = dx.astype(x.dtype)
-    if not training:
-        invstd = train_invstd(running_var, 1, eps)
     dweight = (dotp * invstd).astype(x.dtype) if needs[1] else None
     dbias = total.astype(x.dtype) if needs[2] else None
     return dx, dweight, dbias
