@@ -327,14 +327,14 @@ def _grouped(a, groups: int):
 @op("native_group_norm", save=save_inputs)
 def _native_group_norm(xs, p):
     # GroupNormKernelImplInternal: RowwiseMoments per (sample, group), then per channel
-    # scale = rstd * w, bias = fma(-scale, mean, b), y = fma(scale, x, bias); bit for bit
-    # PyTorch's in float64, within a rounding of it in float32
+    # scale = rstd * w, bias = fma(-scale, mean, b), y = fma(scale, x, bias)
     x, w, b = xs
     groups, eps = p
     t = x.dtype.type
     n, channels = x.shape[0], x.shape[1]
     mean, var = rowwise_moments(np.ascontiguousarray(x).reshape(n * groups, -1))
-    rstd = t(1) / np.sqrt(np.maximum(var, t(0)) + t(eps))
+    # rstd = 1 / sqrt(max(var, 0) + eps) with eps a double: computed in double
+    rstd = (1 / np.sqrt(np.maximum(var, t(0)).astype(np.float64) + eps)).astype(x.dtype)
     xs4 = x.reshape(n, groups, channels // groups, -1)
     m4 = mean.reshape(n, groups, 1, 1)
     r4 = rstd.reshape(n, groups, 1, 1)
