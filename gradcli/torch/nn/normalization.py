@@ -8,6 +8,12 @@ rstd = 1 / sqrt(var_G + eps) with the biased variance, then y = x_hat * w + b. T
 gradient through the batch statistics is
     dx = rstd * (dx_hat - mean_G(dx_hat) - x_hat * mean_G(dx_hat * x_hat)),  dx_hat = g * w,
 and with fixed statistics (batch norm in eval mode) dx = g * w * rstd.
+
+Layer norm and batch norm run PyTorch's CPU kernels' float order (norm_kernels.py,
+batch_norm_kernels.py), so float32 values and gradients are PyTorch's to the last bit;
+group norm's forward is too, its backward is computed in float64 and rounded once (it can
+differ from PyTorch's in the last bit). None of them can be differentiated twice yet
+(create_graph=True through their backward says so).
 """
 
 from __future__ import annotations
