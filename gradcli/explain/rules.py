@@ -231,7 +231,25 @@ RULES = {
         [("0", "0"), ("1", "grad")]),
     "fill_.Scalar": _elementwise("fill_: the old values are overwritten", "0", "0"),
     "zero_": _elementwise("zero_: the old values are overwritten", "0", "0"),
+    "native_layer_norm": lambda o, x, p, n: _normalisation(
+        "layer norm over the last dims: x̂ = (x - mean)·rstd, y = x̂·w + b", x),
+    "native_group_norm": lambda o, x, p, n: _normalisation(
+        f"group norm over {p[0]} channel groups: x̂ = (x - mean)·rstd, y = x̂·w + b", x),
+    "native_batch_norm": lambda o, x, p, n: _normalisation(
+        "batch norm per channel, " + ("batch statistics" if p[2] else "running statistics "
+                                      "(constants)") + ": x̂ = (x - mean)·rstd, y = x̂·w + b",
+        x, fixed=not p[2]),
+    "embedding": _elementwise("embedding lookup: each looked-up row's grad is added to "
+                              "its row of the weight", "1 per lookup",
+                              "grad added into zeros at the looked-up rows"),
 }
+
+
+def _normalisation(words, x, fixed=False):
+    # dx̂ = grad·w; through mean and rstd: dx = rstd·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂))
+    grad_x = "grad·w·rstd" if fixed else "rstd·(grad·w - mean(grad·w) - x̂·mean(grad·w·x̂))"
+    return (words, [("", grad_x), ("x̂", "Σ grad·x̂ over the normalised elements"),
+                    ("1", "Σ grad over the normalised elements")])
 
 
 def _dims(dims) -> str:

@@ -8,6 +8,12 @@ rstd = 1 / sqrt(var_G + eps) with the biased variance, then y = x_hat * w + b. T
 gradient through the batch statistics is
     dx = rstd * (dx_hat - mean_G(dx_hat) - x_hat * mean_G(dx_hat * x_hat)),  dx_hat = g * w,
 and with fixed statistics (batch norm in eval mode) dx = g * w * rstd.
+
+Layer norm and batch norm run PyTorch's CPU kernels' float order (norm_kernels.py,
+batch_norm_kernels.py), so float32 values and gradients are PyTorch's to the last bit;
+group norm's forward is too, its backward is computed in float64 and rounded once (it can
+differ from PyTorch's in the last bit). None of them can be differentiated twice yet
+(create_graph=True through their backward says so).
 """
 
 from __future__ import annotations
@@ -22,8 +28,12 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.dtypes import LEGACY_TYPE_NAMES
 from gradcli.base.errors import ProgramError, runtime_error, value_error
+from gradcli.base.fma import fma
+from gradcli.base.moments import rowwise_moments
 from gradcli.torch import functions as api
+from gradcli.torch._common import wrap_dim
 from gradcli.torch.autograd.grad_mode import no_grad
+from gradcli.torch.nn import batch_norm_kernels as BN
 from gradcli.torch.nn import init
 from gradcli.torch.nn.functional import _first_order_only
 from gradcli.torch.nn.module import Module, Parameter
@@ -176,44 +186,17 @@ def _per_channel(v, ndim: int):
 @op("native_batch_norm", save=save_inputs)
 def _native_batch_norm(xs, p):
     x, w, b = xs
-    eps, running_var, running_mean = p
-    x64 = x.astype(np.float64)
-    if running_mean is None:
-        mean, var = _moments(x64, _channel_axes(x.ndim))
-    else:
-        mean = _per_channel(running_mean.astype(np.float64), x.ndim)
-        var = _per_channel(running_var.astype(np.float64), x.ndim)
-    out = (x64 - mean) / np.sqrt(var + eps)
-    if w is not None:
-        out = out * _per_channel(w, x.ndim)
-    if b is not None:
-        out = out + _per_channel(b, x.ndim)
-    return out.astype(x.dtype)
+    mean, invstd = p[:2]
+    return BN.transform(x, mean, invstd, w, b)
 
 
 @_native_batch_norm.derivative
 def _(ctx, grad, xp):
     _first_order_only(xp, "batch_norm")
     x, w, b = ctx.saved
-    eps, running_var, running_mean = ctx.params
-    axes = _channel_axes(x.ndim)
-    x64 = x.astype(np.float64)
-    if running_mean is None:
-        mean, var = _moments(x64, axes)
-    else:
-        mean = _per_channel(running_mean.astype(np.float64), x.ndim)
-        var = _per_channel(running_var.astype(np.float64), x.ndim)
-    rstd = 1 / np.sqrt(var + eps)
-    grad_x = grad_w = grad_b = None
-    if ctx.needs[0]:
-        g = grad if w is None else grad * _per_channel(w, x.ndim)
-        fixed = rstd if running_mean is not None else None
-        grad_x = _normalise_backward(g, x, axes, eps, fixed).astype(x.dtype)
-    if ctx.needs[1]:
-        grad_w = np.sum(grad * ((x64 - mean) * rstd), axis=axes).astype(x.dtype)
-    if ctx.needs[2]:
-        grad_b = np.sum(grad.astype(np.float64), axis=axes).astype(x.dtype)
-    return grad_x, grad_w, grad_b
+    mean, invstd, training, running_var, eps = ctx.params
+    dy = np.ascontiguousarray(grad, dtype=x.dtype)
+    return BN.backward(dy, x, mean, invstd, w, training, ctx.needs, running_var, eps)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -228,34 +211,32 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise runtime_error(
             f"running_{'mean' if running_mean is None else 'var'} must be defined in "
             "evaluation mode")
+    if input.ndim < 2 and running_mean is None and weight is None:
+        wrap_dim(1, input.ndim)  # PyTorch's IndexError for input.size(1)
     channels = input.shape[1] if input.ndim > 1 else 0
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and api.numel(t) != channels:
             raise runtime_error(f"{name} should contain {channels} elements not {api.numel(t)}")
     _check_dtypes(input, "batch_norm", weight, bias, running_mean, running_var)
+    x = np.ascontiguousarray(input.array)
+    running = None
     if training:
+        mean, var_sum = BN.batch_stats(x)
+        count = x.size // channels
+        invstd = BN.train_invstd(var_sum, count, eps)
         if running_mean is not None and running_var is not None:
-            _update_running_stats(input, running_mean, running_var, momentum)
-        stats = (float(eps), None, None)
+            new_mean, new_var = BN.update_running(running_mean.array, running_var.array, mean,
+                                                  var_sum, count, momentum)
+            with no_grad():
+                api.copy_(running_mean, Tensor(new_mean))
+                api.copy_(running_var, Tensor(new_var))
     else:
-        stats = (float(eps), running_var.array, running_mean.array)
-    return O.call(_native_batch_norm, (input, weight, bias), stats)
-
-
-def _update_running_stats(input, running_mean, running_var, momentum) -> None:
-    """running = (1 - momentum) * running + momentum * batch, with the unbiased variance."""
-    x64 = input.array.astype(np.float64)
-    axes = _channel_axes(input.ndim)
-    n = api.numel(input) // input.shape[1]
-    mean, var = _moments(x64, axes)
-    unbiased = var.reshape(-1) * n / (n - 1)
-    m = float(momentum)
-    new_mean = (1 - m) * running_mean.array.astype(np.float64) + m * mean.reshape(-1)
-    new_var = (1 - m) * running_var.array.astype(np.float64) + m * unbiased
-    with no_grad():
-        api.copy_(running_mean, Tensor(new_mean.astype(running_mean.array.dtype)))
-        api.copy_(running_var, Tensor(new_var.astype(running_var.array.dtype)))
+        mean = running_mean.array.copy()
+        running = running_var.array.copy()
+        invstd = BN.eval_invstd(running, eps, x.dtype)
+    return O.call(_native_batch_norm, (input, weight, bias),
+                  (mean, invstd, bool(training), running, float(eps)))
 
 
 class _BatchNorm(Module):
@@ -351,16 +332,24 @@ def _grouped(a, groups: int):
 
 @op("native_group_norm", save=save_inputs)
 def _native_group_norm(xs, p):
+    # GroupNormKernelImplInternal: RowwiseMoments per (sample, group), then per channel
+    # scale = rstd * w, bias = fma(-scale, mean, b), y = fma(scale, x, bias)
     x, w, b = xs
     groups, eps = p
-    x64 = _grouped(x.astype(np.float64), groups)
-    mean, var = _moments(x64, (2,))
-    out = np.reshape((x64 - mean) / np.sqrt(var + eps), x.shape)
-    if w is not None:
-        out = out * _per_channel(w, x.ndim)
-    if b is not None:
-        out = out + _per_channel(b, x.ndim)
-    return out.astype(x.dtype)
+    t = x.dtype.type
+    n, channels = x.shape[0], x.shape[1]
+    mean, var = rowwise_moments(np.ascontiguousarray(x).reshape(n * groups, -1))
+    # rstd = 1 / sqrt(max(var, 0) + eps) with eps a double: computed in double
+    rstd = (1 / np.sqrt(np.maximum(var, t(0)).astype(np.float64) + eps)).astype(x.dtype)
+    xs4 = x.reshape(n, groups, channels // groups, -1)
+    m4 = mean.reshape(n, groups, 1, 1)
+    r4 = rstd.reshape(n, groups, 1, 1)
+    if w is None and b is None:
+        return ((xs4 - m4) * r4).reshape(x.shape)
+    shape4 = (1, groups, channels // groups, 1)
+    scale = r4 * (w.reshape(shape4) if w is not None else t(1))
+    shift = b.reshape(shape4) if b is not None else np.zeros(shape4, x.dtype)
+    return fma(scale, xs4, fma(-scale, m4, shift)).astype(x.dtype).reshape(x.shape)
 
 
 @_native_group_norm.derivative
