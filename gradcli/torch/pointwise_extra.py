@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from gradcli.aten.ops import op, save_inputs, save_nothing, save_result, save_self
+from gradcli.aten.ops import Op, op, save_inputs, save_nothing, save_result, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, runtime_error, type_error
@@ -208,10 +208,14 @@ xlogy_other_scalar_op = op("xlogy.Scalar_Other", save=save_inputs)(_xlogy_forwar
 
 
 def _xlogy_self_grad(grad, self, other, xp):
-    # d/dx x log y = log y where x != 0 (PyTorch: xlogy(self != 0, other))
-    return xp.where(xp.numpy(self) != 0, grad * xp.log(other), 0.0) if not isinstance(
-        other, (int, float)) else xp.where(xp.numpy(self) != 0, grad * math.log(other)
-                                           if other > 0 else grad * math.nan, 0.0)
+    # xlogy(grad, other), zero where self == 0 and other <= 0 (derivatives.yaml)
+    x = np.asarray(xp.numpy(self))
+    y = np.asarray(xp.numpy(other)) if not isinstance(other, (int, float)) else other
+    zero = ((x == 0) & (np.asarray(y) <= 0)) | (np.asarray(xp.numpy(grad)) == 0)
+    with np.errstate(all="ignore"):
+        log_other = xp.log(other) if not isinstance(other, (int, float)) else (
+            math.log(other) if other > 0 else (-math.inf if other == 0 else math.nan))
+        return xp.where(zero, 0.0, grad * log_other)
 
 
 @xlogy_op.derivative
@@ -350,6 +354,8 @@ def frac(input):
 
 def sgn(input):
     _check_tensor("sgn", input)
+    if input.dtype is dtypes.bool_:
+        return Tensor(input.array.copy(), dtypes.bool_)
     return call(sgn_op, (input,))
 
 
@@ -485,7 +491,7 @@ def _addc(entry):
             dtype, _, _ = promote(Tensor(np.zeros((), dtype.numpy), dtype), t)
         if name == "addcdiv" and dtype.category != dtypes.FLOATING:
             raise runtime_error(
-                "Integer division with addcdiv is no longer supported, and in a future "
+                "Integer division with addcdiv is no longer supported, and in a future  "
                 "release addcdiv will perform a true division of tensor1 and tensor2. The "
                 "historic addcdiv behavior can be implemented as (input + value * "
                 "torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
@@ -523,7 +529,8 @@ def heaviside(input, values):
     _check_tensor("heaviside", input)
     _check_tensor("heaviside", values, 2, "values")
     if input.dtype is not values.dtype:
-        raise runtime_error("heaviside is not yet implemented for tensors with different dtypes")
+        raise runtime_error(
+            "heaviside is not yet implemented for tensors with different dtypes.")
     x = input.array
     out = np.where(x == 0, values.array, (x > 0).astype(x.dtype))
     # PyTorch records a NotImplemented node, whose backward raises
@@ -582,9 +589,30 @@ def _inplace_method(fn):
         self, lambda s, *a: fn(s, *a, **kwargs), *args)
 
 
+def _inplace_without_derivative(name, forward_entry):
+    """asinh_, acosh_, atanh_: derivatives.yaml's not_implemented("inplace version of
+    asinh"): the call is recorded (AsinhBackward1), its backward raises."""
+    entry = Op(name + "_", forward_entry.forward, None, False)
+
+    def backward(ctx, grad, xp):
+        raise ProgramError("NotImplementedError", "the derivative for 'inplace version "
+                           f"of {name}' is not implemented.")
+
+    entry.backward = backward
+
+    def compute(s):
+        return call(entry, (s,), None, (cast(s, float_dtype(s)),))
+
+    return lambda self: inplace(self, compute)
+
+
 for _name in ("floor ceil trunc fix round frac sgn erf erfc erfinv lgamma digamma asin arcsin "
               "acos arccos atan arctan sinh cosh asinh arcsinh acosh arccosh atanh arctanh "
               "exp2 logit nan_to_num atan2 arctan2 hypot logaddexp xlogy fmod clamp_min "
               "clamp_max lerp addcmul addcdiv heaviside").split():
     TENSOR_METHODS[_name + "_"] = _inplace_method(FUNCTIONS[_name])
+for _name, _base, _entry in (("asinh", "asinh", asinh_op), ("arcsinh", "asinh", asinh_op),
+                             ("acosh", "acosh", acosh_op), ("arccosh", "acosh", acosh_op),
+                             ("atanh", "atanh", atanh_op), ("arctanh", "atanh", atanh_op)):
+    TENSOR_METHODS[_name + "_"] = _inplace_without_derivative(_base, _entry)
 

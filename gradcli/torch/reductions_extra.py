@@ -24,7 +24,7 @@ from gradcli.torch import pointwise as P
 from gradcli.torch import shape as shapes
 from gradcli.torch._common import _dtype_name, as_dtype, call, cast, wrap_dim, wrap_dims
 from gradcli.torch.pointwise_extra import _check_tensor, logical_xor
-from gradcli.torch.reductions import ReturnTypes, _check_float_reduction, _correction, sum
+from gradcli.torch.reductions import ReturnTypes, _correction, sum
 from gradcli.torch.unbind import UnbindNode
 
 # ----- nansum / nanmean ------------------------------------------------------------------
@@ -145,7 +145,8 @@ def _moments(input, dim, unbiased, keepdim, correction, name):
     _check_tensor(name, input)
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    _check_float_reduction(input, name)
+    if input.dtype.category != dtypes.FLOATING:
+        raise runtime_error(f"{name} only support floating point and complex dtypes")
     dims = _dims(input, dim)
     c = _correction(unbiased, correction)
     count = math.prod(input.shape[d] for d in dims) if dims is not None else input.array.size

@@ -20,6 +20,7 @@ from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, index_error, runtime_error
 from gradcli.torch import stl_order
 from gradcli.torch._common import call, wrap_dim
+from gradcli.torch.backward_ops import scatter
 from gradcli.torch.pointwise_extra import _check_tensor
 from gradcli.torch.reductions import ReturnTypes
 
@@ -65,7 +66,7 @@ def _selecting_op(overload):
             if not keepdim:
                 grad = xp.unsqueeze(grad, dim)
                 indices = np.expand_dims(indices, dim)
-            return (xp.scatter(ctx.shapes[0], dim, indices, grad),)
+            return (scatter(ctx.shapes[0], dim, indices, grad),)
 
         return entry
 
@@ -286,7 +287,7 @@ def _check_k(input, dim, k, name):
         if k < 0 or k > size:
             raise runtime_error("selected index k out of range")
     elif k < 1 or k > size:
-        raise index_error(f"kthvalue(): selected number k out of range for dimension {dim}")
+        raise runtime_error(f"kthvalue(): selected number k out of range for dimension {dim}")
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's argument name
