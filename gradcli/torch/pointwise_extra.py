@@ -19,7 +19,7 @@ from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.torch import special_math
 from gradcli.torch._common import _dtype_name, call, cast, float_dtype, is_tensor
 from gradcli.torch.inplace import inplace
-from gradcli.torch.pointwise import binary, promote
+from gradcli.torch.pointwise import binary, broadcast_error, promote
 
 TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 HALF_SQRT_PI = math.sqrt(math.pi) / 2
@@ -422,7 +422,12 @@ logaddexp2 = _float_binary(logaddexp2_op, "logaddexp2_cpu")
 
 def xlogy(input, other):
     if not is_tensor(input) and not is_tensor(other):
-        raise type_error("xlogy() received an invalid combination of arguments")
+        raise type_error(
+            f"xlogy() received an invalid combination of arguments - got "
+            f"({type(input).__name__}, {type(other).__name__}), but expected one of:\n"
+            " * (Tensor input, Tensor other, *, Tensor out = None)\n"
+            " * (Number self, Tensor other, *, Tensor out = None)\n"
+            " * (Tensor input, Number other, *, Tensor out = None)\n")
     if not is_tensor(input):
         dtype, x, y = promote(input, other, floating=True)
         return call(xlogy_self_scalar_op, (input, other), None, (x, y))
@@ -462,6 +467,17 @@ def clamp_max(input, max):  # noqa: A002 - torch's argument name
     return call(clamp_max_op, (input,), high, (x,))
 
 
+def _check_broadcast(*tensors):
+    """PyTorch's message for the first operand that does not broadcast with the ones
+    before it."""
+    shape = tensors[0].shape
+    for t in tensors[1:]:
+        try:
+            shape = np.broadcast_shapes(shape, t.shape)
+        except ValueError:
+            raise broadcast_error(shape, t.shape) from None
+
+
 def lerp(input, end, weight):
     _check_tensor("lerp", input)
     _check_tensor("lerp", end, 2, "end")
@@ -471,6 +487,7 @@ def lerp(input, end, weight):
     if input.dtype.category != dtypes.FLOATING:
         raise not_implemented("lerp_kernel_scalar" if not is_tensor(weight)
                               else "lerp_kernel_tensor", input.dtype)
+    _check_broadcast(input, end, *([weight] if is_tensor(weight) else []))
     if is_tensor(weight):
         if weight.dtype is not input.dtype:
             raise runtime_error(f"expected dtype {_dtype_name(input.dtype).lower()} for "
@@ -498,11 +515,9 @@ def _addc(entry):
                 "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv "
                 "behavior is just the latter implementation: (input + value * tensor1 / "
                 "tensor2), for all dtypes.")
+        _check_broadcast(input, tensor1, tensor2)
         arrays = tuple(cast(t, dtype) for t in (input, tensor1, tensor2))
-        try:
-            return call(entry, (input, tensor1, tensor2), value, arrays)
-        except ValueError:
-            raise runtime_error("shapes cannot be broadcast") from None
+        return call(entry, (input, tensor1, tensor2), value, arrays)
 
     apply.__name__ = name
     return apply
@@ -545,8 +560,6 @@ def _logical(fn, name):
             return Tensor(np.asarray(fn(input.array.astype(bool), other.array.astype(bool))),
                           dtypes.bool_)
         except ValueError:
-            from gradcli.torch.pointwise import broadcast_error
-
             raise broadcast_error(input.shape, other.shape) from None
 
     apply.__name__ = name
