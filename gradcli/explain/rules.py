@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli.explain.labels import _num, _p
+from gradcli.explain.rules_tensor_api import TENSOR_API_RULES
 
 
 # Each rule: (o, x, p, node) -> (words, [(partial, gradient sent)]), one pair per input.
@@ -290,3 +291,6 @@ RULES["stack"] = lambda o, x, p, n: _many(o, x, p, n, "stack: each input receive
 RULES["BackwardHookFunction"] = lambda o, x, p, n: (
     "identity around a module with a full backward hook: grad passes through; at the "
     "module's input the hooks see it and may replace it", [("1", "grad")] * len(x))
+
+# torch.erf, torch.cumsum, torch.sort, ... (gradcli/torch/tensor_api.py's families)
+RULES.update(TENSOR_API_RULES)
