@@ -16,7 +16,7 @@ from gradcli.aten.ops import Op, op, save_inputs, save_nothing, save_result, sav
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, runtime_error, type_error
-from gradcli.torch import special_math
+from gradcli.torch import pointwise, special_math
 from gradcli.torch._common import _dtype_name, call, cast, float_dtype, is_tensor
 from gradcli.torch.inplace import inplace
 from gradcli.torch.pointwise import binary, broadcast_error, promote
@@ -624,6 +624,11 @@ for _name in ("floor ceil trunc fix round frac sgn erf erfc erfinv lgamma digamm
               "exp2 logit nan_to_num atan2 arctan2 hypot logaddexp xlogy fmod clamp_min "
               "clamp_max lerp addcmul addcdiv heaviside").split():
     TENSOR_METHODS[_name + "_"] = _inplace_method(FUNCTIONS[_name])
+# Tensor methods of functions the core set has only as torch.X
+TENSOR_METHODS.update({
+    "isinf": pointwise.isinf, "isfinite": pointwise.isfinite,
+    "sign_": _inplace_method(pointwise.sign), "square_": _inplace_method(pointwise.square),
+})
 for _name, _base, _entry in (("asinh", "asinh", asinh_op), ("arcsinh", "asinh", asinh_op),
                              ("acosh", "acosh", acosh_op), ("arccosh", "acosh", acosh_op),
                              ("atanh", "atanh", atanh_op), ("arctanh", "atanh", atanh_op)):
