@@ -17,7 +17,7 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.torch import pointwise, special_math
-from gradcli.torch._common import _dtype_name, call, cast, float_dtype, is_tensor
+from gradcli.torch._common import _c_type, _dtype_name, call, cast, float_dtype, is_tensor
 from gradcli.torch.inplace import inplace
 from gradcli.torch.pointwise import binary, broadcast_error, promote
 
@@ -482,16 +482,16 @@ def lerp(input, end, weight):
     _check_tensor("lerp", input)
     _check_tensor("lerp", end, 2, "end")
     if input.dtype is not end.dtype:
-        raise runtime_error(f"expected dtype {_dtype_name(input.dtype).lower()} for `end` but "
-                            f"got dtype {_dtype_name(end.dtype).lower()}")
+        raise runtime_error(f"expected dtype {_c_type(input.dtype)} for `end` but "
+                            f"got dtype {_c_type(end.dtype)}")
     if input.dtype.category != dtypes.FLOATING:
         raise not_implemented("lerp_kernel_scalar" if not is_tensor(weight)
                               else "lerp_kernel_tensor", input.dtype)
     _check_broadcast(input, end, *([weight] if is_tensor(weight) else []))
     if is_tensor(weight):
         if weight.dtype is not input.dtype:
-            raise runtime_error(f"expected dtype {_dtype_name(input.dtype).lower()} for "
-                                f"`weight` but got dtype {_dtype_name(weight.dtype).lower()}")
+            raise runtime_error(f"expected dtype {_c_type(input.dtype)} for "
+                                f"`weight` but got dtype {_c_type(weight.dtype)}")
         return call(lerp_tensor_op, (input, end, weight))
     return call(lerp_scalar_op, (input, end), float(weight))
 

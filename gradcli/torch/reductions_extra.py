@@ -287,6 +287,15 @@ mul_scalar = op("mul.Scalar")(lambda xs, p: xs[0] * xs[0].dtype.type(p)
 mul_scalar.derivative(lambda ctx, grad, xp: (grad * ctx.params,))
 
 
+def _times(t, number):
+    """t * number as PyTorch's C++ writes it (mul.Scalar): an integer tensor times a float
+    is computed in the default float dtype."""
+    array = t.array
+    if t.dtype.category != dtypes.FLOATING and isinstance(number, float):
+        array = cast(t, dtypes.DEFAULT_FLOAT)
+    return call(mul_scalar, (t,), number, (array,))
+
+
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     _check_tensor("trapezoid", y)
     if y.ndim == 0:
@@ -306,10 +315,10 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
         return call(O.div_scalar, (total,), 2.0)
     step = 1.0 if dx is None and x is None else float(dx if dx is not None else x)
     if n == 0:
-        return call(mul_scalar, (sum(y, d),), 0.0)
+        return _times(sum(y, d), 0.0)
     ends = P.add(O.call(O.select, (y,), (d, 0)), O.call(O.select, (y,), (d, n - 1)))
-    inner = P.sub(sum(y, d), call(mul_scalar, (ends,), 0.5))
-    return call(mul_scalar, (inner,), step)
+    inner = P.sub(sum(y, d), _times(ends, 0.5))
+    return _times(inner, step)
 
 
 def trapz(y, x=None, *, dx=None, dim=-1):
