@@ -101,6 +101,16 @@ def _by_rows(x, dim, row_fn):
     return np.moveaxis(values, -1, dim), np.moveaxis(indices, -1, dim)
 
 
+# Rows longer than this are not replayed step by step (Python loops over every element):
+# their ties come in index order, which may name other indices than PyTorch's (the values
+# are the same).
+REPLAY_LIMIT = 1 << 15
+
+
+def _too_long(x, dim) -> bool:
+    return x.shape[dim] > REPLAY_LIMIT
+
+
 def _has_ties(x, dim) -> bool:
     moved = np.sort(np.moveaxis(x, dim, -1), axis=-1)
     if x.dtype.kind == "f":
@@ -113,7 +123,7 @@ def _has_ties(x, dim) -> bool:
 def _sort_pick(x, dim, descending, stable):
     """std::stable_sort for stable=True; std::sort otherwise, which keeps ties in index
     order only up to 16 elements (insertion sort), beyond that in introsort's order."""
-    if stable or x.shape[dim] <= 16 or not _has_ties(x, dim):
+    if stable or x.shape[dim] <= 16 or _too_long(x, dim) or not _has_ties(x, dim):
         order = stable_order(x, dim, descending)
         return _select(x, dim, order), order
     comp = stl_order.larger_first if descending else stl_order.smaller_first
@@ -150,7 +160,7 @@ def _topk_row(k, largest, sorted_):
 
 
 def _topk_pick(x, dim, k, largest, sorted_):
-    if sorted_ and not _has_ties(x, dim):
+    if _too_long(x, dim) or (sorted_ and not _has_ties(x, dim)):
         order = stable_order(x, dim, descending=largest)
         order = np.take(order, np.arange(k), axis=dim)
         return _select(x, dim, order), order
@@ -161,7 +171,7 @@ topk_op = _selecting_op("topk")(_topk_pick)
 
 
 def _kth_pick(x, dim, k):
-    if not _has_ties(x, dim):
+    if _too_long(x, dim) or not _has_ties(x, dim):
         order = np.take(stable_order(x, dim), [k - 1], axis=dim)
         return _select(x, dim, order), order
 
@@ -208,7 +218,21 @@ def _mode_row(pairs):
 
 
 def _mode_pick(x, dim):
+    if _too_long(x, dim):  # index order among ties (see REPLAY_LIMIT)
+        return _by_rows(x, dim, _stable_mode_row)
     return _by_rows(x, dim, _mode_row)
+
+
+def _stable_mode_row(pairs):
+    pairs.sort(key=lambda pair: (pair[0] != pair[0], pair[0] if pair[0] == pair[0] else 0))
+    best, best_count, count = None, 0, 0
+    for i, pair in enumerate(pairs):
+        count += 1
+        if i == len(pairs) - 1 or pair[0] != pairs[i + 1][0]:
+            if count > best_count:
+                best, best_count = pair, count
+            count = 0
+    return [best]
 
 
 mode_op = _selecting_op("mode")(_mode_pick)
