@@ -15,6 +15,7 @@ import numpy as np
 from gradcli.aten import ops as O
 from gradcli.aten.ops import Op, op, restore_dims, save_self
 from gradcli.autodiff.node import edge_to
+from gradcli.autodiff.saved import SavedResult
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import diagnostics, dtypes
 from gradcli.base.cascade_sum import torch_sum
@@ -81,19 +82,29 @@ def count_nonzero(input, dim=None):
 # ----- one node, two outputs -------------------------------------------------------------
 
 
-def _two_outputs(entry: Op, input: Tensor, first, second, params):
-    """(first, second) as outputs 0 and 1 of one recorded node of `entry`."""
+def _two_outputs(entry: Op, input: Tensor, first, second, params, saves=(True, True)):
+    """(first, second) as outputs 0 and 1 of one recorded node of `entry`. The node saves
+    the input and the outputs `saves` names (an in-place write to a saved output makes
+    backward fail, as in PyTorch)."""
     dtype = input.dtype
     if not (GradMode.enabled and input.requires_grad and dtype.category == dtypes.FLOATING):
         return Tensor(first, dtype), Tensor(second, dtype)
-    node = UnbindNode(entry, (edge_to(input),), (input, first, second),
-                      (input.version[0], None, None), params, ((input.shape, dtype),), (True,))
+    node = UnbindNode(entry, (edge_to(input),), (), None, params, ((input.shape, dtype),),
+                      (True,))
     node.expect(2)
     O.set_flags(multi_output=True)
     outputs = (Tensor(first, dtype, True, node), Tensor(second, dtype, True, node))
     for slot, output in enumerate(outputs):
         node.bind(slot, output)
+    node.saved = (input,) + tuple(SavedResult(array, output, slot) if keep else array
+                                  for slot, (array, output, keep) in enumerate(
+                                      zip((first, second), outputs, saves, strict=True)))
+    node.saved_versions = (input.version[0], None, None)
     return outputs
+
+
+def _array(value):
+    return value.array if value.__class__ is Tensor else value
 
 
 def _slots(grads):
@@ -121,7 +132,7 @@ def _moments_backward(take_root):
         total = None
         if first_grad is not None:
             if take_root:  # d std = d var / (2 std); 0 where std is 0
-                std = restore_dims(xp.constant(first), dims, keepdim, xp)
+                std = restore_dims(xp.constant(_array(first)), dims, keepdim, xp)
                 g = restore_dims(first_grad, dims, keepdim, xp)
                 total = xp.where(xp.numpy(std) == 0, 0.0, _var_grad(
                     g, self, dims, correction, True, xp) / (std * 2))
@@ -164,8 +175,9 @@ def _moments(input, dim, unbiased, keepdim, correction, name):
     entry = STD_MEAN if name == "std_mean" else VAR_MEAN
     if dims is None and keepdim:
         mean = np.reshape(mean, (1,) * x.ndim)
+    # std_mean saves its std (result0); var_mean neither result
     return _two_outputs(entry, input, np.asarray(first, x.dtype), np.asarray(mean, x.dtype),
-                        (dims, c, bool(keepdim)))
+                        (dims, c, bool(keepdim)), (name == "std_mean", False))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -187,7 +199,7 @@ def _aminmax_backward(ctx, grads, xp):
     for grad, value in zip(_slots(grads), (low, high), strict=True):
         if grad is None:
             continue
-        mask = xp.numpy(self) == _restore_array(value, dims, keepdim)
+        mask = xp.numpy(self) == _restore_array(_array(value), dims, keepdim)
         count = np.sum(mask, axis=dims, keepdims=True)
         part = xp.where(mask, restore_dims(grad, dims, keepdim, xp) / xp.constant(
             count.astype(xp.numpy(self).dtype)), 0.0)
