@@ -362,12 +362,13 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False,  # noq
         entry = unique2_op
     else:
         d = wrap_dim(dim, input.ndim)
-        if x.ndim and x.shape[d] == 0 and x.size == 0 and x.ndim == 1:
+        moved = np.moveaxis(x, d, 0)
+        if moved.shape[0] == 0:  # nothing along dim: an empty result of the same shape
             values, inverse, counts = x, np.zeros(0, np.int64), np.zeros(0, np.int64)
         else:
-            moved = np.moveaxis(x, d, 0)
-            rows, inverse, counts = np.unique(moved.reshape(moved.shape[0], -1), axis=0,
-                                              return_inverse=True, return_counts=True)
+            flat = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:], dtype=np.int64)))
+            rows, inverse, counts = np.unique(flat, axis=0, return_inverse=True,
+                                              return_counts=True)
             values = np.moveaxis(rows.reshape((-1,) + moved.shape[1:]), 0, d)
             inverse = inverse.reshape(-1)
         entry = unique_dim_op
