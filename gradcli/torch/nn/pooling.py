@@ -1,6 +1,6 @@
-"""F.max_pool1d/2d, F.avg_pool2d, F.adaptive_avg_pool2d with PyTorch's argument checks (in
-ATen's order), and the modules nn.MaxPool1d/2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d
-(torch/nn/modules/pooling.py).
+"""F.max_pool1d/2d, F.avg_pool1d/2d, F.adaptive_avg_pool1d/2d with PyTorch's argument checks
+(in ATen's order), and the modules nn.MaxPool1d/2d, nn.AvgPool1d/2d, nn.AdaptiveAvgPool1d/2d
+(torch/nn/modules/pooling.py). The 1-d ones are ATen's too: the 2-d op on a height-1 view.
 
 max_pool1d is ATen's: max_pool2d_with_indices on the input with a height-1 dim inserted,
 so the graph reads SqueezeBackward1 -> MaxPool2DWithIndicesBackward0 -> UnsqueezeBackward0.
@@ -183,6 +183,40 @@ def adaptive_avg_pool2d(input, output_size):
     return O.call(adaptive_avg_pool2d_op, (input,), size)
 
 
+def _check_1d(name, input):
+    if input.ndim not in (2, 3):
+        raise runtime_error(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor "
+                            f"for argument #1 'self' (while checking arguments for {name})")
+
+
+def _single(name, arg, value):
+    values = (value,) if isinstance(value, int) else tuple(value)
+    if len(values) != 1:
+        raise runtime_error(f"{name}() argument '{arg}' should contain one int (got "
+                            f"{len(values)})")
+    return values[0]
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """ATen's avg_pool1d: avg_pool2d on the input with a height-1 dim inserted."""
+    _check_1d("avg_pool1d", input)
+    k = _single("avg_pool1d", "kernel_size", kernel_size)
+    s = k if stride is None or stride == () or stride == [] else _single(
+        "avg_pool1d", "stride", stride)
+    p = _single("avg_pool1d", "padding", padding)
+    pooled = avg_pool2d(api.unsqueeze(input, -2), (1, k), (1, s), (0, p), ceil_mode,
+                        count_include_pad)
+    return api.squeeze(pooled, -2)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """ATen's adaptive_avg_pool1d: adaptive_avg_pool2d to (1, L) on a height-1 input."""
+    _check_1d("adaptive_avg_pool1d", input)
+    size = _single("adaptive_avg_pool1d", "output_size", output_size)
+    return api.squeeze(adaptive_avg_pool2d(api.unsqueeze(input, -2), (1, size)), -2)
+
+
 # ----- modules ------------------------------------------------------------------------------
 
 
@@ -246,6 +280,48 @@ class AvgPool2d(Module):
                           self.count_include_pad, self.divisor_override)
 
 
+class AvgPool1d(Module):
+    """Its arguments are stored as 1-tuples (torch.nn.modules.utils._single)."""
+
+    _program_attributes_ = frozenset({"kernel_size", "stride", "padding", "ceil_mode",
+                                      "count_include_pad"})
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        self.kernel_size = _one_tuple(kernel_size)
+        self.stride = _one_tuple(stride if stride is not None else kernel_size)
+        self.padding = _one_tuple(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}")
+
+    def forward(self, input):
+        return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad)
+
+
+def _one_tuple(value):
+    return (value,) if isinstance(value, int) else tuple(value)
+
+
+class AdaptiveAvgPool1d(Module):
+    _program_attributes_ = frozenset({"output_size"})
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={_text(self.output_size)}"
+
+    def forward(self, input):
+        return adaptive_avg_pool1d(input, self.output_size)
+
+
 class AdaptiveAvgPool2d(Module):
     _program_attributes_ = frozenset({"output_size"})
 
@@ -261,14 +337,18 @@ class AdaptiveAvgPool2d(Module):
 
 
 POOLING_FUNCTIONAL = {
+    "adaptive_avg_pool1d": adaptive_avg_pool1d,
     "adaptive_avg_pool2d": adaptive_avg_pool2d,
+    "avg_pool1d": avg_pool1d,
     "avg_pool2d": avg_pool2d,
     "max_pool1d": max_pool1d,
     "max_pool2d": max_pool2d,
 }
 
 POOLING_MODULES = {
+    "AdaptiveAvgPool1d": AdaptiveAvgPool1d,
     "AdaptiveAvgPool2d": AdaptiveAvgPool2d,
+    "AvgPool1d": AvgPool1d,
     "AvgPool2d": AvgPool2d,
     "MaxPool1d": MaxPool1d,
     "MaxPool2d": MaxPool2d,
