@@ -242,6 +242,12 @@ def _lr_scheduler_members() -> dict:
     return LR_SCHEDULER_MEMBERS
 
 
+def _data_members() -> dict:
+    from gradcli.torch.utils.data import DATA_MEMBERS
+
+    return DATA_MEMBERS
+
+
 FUNCTIONAL = Namespace("torch.nn.functional", _functional_members)
 _AUTOGRAD_EXTRA, _TORCH_EXTRA = autograd_namespaces(Namespace)
 AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward,
@@ -250,6 +256,8 @@ NN_INIT = Namespace("torch.nn.init", _nn_init_members)
 NN = Namespace("torch.nn", _nn_members)
 LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", _lr_scheduler_members)
 OPTIM = Namespace("torch.optim", _optim_members)
+DATA = Namespace("torch.utils.data", _data_members)
+UTILS = Namespace("torch.utils", {"data": DATA})
 RANDOM = Namespace("torch.random", {
     "manual_seed": api.random_function("manual_seed"),
     "initial_seed": api.random_function("initial_seed"),
@@ -266,6 +274,7 @@ TORCH = Namespace(
         "optim": OPTIM,
         "autograd": AUTOGRAD,
         "random": RANDOM,
+        "utils": UTILS,
         "pi": math.pi,
         "e": math.e,
         "inf": math.inf,
@@ -285,6 +294,8 @@ MODULES = {
     "torch.optim.lr_scheduler": LR_SCHEDULER,
     "torch.autograd": AUTOGRAD,
     "torch.random": RANDOM,
+    "torch.utils": UTILS,
+    "torch.utils.data": DATA,
     **{ns.name: ns for ns in (*_AUTOGRAD_EXTRA.values(), *_TORCH_EXTRA.values())
        if isinstance(ns, Namespace)},
     "numpy": NUMPY,
