@@ -71,8 +71,6 @@ class TensorDataset(Dataset):
             if not isinstance(tensor, Tensor):
                 raise ProgramError("AttributeError",
                                    f"'{api.type_name(tensor)}' object has no attribute 'size'")
-        if not tensors:
-            raise ProgramError("IndexError", "tuple index out of range")
         if any(_first_size(tensors[0]) != _first_size(t) for t in tensors):
             raise ProgramError("AssertionError", "Size mismatch between tensors")
         self.tensors = tensors
@@ -309,13 +307,12 @@ def default_collate(batch):
 
 def default_convert(data):
     """What a loader without batching (batch_size=None) does to each sample: nothing to
-    tensors, numbers and strings; containers are rebuilt with their items converted."""
+    tensors, numbers and strings; dicts and lists are rebuilt with their items converted,
+    and a tuple becomes a list."""
     if isinstance(data, dict):
         return {key: default_convert(value) for key, value in data.items()}
-    if isinstance(data, tuple):
-        return tuple(default_convert(d) for d in data)
-    if isinstance(data, list):
-        return [default_convert(d) for d in data]
+    if isinstance(data, (tuple, list)):
+        return [default_convert(d) for d in data]  # a tuple too: PyTorch's compatibility
     return data
 
 
