@@ -267,7 +267,9 @@ class BatchSampler(Sampler):
     def __iter__(self):
         sampler_iter = iter(self.sampler)
         if self.drop_last:
-            yield from ([*batch] for batch in zip(*[sampler_iter] * self.batch_size))
+            # one iterator zipped with itself: full batches only, the rest dropped
+            chunks = zip(*[sampler_iter] * self.batch_size, strict=False)
+            yield from ([*batch] for batch in chunks)
         else:
             batch = [*itertools.islice(sampler_iter, self.batch_size)]
             while batch:
@@ -301,7 +303,7 @@ def default_collate(batch):
         size = len(elem)
         if not all(len(item) == size for item in batch):
             raise runtime_error("each element in list of batch should be of equal size")
-        return [default_collate(list(samples)) for samples in zip(*batch)]
+        return [default_collate(list(samples)) for samples in zip(*batch, strict=True)]
     raise type_error(COLLATE_ERROR.format(_class_text(type(elem))))
 
 
