@@ -18,6 +18,8 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
+
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.diagnostics import warn
@@ -248,6 +250,39 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
+class WeightedRandomSampler(Sampler):
+    """`num_samples` indices drawn by torch.multinomial(weights as float64, ...)."""
+
+    _program_attributes_ = frozenset({"weights", "num_samples", "replacement", "generator"})
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise value_error("num_samples should be a positive integer value, but got "
+                              f"num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise value_error("replacement should be a boolean value, but got "
+                              f"replacement={replacement}")
+        if isinstance(weights, Tensor):
+            weights = Tensor(np.asarray(weights.array, np.float64), dtypes.float64)
+        else:
+            weights = api.tensor(weights, dtype=dtypes.float64)
+        if weights.ndim != 1:
+            raise value_error("weights should be a 1d sequence but given weights have shape "
+                              f"{tuple(weights.shape)}")
+        self.weights = weights
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self):
+        drawn = R.multinomial(self.weights, self.num_samples, self.replacement,
+                              generator=self.generator)
+        yield from drawn.array.tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
 class BatchSampler(Sampler):
     """Lists of `batch_size` indices from `sampler`; the last one shorter unless dropped."""
 
@@ -417,7 +452,8 @@ class _LoaderIterator:
 
 for _cls in (Dataset, TensorDataset, ConcatDataset, Subset):
     _cls.__module__ = "torch.utils.data.dataset"
-for _cls in (Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler, BatchSampler):
+for _cls in (Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
+             WeightedRandomSampler, BatchSampler):
     _cls.__module__ = "torch.utils.data.sampler"
 DataLoader.__module__ = "torch.utils.data.dataloader"
 _LoaderIterator.__module__ = "torch.utils.data.dataloader"
@@ -434,6 +470,7 @@ DATA_MEMBERS = {
     "Subset": Subset,
     "SubsetRandomSampler": SubsetRandomSampler,
     "TensorDataset": TensorDataset,
+    "WeightedRandomSampler": WeightedRandomSampler,
     "default_collate": default_collate,
     "default_convert": default_convert,
     "random_split": random_split,
