@@ -81,6 +81,9 @@ class LRScheduler:
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         watch_optimizer_step(optimizer)
+        self._initial_step()
+
+    def _initial_step(self) -> None:
         self._step_count = 0
         self._is_initial = True
         try:
@@ -100,6 +103,9 @@ class LRScheduler:
         self._step_count += 1
         if epoch is not None:
             warn(EPOCH_DEPRECATION_WARNING)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None) -> None:
         self._get_lr_called_within_step = True
         try:
             if epoch is None:

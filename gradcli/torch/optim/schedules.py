@@ -452,5 +452,160 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from base_lr to eta_min over T_i epochs, then a restart, each
+    period T_mult times the last (SGDR)."""
+
+    _program_attributes_ = frozenset({"T_0", "T_i", "T_mult", "eta_min", "T_cur"})
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise value_error(f"Expected positive integer T_0, but got {T_0}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise value_error(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise value_error(f"Expected float or int eta_min, but got {eta_min} of type "
+                              f"<class '{type(eta_min).__name__}'>")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        warn_get_lr_outside_step(self)
+        return [self.eta_min + (base_lr - self.eta_min)
+                * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch=None) -> None:
+        # PyTorch's own step: no step-order warning, no _step_count
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        elif epoch < 0:
+            raise value_error(f"Expected non-negative epoch, but got {epoch}")
+        elif epoch >= self.T_0:
+            if self.T_mult == 1:
+                self.T_cur = epoch % self.T_0
+            else:
+                n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+                self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                self.T_i = self.T_0 * self.T_mult ** n
+        else:
+            self.T_i = self.T_0
+            self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        self._get_lr_called_within_step = True
+        try:
+            values = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
+            group["lr"] = lr
+        self._last_lr = group_lrs(self.optimizer)
+
+
+def _check_schedulers(owner: str, optimizer, schedulers, what: str) -> None:
+    if len(schedulers) < 1:
+        raise value_error(f"{owner} expects at least one scheduler{what}, but got no "
+                          "scheduler.")
+    for idx, scheduler in enumerate(schedulers):
+        if not isinstance(scheduler, LRScheduler):
+            raise type_error(f"{owner} at index {idx} should have `optimizer` as its "
+                             "attribute.")
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise value_error(
+                f"{owner} does not support `ReduceLROnPlateau` scheduler as it requires "
+                "additional kwargs to be specified when calling `step`, but got one at index "
+                f"{idx} in the given schedulers sequence.")
+        if optimizer is not scheduler.optimizer:
+            raise value_error(
+                f"{owner} expects all schedulers to belong to the same optimizer, but got "
+                f"scheduler {type(scheduler).__name__} at index {idx} has "
+                f"{scheduler.optimizer!r}, which is different from "
+                f"{type(optimizer).__name__}.")
+
+
+class SequentialLR(LRScheduler):
+    """One scheduler after another: the i-th takes over at milestones[i - 1], starting
+    from its closed form at epoch 0."""
+
+    _program_attributes_ = frozenset({"_schedulers", "_milestones"})
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        _check_schedulers("SequentialLR", optimizer, schedulers, "")
+        if len(milestones) != len(schedulers) - 1:
+            raise value_error(
+                "Sequential Schedulers expects number of schedulers provided to be one more "
+                "than the number of milestone points, but got number of schedulers "
+                f"{len(schedulers)} and the number of milestones to be equal to "
+                f"{len(milestones)}")
+        self._schedulers = schedulers
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        self._undo(self)
+        idx = bisect_right(self._milestones, 0)
+        self._schedulers[idx]._initial_step()
+        self._last_lr = schedulers[idx].get_last_lr()
+
+    def _undo(self, scheduler) -> None:
+        """PyTorch's recursive_undo: each inner scheduler's epoch back by one, as made."""
+        inner = getattr(scheduler, "_schedulers", None)
+        if inner is not None:
+            for s in inner:
+                self._undo(s)
+        elif hasattr(scheduler, "last_epoch"):
+            scheduler.last_epoch -= 1
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+
+class ChainedScheduler(LRScheduler):
+    """Every scheduler steps, in order, on the same lrs."""
+
+    _program_attributes_ = frozenset({"_schedulers"})
+
+    def __init__(self, schedulers, optimizer=None):
+        if len(schedulers) < 1:
+            raise value_error("ChainedScheduler expects at least one scheduler to be chained, "
+                              "but got no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        _check_schedulers("ChainedScheduler", optimizer, schedulers, " to be chained")
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = group_lrs(self._schedulers[-1].optimizer)
+
+    def step(self) -> None:
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = group_lrs(self._schedulers[-1].optimizer)
+
+    state_dict = SequentialLR.state_dict
+
+
 SCHEDULES = (LambdaLR, MultiplicativeLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR,
-             PolynomialLR, CosineAnnealingLR, ReduceLROnPlateau, OneCycleLR)
+             PolynomialLR, CosineAnnealingLR, ReduceLROnPlateau, OneCycleLR,
+             CosineAnnealingWarmRestarts, SequentialLR, ChainedScheduler)
