@@ -2,7 +2,8 @@
 the single-process DataLoader and its default collate (torch/utils/data/).
 
 Nothing here reads a file: a dataset is tensors (TensorDataset), a program's own
-subclass of Dataset (its `__getitem__`/`__len__`), or a program's list.
+subclass of Dataset (its `__getitem__`/`__len__`) or of IterableDataset (its `__iter__`),
+or a program's list.
 
 Random order is PyTorch's, draw for draw from the same generator:
 - each `iter(loader)` first draws the iterator's `_base_seed` (`torch.empty((),
@@ -61,6 +62,40 @@ class Dataset:
 
     def __add__(self, other):
         return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: a program subclasses it with `__iter__` (and maybe `__len__`)."""
+
+    _program_attributes_ = frozenset()
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after the other (`it1 + it2`)."""
+
+    _program_attributes_ = frozenset({"datasets"})
+
+    def __init__(self, datasets) -> None:
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise ProgramError("AssertionError", "ChainDataset only supports "
+                                   "IterableDataset")
+            yield from d
+
+    def __len__(self) -> int:
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise ProgramError("AssertionError", "ChainDataset only supports "
+                                   "IterableDataset")
+            total += len(d)
+        return total
 
 
 class TensorDataset(Dataset):
@@ -174,6 +209,14 @@ class Sampler:
 
     def __init__(self, data_source=None) -> None:
         pass
+
+
+class _InfiniteConstantSampler(Sampler):
+    """The index sampler of an iterable dataset: None, forever (the dataset decides)."""
+
+    def __iter__(self):
+        while True:
+            yield None
 
 
 class SequentialSampler(Sampler):
@@ -388,6 +431,18 @@ class DataLoader:
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.timeout = timeout
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            if shuffle not in {False, None}:
+                raise value_error("DataLoader with IterableDataset: expected unspecified "
+                                  f"shuffle option, but got shuffle={shuffle}")
+            if sampler is not None:
+                raise value_error("DataLoader with IterableDataset: expected unspecified "
+                                  f"sampler option, but got sampler={sampler!r}")
+            if batch_sampler is not None:
+                raise value_error("DataLoader with IterableDataset: expected unspecified "
+                                  f"batch_sampler option, but got batch_sampler="
+                                  f"{batch_sampler!r}")
         shuffle = bool(shuffle)
         if sampler is not None and shuffle:
             raise value_error("sampler option is mutually exclusive with shuffle")
@@ -401,8 +456,12 @@ class DataLoader:
             raise value_error("batch_size=None option disables auto-batching and is "
                               "mutually exclusive with drop_last")
         if sampler is None:
-            sampler = (RandomSampler(dataset, generator=generator) if shuffle
-                       else SequentialSampler(dataset))
+            if self._iterable:
+                sampler = _InfiniteConstantSampler()
+            elif shuffle:
+                sampler = RandomSampler(dataset, generator=generator)
+            else:
+                sampler = SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.batch_size = batch_size
@@ -421,6 +480,12 @@ class DataLoader:
         return _LoaderIterator(self)
 
     def __len__(self) -> int:
+        if self._iterable:
+            length = len(self.dataset)
+            if self.batch_size is not None:
+                length = (length // self.batch_size if self.drop_last
+                          else math.ceil(length / self.batch_size))
+            return length
         return len(self._index_sampler())
 
 
@@ -433,6 +498,9 @@ class _LoaderIterator:
         self._loader = loader
         self._sampler_iter = iter(loader._index_sampler())
         self._base_seed = _seed_draw(loader.generator)
+        # an iterable dataset's iterator is made after the seed is drawn (the fetcher's)
+        self._dataset_iter = iter(loader.dataset) if loader._iterable else None
+        self._ended = False
 
     def __iter__(self):
         return self
@@ -440,17 +508,37 @@ class _LoaderIterator:
     def __next__(self):
         loader = self._loader
         index = next(self._sampler_iter)
+        if self._dataset_iter is not None:
+            return loader.collate_fn(self._fetch_stream(index))
         if loader.batch_sampler is not None:
             data = [loader.dataset[i] for i in index]
         else:
             data = loader.dataset[index]
         return loader.collate_fn(data)
 
+    def _fetch_stream(self, batch):
+        """_IterableDatasetFetcher.fetch: up to a batch of samples; a short last batch
+        unless drop_last; StopIteration once the stream has ended."""
+        if self._ended:
+            raise StopIteration
+        if self._loader.batch_sampler is None:
+            return next(self._dataset_iter)
+        data = []
+        for _ in batch:
+            try:
+                data.append(next(self._dataset_iter))
+            except StopIteration:
+                self._ended = True
+                break
+        if len(data) == 0 or (self._loader.drop_last and len(data) < len(batch)):
+            raise StopIteration
+        return data
+
     def __len__(self) -> int:
-        return len(self._loader._index_sampler())
+        return len(self._loader)
 
 
-for _cls in (Dataset, TensorDataset, ConcatDataset, Subset):
+for _cls in (Dataset, IterableDataset, ChainDataset, TensorDataset, ConcatDataset, Subset):
     _cls.__module__ = "torch.utils.data.dataset"
 for _cls in (Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
              WeightedRandomSampler, BatchSampler):
@@ -461,9 +549,11 @@ _LoaderIterator.__name__ = _LoaderIterator.__qualname__ = "_SingleProcessDataLoa
 
 DATA_MEMBERS = {
     "BatchSampler": BatchSampler,
+    "ChainDataset": ChainDataset,
     "ConcatDataset": ConcatDataset,
     "DataLoader": DataLoader,
     "Dataset": Dataset,
+    "IterableDataset": IterableDataset,
     "RandomSampler": RandomSampler,
     "Sampler": Sampler,
     "SequentialSampler": SequentialSampler,
