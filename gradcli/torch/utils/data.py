@@ -496,6 +496,10 @@ class _LoaderIterator:
 
     def __init__(self, loader: DataLoader) -> None:
         self._loader = loader
+        if loader.pin_memory:
+            # warned from inside torch's dataloader.py: once per process
+            warn("'pin_memory' argument is set as true but no accelerator is found, then "
+                 "device pinned memory won't be used.", once_per_process=True)
         self._sampler_iter = iter(loader._index_sampler())
         self._base_seed = _seed_draw(loader.generator)
         # an iterable dataset's iterator is made after the seed is drawn (the fetcher's)
