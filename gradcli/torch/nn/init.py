@@ -89,6 +89,7 @@ INIT_MEMBERS = {
     "eye_": init_extra.eye_,
     "kaiming_normal_": pytorch_generator.kaiming_normal_,
     "orthogonal_": init_extra.orthogonal_,
+    "sparse_": init_extra.sparse_,
     "trunc_normal_": init_extra.trunc_normal_,
     "xavier_normal_": pytorch_generator.xavier_normal_,
 }

@@ -1,5 +1,5 @@
 """torch.nn.init's other initialisers (PyTorch 2.13's torch/nn/init.py): trunc_normal_,
-orthogonal_, eye_, dirac_. Each writes in place under no_grad, bumps the version and
+orthogonal_, sparse_, eye_, dirac_. Each writes in place under no_grad, bumps the version and
 returns the tensor; random ones draw what PyTorch draws from the same generator."""
 
 from __future__ import annotations
@@ -90,6 +90,22 @@ def orthogonal_(tensor: Tensor, gain=1, generator=None):
     if rows < cols:
         q = q.T
     values = q.reshape(tensor.shape) * dtype.numpy.type(gain)
+    with no_grad():
+        return write_(tensor, values)
+
+
+def sparse_(tensor: Tensor, sparsity, std=0.01, generator=None):
+    """normal_(0, std), then in each column the rows of the first ceil(sparsity * rows)
+    entries of a fresh torch.randperm(rows) set to 0 (drawn from the global generator:
+    PyTorch passes `generator` to normal_ only)."""
+    if tensor.ndim != 2:
+        raise value_error("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    values = R.normal_values(tensor.shape, tensor.dtype, 0.0, std, generator)
+    for col_idx in range(cols):
+        zero_rows = R.randperm(rows).array[:num_zeros]
+        values[zero_rows, col_idx] = 0
     with no_grad():
         return write_(tensor, values)
 
