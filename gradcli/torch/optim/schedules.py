@@ -347,6 +347,9 @@ def _per_group(name: str, optimizer, value) -> list:
     return [value] * len(optimizer.param_groups)
 
 
+_PHASE_KEYS = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+
+
 class OneCycleLR(LRScheduler):
     """Up from max_lr / div_factor to max_lr over pct_start of the steps, then down to
     initial_lr / final_div_factor (cosine or linear); momentum (or beta1) the other way."""
@@ -377,7 +380,7 @@ class OneCycleLR(LRScheduler):
                               "steps_per_epoch)")
         warm_end = float(pct_start * self.total_steps) - 1
         if three_phase:
-            self._schedule_phases = [
+            phases = [
                 (warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
                  "base_momentum", "max_momentum"),
@@ -385,10 +388,13 @@ class OneCycleLR(LRScheduler):
                  "max_momentum"),
             ]
         else:
-            self._schedule_phases = [
+            phases = [
                 (warm_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                 (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"),
             ]
+        # PyTorch's _SchedulePhase dicts (state_dict() shows them)
+        self._schedule_phases = [dict(zip(_PHASE_KEYS, phase, strict=True))
+                                 for phase in phases]
         if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
             raise value_error(f"Expected float between 0 and 1 pct_start, but got "
                               f"{pct_start}")
@@ -439,14 +445,15 @@ class OneCycleLR(LRScheduler):
         last = len(self._schedule_phases) - 1
         for group in self.optimizer.param_groups:
             start_step = 0.0
-            for i, (end_step, start_lr, end_lr, start_m, end_m) in enumerate(
-                    self._schedule_phases):
+            for i, phase in enumerate(self._schedule_phases):
+                end_step = phase["end_step"]
                 if step_num <= end_step or i == last:
                     pct = (step_num - start_step) / (end_step - start_step)
-                    lrs.append(self._anneal(group[start_lr], group[end_lr], pct))
+                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]],
+                                            pct))
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[start_m], group[end_m],
-                                                               pct))
+                        self._set_momentum(group, self._anneal(
+                            group[phase["start_momentum"]], group[phase["end_momentum"]], pct))
                     break
                 start_step = end_step
         return lrs
