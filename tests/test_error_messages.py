@@ -123,6 +123,10 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
         "(g,) = torch.autograd.grad(F.binary_cross_entropy_with_logits(x * x, torch.ones(2)), x,"
         " create_graph=True)\n"
         "g.sum().backward()",
+    ("gradcli/torch/utils/data.py", "gradcli loads data in the main process only: "
+     "num_workers={…} starts worker processes; use num_workers=0"):
+        "import torch\nfrom torch.utils.data import DataLoader\n"
+        "DataLoader(list(range(4)), num_workers=2)",
     ("gradcli/torch/nn/loss.py", "gradcli does not implement label_smoothing yet"):
         "import torch\nfrom torch import nn\n"
         "nn.CrossEntropyLoss(label_smoothing=0.1)(torch.ones(2, 3), torch.tensor([0, 1]))",

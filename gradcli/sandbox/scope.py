@@ -254,6 +254,12 @@ def _lr_scheduler_members() -> dict:
     return LR_SCHEDULER_MEMBERS
 
 
+def _data_members() -> dict:
+    from gradcli.torch.utils.data import DATA_MEMBERS
+
+    return DATA_MEMBERS
+
+
 FUNCTIONAL = Namespace("torch.nn.functional", _functional_members)
 _AUTOGRAD_EXTRA, _TORCH_EXTRA = autograd_namespaces(Namespace)
 AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.autograd_backward,
@@ -263,6 +269,8 @@ NN = Namespace("torch.nn", _nn_members)
 NN_UTILS = Namespace("torch.nn.utils", _nn_utils_members)
 LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", _lr_scheduler_members)
 OPTIM = Namespace("torch.optim", _optim_members)
+DATA = Namespace("torch.utils.data", _data_members)
+UTILS = Namespace("torch.utils", {"data": DATA})
 RANDOM = Namespace("torch.random", {
     "manual_seed": api.random_function("manual_seed"),
     "initial_seed": api.random_function("initial_seed"),
@@ -279,6 +287,7 @@ TORCH = Namespace(
         "optim": OPTIM,
         "autograd": AUTOGRAD,
         "random": RANDOM,
+        "utils": UTILS,
         "pi": math.pi,
         "e": math.e,
         "inf": math.inf,
@@ -299,6 +308,8 @@ MODULES = {
     "torch.optim.lr_scheduler": LR_SCHEDULER,
     "torch.autograd": AUTOGRAD,
     "torch.random": RANDOM,
+    "torch.utils": UTILS,
+    "torch.utils.data": DATA,
     **{ns.name: ns for ns in (*_AUTOGRAD_EXTRA.values(), *_TORCH_EXTRA.values())
        if isinstance(ns, Namespace)},
     "numpy": NUMPY,

@@ -11,19 +11,20 @@ import numpy as np
 
 from gradcli.base.diagnostics import warn
 from gradcli.torch import functions as api
+from gradcli.torch.nn import init_extra
 from gradcli.torch.nn import random_init as pytorch_generator
 from gradcli.torch.nn.random_init import calculate_gain
 from gradcli.torch.nograd_writes import write_
 
 
-def _uniform_(tensor, low: float, high: float):
+def _uniform_(tensor, low: float, high: float, generator=None):
     """tensor.uniform_(low, high): PyTorch's draws, number for number (gradcli.random)."""
-    return pytorch_generator.uniform_(tensor, low, high)
+    return pytorch_generator.uniform_(tensor, low, high, generator)
 
 
-def _normal_(tensor, mean: float, std: float):
+def _normal_(tensor, mean: float, std: float, generator=None):
     """tensor.normal_(mean, std), as _uniform_."""
-    return pytorch_generator.normal_(tensor, mean, std)
+    return pytorch_generator.normal_(tensor, mean, std, generator)
 
 
 def _bernoulli_(tensor, p: float):
@@ -37,11 +38,11 @@ _calculate_correct_fan = pytorch_generator._fan
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _uniform_(tensor, a, b)
+    return _uniform_(tensor, a, b, generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _normal_(tensor, mean, std)
+    return _normal_(tensor, mean, std, generator)
 
 
 def constant_(tensor, val):
@@ -61,7 +62,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
-    return _uniform_(tensor, -a, a)
+    return _uniform_(tensor, -a, a, generator)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -72,7 +73,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     gain = calculate_gain(nonlinearity, a)
     std = gain / math.sqrt(fan)
     bound = math.sqrt(3.0) * std
-    return _uniform_(tensor, -bound, bound)
+    return _uniform_(tensor, -bound, bound, generator)
 
 
 INIT_MEMBERS = {
@@ -84,4 +85,11 @@ INIT_MEMBERS = {
     "ones_": ones_,
     "xavier_uniform_": xavier_uniform_,
     "kaiming_uniform_": kaiming_uniform_,
+    "dirac_": init_extra.dirac_,
+    "eye_": init_extra.eye_,
+    "kaiming_normal_": pytorch_generator.kaiming_normal_,
+    "orthogonal_": init_extra.orthogonal_,
+    "sparse_": init_extra.sparse_,
+    "trunc_normal_": init_extra.trunc_normal_,
+    "xavier_normal_": pytorch_generator.xavier_normal_,
 }

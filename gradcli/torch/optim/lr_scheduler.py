@@ -1,4 +1,9 @@
-"""torch.optim.lr_scheduler.StepLR (and its LRScheduler base) of PyTorch 2.13."""
+"""torch.optim.lr_scheduler's LRScheduler base and StepLR (PyTorch 2.13); the other
+schedules are in gradcli.torch.optim.schedules.
+
+Each step() computes the new lrs from the current ones ("chainable" form, get_lr) or, given
+an epoch, from base_lrs (the closed form); the first step runs inside __init__ with
+`_is_initial` set."""
 
 from __future__ import annotations
 
@@ -25,9 +30,36 @@ def _class_name(obj) -> str:
     return type(obj).__name__
 
 
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
+    "where possible. Please use `scheduler.step()` to step the scheduler. During the "
+    "deprecation, if epoch is different from None, the closed form is used instead of the "
+    "new chainable form, where available. Please open an issue if you are unable to "
+    "replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose."
+)
+
+
+def watch_optimizer_step(optimizer) -> None:
+    """PyTorch wraps optimizer.step once, at the first scheduler made for the optimizer:
+    from then on a step sets `_opt_called`; steps before that do not count."""
+    if not getattr(optimizer, "_gx_step_watched", False):
+        optimizer._gx_step_watched = True
+        optimizer._opt_called = False
+
+
+def warn_get_lr_outside_step(scheduler) -> None:
+    if not scheduler._get_lr_called_within_step:
+        warn(GET_LR_OUTSIDE_STEP)
+
+
+def group_lrs(optimizer) -> list:
+    return [group["lr"] for group in optimizer.param_groups]
+
+
 class LRScheduler:
     _program_attributes_ = frozenset({"optimizer", "last_epoch", "base_lrs", "step",
-                                      "get_last_lr", "get_lr", "state_dict"})
+                                      "get_last_lr", "get_lr", "state_dict",
+                                      "load_state_dict"})
 
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
@@ -48,33 +80,52 @@ class LRScheduler:
                         "last_epoch >= 0 for a fresh training run (not recommended)\"")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self._in_step = False
+        watch_optimizer_step(optimizer)
+        self._initial_step()
+
+    def _initial_step(self) -> None:
         self._step_count = 0
-        self.step()
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_last_lr(self):
         return self._last_lr
+
+    def get_lr(self):
+        raise ProgramError("NotImplementedError", "")
 
     def step(self, epoch=None) -> None:
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warn(STEP_BEFORE_OPTIMIZER)
         self._step_count += 1
-        self._in_step = True
+        if epoch is not None:
+            warn(EPOCH_DEPRECATION_WARNING)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None) -> None:
+        self._get_lr_called_within_step = True
         try:
             if epoch is None:
                 self.last_epoch += 1
                 values = self.get_lr()
             else:
                 self.last_epoch = epoch
-                values = self._closed_form_lr()
+                closed_form = getattr(self, "_closed_form_lr", None)
+                values = closed_form() if closed_form is not None else self.get_lr()
         finally:
-            self._in_step = False
+            self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = group_lrs(self.optimizer)
 
     def state_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict) -> None:
+        self.__dict__.update(state_dict)
 
 
 class StepLR(LRScheduler):
@@ -88,10 +139,9 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        if not self._in_step:
-            warn(GET_LR_OUTSIDE_STEP)
+        warn_get_lr_outside_step(self)
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return group_lrs(self.optimizer)
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _closed_form_lr(self):

@@ -1,0 +1,1 @@
+"""torch.utils: only torch.utils.data (gradcli.torch.utils.data)."""
