@@ -957,6 +957,11 @@ CASES.update({
         C("shared", [((2, 3), D), ((1,), P)], AM.prelu),
         C("channels", [((2, 3, 2), D), ((3,), P)], AM.prelu),
     ],
+    "_prelu_kernel_backward": [
+        C("input", [((2, 3), D), ((2, 3), D), ((3,), P)], direct("_prelu_kernel_backward")),
+        C("weight", [((2, 3), D), ((2, 3), D)],
+          lambda g, x: O.call(AM.prelu_backward_weight_op, (g, x))),
+    ],
     "glu": [C("last", [((2, 4), D)], AM.glu), C("first", [((4, 3), D)], lambda a: AM.glu(a, 0))],
     "glu_backward": [C("mat", [((2, 2), D), ((2, 4), D)], direct("glu_backward", 1))],
     "smooth_l1_loss": [

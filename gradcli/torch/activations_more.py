@@ -18,7 +18,7 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import Op, op, save_inputs, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
-from gradcli.base.errors import ProgramError, runtime_error, type_error
+from gradcli.base.errors import runtime_error, type_error
 from gradcli.torch import activations as A
 from gradcli.torch import functions as api
 from gradcli.torch.nn_functions import _implicit_dim
@@ -276,16 +276,51 @@ def prelu_kernel_op(xs, p):
     return np.where(x > 0, x, w * x).astype(np.result_type(x, w), copy=False)
 
 
+# _prelu_kernel_backward(grad, self, weight) -> (grad_self, grad_weight) is one node with two
+# outputs in PyTorch; here it is two ops under its name, PreluKernelBackwardBackward0. The
+# weight's part is self-shaped: the engine sums it to the weight's shape, as autograd does
+# (SumBackward1 under create_graph=True).
+@op("_prelu_kernel_backward", save=save_inputs)
+def prelu_backward_input_op(xs, p):
+    grad, x, w = xs
+    return np.where(x > 0, grad, w * grad).astype(np.result_type(grad, w), copy=False)
+
+
+def _prelu_backward_weight_forward(xs, p):
+    grad, x = xs
+    return np.where(x > 0, 0, x * grad).astype(np.result_type(grad, x), copy=False)
+
+
+prelu_backward_weight_op = Op("_prelu_kernel_backward", _prelu_backward_weight_forward,
+                              save_inputs, False)
+
+
 @prelu_kernel_op.derivative
 def _(ctx, grad, xp):
     x, w = ctx.saved
-    if xp is not NumpyVocabulary:
-        raise ProgramError("NotImplementedError",
-                           "gradcli cannot differentiate prelu's backward (create_graph=True)")
-    positive = x > 0
-    return (np.where(positive, grad, w * grad) if ctx.needs[0] else None,
-            np.where(positive, 0, x * grad).astype(grad.dtype, copy=False)
-            if ctx.needs[1] else None)
+    if xp is NumpyVocabulary:
+        return (prelu_backward_input_op.forward((grad, x, w), None) if ctx.needs[0] else None,
+                _prelu_backward_weight_forward((grad, x), None) if ctx.needs[1] else None)
+    return (O.call(prelu_backward_input_op, (grad, x, w)) if ctx.needs[0] else None,
+            O.call(prelu_backward_weight_op, (grad, x)) if ctx.needs[1] else None)
+
+
+def _negative_part(xp, x, value):
+    """where(self >= 0, 0, value): derivatives.yaml's masks for _prelu_kernel_backward."""
+    return xp.where(xp.numpy(x) >= 0, xp.zeros_like(value), value)
+
+
+@prelu_backward_input_op.derivative
+def _(ctx, gg, xp):
+    grad, x, w = ctx.saved
+    d_grad = xp.where(xp.numpy(x) >= 0, gg, gg * w)
+    return d_grad, xp.zeros_like(x), _negative_part(xp, x, grad * gg)
+
+
+@prelu_backward_weight_op.derivative
+def _(ctx, gg, xp):
+    grad, x = ctx.saved
+    return _negative_part(xp, x, gg * x), _negative_part(xp, x, grad * gg)
 
 
 # ----- glu: a * sigmoid(b), the halves of dim -------------------------------------------
@@ -455,8 +490,9 @@ def prelu(input, weight):
             raise runtime_error(
                 "Mismatch of parameter numbers and input channel size. Found parameter "
                 f"numbers = {api.numel(weight)} and channel size = {channels}.")
-        # aten::prelu views the weight as [C, 1, ...] to broadcast over dim 1
-        weight = api.reshape(weight, (channels,) + (1,) * (input.ndim - 2))
+        # aten::prelu views the weight as [C, 1, ...] to broadcast over dim 1 (a
+        # ViewBackward0 even when the shape stays [C])
+        weight = api.view(weight, (channels,) + (1,) * (input.ndim - 2))
     return O.call(prelu_kernel_op, (input, weight))
 
 
