@@ -21,6 +21,7 @@ from gradcli.autodiff.vocabulary import NumpyVocabulary
 from gradcli.base.errors import runtime_error, type_error
 from gradcli.torch import activations as A
 from gradcli.torch import functions as api
+from gradcli.torch._common import _dtype_name, wrap_dim
 from gradcli.torch.nn_functions import _implicit_dim
 
 # torch.nn.functional.selu's constants (ATen's SELU_ALPHA, SELU_SCALE)
@@ -386,12 +387,24 @@ def _in_dtype(input, value):
     return float(value)
 
 
+_KERNELS = {}  # op -> the name of ATen's CPU kernel, which names it for a wrong dtype
+
+
 def _apply(name, entry, input, params, inplace=False, inplace_entry=None):
     _tensor_input(name, input)
+    if entry in _KERNELS:
+        A.check_floating(_KERNELS[entry], input)
     if inplace:
         entry = inplace_entry or entry
         return api.inplace(input, lambda s: O.call(entry, (s,), params))
     return O.call(entry, (input,), params)
+
+
+_KERNELS.update({
+    elu_op: "elu_cpu", celu_op: "elu_cpu", hardsigmoid_op: "hardsigmoid_cpu",
+    hardswish_op: "hardswish_cpu", log_sigmoid_op: "log_sigmoid_cpu", mish_op: "mish_cpu",
+    softshrink_op: "softshrink_check", hardshrink_op: "hardshrink_cpu",
+})
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -412,11 +425,16 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise value_error_("min_val cannot be greater than max_val")
     _tensor_input("hardtanh", input)
+    if input.dtype.name == "bool":
+        raise runtime_error("Bool inputs not supported for hardtanh")
     bounds = (_in_dtype(input, min_val), _in_dtype(input, max_val))
     return _apply("hardtanh", hardtanh_op, input, bounds, inplace)
 
 
 def relu6(input, inplace=False):
+    _tensor_input("relu6", input)
+    if input.dtype.name == "bool":
+        raise runtime_error("Bool inputs not supported for hardtanh")
     return _apply("relu6", hardtanh_op, input, (0.0, 6.0), inplace)
 
 
@@ -438,6 +456,7 @@ def mish(input, inplace=False):
 
 def softshrink(input, lambd=0.5):
     _tensor_input("softshrink", input)
+    A.check_floating("softshrink_check", input)
     if lambd < 0:
         # ATen's check, with C++'s stream formatting of floats (6 significant digits)
         kind, top = ("Double", "1.79769e+308") if input.dtype.name == "float64" else \
@@ -454,6 +473,8 @@ def hardshrink(input, lambd=0.5):
 
 def threshold(input, threshold, value, inplace=False):
     _tensor_input("threshold", input)
+    if input.dtype.name == "bool":
+        A.check_floating("threshold_cpu", input)
     return _apply("threshold", threshold_op, input,
                   (_in_dtype(input, threshold), _in_dtype(input, value)), inplace,
                   threshold_inplace_op)
@@ -479,6 +500,11 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 def prelu(input, weight):
     _tensor_input("prelu", input)
+    A.check_floating("prelu_cpu", input)
+    if weight.dtype is not input.dtype:
+        raise runtime_error(
+            f"prelu: Type promoting not supported. Got {_dtype_name(input.dtype)} and "
+            f"{_dtype_name(weight.dtype)}")
     channels = input.shape[1] if input.ndim >= 2 else 1
     if weight.ndim > 1:
         raise runtime_error(
@@ -498,9 +524,10 @@ def prelu(input, weight):
 
 def glu(input, dim=-1):
     _tensor_input("glu", input)
+    A.check_floating("glu_cpu", input)
     if input.ndim == 0:
         raise runtime_error("glu does not support scalars because halving size must be even")
-    d = dim + input.ndim if dim < 0 else dim
+    d = wrap_dim(dim, input.ndim)
     if input.shape[d] % 2:
         raise runtime_error(
             f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
