@@ -922,6 +922,8 @@ from gradcli.torch import losses_more as LM  # noqa: E402
 _ELU = (1.0, 1.0, 1.0)
 CASES.update({
     "elu": [C("default", [((2, 3), D)], AM.elu), C("selu", [((2, 3), D)], AM.selu)],
+    "leaky_relu_": [C("inplace", [((2, 3), D)],
+                      lambda a: NF.leaky_relu(api.mul(a, 1.0), 0.2, inplace=True))],
     "elu_": [C("inplace", [((2, 3), D)], lambda a: AM.elu(api.mul(a, 1.0), 0.5, inplace=True))],
     "celu": [C("alpha", [((2, 3), D)], lambda a: AM.celu(a, 2.0))],
     "celu_": [C("inplace", [((2, 3), D)], lambda a: AM.celu(api.mul(a, 1.0), inplace=True))],
