@@ -18,7 +18,7 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import Op, op, save_inputs, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
-from gradcli.base.errors import runtime_error, type_error
+from gradcli.base.errors import runtime_error, type_error, value_error
 from gradcli.torch import activations as A
 from gradcli.torch import functions as api
 from gradcli.torch._common import _dtype_name, wrap_dim
@@ -387,7 +387,12 @@ def _in_dtype(input, value):
     return float(value)
 
 
-_KERNELS = {}  # op -> the name of ATen's CPU kernel, which names it for a wrong dtype
+# op -> the name of ATen's CPU kernel, which an integer or bool input's error names
+_KERNELS = {
+    elu_op: "elu_cpu", celu_op: "elu_cpu", hardsigmoid_op: "hardsigmoid_cpu",
+    hardswish_op: "hardswish_cpu", log_sigmoid_op: "log_sigmoid_cpu", mish_op: "mish_cpu",
+    softshrink_op: "softshrink_check", hardshrink_op: "hardshrink_cpu",
+}
 
 
 def _apply(name, entry, input, params, inplace=False, inplace_entry=None):
@@ -398,13 +403,6 @@ def _apply(name, entry, input, params, inplace=False, inplace_entry=None):
         entry = inplace_entry or entry
         return api.inplace(input, lambda s: O.call(entry, (s,), params))
     return O.call(entry, (input,), params)
-
-
-_KERNELS.update({
-    elu_op: "elu_cpu", celu_op: "elu_cpu", hardsigmoid_op: "hardsigmoid_cpu",
-    hardswish_op: "hardswish_cpu", log_sigmoid_op: "log_sigmoid_cpu", mish_op: "mish_cpu",
-    softshrink_op: "softshrink_check", hardshrink_op: "hardshrink_cpu",
-})
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -423,7 +421,7 @@ def celu(input, alpha=1.0, inplace=False):
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
-        raise value_error_("min_val cannot be greater than max_val")
+        raise value_error("min_val cannot be greater than max_val")
     _tensor_input("hardtanh", input)
     if input.dtype.name == "bool":
         raise runtime_error("Bool inputs not supported for hardtanh")
@@ -532,12 +530,6 @@ def glu(input, dim=-1):
         raise runtime_error(
             f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
     return O.call(glu_op, (input,), d)
-
-
-def value_error_(message):
-    from gradcli.base.errors import value_error
-
-    return value_error(message)
 
 
 FUNCTIONAL_MORE = {
