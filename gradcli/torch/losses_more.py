@@ -483,18 +483,21 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     # torch.nn.functional.gaussian_nll_loss (Python)
     if isinstance(var, (int, float)):
-        var = api.full_like(input, float(var))
+        if var < 0:
+            raise value_error("var has negative entry/entries")
+        var = api.mul(Tensor(np.asarray(var, input.array.dtype)), api.ones_like(input))
+    elif (var.array < 0).any():
+        raise value_error("var has negative entry/entries")
     if var.shape != input.shape:
+        # one dimension short of the input's (homoscedastic): unsqueezed to broadcast; or
+        # the input's rank with exactly one dimension of size 1 where they differ
         if input.shape[:-1] == var.shape:
             var = api.unsqueeze(var, -1)
-        elif input.shape[:-1] == var.shape[:-1] and var.shape[-1] == 1:
-            pass
-        else:
+        elif not (input.ndim == var.ndim and sum(
+                v for i, v in zip(input.shape, var.shape, strict=True) if i != v) == 1):
             raise value_error("var is of incorrect size")
     if reduction not in ("none", "mean", "sum"):
         raise value_error(reduction + " is not valid")
-    if (var.array < 0).any():
-        raise value_error("var has negative entry/entries")
     var = api.clone(var)
     var.array = np.maximum(var.array, np.asarray(eps, var.array.dtype))  # clamp_ under no_grad
     loss = api.mul(api.add(api.log(var), api.div(api.pow(api.sub(input, target), 2), var)), 0.5)
