@@ -540,9 +540,19 @@ FUNCTIONAL_MORE = {
     "glu": glu,
 }
 # what PyTorch also offers as torch.<name>
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def threshold_(input, threshold_value, value):
+    return threshold(input, threshold_value, value, inplace=True)
+
+
 TORCH_MORE = {
     "selu": selu, "celu": celu, "prelu": prelu, "threshold": threshold, "hardshrink": hardshrink,
-    "selu_": lambda input: selu(input, inplace=True),
-    "celu_": lambda input, alpha=1.0: celu(input, alpha, inplace=True),
-    "threshold_": lambda input, threshold_, value: threshold(input, threshold_, value, True),
+    "selu_": selu_, "celu_": celu_, "threshold_": threshold_,
 }
