@@ -67,10 +67,6 @@ BIG_LITERAL = "x = tensor([[0.0] * 4000] * 4000)"
 # (path, message text as raise_sites shows it) -> program (or a call) that raises it;
 # a program may be a tuple (program, run() keyword arguments)
 GRADCLI_OWN: dict[tuple[str, str], object] = {
-    ("gradcli/torch/activations_more.py",
-     "gradcli cannot differentiate prelu's backward (create_graph=True)"):
-        "x = tensor([-1.0, 2.0], requires_grad=True)\nw = tensor([0.25], requires_grad=True)\n"
-        "g = torch.autograd.grad(F.prelu(x, w).sum(), x, create_graph=True)",
     ("gradcli/torch/pointwise.py", "shapes cannot be broadcast"): _broadcast_fallback,
     ("gradcli/torch/inplace.py", "in-place operations need a tensor"): _inplace_on_a_number,
     ("gradcli/sandbox/scope.py", "print is bound by the interpreter"): _print_placeholder,

@@ -123,7 +123,8 @@ def test_module_reprs_and_parameters() -> None:
         " nn.GLU(dim=0))\n"
         "print(m)\n"
         "print([p.shape for p in m.parameters()])\n"
-        "print(nn.ELU(alpha=2).alpha, nn.Hardtanh(-2.0, 2.0).max_val, nn.GELU('tanh').approximate)\n")
+        "print(nn.ELU(alpha=2).alpha, nn.Hardtanh(-2.0, 2.0).max_val,"
+        " nn.GELU('tanh').approximate)\n")
     assert lines[:6] == [
         "Sequential(",
         "  (0): PReLU(num_parameters=3)",

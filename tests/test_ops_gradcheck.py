@@ -1134,6 +1134,8 @@ from gradcli.torch import losses_more as LM  # noqa: E402
 _ELU = (1.0, 1.0, 1.0)
 CASES.update({
     "elu": [C("default", [((2, 3), D)], AM.elu), C("selu", [((2, 3), D)], AM.selu)],
+    "leaky_relu_": [C("inplace", [((2, 3), D)],
+                      lambda a: NF.leaky_relu(api.mul(a, 1.0), 0.2, inplace=True))],
     "elu_": [C("inplace", [((2, 3), D)], lambda a: AM.elu(api.mul(a, 1.0), 0.5, inplace=True))],
     "celu": [C("alpha", [((2, 3), D)], lambda a: AM.celu(a, 2.0))],
     "celu_": [C("inplace", [((2, 3), D)], lambda a: AM.celu(api.mul(a, 1.0), inplace=True))],
@@ -1168,6 +1170,11 @@ CASES.update({
     "_prelu_kernel": [
         C("shared", [((2, 3), D), ((1,), P)], AM.prelu),
         C("channels", [((2, 3, 2), D), ((3,), P)], AM.prelu),
+    ],
+    "_prelu_kernel_backward": [
+        C("input", [((2, 3), D), ((2, 3), D), ((3,), P)], direct("_prelu_kernel_backward")),
+        C("weight", [((2, 3), D), ((2, 3), D)],
+          lambda g, x: O.call(AM.prelu_backward_weight_op, (g, x))),
     ],
     "glu": [C("last", [((2, 4), D)], AM.glu), C("first", [((4, 3), D)], lambda a: AM.glu(a, 0))],
     "glu_backward": [C("mat", [((2, 2), D), ((2, 4), D)], direct("glu_backward", 1))],

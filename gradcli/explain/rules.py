@@ -326,3 +326,78 @@ RULES["_adaptive_avg_pool2d"] = lambda o, x, p, n: (
 
 # torch.erf, torch.cumsum, torch.sort, ... (gradcli/torch/tensor_api.py's families)
 RULES.update(TENSOR_API_RULES)
+
+
+# The activations and losses of gradcli/torch/activations_more.py and losses_more.py.
+def _elu_rule(o, x, p, n):
+    alpha, scale, input_scale = p if isinstance(p, tuple) else (p, 1.0, 1.0 / p)
+    negative = f"{_num(scale * alpha * input_scale)}·exp({_num(input_scale)}·{x[0]})"
+    return (f"elu: {_num(scale)} where {x[0]} > 0, else {negative}",
+            [(f"{_num(scale)} or {negative}", f"grad·({_num(scale)} or {negative})")])
+
+
+def _mask_rule(words, where):
+    return lambda o, x, p, n: (words(p), [(f"1 where {where(x[0], p)}, else 0",
+                                           f"grad where {where(x[0], p)}, else 0")])
+
+
+def _difference_loss_rule(name, slope):
+    def rule(o, x, p, n):
+        reduction, param = p
+        per = "/N" if reduction == "mean" else ""
+        d = f"({x[0]} - {x[1]})"
+        return (f"{name} ({reduction}): ∂/∂input = {slope(d, param)}{per}",
+                [(f"{slope(d, param)}{per}", f"grad·{slope(d, param)}{per}"),
+                 (f"-{slope(d, param)}{per}", f"-grad·{slope(d, param)}{per}")])
+    return rule
+
+
+RULES.update({
+    "elu": _elu_rule, "elu_": _elu_rule, "celu": _elu_rule, "celu_": _elu_rule,
+    "hardtanh": _mask_rule(lambda p: f"hardtanh: clamp to [{_num(p[0])}, {_num(p[1])}]",
+                           lambda v, p: f"{_num(p[0])} < {v} < {_num(p[1])}"),
+    "softshrink": _mask_rule(lambda p: f"softshrink: shrink towards 0 by {_num(p)}",
+                             lambda v, p: f"|{v}| > {_num(p)}"),
+    "hardshrink": _mask_rule(lambda p: f"hardshrink: 0 where |x| <= {_num(p)}",
+                             lambda v, p: f"|{v}| > {_num(p)}"),
+    "threshold": _mask_rule(lambda p: f"threshold: x where x > {_num(p[0])}, else {_num(p[1])}",
+                            lambda v, p: f"{v} > {_num(p[0])}"),
+    "threshold_": _mask_rule(lambda p: f"threshold_: x where x > {_num(p[0])}, else {_num(p[1])}",
+                             lambda v, p: f"{v} > {_num(p[0])}"),
+    "hardsigmoid": _mask_rule(lambda p: "hardsigmoid: (x + 3)/6 clamped to [0, 1]; slope 1/6",
+                              lambda v, p: f"-3 < {v} < 3 (times 1/6)"),
+    "hardswish": lambda o, x, p, n: (
+        "hardswish: x·relu6(x + 3)/6",
+        [(f"0, {x[0]}/3 + 1/2 or 1", f"grad·(0, {x[0]}/3 + 1/2 or 1)")]),
+    "log_sigmoid_forward": _elementwise(
+        "log-sigmoid: ∂ log σ(x)/∂x = 1 - σ(x)", "1 - σ({x})", "grad·(1 - σ({x}))"),
+    "mish": _elementwise(
+        "mish: x·tanh(softplus(x))", "tanh(sp) + {x}·σ({x})·(1 - tanh(sp)²)",
+        "grad·(tanh(sp) + {x}·σ({x})·(1 - tanh(sp)²))"),
+    "_prelu_kernel": lambda o, x, p, n: (
+        "prelu: x where x > 0, else weight·x",
+        [(f"1 or {x[1]}", f"grad or {x[1]}·grad"),
+         (f"0 or {x[0]}", f"Σ grad·{x[0]} where x <= 0")]),
+    "glu": lambda o, x, p, n: (
+        "glu: a·σ(b), the halves of the input",
+        [("σ(b), a·σ(b)·(1 - σ(b))", "[grad·σ(b), grad·a·σ(b)·(1 - σ(b))]")]),
+    "smooth_l1_loss": _difference_loss_rule(
+        "smooth L1", lambda d, beta: f"clamp({d}/{_num(beta)}, -1, 1)"),
+    "huber_loss": _difference_loss_rule(
+        "Huber", lambda d, delta: f"clamp({d}, -{_num(delta)}, {_num(delta)})"),
+    "soft_margin_loss": lambda o, x, p, n: (
+        f"soft margin ({p[0]}): log(1 + exp(-y·x))",
+        [("-y·σ(-y·x)", "grad·(-y·σ(-y·x))" + ("/N" if p[0] == "mean" else ""))]),
+    "add.Scalar": lambda o, x, p, n: (f"add {_num(p)}: grad passes through", [("1", "grad")]),
+    "sub.Scalar": lambda o, x, p, n: (f"subtract {_num(p)}: grad passes through",
+                                      [("1", "grad")]),
+    "clamp_min": lambda o, x, p, n: (
+        f"clamp_min({_num(p)})", [(f"1 where {x[0]} >= {_num(p)}, else 0",
+                                   f"grad where {x[0]} >= {_num(p)}, else 0")]),
+    "xlogy.Tensor": lambda o, x, p, n: (
+        "x·log(y) (0 where x = 0)",
+        [(f"log({x[1]})", f"grad·log({x[1]})"), (f"{x[0]}/{x[1]}", f"grad·{x[0]}/{x[1]}")]),
+})
+RULES["norm.ScalarOpt_dim"] = RULES.get("linalg_vector_norm")
+if RULES["norm.ScalarOpt_dim"] is None:
+    del RULES["norm.ScalarOpt_dim"]

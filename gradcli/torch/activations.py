@@ -16,10 +16,12 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_inputs, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
+from gradcli.base import dtypes
 from gradcli.base.cascade_sum import torch_mean, torch_sum
-from gradcli.base.errors import runtime_error
+from gradcli.base.errors import ProgramError, runtime_error
 from gradcli.base.fma import fma
 from gradcli.torch import functions as api
+from gradcli.torch._common import _dtype_name
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -294,8 +296,16 @@ def _float_input(name, input):
     return input
 
 
+def check_floating(kernel, input):
+    """ATen's dispatch over floating dtypes: an integer or bool tensor has no kernel."""
+    if input.dtype.category != dtypes.FLOATING:
+        raise ProgramError("NotImplementedError",
+                           f'"{kernel}" not implemented for \'{_dtype_name(input.dtype)}\'')
+
+
 def gelu(input, approximate="none"):
     _float_input("gelu", input)
+    check_floating("GeluKernelImpl", input)
     if approximate not in ("none", "tanh"):
         raise runtime_error("approximate argument must be either none or tanh.")
     return O.call(gelu_op, (input,), approximate)
@@ -308,11 +318,13 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def softplus(input, beta=1.0, threshold=20.0):
     _float_input("softplus", input)
+    check_floating("softplus_cpu", input)
     return O.call(softplus_op, (input,), (beta, threshold))
 
 
 def silu(input, inplace=False):
     _float_input("silu", input)
+    check_floating("silu_cpu", input)
     if inplace:
         return api.inplace(input, lambda s: O.call(silu_op, (s,)))
     return O.call(silu_op, (input,))

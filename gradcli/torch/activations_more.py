@@ -18,9 +18,10 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import Op, op, save_inputs, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
-from gradcli.base.errors import ProgramError, runtime_error, type_error
+from gradcli.base.errors import runtime_error, type_error, value_error
 from gradcli.torch import activations as A
 from gradcli.torch import functions as api
+from gradcli.torch._common import _dtype_name, wrap_dim
 from gradcli.torch.nn_functions import _implicit_dim
 
 # torch.nn.functional.selu's constants (ATen's SELU_ALPHA, SELU_SCALE)
@@ -276,16 +277,51 @@ def prelu_kernel_op(xs, p):
     return np.where(x > 0, x, w * x).astype(np.result_type(x, w), copy=False)
 
 
+# _prelu_kernel_backward(grad, self, weight) -> (grad_self, grad_weight) is one node with two
+# outputs in PyTorch; here it is two ops under its name, PreluKernelBackwardBackward0. The
+# weight's part is self-shaped: the engine sums it to the weight's shape, as autograd does
+# (SumBackward1 under create_graph=True).
+@op("_prelu_kernel_backward", save=save_inputs)
+def prelu_backward_input_op(xs, p):
+    grad, x, w = xs
+    return np.where(x > 0, grad, w * grad).astype(np.result_type(grad, w), copy=False)
+
+
+def _prelu_backward_weight_forward(xs, p):
+    grad, x = xs
+    return np.where(x > 0, 0, x * grad).astype(np.result_type(grad, x), copy=False)
+
+
+prelu_backward_weight_op = Op("_prelu_kernel_backward", _prelu_backward_weight_forward,
+                              save_inputs, False)
+
+
 @prelu_kernel_op.derivative
 def _(ctx, grad, xp):
     x, w = ctx.saved
-    if xp is not NumpyVocabulary:
-        raise ProgramError("NotImplementedError",
-                           "gradcli cannot differentiate prelu's backward (create_graph=True)")
-    positive = x > 0
-    return (np.where(positive, grad, w * grad) if ctx.needs[0] else None,
-            np.where(positive, 0, x * grad).astype(grad.dtype, copy=False)
-            if ctx.needs[1] else None)
+    if xp is NumpyVocabulary:
+        return (prelu_backward_input_op.forward((grad, x, w), None) if ctx.needs[0] else None,
+                _prelu_backward_weight_forward((grad, x), None) if ctx.needs[1] else None)
+    return (O.call(prelu_backward_input_op, (grad, x, w)) if ctx.needs[0] else None,
+            O.call(prelu_backward_weight_op, (grad, x)) if ctx.needs[1] else None)
+
+
+def _negative_part(xp, x, value):
+    """where(self >= 0, 0, value): derivatives.yaml's masks for _prelu_kernel_backward."""
+    return xp.where(xp.numpy(x) >= 0, xp.zeros_like(value), value)
+
+
+@prelu_backward_input_op.derivative
+def _(ctx, gg, xp):
+    grad, x, w = ctx.saved
+    d_grad = xp.where(xp.numpy(x) >= 0, gg, gg * w)
+    return d_grad, xp.zeros_like(x), _negative_part(xp, x, grad * gg)
+
+
+@prelu_backward_weight_op.derivative
+def _(ctx, gg, xp):
+    grad, x = ctx.saved
+    return _negative_part(xp, x, gg * x), _negative_part(xp, x, grad * gg)
 
 
 # ----- glu: a * sigmoid(b), the halves of dim -------------------------------------------
@@ -351,8 +387,18 @@ def _in_dtype(input, value):
     return float(value)
 
 
+# op -> the name of ATen's CPU kernel, which an integer or bool input's error names
+_KERNELS = {
+    elu_op: "elu_cpu", celu_op: "elu_cpu", hardsigmoid_op: "hardsigmoid_cpu",
+    hardswish_op: "hardswish_cpu", log_sigmoid_op: "log_sigmoid_cpu", mish_op: "mish_cpu",
+    softshrink_op: "softshrink_check", hardshrink_op: "hardshrink_cpu",
+}
+
+
 def _apply(name, entry, input, params, inplace=False, inplace_entry=None):
     _tensor_input(name, input)
+    if entry in _KERNELS:
+        A.check_floating(_KERNELS[entry], input)
     if inplace:
         entry = inplace_entry or entry
         return api.inplace(input, lambda s: O.call(entry, (s,), params))
@@ -375,13 +421,18 @@ def celu(input, alpha=1.0, inplace=False):
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
-        raise value_error_("min_val cannot be greater than max_val")
+        raise value_error("min_val cannot be greater than max_val")
     _tensor_input("hardtanh", input)
+    if input.dtype.name == "bool":
+        raise runtime_error("Bool inputs not supported for hardtanh")
     bounds = (_in_dtype(input, min_val), _in_dtype(input, max_val))
     return _apply("hardtanh", hardtanh_op, input, bounds, inplace)
 
 
 def relu6(input, inplace=False):
+    _tensor_input("relu6", input)
+    if input.dtype.name == "bool":
+        raise runtime_error("Bool inputs not supported for hardtanh")
     return _apply("relu6", hardtanh_op, input, (0.0, 6.0), inplace)
 
 
@@ -403,6 +454,7 @@ def mish(input, inplace=False):
 
 def softshrink(input, lambd=0.5):
     _tensor_input("softshrink", input)
+    A.check_floating("softshrink_check", input)
     if lambd < 0:
         # ATen's check, with C++'s stream formatting of floats (6 significant digits)
         kind, top = ("Double", "1.79769e+308") if input.dtype.name == "float64" else \
@@ -419,6 +471,8 @@ def hardshrink(input, lambd=0.5):
 
 def threshold(input, threshold, value, inplace=False):
     _tensor_input("threshold", input)
+    if input.dtype.name == "bool":
+        A.check_floating("threshold_cpu", input)
     return _apply("threshold", threshold_op, input,
                   (_in_dtype(input, threshold), _in_dtype(input, value)), inplace,
                   threshold_inplace_op)
@@ -444,6 +498,11 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 def prelu(input, weight):
     _tensor_input("prelu", input)
+    A.check_floating("prelu_cpu", input)
+    if weight.dtype is not input.dtype:
+        raise runtime_error(
+            f"prelu: Type promoting not supported. Got {_dtype_name(input.dtype)} and "
+            f"{_dtype_name(weight.dtype)}")
     channels = input.shape[1] if input.ndim >= 2 else 1
     if weight.ndim > 1:
         raise runtime_error(
@@ -455,26 +514,22 @@ def prelu(input, weight):
             raise runtime_error(
                 "Mismatch of parameter numbers and input channel size. Found parameter "
                 f"numbers = {api.numel(weight)} and channel size = {channels}.")
-        # aten::prelu views the weight as [C, 1, ...] to broadcast over dim 1
-        weight = api.reshape(weight, (channels,) + (1,) * (input.ndim - 2))
+        # aten::prelu views the weight as [C, 1, ...] to broadcast over dim 1 (a
+        # ViewBackward0 even when the shape stays [C])
+        weight = api.view(weight, (channels,) + (1,) * (input.ndim - 2))
     return O.call(prelu_kernel_op, (input, weight))
 
 
 def glu(input, dim=-1):
     _tensor_input("glu", input)
+    A.check_floating("glu_cpu", input)
     if input.ndim == 0:
         raise runtime_error("glu does not support scalars because halving size must be even")
-    d = dim + input.ndim if dim < 0 else dim
+    d = wrap_dim(dim, input.ndim)
     if input.shape[d] % 2:
         raise runtime_error(
             f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
     return O.call(glu_op, (input,), d)
-
-
-def value_error_(message):
-    from gradcli.base.errors import value_error
-
-    return value_error(message)
 
 
 FUNCTIONAL_MORE = {
@@ -485,9 +540,19 @@ FUNCTIONAL_MORE = {
     "glu": glu,
 }
 # what PyTorch also offers as torch.<name>
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def threshold_(input, threshold_value, value):
+    return threshold(input, threshold_value, value, inplace=True)
+
+
 TORCH_MORE = {
     "selu": selu, "celu": celu, "prelu": prelu, "threshold": threshold, "hardshrink": hardshrink,
-    "selu_": lambda input: selu(input, inplace=True),
-    "celu_": lambda input, alpha=1.0: celu(input, alpha, inplace=True),
-    "threshold_": lambda input, threshold_, value: threshold(input, threshold_, value, True),
+    "selu_": selu_, "celu_": celu_, "threshold_": threshold_,
 }

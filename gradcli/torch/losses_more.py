@@ -16,10 +16,12 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_inputs
 from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
-from gradcli.base import diagnostics
+from gradcli.base import diagnostics, dtypes
 from gradcli.base.cascade_sum import torch_mean, torch_sum
 from gradcli.base.errors import runtime_error, value_error
 from gradcli.torch import functions as api
+from gradcli.torch._common import _dtype_name, wrap_dim
+from gradcli.torch.activations import check_floating
 from gradcli.torch.nn_functions import _check_reduction
 
 
@@ -271,6 +273,7 @@ def _broadcast_pair(a, b, both=False):
 
 
 def _difference_call(entry, input, target, reduction, param):
+    check_floating("smooth_l1_cpu" if entry is smooth_l1_loss_op else "huber_cpu", input)
     _warn_target_size(input, target)
     input, target = _broadcast_pair(input, target)
     return O.call(entry, (input, target), (reduction, float(param)))
@@ -328,6 +331,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
             "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
             "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
             "major release.")
+    if input.dtype.category != dtypes.FLOATING:
+        raise runtime_error("kl_div: Integral inputs not supported.")
     # aten::kl_div: log_target ? exp(target) * (target - input)
     #                          : xlogy(target, target) - target * input
     if log_target:
@@ -447,9 +452,10 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     # aten::cosine_similarity: each input over its (clamped) norm, then the sum of products
     x1, x2 = _broadcast_pair(x1, x2, both=True)
-    d = dim + x1.ndim if dim < 0 else dim
-    if not 0 <= d < max(x1.ndim, 1):
-        raise api_index_error(dim, x1.ndim)
+    if x1.dtype.category != dtypes.FLOATING:
+        raise runtime_error("expected common dtype to be floating point, yet common dtype is "
+                            f"{_dtype_name(x1.dtype)}")
+    d = wrap_dim(dim, x1.ndim)
     norms = []
     for x in (x1, x2):
         n = api.clone(api.norm(x, 2, d, True))
@@ -474,29 +480,24 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return api.div(input, denom)
 
 
-def api_index_error(dim, ndim):
-    from gradcli.base.errors import index_error
-
-    low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
-    return index_error(
-        f"Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})")
-
-
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
     # torch.nn.functional.gaussian_nll_loss (Python)
     if isinstance(var, (int, float)):
-        var = api.full_like(input, float(var))
+        if var < 0:
+            raise value_error("var has negative entry/entries")
+        var = api.mul(Tensor(np.asarray(var, input.array.dtype)), api.ones_like(input))
+    elif (var.array < 0).any():
+        raise value_error("var has negative entry/entries")
     if var.shape != input.shape:
+        # one dimension short of the input's (homoscedastic): unsqueezed to broadcast; or
+        # the input's rank with exactly one dimension of size 1 where they differ
         if input.shape[:-1] == var.shape:
             var = api.unsqueeze(var, -1)
-        elif input.shape[:-1] == var.shape[:-1] and var.shape[-1] == 1:
-            pass
-        else:
+        elif not (input.ndim == var.ndim and sum(
+                v for i, v in zip(input.shape, var.shape, strict=True) if i != v) == 1):
             raise value_error("var is of incorrect size")
     if reduction not in ("none", "mean", "sum"):
         raise value_error(reduction + " is not valid")
-    if (var.array < 0).any():
-        raise value_error("var has negative entry/entries")
     var = api.clone(var)
     var.array = np.maximum(var.array, np.asarray(eps, var.array.dtype))  # clamp_ under no_grad
     loss = api.mul(api.add(api.log(var), api.div(api.pow(api.sub(input, target), 2), var)), 0.5)

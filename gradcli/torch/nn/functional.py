@@ -38,10 +38,15 @@ def _(ctx, grad, xp):
     return (xp.where(xp.numpy(x) > 0, grad, grad * ctx.params),)
 
 
+# leaky_relu_ has its own derivatives.yaml entry: LeakyReluBackward1
+_leaky_relu_inplace = op("leaky_relu_", save=save_self)(_leaky_relu.forward)
+_leaky_relu_inplace.derivative(_leaky_relu.backward)
+
+
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     slope = float(negative_slope)
     if inplace:
-        return api.inplace(input, lambda s: O.call(_leaky_relu, (s,), slope))
+        return api.inplace(input, lambda s: O.call(_leaky_relu_inplace, (s,), slope))
     return O.call(_leaky_relu, (input,), slope)
 
 
