@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gradcli.runtime.interpreter import run
+from tests.sandbox_escapes import assert_escape_refused
 
 ESCAPES = [
     "F.elu.__globals__",
@@ -35,14 +36,8 @@ ESCAPES = [
 
 @pytest.mark.parametrize("expression", ESCAPES)
 def test_escape_through_activation_surface_is_refused(expression: str) -> None:
-    source = (f"import torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
-              f"value = {expression}\nprint(value)\n")
-    result = run(source, "<hostile>")
-    assert result.error is not None, expression
-    assert result.error.type in ("AttributeError", "NameError"), result.error
-    assert result.error.line == 4
-    assert result.stdout == ""
-    assert "/" not in result.error.message
+    assert_escape_refused("import torch\nfrom torch import nn\nimport torch.nn.functional as F\n",
+                          expression)
 
 
 def _run(source: str) -> list[str]:
