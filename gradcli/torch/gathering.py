@@ -17,7 +17,7 @@ from gradcli.aten.ops import op, save_nothing
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import diagnostics, dtypes
 from gradcli.base.errors import index_error, runtime_error, type_error
-from gradcli.torch._common import _read, call, is_tensor, type_name, wrap_dim
+from gradcli.torch._common import _c_type, _read, call, is_tensor, type_name, wrap_dim
 from gradcli.torch.creation import _item
 from gradcli.torch.inplace import inplace
 
@@ -413,13 +413,9 @@ def _check_mask(mask, name):
                          f"{type_name(mask)}")
     if mask.dtype is not dtypes.bool_:
         raise runtime_error(f"{name}_ only supports boolean masks, but got mask with dtype "
-                            f"{_torch_name(mask.dtype)}" if name != "masked_select" else
+                            f"{_c_type(mask.dtype)}" if name != "masked_select" else
                             "masked_select: expected BoolTensor for mask")
     return mask.array
-
-
-def _torch_name(dtype):
-    return "torch." + dtype.name.replace("bool_", "bool")
 
 
 @op("masked_fill.Scalar")

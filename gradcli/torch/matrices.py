@@ -13,7 +13,7 @@ from gradcli.aten import ops as O
 from gradcli.aten.ops import op, save_inputs, save_self_and_result
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import diagnostics
-from gradcli.base.errors import runtime_error, type_error
+from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.torch import reductions, reshaping
 from gradcli.torch import shape as shapes
 from gradcli.torch._common import call, is_tensor, type_name, wrap_dim
@@ -388,7 +388,30 @@ def _check_square(input, name):
 
 @op("_linalg_det", save=save_self_and_result)
 def _det(xs, p):
-    return np.asarray(np.linalg.det(xs[0]), xs[0].dtype)
+    a = xs[0]
+    flat = a.reshape((-1,) + a.shape[-2:])
+    dets = np.array([_lu_det(m) for m in flat], a.dtype)
+    return dets.reshape(a.shape[:-2])
+
+
+def _lu_det(m):
+    """det as PyTorch computes it: LAPACK's LU with partial pivoting (of the transpose, as
+    LAPACK reads a row-major matrix), in the input's precision, det = sign * prod(diag U)."""
+    u = m.T.copy()
+    n = u.shape[0]
+    sign = 1
+    for k in range(n):
+        pivot = k + int(np.argmax(np.abs(u[k:, k])))
+        if pivot != k:
+            u[[k, pivot]] = u[[pivot, k]]
+            sign = -sign
+        if u[k, k] != 0:
+            u[k + 1:, k] *= u.dtype.type(1) / u[k, k]
+            u[k + 1:, k + 1:] -= np.outer(u[k + 1:, k], u[k, k + 1:])
+    product = u.dtype.type(sign)
+    for value in np.diagonal(u):
+        product = product * value
+    return product
 
 
 @_det.derivative
@@ -444,7 +467,9 @@ def _check_invertible(a, name):
     for m in arrays:
         if m.size and np.linalg.matrix_rank(m.astype(np.float64)) < m.shape[0]:
             lu_zero = _first_zero_pivot(m)
-            raise runtime_error(
+            # torch.linalg.LinAlgError, a RuntimeError subclass
+            raise ProgramError(
+                "_LinAlgError",
                 f"{name}: The diagonal element {lu_zero} is zero, the inversion could not be "
                 "completed because the input matrix is singular.")
 
@@ -452,7 +477,7 @@ def _check_invertible(a, name):
 def _first_zero_pivot(m):
     """LU with partial pivoting (LAPACK's getrf): the 1-based index of the first zero on
     U's diagonal."""
-    u = m.astype(np.float64).copy()
+    u = m.astype(np.float64).T.copy()
     n = u.shape[0]
     for k in range(n):
         pivot = k + int(np.argmax(np.abs(u[k:, k])))

@@ -24,6 +24,7 @@ from gradcli.base.errors import runtime_error, type_error
 from gradcli.torch import creation, gathering
 from gradcli.torch import shape as shapes
 from gradcli.torch._common import call, is_tensor, size_args, type_name, wrap_dim, wrap_dims
+from gradcli.torch.conversion import Size
 from gradcli.torch.creation import _item
 from gradcli.torch.inplace import _check_inplace, fill_
 from gradcli.torch.unbind import UnbindNode
@@ -493,8 +494,8 @@ def broadcast_to(input, size):
 
 def broadcast_shapes(*sizes):
     try:
-        return np.broadcast_shapes(*[tuple(s) if isinstance(s, (list, tuple)) else (s,)
-                                     for s in sizes])
+        return Size(np.broadcast_shapes(*[tuple(s) if isinstance(s, (list, tuple)) else (s,)
+                                     for s in sizes]))
     except ValueError:
         raise runtime_error("Shape mismatch: objects cannot be broadcast to a single "
                             "shape") from None
