@@ -17,7 +17,7 @@ from gradcli.aten.ops import op, save_nothing
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import diagnostics, dtypes
 from gradcli.base.errors import index_error, runtime_error, type_error
-from gradcli.torch._common import _c_type, _read, call, is_tensor, type_name, wrap_dim
+from gradcli.torch._common import _c_type, _dtype_name, _read, call, is_tensor, type_name, wrap_dim
 from gradcli.torch.creation import _item
 from gradcli.torch.inplace import inplace
 
@@ -34,13 +34,21 @@ def _index_grid(index: np.ndarray, dim: int):
     return tuple(grid)
 
 
-def _check_index_tensor(index, name, allow_int32=False):
-    if not is_tensor(index):
-        raise type_error(f"{name}(): argument 'index' (position 2) must be Tensor, not "
-                         f"{type_name(index)}")
-    if index.dtype is not dtypes.int64:
-        raise runtime_error(f"{name}(): Expected dtype int64 for index")
-    return index.array
+def need_tensor(value, function, arg, position):
+    """PyTorch's argument parser on a non-tensor in a Tensor slot (`position` counts the
+    method's self as PyTorch does: torch.gather(x, 1, [0]) is position 3, x.gather(1, [0])
+    position 2; gradcli reports the method's numbering)."""
+    if not is_tensor(value):
+        raise type_error(f"{function}(): argument '{arg}' (position {position}) must be Tensor, "
+                         f"not {type_name(value)}")
+    return value
+
+
+def _check_index_tensor(index, name):
+    need_tensor(index, name, "index", 2)
+    if index.dtype not in (dtypes.int64, dtypes.int32):
+        raise runtime_error(f"{name}(): Expected dtype int32/int64 for index")
+    return index.array.astype(np.int64)
 
 
 def _check_gather_shapes(input, dim, index, name, src=None):
@@ -51,8 +59,7 @@ def _check_gather_shapes(input, dim, index, name, src=None):
         raise runtime_error("Index tensor must have the same number of dimensions as "
                             f"{'input' if name == 'gather' else 'self'} tensor")
     if src is not None and max(src.ndim, 1) != ndim:
-        raise runtime_error("Index tensor must have the same number of dimensions as src "
-                            "tensor")
+        wrap_dim(index.ndim - 1, max(src.ndim, 1))  # PyTorch's own message: dim out of range
     for d in range(index.ndim):
         if d != dim and index.shape[d] > input.shape[d]:
             raise runtime_error(
@@ -67,7 +74,7 @@ def _check_gather_shapes(input, dim, index, name, src=None):
                 f"than src {list(src.shape)}")
     size = input.shape[dim] if input.ndim else 1
     arr = index.array
-    bad = (arr < -size) | (arr >= size) if name != "gather" else (arr < 0) | (arr >= size)
+    bad = (arr < 0) | (arr >= size)
     if arr.size and bad.any():
         raise runtime_error(f"index {int(arr[bad].flat[0])} is out of bounds for dimension "
                             f"{dim} with size {size}")
@@ -206,7 +213,7 @@ def _scatter_reduce(xs, p):
 
 @_scatter_reduce.derivative
 def _(ctx, grad, xp):
-    raise runtime_error("the derivative for 'scatter' with reduce is not implemented.")
+    raise runtime_error("derivative for aten::scatter_ is not implemented")
 
 
 SCATTER_REDUCE_WARNING = (
@@ -223,21 +230,20 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     d = wrap_dim(dim, max(input.ndim, 1))
     if reduce is not None and reduce not in ("add", "multiply"):
         raise runtime_error("reduce argument must be either add or multiply.")
+    if src is None:
+        need_tensor(src, "scatter", "src", 3)
     if is_tensor(src):
         if src.dtype is not input.dtype:
             raise runtime_error("scatter(): Expected self.dtype to be equal to src.dtype")
         _check_gather_shapes(input, d, index, "scatter", src)
         if reduce is not None:
             diagnostics.warn(SCATTER_REDUCE_WARNING, once_per_process=True)
-            return call(_scatter_reduce, (input, src), (d, arr % max(_size(input, d), 1),
-                                                        reduce))
-        return call(_scatter_src, (input, src), (d, arr % max(_size(input, d), 1)))
-    if src is None:
-        raise type_error("scatter() missing required argument 'src' or 'value'")
+            return call(_scatter_reduce, (input, src), (d, arr, reduce))
+        return call(_scatter_src, (input, src), (d, arr))
     _check_gather_shapes(input, d, index, "scatter")
     if reduce is not None:
         return call(_scatter_reduce, (input, _item(src)), (d, arr, reduce))
-    return call(_scatter_value, (input,), (d, arr % max(_size(input, d), 1), _item(src)))
+    return call(_scatter_value, (input,), (d, arr, _item(src)))
 
 
 def _size(t, d):
@@ -247,13 +253,11 @@ def _size(t, d):
 def scatter_add(input, dim, index, src):
     arr = _check_index_tensor(index, "scatter_add")
     d = wrap_dim(dim, max(input.ndim, 1))
-    if not is_tensor(src):
-        raise type_error(f"scatter_add(): argument 'src' (position 3) must be Tensor, not "
-                         f"{type_name(src)}")
+    need_tensor(src, "scatter_add", "src", 3)
     if src.dtype is not input.dtype:
         raise runtime_error("scatter(): Expected self.dtype to be equal to src.dtype")
     _check_gather_shapes(input, d, index, "scatter", src)
-    return call(_scatter_add, (input, src), (d, arr % max(_size(input, d), 1)))
+    return call(_scatter_add, (input, src), (d, arr))
 
 
 def scatter_(input, dim, index, src=None, *, value=None, reduce=None):
@@ -268,18 +272,33 @@ def scatter_add_(input, dim, index, src):
 
 
 def _check_index_vector(index, name, input, dim):
-    if not is_tensor(index):
-        raise type_error(f"{name}(): argument 'index' (position 2) must be Tensor, not "
-                         f"{type_name(index)}")
-    if index.dtype not in (dtypes.int64, dtypes.int32):
-        raise runtime_error(f"{name}(): Expected dtype int32/int64 for index")
+    """index_select/index_add_/index_fill_/index_copy_'s index: a vector of int64 (int32
+    too for some), in range; each function words its refusals its own way."""
+    need_tensor(index, name.rstrip("_"), "index", 2)
+    if index.dtype not in (dtypes.int64, dtypes.int32) or (
+            name in ("index_fill_", "index_copy_") and index.dtype is not dtypes.int64):
+        if name == "index_select":
+            raise runtime_error("index_select(): Expected dtype int32 or int64 for index")
+        if name == "index_add_":
+            raise runtime_error("index_add_(): Expected dtype int32/int64 for index but got: "
+                                f"{_dtype_name(index.dtype)}")
+        if name == "index_fill_":
+            raise index_error("index_fill_(): Expected dtype int64 for index.")
+        raise runtime_error(f"{name}(): Expected a long tensor for index, but got "
+                            f"{_dtype_name(index.dtype)}")
     if index.ndim > 1:
-        raise index_error("index_select(): Index is supposed to be a vector")
-    arr = index.array.reshape(-1)
+        raise index_error(f"{name}(): Index is supposed to be a vector")
+    arr = index.array.reshape(-1).astype(np.int64)
     size = _size(input, dim)
     bad = (arr < 0) | (arr >= size)
     if arr.size and bad.any():
-        raise index_error("index out of range in self")
+        if name == "index_select":
+            raise index_error("index out of range in self")
+        message = (f"index {int(arr[bad][0])} is out of bounds for dimension {dim} with size "
+                   f"{size}")
+        if name == "index_add_":
+            raise runtime_error(message)
+        raise index_error(f"index_copy_(): {message}" if name == "index_copy_" else message)
     return arr
 
 
@@ -339,10 +358,10 @@ def _(ctx, grad, xp):
 
 def index_add(input, dim, index, source, *, alpha=1):
     d = wrap_dim(dim, max(input.ndim, 1))
-    arr = _check_index_vector(index, "index_add", input, d)
+    arr = _check_index_vector(index, "index_add_", input, d)
     if source.dtype is not input.dtype:
-        raise runtime_error(f"index_add_(): self ({input.dtype}) and source "
-                            f"({source.dtype}) must have the same scalar type")
+        raise runtime_error(f"index_add_(): self ({_dtype_name(input.dtype)}) and source "
+                            f"({_dtype_name(source.dtype)}) must have the same scalar type")
     return call(_index_add, (input, source), (d, arr, alpha))
 
 
@@ -361,7 +380,7 @@ _index_fill.derivative(lambda ctx, grad, xp: (
 
 def index_fill(input, dim, index, value):
     d = wrap_dim(dim, max(input.ndim, 1))
-    arr = _check_index_vector(index, "index_fill", input, d)
+    arr = _check_index_vector(index, "index_fill_", input, d)
     return call(_index_fill, (input,), (d, arr, _item(value)))
 
 
@@ -388,7 +407,7 @@ def _(ctx, grad, xp):
 
 def index_copy(input, dim, index, source):
     d = wrap_dim(dim, max(input.ndim, 1))
-    arr = _check_index_vector(index, "index_copy", input, d)
+    arr = _check_index_vector(index, "index_copy_", input, d)
     return call(_index_copy, (input, source), (d, arr))
 
 
@@ -408,13 +427,14 @@ def index_copy_(input, dim, index, source):
 
 
 def _check_mask(mask, name):
-    if not is_tensor(mask):
-        raise type_error(f"{name}(): argument 'mask' (position 1) must be Tensor, not "
-                         f"{type_name(mask)}")
+    need_tensor(mask, name, "mask", 1)
     if mask.dtype is not dtypes.bool_:
+        if name == "masked_select":
+            raise runtime_error("masked_select: expected BoolTensor for mask")
+        # masked_fill names the mask's C++ type, masked_scatter its scalar type
+        kind = _c_type(mask.dtype) if name == "masked_fill" else _dtype_name(mask.dtype)
         raise runtime_error(f"{name}_ only supports boolean masks, but got mask with dtype "
-                            f"{_c_type(mask.dtype)}" if name != "masked_select" else
-                            "masked_select: expected BoolTensor for mask")
+                            f"{kind}")
     return mask.array
 
 
@@ -431,11 +451,7 @@ _masked_fill.derivative(lambda ctx, grad, xp: (xp.where(ctx.params[0], 0, grad),
 def masked_fill(input, mask, value):
     arr = _check_mask(mask, "masked_fill")
     if is_tensor(value):
-        if value.ndim != 0:
-            raise runtime_error(
-                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                f"{value.ndim} dimension(s).")
-        value = _item(value)
+        value = _item(value)  # only a one-element tensor converts
     try:
         np.broadcast_shapes(input.shape, arr.shape)
     except ValueError:
@@ -446,12 +462,6 @@ def masked_fill(input, mask, value):
 
 
 def masked_fill_(input, mask, value):
-    arr = _check_mask(mask, "masked_fill")
-    if np.broadcast_shapes(input.shape, arr.shape) != input.shape:
-        raise runtime_error(
-            f"The size of tensor a ({input.shape[-1] if input.ndim else 1}) must match the "
-            f"size of tensor b ({arr.shape[-1]}) at non-singleton dimension "
-            f"{arr.ndim - 1}")
     return inplace(input, lambda s: masked_fill(s, mask, value))
 
 
@@ -518,9 +528,6 @@ def _(ctx, grad, xp):
 
 def masked_scatter(input, mask, source):
     arr = _check_mask(mask, "masked_scatter")
-    if source.dtype is not input.dtype:
-        raise runtime_error("masked_scatter_: expected self and source to have same dtypes "
-                            f"but got{input.dtype} and {source.dtype}")
     if int(np.broadcast_to(arr, input.shape).sum()) > source.array.size:
         raise runtime_error("Number of elements of source < number of ones in mask")
     return call(_masked_scatter, (input, source), arr)
@@ -534,9 +541,10 @@ def masked_scatter_(input, mask, source):
 
 
 def _check_flat_index(input, index, name):
-    if not is_tensor(index) or index.dtype is not dtypes.int64:
+    need_tensor(index, name.rstrip("_"), "index", 1)
+    if index.dtype is not dtypes.int64:
         raise runtime_error(f"{name}(): Expected a long tensor for index, but got "
-                            f"{index.dtype if is_tensor(index) else type_name(index)}")
+                            f"{_dtype_name(index.dtype)}")
     arr = index.array
     size = input.array.size
     bad = (arr < -size) | (arr >= size)
@@ -599,9 +607,9 @@ def _(ctx, grad, xp):
 
 
 def put(input, index, source, accumulate=False):
-    arr = _check_flat_index(input, index, "put")
+    arr = _check_flat_index(input, index, "put_")
     if source.array.size != arr.size:
-        raise runtime_error(f"put_(): Expected source and index to have the same number of "
+        raise index_error(f"put_(): Expected source and index to have the same number of "
                             f"elements, but got source.numel() = {source.array.size}, "
                             f"index.numel() = {arr.size}")
     return call(_put, (input, source), (arr, bool(accumulate)))
@@ -642,9 +650,6 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         if side not in ("left", "right"):
             raise runtime_error(f"torch.searchsorted(): side can only be 'left' or 'right' but "
                                 f"got {side}")
-        if right and side == "left":
-            raise runtime_error("torch.searchsorted(): side and right can't be set to opposites,"
-                                " got side of left while right was True")
         right = side == "right"
     seq = sorted_sequence.array
     values = input.array if is_tensor(input) else np.asarray(input)

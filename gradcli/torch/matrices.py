@@ -17,7 +17,7 @@ from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.torch import reductions, reshaping
 from gradcli.torch import shape as shapes
 from gradcli.torch._common import call, is_tensor, type_name, wrap_dim
-from gradcli.torch.linalg import _c_type, mm
+from gradcli.torch.linalg import mm
 from gradcli.torch.pointwise import mul
 
 # ----- einsum -----------------------------------------------------------------------------
@@ -137,8 +137,8 @@ def einsum(equation, *operands):
         for ch, n in zip(term, x.shape, strict=True):
             if ch in sizes and sizes[ch] != n and n != 1 and sizes[ch] != 1:
                 raise runtime_error(
-                    f"einsum(): operands do not broadcast with remapped shapes "
-                    f"(original->remapped): {_shape_text(operands, terms, sizes)}")
+                    f"einsum(): subscript {ch} has size {n} for operand {i} which does not "
+                    f"broadcast with previously seen size {sizes[ch]}")
             sizes[ch] = max(sizes.get(ch, n), n)
         prepared.append(_take_diagonals(x, term))
     result, labels = prepared[0]
@@ -152,17 +152,11 @@ def einsum(equation, *operands):
     return _permuted(result, labels, list(out))
 
 
-def _shape_text(operands, terms, sizes):
-    return " ".join(f"{list(x.shape)}->{list(x.shape)}" for x in operands)
-
-
 # ----- tensordot, inner, kron -----------------------------------------------------------
 
 
 def tensordot(a, b, dims=2):
     if isinstance(dims, int):
-        if dims < 0:
-            raise runtime_error(f"tensordot expects dims >= 0, but got dims={dims}")
         dims_a = list(range(a.ndim - dims, a.ndim))
         dims_b = list(range(dims))
     else:
@@ -236,17 +230,13 @@ CROSS_DIM_WARNING = (
 
 
 def cross(input, other, dim=None):
-    if input.ndim != other.ndim:
-        raise runtime_error("linalg.cross: inputs must have the same number of dimensions.")
     if dim is None:
         diagnostics.warn(CROSS_DIM_WARNING, once_per_process=True)
         try:
             shape = np.broadcast_shapes(input.shape, other.shape)
         except ValueError:
             shape = input.shape
-        dim = next((i for i, n in enumerate(shape) if n == 3), None)
-        if dim is None:
-            raise runtime_error("no dimension of size 3 in input")
+        dim = next((i for i, n in enumerate(shape) if n == 3), -1)
     return linalg_cross(input, other, dim=dim)
 
 
@@ -265,10 +255,9 @@ def linalg_cross(input, other, *, dim=-1):
 
 
 def bmm(input, mat2):
-    if input.ndim != 3:
-        raise runtime_error("batch1 must be a 3D tensor")
-    if mat2.ndim != 3:
-        raise runtime_error("batch2 must be a 3D tensor")
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if t.ndim != 3:
+            raise runtime_error(f"{name} must be a 3D tensor")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise runtime_error(
             f"Expected size for first two dimensions of batch2 tensor to be: "
@@ -375,9 +364,13 @@ def trace(input):
     return call(_trace, (input,))
 
 
-def _check_square(input, name):
+def _at_least_2d(input, name):
     if input.ndim < 2:
         raise runtime_error(f"{name}: The input tensor A must have at least 2 dimensions.")
+
+
+def _check_square(input, name):
+    _at_least_2d(input, name)
     if input.shape[-1] != input.shape[-2]:
         raise runtime_error(f"{name}: A must be batches of square matrices, but they are "
                             f"{input.shape[-2]} by {input.shape[-1]} matrices")
@@ -525,9 +518,7 @@ def _shape_x(shape):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
-    if A.ndim < 2:
-        raise runtime_error("linalg.matrix_norm: The input tensor A must have at least 2 "
-                            "dimensions.")
+    _at_least_2d(A, "linalg.matrix_norm")
     if ord != "fro":
         raise runtime_error(f"linalg.matrix_norm: ord={ord!r} is not supported by gradcli yet")
     dims = tuple(sorted(wrap_dim(d, A.ndim) for d in dim))
@@ -583,16 +574,14 @@ def _(ctx, grad, xp):
 
 
 def cdist(x1, x2, p=2.0, compute_mode=None):
-    if x1.ndim < 2:
-        raise runtime_error(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
-    if x2.ndim < 2:
-        raise runtime_error(f"cdist only supports at least 2D tensors, X2 got: {x2.ndim}D")
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x.ndim < 2:
+            raise runtime_error(f"cdist only supports at least 2D tensors, {name} got: "
+                                f"{x.ndim}D")
     if x1.shape[-1] != x2.shape[-1]:
         raise runtime_error(
             f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: "
             f"{x2.shape[-1]}")
-    if p < 0:
-        raise runtime_error("cdist only supports non-negative p values")
     return call(_cdist, (x1, x2), float(p))
 
 
@@ -613,9 +602,6 @@ def _(ctx, grad, xp):
 
 
 def dist(input, other, p=2):
-    if input.dtype is not other.dtype:
-        raise runtime_error(f"expected both inputs to have same dtype, but found "
-                            f"{_c_type(input.dtype)} and {_c_type(other.dtype)}")
     try:
         np.broadcast_shapes(input.shape, other.shape)
     except ValueError:

@@ -20,7 +20,7 @@ from gradcli.aten.ops import Op, op
 from gradcli.autodiff.node import edge_to
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import dtypes
-from gradcli.base.errors import runtime_error, type_error
+from gradcli.base.errors import index_error, runtime_error, type_error
 from gradcli.torch import creation, gathering
 from gradcli.torch import shape as shapes
 from gradcli.torch._common import call, is_tensor, size_args, type_name, wrap_dim, wrap_dims
@@ -63,16 +63,18 @@ def flip(input, *dims):
     return call(_flip, (input,), wrap_dims(dims, input.ndim))
 
 
+def _flip_one(input, dim):
+    if input.ndim < dim + 1:
+        raise runtime_error(f"Input must be >= {dim + 1}-d.")
+    return call(_flip, (input,), (dim,))
+
+
 def fliplr(input):
-    if input.ndim < 2:
-        raise runtime_error("Input must be >= 2-d.")
-    return call(_flip, (input,), (1,))
+    return _flip_one(input, 1)
 
 
 def flipud(input):
-    if input.ndim < 1:
-        raise runtime_error("Input must be >= 1-d.")
-    return call(_flip, (input,), (0,))
+    return _flip_one(input, 0)
 
 
 @op("roll")
@@ -90,13 +92,9 @@ _roll.derivative(lambda ctx, grad, xp: (
 
 def roll(input, shifts, dims=None):
     shifts = _int_list(shifts, "roll", "shifts")
-    if dims is None:
-        if len(shifts) != 1:
-            raise runtime_error(
-                f"`shifts` required to be of size 1 when `dims` is not specified, but got "
-                f"shifts of size {len(shifts)} and dims of size 0")
+    dims = () if dims is None else _int_list(dims, "roll", "dims")
+    if not dims and len(shifts) == 1:  # no dims: roll the flattened tensor
         return call(_roll, (input,), (shifts, ()))
-    dims = _int_list(dims, "roll", "dims")
     if len(shifts) != len(dims):
         raise runtime_error(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                             f"dims:{len(dims)}")
@@ -311,9 +309,13 @@ def _split_views(input, dim, sizes, entry):
     return tuple(out)
 
 
-def split(input, split_size_or_sections, dim=0):
+def _at_least_1d(input, name):
     if input.ndim == 0:
-        raise runtime_error("split expects at least a 1-dimensional tensor")
+        raise runtime_error(f"{name} expects at least a 1-dimensional tensor")
+
+
+def split(input, split_size_or_sections, dim=0):
+    _at_least_1d(input, "split")
     d = wrap_dim(dim, input.ndim)
     length = input.shape[d]
     if isinstance(split_size_or_sections, (list, tuple)):
@@ -329,21 +331,17 @@ def split(input, split_size_or_sections, dim=0):
         return _split_views(input, d, sizes, SPLIT_WITH_SIZES)
     size = split_size_or_sections
     if not isinstance(size, int) or isinstance(size, bool):
-        raise type_error(f"split(): argument 'split_size' must be int, not {type_name(size)}")
+        raise type_error(f"split_with_sizes(): argument 'split_sizes' (position 2) must be "
+                         f"tuple of ints, not {type_name(size)}")
     if size < 0:
         raise runtime_error(f"split expects split_size be non-negative, but got split_size={size}")
-    if size == 0 and length != 0:
-        raise runtime_error(
-            f"split_size can only be 0 if dimension size is 0, but got dimension size of "
-            f"{length}")
     count = max(math.ceil(length / size), 1) if size else 1
     sizes = [size] * (count - 1) + [length - size * (count - 1)]
     return _split_views(input, d, sizes, SPLIT)
 
 
 def chunk(input, chunks, dim=0):
-    if input.ndim == 0:
-        raise runtime_error("chunk expects at least a 1-dimensional tensor")
+    _at_least_1d(input, "chunk")
     if chunks <= 0:
         raise runtime_error("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     d = wrap_dim(dim, input.ndim)
@@ -363,7 +361,7 @@ def narrow(input, dim, start, length):
     if is_tensor(start):
         start = int(start.array)
     if start < -size or start > size:
-        raise IndexError_(f"start out of range (expected to be in range of [{-size}, {size}], "
+        raise index_error(f"start out of range (expected to be in range of [{-size}, {size}], "
                           f"but got {start})")
     start %= size if size else 1
     if length < 0 or start > size - length:
@@ -372,28 +370,19 @@ def narrow(input, dim, start, length):
     return call(O.slice_, (input,), (d, start, start + length, 1))
 
 
-def IndexError_(message):  # noqa: N802 - PyTorch raises IndexError here
-    from gradcli.base.errors import index_error
-
-    return index_error(message)
-
-
 def select(input, dim, index):
     if input.ndim == 0:
-        raise IndexError_("select() cannot be applied to a 0-dim tensor.")
+        raise index_error("select() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, input.ndim)
     size = input.shape[d]
     if index < -size or index >= size:
-        raise IndexError_(f"select(): index {index} out of range for tensor of size "
+        raise index_error(f"select(): index {index} out of range for tensor of size "
                           f"{list(input.shape)} at dimension {d}")
     return call(O.select, (input,), (d, index % size))
 
 
 def tensor_split(input, indices_or_sections, dim=0):
-    if input.ndim == 0:
-        raise runtime_error(
-            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 "
-            "dims")
+    _at_least_1d(input, "tensor_split")
     d = wrap_dim(dim, input.ndim)
     length = input.shape[d]
     if is_tensor(indices_or_sections):
@@ -493,12 +482,23 @@ def broadcast_to(input, size):
 
 
 def broadcast_shapes(*sizes):
-    try:
-        return Size(np.broadcast_shapes(*[tuple(s) if isinstance(s, (list, tuple)) else (s,)
-                                     for s in sizes]))
-    except ValueError:
-        raise runtime_error("Shape mismatch: objects cannot be broadcast to a single "
-                            "shape") from None
+    """torch.broadcast_shapes: PyTorch's message names the first shape that does not fit
+    what the shapes before it broadcast to."""
+    result: list = []
+    for position, size in enumerate(sizes):
+        shape = tuple(size) if isinstance(size, (list, tuple)) else (size,)
+        if len(shape) > len(result):
+            result = [1] * (len(shape) - len(result)) + result
+        for k in range(1, len(shape) + 1):
+            n = shape[-k]
+            if n != 1 and result[-k] != 1 and n != result[-k]:
+                raise runtime_error(
+                    f"Attempting to broadcast a dimension of length {n} at -{k}! Mismatching "
+                    f"argument at index {position} had {shape}; but expected shape should be "
+                    f"broadcastable to {result}")
+            if n != 1:
+                result[-k] = n
+    return Size(tuple(result))
 
 
 def broadcast_tensors(*tensors):
@@ -536,7 +536,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         return gathering.index_select(source, d, index)
     count = int(repeats.array) if is_tensor(repeats) else repeats
     if count < 0:
-        raise runtime_error("repeats can not be negative")
+        raise runtime_error("Repeats must be non-negative")
     # PyTorch: unsqueeze, expand, clone, then flatten the two dims (a view)
     source = shapes.flatten(input) if dim is None else input
     d = 0 if dim is None else wrap_dim(dim, max(input.ndim, 1))
@@ -552,8 +552,6 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 def unflatten(input, dim, sizes):
     d = wrap_dim(dim, input.ndim)
     sizes = tuple(sizes)
-    if not sizes:
-        raise runtime_error("unflatten: sizes must be non-empty")
     if -1 in sizes:
         known = math.prod(s for s in sizes if s != -1)
         sizes = tuple(input.shape[d] // known if s == -1 else s for s in sizes)
@@ -628,8 +626,6 @@ def fill_diagonal_(input, fill_value, wrap=False):
     with history gets CopySlices, as for `x.diagonal().fill_(v)`."""
     if input.ndim < 2:
         raise runtime_error("dimensions must larger than 1")
-    if input.ndim > 2 and len(set(input.shape)) != 1:
-        raise runtime_error("all dimensions of input must be of equal length")
     value = _item(fill_value)
     rows, cols = input.shape[0], input.shape[1]
     if input.ndim == 2 and wrap and rows > cols + 1:
@@ -641,7 +637,7 @@ def fill_diagonal_(input, fill_value, wrap=False):
     _check_inplace(input)
     if not input.array.flags.writeable:
         input.array = input.array.copy()
-    input.array[(np.arange(input.shape[0]),) * input.ndim] = value
+    input.array[(np.arange(min(input.shape)),) * input.ndim] = value
     input.version[0] += 1
     return input
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli.base import diagnostics
-from gradcli.base.errors import type_error
 from gradcli.torch import creation, gathering, matrices, ndarray, pointwise, reshaping
 from gradcli.torch._common import as_dtype, check_requires_grad, is_tensor, size_args
 from gradcli.torch.conversion import to
@@ -64,9 +63,7 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 
 
 def type_as(self, other):
-    if not is_tensor(other):
-        raise type_error(f"type_as(): argument 'other' (position 1) must be Tensor, not "
-                         f"{type(other).__name__}")
+    gathering.need_tensor(other, "type_as", "other", 1)
     return to(self, other.dtype)
 
 
