@@ -64,8 +64,7 @@ def _check_gather_shapes(input, dim, index, name, src=None):
         if d != dim and index.shape[d] > input.shape[d]:
             raise runtime_error(
                 f"Size does not match at dimension {d} expected index "
-                f"{list(index.shape)} to be no larger than "
-                f"{'input' if name == 'gather' else 'self'} {list(input.shape)} apart from "
+                f"{list(index.shape)} to be no larger than self {list(input.shape)} apart from "
                 f"dimension {dim}")
         if src is not None and index.shape[d] > src.shape[d]:
             raise runtime_error(
@@ -228,6 +227,8 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         src = value
     arr = _check_index_tensor(index, "scatter")
     d = wrap_dim(dim, max(input.ndim, 1))
+    if reduce is not None and is_tensor(src):
+        diagnostics.warn(SCATTER_REDUCE_WARNING, once_per_process=True)
     if reduce is not None and reduce not in ("add", "multiply"):
         raise runtime_error("reduce argument must be either add or multiply.")
     if src is None:
@@ -237,7 +238,6 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
             raise runtime_error("scatter(): Expected self.dtype to be equal to src.dtype")
         _check_gather_shapes(input, d, index, "scatter", src)
         if reduce is not None:
-            diagnostics.warn(SCATTER_REDUCE_WARNING, once_per_process=True)
             return call(_scatter_reduce, (input, src), (d, arr, reduce))
         return call(_scatter_src, (input, src), (d, arr))
     _check_gather_shapes(input, d, index, "scatter")

@@ -16,7 +16,7 @@ from gradcli.base import diagnostics
 from gradcli.base.errors import ProgramError, runtime_error, type_error
 from gradcli.torch import reductions, reshaping
 from gradcli.torch import shape as shapes
-from gradcli.torch._common import call, is_tensor, type_name, wrap_dim
+from gradcli.torch._common import _dtype_name, call, is_tensor, type_name, wrap_dim
 from gradcli.torch.linalg import mm
 from gradcli.torch.pointwise import mul
 
@@ -270,7 +270,7 @@ def bmm(input, mat2):
 
 
 def _torch_dtype(t):
-    return {"float32": "Float", "float64": "Double"}.get(t.dtype.name, t.dtype.name)
+    return _dtype_name(t.dtype)
 
 
 def _scaled_sum(bias, product, beta, alpha):
@@ -508,7 +508,7 @@ def solve(A, B, *, left=True):
     if B.shape[-1 if vector else -2] != A.shape[-1]:
         raise runtime_error(
             f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
-            f"({_shape_x(A.shape)} and {_shape_x(B.shape)})")
+            f"({_shape_x(A.shape)} and {_shape_x(B.shape + (1,) if vector else B.shape)})")
     _check_invertible(A, "linalg.solve")
     return call(_solve, (A, B), vector)
 
