@@ -122,23 +122,12 @@ def _view_check(value, args, kwargs):
         raise type_error("ndarray.view() with a dtype or type is not supported by gradcli")
 
 
-def _size_check(value, args, kwargs):
-    shape = args[0] if len(args) == 1 else args
-    try:
-        total = int(np.prod(shape))
-    except (TypeError, ValueError):
-        return
-    if total > MAX_ELEMENTS:
-        raise resource_error(f"a numpy array of {total} elements is over the limit")
-
-
 _METHODS = ("sum", "mean", "std", "var", "max", "min", "argmax", "argmin", "prod",
             "cumsum", "cumprod", "any", "all", "round", "clip", "squeeze", "flatten", "ravel",
             "transpose", "swapaxes", "copy", "dot", "nonzero", "argsort", "sort", "fill",
             "tolist", "item", "reshape", "astype", "view", "repeat", "diagonal", "trace",
             "ptp", "searchsorted")
-_CHECKS = {"astype": _no_dtype_games, "view": _view_check, "reshape": _size_check,
-           "repeat": None}
+_CHECKS = {"astype": _no_dtype_games, "view": _view_check}
 
 
 def _binary(op, reflected=False):
