@@ -154,6 +154,12 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
         "import torch\na = torch.ones(2).numpy()\nb = a.view('int32')",
     ("gradcli/torch/ndarray.py", "can't convert np.ndarray of type numpy.{…} to a tensor in "
      "gradcli"): "import torch\na = torch.ones(2).numpy().astype('int8')\nt = torch.from_numpy(a)",
+    ("gradcli/torch/ndarray.py", "ndarray() takes a numpy array, not {…}"):
+        "import torch\na = torch.ones(2).numpy()\nb = type(a)(print)",
+    ("gradcli/torch/ndarray.py", "ndarray() takes a numpy array, not ndarray"):
+        "import torch\na = torch.ones(2).numpy()\ntype(a).__init__(a, a)",
+    ("gradcli/torch/ndarray.py", "dtype() takes a numpy dtype, not {…}"):
+        "import torch\na = torch.ones(2).numpy()\nb = type(a.dtype)(print)",
     ("gradcli/torch/ndarray.py", "numpy dtype {…} is not supported by gradcli"):
         "import torch\na = torch.ones(2).numpy().astype('U3')",
 }

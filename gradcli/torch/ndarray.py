@@ -65,7 +65,9 @@ class NumpyDType:
     _program_attributes_ = frozenset({"name", "itemsize", "kind"})
 
     def __init__(self, dtype):
-        self._dtype = np.dtype(dtype)
+        if not isinstance(dtype, np.dtype):
+            raise type_error(f"dtype() takes a numpy dtype, not {type(dtype).__name__}")
+        self._dtype = dtype
 
     name = property(lambda self: self._dtype.name)
     itemsize = property(lambda self: self._dtype.itemsize)
@@ -151,7 +153,16 @@ class ndarray:  # noqa: N801 - the name programs see in messages, numpy's
          *_METHODS})
 
     def __init__(self, value):
-        self._value = value
+        # Only numpy's own values, once: a program that reaches the class (type(a)) can
+        # neither wrap another object nor swap the array of one it holds.
+        if not isinstance(value, (np.ndarray, np.generic)):
+            raise type_error(f"ndarray() takes a numpy array, not {type(value).__name__}")
+        try:
+            self._value
+        except AttributeError:
+            self._value = value
+            return
+        raise type_error("ndarray() takes a numpy array, not ndarray")
 
     shape = property(lambda self: tuple(self._value.shape))
     ndim = property(lambda self: self._value.ndim)
