@@ -115,19 +115,10 @@ def _(ctx, grad, xp):
     dim, index = ctx.params
     shape = ctx.shapes[0]
     if _is_graph(grad):
-        return (O.call(_gather_backward, (grad,), (shape, dim, index)),)
+        # gather_backward: zeros.scatter_add(dim, index, grad), recorded
+        zeros = Tensor(np.zeros(shape, grad.dtype.numpy))
+        return (O.call(_scatter_add, (zeros, grad), (dim, index)),)
     return (_scatter_add_array(shape, grad.dtype, dim, index, grad),)
-
-
-@op("scatter_add_into_zeros", name="ScatterAddBackward0")
-def _gather_backward(xs, p):
-    shape, dim, index = p
-    return _scatter_add_array(shape, xs[0].dtype, dim, index, xs[0])
-
-
-_gather_backward.derivative(lambda ctx, grad, xp: (
-    O.call(_gather, (grad,), ctx.params[1:]) if _is_graph(grad)
-    else _gather_array(grad, *ctx.params[1:]),))
 
 
 def gather(input, dim, index, *, sparse_grad=False):

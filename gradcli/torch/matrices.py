@@ -281,11 +281,10 @@ def _scaled_sum(bias, product, beta, alpha):
 
 
 def _product_op(overload, contract, left_grad, right_grad):
-    """addmm/addmv/baddbmm: beta * input + alpha * (mat1 @ mat2). (The op table's own addmm,
-    nn.Linear's, has no beta and alpha: this one is keyed apart, with its grad_fn name.)"""
+    """addmm/addmv/baddbmm: beta * input + alpha * (mat1 @ mat2). (addmm is the op
+    table's own, nn.Linear's, with beta and alpha as its parameters.)"""
 
-    entry = op(overload + ".scaled", save=save_inputs,
-               name=overload[0].upper() + overload[1:] + "Backward0")(
+    entry = op(overload, save=save_inputs)(
         lambda xs, p: _scaled_sum(xs[0], contract(xs[1], xs[2]), *p).astype(xs[1].dtype))
 
     @entry.derivative
@@ -301,8 +300,6 @@ def _product_op(overload, contract, left_grad, right_grad):
     return entry
 
 
-_addmm = _product_op("addmm", lambda a, b: a @ b,
-                     lambda g, m2, xp: g @ xp.mT(m2), lambda g, m1, xp: xp.mT(m1) @ g)
 _addmv = _product_op("addmv", lambda a, v: a @ v,
                      lambda g, v, xp: xp.outer(g, v), lambda g, m, xp: xp.mT(m) @ g)
 _baddbmm = _product_op("baddbmm", lambda a, b: a @ b,
@@ -326,7 +323,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
             f"The expanded size of the tensor ({product.shape[-1]}) must match the existing "
             f"size ({input.shape[-1]}) at non-singleton dimension {input.ndim - 1}.  Target "
             f"sizes: {list(product.shape)}.  Tensor sizes: {list(input.shape)}") from None
-    return call(_addmm, (input, mat1, mat2), (_number(beta, "beta"), _number(alpha, "alpha")))
+    scales = (_number(beta, "beta"), _number(alpha, "alpha"))
+    return call(O.addmm, (input, mat1, mat2), None if scales == (1, 1) else scales)
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):

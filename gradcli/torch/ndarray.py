@@ -157,12 +157,9 @@ class ndarray:  # noqa: N801 - the name programs see in messages, numpy's
         # neither wrap another object nor swap the array of one it holds.
         if not isinstance(value, (np.ndarray, np.generic)):
             raise type_error(f"ndarray() takes a numpy array, not {type(value).__name__}")
-        try:
-            self._value
-        except AttributeError:
-            self._value = value
-            return
-        raise type_error("ndarray() takes a numpy array, not ndarray")
+        if hasattr(self, "_value"):
+            raise type_error("ndarray() takes a numpy array, not ndarray")
+        self._value = value
 
     shape = property(lambda self: tuple(self._value.shape))
     ndim = property(lambda self: self._value.ndim)
