@@ -154,6 +154,10 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
         "import torch\na = torch.ones(2).numpy()\nb = a.view('int32')",
     ("gradcli/torch/ndarray.py", "can't convert np.ndarray of type numpy.{…} to a tensor in "
      "gradcli"): "import torch\na = torch.ones(2).numpy().astype('int8')\nt = torch.from_numpy(a)",
+    ("gradcli/torch/matrices.py", "gradcli cannot differentiate {…}'s backward "
+     "(create_graph=True)"):
+        "import torch\nx = torch.ones(2, 3, requires_grad=True)\n"
+        "(g,) = torch.autograd.grad(torch.cdist(x, x * 2).sum(), x, create_graph=True)",
     ("gradcli/torch/ndarray.py", "ndarray() takes a numpy array, not {…}"):
         "import torch\na = torch.ones(2).numpy()\nb = type(a)(print)",
     ("gradcli/torch/ndarray.py", "ndarray() takes a numpy array, not ndarray"):

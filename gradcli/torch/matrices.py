@@ -407,8 +407,15 @@ def _lu_det(m):
 
 @_det.derivative
 def _(ctx, grad, xp):
-    a, _ = ctx.saved
+    a, det = ctx.saved
     # d det(A) = tr(adj(A) dA): the gradient is grad * adj(A)^T (det(A) A^-T if invertible)
+    if grad.__class__ is Tensor and np.all(xp.numpy(det) != 0):
+        # create_graph: through recorded ops, so the gradient is differentiable again
+        # (PyTorch solves A^T X = grad·det·I: LinalgSolveExBackward0)
+        scale = shapes.unsqueeze(shapes.unsqueeze(mul(grad, det), -1), -1)
+        n = a.shape[-1]
+        identity = Tensor(np.eye(n, dtype=a.dtype.numpy))
+        return (call(_solve, (shapes.transpose(a, -2, -1), mul(scale, identity)), False),)
     return (xp.unsqueeze(xp.unsqueeze(grad, -1), -1) * xp.constant(_cofactors(xp.numpy(a))),)
 
 
@@ -491,6 +498,18 @@ def _solve(xs, p):
 def _(ctx, grad, xp):
     a, x = ctx.saved
     vector = ctx.params
+    if grad.__class__ is Tensor:
+        # create_graph: gB = solve(A^T, grad), gA = -gB X^T, through recorded ops
+        a_t = shapes.transpose(a, -2, -1)
+        if vector:  # PyTorch solves for a one-column matrix and squeezes it (SqueezeBackward1)
+            gb = shapes.squeeze(call(_solve, (a_t, shapes.unsqueeze(grad, -1)), False), -1)
+        else:
+            gb = call(_solve, (a_t, grad), False)
+        if vector:
+            ga = mul(shapes.unsqueeze(gb, -1), shapes.unsqueeze(x, -2))
+        else:
+            ga = gb @ shapes.transpose(x, -2, -1)
+        return (-ga if ctx.needs[0] else None, gb if ctx.needs[1] else None)
     a_t = xp.numpy(a).swapaxes(-1, -2)
     g = xp.numpy(grad)
     gb = np.linalg.solve(a_t, g[..., None])[..., 0] if vector else np.linalg.solve(a_t, g)
@@ -560,8 +579,15 @@ def _cdist(xs, p):
     return _p_norm(diff, p, -1).astype(a.dtype)
 
 
+def _first_order_only(grad, name):
+    if grad.__class__ is Tensor:
+        raise ProgramError("NotImplementedError", f"gradcli cannot differentiate {name}'s "
+                           "backward (create_graph=True)")
+
+
 @_cdist.derivative
 def _(ctx, grad, xp):
+    _first_order_only(grad, "cdist")
     a, b = (xp.numpy(s) for s in ctx.saved)
     g = xp.numpy(grad)
     diff = a[..., :, None, :] - b[..., None, :, :]
@@ -591,6 +617,7 @@ def _dist(xs, p):
 
 @_dist.derivative
 def _(ctx, grad, xp):
+    _first_order_only(grad, "dist")
     a, b, result = (xp.numpy(s) for s in ctx.saved)
     g = xp.numpy(grad)
     diff = np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape)) - b
