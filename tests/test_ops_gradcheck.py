@@ -800,6 +800,9 @@ CASES.update({
     "diag_embed": [
         C("vector", [((3,), D)], DIAG.diag),
         C("below", [((2,), D)], lambda a: DIAG.diag(a, -1)),
+        C("batched", [((2, 3), D)], DIAG.diag_embed),
+        C("dims_apart", [((2, 3), D)], lambda a: DIAG.diag_embed(a, 1, 0, 2)),
+        C("dims_reversed", [((2, 3), D)], lambda a: DIAG.diag_embed(a, -1, 2, 0)),
     ],
     "diagonal_copy": [
         C("square", [((3, 3), D)], DIAG.diag),

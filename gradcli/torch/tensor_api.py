@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli.base import diagnostics
-from gradcli.torch import creation, gathering, matrices, ndarray, pointwise, reshaping
+from gradcli.torch import creation, diag, gathering, matrices, ndarray, pointwise, reshaping
 from gradcli.torch._common import as_dtype, check_requires_grad, is_tensor, size_args
 from gradcli.torch.conversion import to
 from gradcli.torch.inplace import inplace
@@ -113,6 +113,7 @@ FUNCTIONS = {
     **gathering.FUNCTIONS,
     **matrices.FUNCTIONS,
     "as_tensor": as_tensor,
+    "diag_embed": diag.diag_embed,
     "empty_like": empty_like,
     "from_numpy": ndarray.from_numpy,
     "where": where,
@@ -127,6 +128,7 @@ TENSOR_METHODS = {
     **reshaping.TENSOR_METHODS,
     **gathering.TENSOR_METHODS,
     **matrices.TENSOR_METHODS,
+    "diag_embed": diag.diag_embed,
     "new_empty": new_empty,
     "new_full": new_full,
     "new_ones": new_ones,
