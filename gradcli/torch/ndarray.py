@@ -93,15 +93,31 @@ def _method(name, check=None):
     def method(self, *args, **kwargs):
         args = unwrap(args)
         kwargs = {k: unwrap(v) for k, v in kwargs.items()}
-        if check is not None:
-            check(self._value, args, kwargs)
         try:
+            if check is not None:
+                check(self._value, args, kwargs)
             return _checked(getattr(self._value, name)(*args, **kwargs))
-        except (ValueError, TypeError, IndexError) as exc:
+        except NUMPY_ERRORS as exc:
             raise _numpy_error(exc) from None
 
     method.__name__ = name
     return method
+
+
+# what numpy raises on a program's bad arguments: the program's error, never gradcli's
+NUMPY_ERRORS = (ValueError, TypeError, IndexError, AttributeError, OverflowError,
+                ZeroDivisionError)
+
+
+def _guarded(method):
+    def guarded(self, *args):
+        try:
+            return method(self, *args)
+        except NUMPY_ERRORS as exc:
+            raise _numpy_error(exc) from None
+
+    guarded.__name__ = method.__name__
+    return guarded
 
 
 def _numpy_error(exc):
@@ -128,7 +144,7 @@ _METHODS = ("sum", "mean", "std", "var", "max", "min", "argmax", "argmin", "prod
             "cumsum", "cumprod", "any", "all", "round", "clip", "squeeze", "flatten", "ravel",
             "transpose", "swapaxes", "copy", "dot", "nonzero", "argsort", "sort", "fill",
             "tolist", "item", "reshape", "astype", "view", "repeat", "diagonal", "trace",
-            "ptp", "searchsorted")
+            "searchsorted")
 _CHECKS = {"astype": _no_dtype_games, "view": _view_check}
 
 
@@ -138,7 +154,7 @@ def _binary(op, reflected=False):
         a, b = (other, self._value) if reflected else (self._value, other)
         try:
             return _checked(op(a, b))
-        except (ValueError, TypeError) as exc:
+        except NUMPY_ERRORS as exc:
             raise _numpy_error(exc) from None
 
     return method
@@ -181,9 +197,11 @@ class ndarray:  # noqa: N801 - the name programs see in messages, numpy's
     def __str__(self):
         return str(self._value)
 
+    @_guarded
     def __format__(self, spec):
         return format(self._value, spec)
 
+    @_guarded
     def __len__(self):
         return len(self._value)
 
@@ -193,7 +211,7 @@ class ndarray:  # noqa: N801 - the name programs see in messages, numpy's
     def __getitem__(self, index):
         try:
             return wrap(self._value[unwrap(index)])
-        except (IndexError, TypeError, ValueError) as exc:
+        except NUMPY_ERRORS as exc:
             raise _numpy_error(exc) from None
 
     def __setitem__(self, index, value):
@@ -202,21 +220,25 @@ class ndarray:  # noqa: N801 - the name programs see in messages, numpy's
                 f"'{type(self._value).__name__}' object does not support item assignment"))
         try:
             self._value[unwrap(index)] = unwrap(value)
-        except (IndexError, TypeError, ValueError) as exc:
+        except NUMPY_ERRORS as exc:
             raise _numpy_error(exc) from None
 
+    @_guarded
     def __bool__(self):
         try:
             return bool(self._value)
         except ValueError as exc:
             raise _numpy_error(exc) from None
 
+    @_guarded
     def __float__(self):
         return float(self._value)
 
+    @_guarded
     def __int__(self):
         return int(self._value)
 
+    @_guarded
     def __index__(self):
         return operator.index(self._value)
 
@@ -225,18 +247,23 @@ class ndarray:  # noqa: N801 - the name programs see in messages, numpy's
             raise _numpy_error(TypeError("unhashable type: 'numpy.ndarray'"))
         return hash(self._value)
 
+    @_guarded
     def __neg__(self):
         return wrap(-self._value)
 
+    @_guarded
     def __pos__(self):
         return wrap(+self._value)
 
+    @_guarded
     def __abs__(self):
         return wrap(abs(self._value))
 
+    @_guarded
     def __invert__(self):
         return wrap(~self._value)
 
+    @_guarded
     def __round__(self, ndigits=None):
         return wrap(round(self._value, ndigits)) if ndigits is not None else round(self._value)
 
