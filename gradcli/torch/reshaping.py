@@ -296,14 +296,21 @@ def _split_views(input, dim, sizes, entry):
                           ((input.shape, input.dtype),), (True,))
         node.expect(len(sizes))
         O.set_flags(multi_output=True)
+    tangent = None
+    if O.FORWARD_AD.active:  # a dual level is open: each piece carries its slice of tangent
+        from gradcli.torch.autograd import forward_mode
+
+        tangent = forward_mode.tangent_of(input)
     out, start = [], 0
     lead = (slice(None),) * dim
     for i, size in enumerate(sizes):
-        result = Tensor(input.array[lead + (slice(start, start + size),)], input.dtype,
-                        recording, node)
+        piece = lead + (slice(start, start + size),)
+        result = Tensor(input.array[piece], input.dtype, recording, node)
         O._share_base(result, input)
         if node is not None:
             node.bind(i, result)
+        if tangent is not None:
+            forward_mode.set_tangent(result, tangent[piece])
         out.append(result)
         start += size
     return tuple(out)
