@@ -13,7 +13,7 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import attribute_error, type_error
 from gradcli.torch import functions as api
-from gradcli.torch import runtime_state, tensor_api, tensor_extra
+from gradcli.torch import runtime_state, shape_index_linalg, tensor_extra
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
 from gradcli.torch.autograd import grad_mode as G
 from gradcli.torch.autograd import namespaces as autograd_namespaces
@@ -185,7 +185,7 @@ TORCH_FUNCTIONS = {
 
 TORCH_FUNCTIONS.update(runtime_state.torch_function_overrides(TORCH_FUNCTIONS))
 TORCH_FUNCTIONS.update(tensor_extra.FUNCTIONS)
-TORCH_FUNCTIONS.update(tensor_api.functions(TORCH_FUNCTIONS))
+TORCH_FUNCTIONS.update(shape_index_linalg.functions(TORCH_FUNCTIONS))
 
 TORCH_DTYPES = {
     "float32": dtypes.float32,
@@ -251,7 +251,7 @@ NN_INIT = Namespace("torch.nn.init", _nn_init_members)
 NN = Namespace("torch.nn", _nn_members)
 LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", _lr_scheduler_members)
 OPTIM = Namespace("torch.optim", _optim_members)
-LINALG = Namespace("torch.linalg", tensor_api.LINALG)
+LINALG = Namespace("torch.linalg", shape_index_linalg.LINALG)
 RANDOM = Namespace("torch.random", {
     "manual_seed": api.random_function("manual_seed"),
     "initial_seed": api.random_function("initial_seed"),
