@@ -67,6 +67,10 @@ BIG_LITERAL = "x = tensor([[0.0] * 4000] * 4000)"
 # (path, message text as raise_sites shows it) -> program (or a call) that raises it;
 # a program may be a tuple (program, run() keyword arguments)
 GRADCLI_OWN: dict[tuple[str, str], object] = {
+    ("gradcli/torch/activations_more.py",
+     "gradcli cannot differentiate prelu's backward (create_graph=True)"):
+        "x = tensor([-1.0, 2.0], requires_grad=True)\nw = tensor([0.25], requires_grad=True)\n"
+        "g = torch.autograd.grad(F.prelu(x, w).sum(), x, create_graph=True)",
     ("gradcli/torch/pointwise.py", "shapes cannot be broadcast"): _broadcast_fallback,
     ("gradcli/torch/inplace.py", "in-place operations need a tensor"): _inplace_on_a_number,
     ("gradcli/sandbox/scope.py", "print is bound by the interpreter"): _print_placeholder,
@@ -133,9 +137,24 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
         "class A(3):\n    pass",
     ("gradcli/runtime/executor.py", "gradcli cannot subclass '{…}'"):
         "import torch\nclass A(torch.Tensor):\n    pass",
+    ("gradcli/torch/nn/conv.py", "gradcli supports padding_mode='zeros' only, not "
+     "padding_mode={…}"):
+        "import torch\nfrom torch import nn\nc = nn.Conv2d(1, 1, 3, padding_mode='reflect')",
+    # PyTorch's own text, but it prints a Python set, {'valid', 'same'}, in the hash order
+    # of the run (PYTHONHASHSEED): no generated case can pin one order
+    ("gradcli/torch/nn/conv.py", "Invalid padding string {…}, should be one of "
+     "{'valid', 'same'}"):
+        "import torch\nfrom torch import nn\nc = nn.Conv2d(1, 1, 3, padding='full')",
     # CPython's parser runs out of stack here and Python stops with a bare MemoryError
     ("gradcli/runtime/rewrite.py", "the program is nested too deeply for Python's parser "
      "(too complex to parse)"): "x = " + "-" * 200_000 + "1",
+    ("gradcli/torch/nn/sparse.py", "gradcli does not support embedding's max_norm "
+     "(renormalising the weight in place) yet"):
+        "import torch\nfrom torch import nn\n"
+        "nn.Embedding(4, 2, max_norm=1.0)(torch.tensor([1]))",
+    ("gradcli/torch/nn/sparse.py", "gradcli does not support sparse gradients "
+     "(embedding with sparse=True) yet"):
+        "import torch\nfrom torch import nn\nnn.Embedding(4, 2, sparse=True)(torch.tensor([1]))",
     ("gradcli/torch/matrices.py", "einsum(): ellipsis ('...') is not supported by gradcli yet"):
         "import torch\ny = torch.einsum('...ij->...ji', torch.ones(2, 2, 2))",
     ("gradcli/torch/matrices.py", "{…}(): argument '{…}' must be Number, not {…}"):

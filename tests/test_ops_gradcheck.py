@@ -35,7 +35,13 @@ from gradcli.torch import functions as api
 from gradcli.torch import gathering as GA  # registers the indexing ops in OPS
 from gradcli.torch import matrices as MX  # registers the linear-algebra ops in OPS
 from gradcli.torch import reshaping as RS  # registers the shape ops in OPS
+from gradcli.torch import tensor_api as TAPI  # registers pointwise/scan/sorting/reduction ops
+from gradcli.torch.nn import convolution as CONV
 from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
+from gradcli.torch.nn import normalization as NORM
+from gradcli.torch.nn import pooling as POOL
+from gradcli.torch.nn import pooling_ops as POOL_OPS
+from gradcli.torch.nn import sparse as SPARSE
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -810,6 +816,212 @@ CASES.update({
     ],
 })
 
+# Convolution and pooling (gradcli/torch/nn/convolution.py, pooling_ops.py): the forward ops
+# through F, and the backward ops that create_graph=True records, called directly.
+_GEO = CONV.Geometry(2, (2, 1), ((1, 1), (0, 0)), (1, 2), 2)  # stride, padding, dilation, groups
+_X_SHAPE, _W_SHAPE, _Y_SHAPE = (2, 4, 5, 6), (4, 2, 2, 2), (2, 4, 3, 4)
+_POOL = POOL_OPS.Window((2, 2), (1, 2), (1, 0), (1, 1), True)
+_AVG = POOL_OPS.AvgWindow((3, 2), (2, 1), (1, 1), True, False, None)
+
+
+def _conv_backward(which):
+    return lambda g, x, w: O.call(CONV.convolution_backward_op, (g, x, w), (which, _GEO))
+
+
+def _max_pool_backward(g, x):
+    indices = POOL_OPS.max_indices(x.array, _POOL)[1]
+    return O.call(POOL_OPS.max_pool2d_backward_op, (g, x), indices)
+
+
+CASES.update({
+    "convolution": [
+        C("conv2d_groups_bias", [(_X_SHAPE, D), (_W_SHAPE, D), ((4,), D)],
+          lambda x, w, b: CONV.conv2d(x, w, b, stride=(2, 1), padding=(1, 0), dilation=(1, 2),
+                                      groups=2)),
+        C("conv1d_same", [((2, 3, 7), D), ((2, 3, 3), D)],
+          lambda x, w: CONV.conv1d(x, w, padding="same", dilation=2)),
+        C("conv2d_even_same", [((1, 2, 4, 5), D), ((3, 2, 2, 2), D)],
+          lambda x, w: CONV.conv2d(x, w, padding="same")),
+        C("conv2d_unbatched_weight_only", [((2, 5, 5), D), ((3, 2, 3, 3), D)],
+          lambda x, w: CONV.conv2d(x, w, stride=2), root="squeeze.dim", grad=(False, True)),
+    ],
+    "constant_pad_nd": [
+        C("same_even_kernel", [((1, 2, 4, 5), D), ((3, 2, 2, 4), D)],
+          lambda x, w: CONV.conv2d(x, w, padding="same"), root="convolution"),
+        C("crop_and_pad", [((2, 3, 4), D)],
+          lambda x: O.call(CONV.constant_pad_nd_op, (x,), (-1, 2))),
+    ],
+    "convolution_backward": [
+        C("grad_input", [(_Y_SHAPE, D), (_X_SHAPE, D), (_W_SHAPE, D)],
+          _conv_backward("input"), grad=(True, False, True)),
+        C("grad_weight", [(_Y_SHAPE, D), (_X_SHAPE, D), (_W_SHAPE, D)],
+          _conv_backward("weight"), grad=(True, True, False)),
+        C("grad_bias", [(_Y_SHAPE, D), (_X_SHAPE, D), (_W_SHAPE, D)],
+          _conv_backward("bias"), grad=(True, False, False)),
+    ],
+    "max_pool2d_with_indices": [
+        C("ceil_padding", [((2, 2, 5, 6), D)],
+          lambda x: POOL.max_pool2d(x, 2, stride=(1, 2), padding=(1, 0), ceil_mode=True)),
+        C("dilated_unbatched", [((2, 6, 7), D)],
+          lambda x: POOL.max_pool2d(x, (2, 3), stride=2, dilation=(2, 1))),
+        C("max_pool1d", [((2, 3, 9), D)], lambda x: POOL.max_pool1d(x, 3, stride=2, padding=1),
+          root="squeeze.dim"),
+    ],
+    "max_pool2d_with_indices_backward": [
+        C("overlapping", [((2, 2, 6, 3), D), ((2, 2, 5, 6), D)], _max_pool_backward),
+    ],
+    "avg_pool2d": [
+        C("ceil_no_pad_count", [((2, 2, 6, 5), D)],
+          lambda x: POOL.avg_pool2d(x, (3, 2), stride=(2, 1), padding=1, ceil_mode=True,
+                                    count_include_pad=False)),
+        C("divisor_unbatched", [((3, 4, 4), D)],
+          lambda x: POOL.avg_pool2d(x, 2, padding=1, divisor_override=3)),
+    ],
+    "avg_pool2d_backward": [
+        C("window", [((2, 2, 4, 6), D), ((2, 2, 6, 5), D)],
+          lambda g, x: O.call(POOL_OPS.avg_pool2d_backward_op, (g, x), _AVG)),
+    ],
+    "_adaptive_avg_pool2d": [
+        C("uneven", [((2, 3, 7, 5), D)], lambda x: POOL.adaptive_avg_pool2d(x, (3, 2))),
+        C("keep_width", [((3, 4, 6), D)], lambda x: POOL.adaptive_avg_pool2d(x, (2, None))),
+    ],
+    "_adaptive_avg_pool2d_backward": [
+        C("uneven", [((2, 3, 3, 2), D), ((2, 3, 7, 5), D)],
+          lambda g, x: O.call(POOL_OPS.adaptive_avg_pool2d_backward_op, (g, x))),
+    ],
+})
+
+# Normalisation and embeddings (gradcli/torch/nn/normalization.py, sparse.py).
+CASES.update({
+    "native_layer_norm": [
+        C("affine", [((3, 4), D), ((4,), D), ((4,), D)],
+          lambda x, w, b: NORM.layer_norm(x, (4,), w, b)),
+        C("two_dims_plain", [((2, 2, 3), D)], lambda x: NORM.layer_norm(x, (2, 3), eps=0.1)),
+        C("weight_only", [((2, 3), D), ((3,), D)], lambda x, w: NORM.layer_norm(x, 3, w),
+          grad=(False, True)),
+    ],
+    "native_batch_norm": [
+        C("train_affine", [((4, 3), D), ((3,), D), ((3,), D)],
+          lambda x, w, b: NORM.batch_norm(x, None, None, w, b, training=True)),
+        C("train_spatial", [((2, 3, 2, 2), D)],
+          lambda x: NORM.batch_norm(x, None, None, training=True, eps=0.1)),
+        C("eval_running_stats", [((4, 2), D), ((2,), D), ((2,), D)],
+          lambda x, w, b: NORM.batch_norm(x, const([0.5, -1.0], t64), const([2.0, 0.5], t64),
+                                          w, b)),
+    ],
+    "native_group_norm": [
+        C("affine", [((2, 4, 3), D), ((4,), D), ((4,), D)],
+          lambda x, w, b: NORM.group_norm(x, 2, w, b)),
+        C("plain", [((2, 6), D)], lambda x: NORM.group_norm(x, 3, eps=0.1)),
+    ],
+    "embedding": [
+        C("rows", [((5, 3), D)],
+          lambda w: SPARSE.embedding(const([[0, 2], [4, 2]], dtypes.int64), w)),
+        # padding_idx and scale_grad_by_freq change the gradient on purpose (no longer the
+        # derivative): conformance cases 218 and 219 hold them to PyTorch's
+        C("repeated_int32", [((4, 2), D)],
+          lambda w: SPARSE.embedding(const([1, 3, 3, 0], dtypes.int32), w)),
+    ],
+})
+
+
+# torch functions beyond the core set (gradcli/torch/tensor_api.py's families).
+_F = TAPI.FUNCTIONS
+
+
+def _ties(shape):
+    def build(rng):
+        x = distinct(shape, rng)
+        x.reshape(-1)[-1] = x.reshape(-1)[0]
+        return [x]
+
+    return build
+
+
+def _near_integers(rng):
+    """Away from the jumps of floor, ceil, round, trunc and frac."""
+    return [rng.integers(-3, 3, (2, 3)) + rng.uniform(0.2, 0.4, (2, 3))]
+
+
+def _unit_signed(shape):
+    return lambda rng: [rng.uniform(-0.8, 0.8, shape)]
+
+
+def _above_one(shape):
+    return lambda rng: [rng.uniform(1.5, 3.0, shape)]
+
+
+CASES.update({
+    "floor": [C("mat", [_near_integers], _F["floor"])],
+    "ceil": [C("mat", [_near_integers], _F["ceil"])],
+    "trunc": [C("mat", [_near_integers], _F["trunc"])],
+    "round": [C("mat", [_near_integers], _F["round"])],
+    "round.decimals": [C("one", [_near_integers], lambda a: _F["round"](a, decimals=1))],
+    "frac": [C("mat", [_near_integers], _F["frac"])],
+    "sgn": [C("vec", [((4,), D)], _F["sgn"])],
+    "erf": [C("mat", [((2, 3), D)], _F["erf"])],
+    "erfc": [C("mat", [((2, 3), D)], _F["erfc"])],
+    "erfinv": [C("unit", [_unit_signed((2, 3))], _F["erfinv"])],
+    "asin": [C("unit", [_unit_signed((2, 3))], _F["asin"])],
+    "acos": [C("unit", [_unit_signed((2, 3))], _F["acos"])],
+    "atan": [C("mat", [((2, 3), D)], _F["atan"])],
+    "sinh": [C("mat", [((2, 3), D)], _F["sinh"])],
+    "cosh": [C("mat", [((2, 3), D)], _F["cosh"])],
+    "asinh": [C("mat", [((2, 3), D)], _F["asinh"])],
+    "acosh": [C("above_one", [_above_one((2, 3))], _F["acosh"])],
+    "atanh": [C("unit", [_unit_signed((2, 3))], _F["atanh"])],
+    "exp2": [C("mat", [((2, 3), D)], _F["exp2"])],
+    "lgamma": [C("positive", [((2, 3), P)], _F["lgamma"]),
+               C("negative", [lambda rng: [-rng.uniform(0.2, 0.8, (3,)) - 1]], _F["lgamma"])],
+    "digamma": [C("positive", [((2, 3), P)], _F["digamma"])],
+    "logit": [C("unit", [((2, 3), U)], _F["logit"]),
+              C("eps", [((2, 3), U)], lambda a: _F["logit"](a, eps=0.05))],
+    "nan_to_num": [C("finite", [((2, 3), D)], _F["nan_to_num"])],
+    "atan2": [C("bcast", [((2, 3), D), ((3,), D)], _F["atan2"])],
+    "hypot": [C("bcast", [((2, 3), D), ((2, 1), D)], _F["hypot"])],
+    "logaddexp": [C("mat", [((2, 3), D), ((2, 3), D)], _F["logaddexp"])],
+    "logaddexp2": [C("mat", [((2, 3), D), ((2, 3), D)], _F["logaddexp2"])],
+    "xlogy.Tensor": [C("mat", [((2, 3), D), ((2, 3), P)], _F["xlogy"])],
+    "xlogy.Scalar_Self": [C("scalar_self", [((2, 3), P)], lambda b: _F["xlogy"](2.5, b))],
+    "xlogy.Scalar_Other": [C("scalar_other", [((2, 3), D)], lambda a: _F["xlogy"](a, 3.0))],
+    "fmod.Scalar": [C("number", [((2, 3), P)], lambda a: _F["fmod"](a, 0.3), eps=1e-7)],
+    "fmod.Tensor": [C("tensors", [remainder_pair], _F["fmod"])],
+    "clamp_min": [C("number", [((2, 3), D)], lambda a: _F["clamp_min"](a, 0.1))],
+    "clamp_max": [C("number", [((2, 3), D)], lambda a: _F["clamp_max"](a, 0.1))],
+    "clamp_min.Tensor": [C("tensor", [((2, 3), D), ((3,), D)], _F["clamp_min"])],
+    "clamp_max.Tensor": [C("tensor", [((2, 3), D), ((3,), D)], _F["clamp_max"])],
+    "lerp.Scalar": [C("weight", [((2, 3), D), ((2, 3), D)], lambda a, b: _F["lerp"](a, b, 0.3)),
+                    C("big_weight", [((3,), D), ((3,), D)], lambda a, b: _F["lerp"](a, b, 0.8))],
+    "lerp.Tensor": [C("weights", [((2, 3), D), ((2, 3), D), ((2, 3), U)], _F["lerp"])],
+    "addcmul": [C("value", [((2, 3), D), ((2, 3), D), ((3,), D)],
+                  lambda a, b, c: _F["addcmul"](a, b, c, value=0.5))],
+    "addcdiv": [C("value", [((2, 3), D), ((2, 3), D), ((3,), P)],
+                  lambda a, b, c: _F["addcdiv"](a, b, c, value=2))],
+    "heaviside": [C("values", [((3,), D), ((3,), D)], _F["heaviside"],
+                    backward_error="derivative for aten::heaviside is not implemented")],
+    "cumsum": [C("rows", [((2, 3), D)], lambda a: _F["cumsum"](a, 1)),
+               C("0d", [((), D)], lambda a: _F["cumsum"](a, 0))],
+    "cumprod": [C("rows", [((2, 3), D)], lambda a: _F["cumprod"](a, 1)),
+                C("zero", [with_zero((2, 3))], lambda a: _F["cumprod"](a, 1))],
+    "cummax": [C("cols", [((3, 2), D)], lambda a: _F["cummax"](a, 0).values)],
+    "cummin": [C("rows", [((2, 4), D)], lambda a: _F["cummin"](a, -1).values)],
+    "logcumsumexp": [C("rows", [((2, 3), D)], lambda a: _F["logcumsumexp"](a, 1))],
+    "sort": [C("rows", [((2, 3), D)], lambda a: _F["sort"](a).values),
+             C("descending", [((4,), D)], lambda a: _F["sort"](a, descending=True)[0])],
+    "sort.stable": [C("cols", [((3, 2), D)], lambda a: _F["sort"](a, 0, stable=True).values)],
+    "topk": [C("rows", [((2, 4), D)], lambda a: _F["topk"](a, 2).values),
+             C("smallest", [((5,), D)], lambda a: _F["topk"](a, 3, largest=False)[0])],
+    "kthvalue": [C("rows", [((2, 4), D)], lambda a: _F["kthvalue"](a, 2).values),
+                 C("keepdim", [((3, 2), D)], lambda a: _F["kthvalue"](a, 1, 0, True)[0])],
+    "median.dim": [C("rows", [((2, 3), D)], lambda a: _F["median"](a, 1).values)],
+    "median": [C("all", [((2, 3), D)], _F["median"])],
+    "mode": [C("ties", [_ties((2, 3))], lambda a: _F["mode"](a, 1).values)],
+    "nansum": [C("all", [((2, 3), D)], _F["nansum"]),
+               C("dim", [((2, 3), D)], lambda a: _F["nansum"](a, 0))],
+    "trace": [C("wide", [((2, 3), D)], _F["trace"])],
+    "mul.Scalar": [C("trapezoid", [((4,), D)], _F["trapezoid"])],
+})
+
 
 # Shape, indexing and linear algebra beyond the core set (gradcli/torch/reshaping.py,
 # gathering.py, matrices.py).
@@ -877,7 +1089,6 @@ CASES.update({
                 lambda a, b, c: MX.addmv(a, b, c, beta=0.5, alpha=2.0))],
     "baddbmm": [C("scaled", [((2, 2, 2), D), ((2, 2, 3), D), ((2, 3, 2), D)],
                   lambda a, b, c: MX.baddbmm(a, b, c, beta=2.0, alpha=0.5))],
-    "trace": [C("wide", [((2, 3), D)], MX.trace)],
     "_linalg_det": [C("matrix", [invertible(3)], MX.det),
                     C("batch", [lambda rng: [np.eye(2) * 2 + small((2, 2, 2), rng) * 0.3]],
                       MX.det)],
@@ -1001,3 +1212,88 @@ def test_ties_follow_pytorch():
     x = Tensor(np.array([0.0, -1.0, 2.0]), t64, True)
     engine.backward(api.sum(api.relu(x)))
     np.testing.assert_array_equal(x.grad.array, [0, 0, 1])
+
+
+# The activations and losses beyond SPEC §1.7 (gradcli/torch/activations_more.py,
+# losses_more.py): each op, its backward op (the create_graph=True node) and the scalar forms
+# the composite losses record.
+from gradcli.torch import activations_more as AM  # noqa: E402
+from gradcli.torch import losses_more as LM  # noqa: E402
+
+_ELU = (1.0, 1.0, 1.0)
+CASES.update({
+    "elu": [C("default", [((2, 3), D)], AM.elu), C("selu", [((2, 3), D)], AM.selu)],
+    "elu_": [C("inplace", [((2, 3), D)], lambda a: AM.elu(api.mul(a, 1.0), 0.5, inplace=True))],
+    "celu": [C("alpha", [((2, 3), D)], lambda a: AM.celu(a, 2.0))],
+    "celu_": [C("inplace", [((2, 3), D)], lambda a: AM.celu(api.mul(a, 1.0), inplace=True))],
+    "elu_backward": [
+        C("elu", [((2, 3), D), ((2, 3), D)], direct("elu_backward", _ELU)),
+        C("celu", [((2, 3), D), ((2, 3), D)], direct("elu_backward", (2.0, 1.0, 0.5))),
+    ],
+    "hardtanh": [C("bounds", [((2, 3), D)], lambda a: AM.hardtanh(a, -1.0, 0.9)),
+                 C("relu6", [((2, 3), P)], AM.relu6)],
+    "hardtanh_backward": [C("mat", [((2, 3), D), ((2, 3), D)],
+                            direct("hardtanh_backward", (-1.0, 1.0)))],
+    "softshrink": [C("default", [((2, 3), D)], AM.softshrink)],
+    "softshrink_backward": [C("mat", [((2, 3), D), ((2, 3), D)],
+                              direct("softshrink_backward", 0.5))],
+    "hardshrink": [C("default", [((2, 3), D)], AM.hardshrink)],
+    "hardshrink_backward": [C("mat", [((2, 3), D), ((2, 3), D)],
+                              direct("hardshrink_backward", 0.5))],
+    "threshold": [C("value", [((2, 3), D)], lambda a: AM.threshold(a, 0.0, 2.0))],
+    "threshold_": [C("inplace", [((2, 3), D)],
+                     lambda a: AM.threshold(api.mul(a, 1.0), 0.0, 2.0, inplace=True))],
+    "hardsigmoid": [C("default", [((2, 3), D)], AM.hardsigmoid)],
+    "hardsigmoid_backward": [
+        C("mat", [((2, 3), D), ((2, 3), D)], direct("hardsigmoid_backward"),
+          backward_error="derivative for aten::hardsigmoid_backward is not implemented"),
+    ],
+    "hardswish": [C("default", [((2, 3), D)], AM.hardswish)],
+    "hardswish_backward": [C("mat", [((2, 3), D), ((2, 3), D)], direct("hardswish_backward"))],
+    "log_sigmoid_forward": [C("default", [((2, 3), D)], AM.logsigmoid)],
+    "log_sigmoid_backward": [C("mat", [((2, 3), D), ((2, 3), D)],
+                               direct("log_sigmoid_backward"))],
+    "mish": [C("default", [((2, 3), D)], AM.mish)],
+    "_prelu_kernel": [
+        C("shared", [((2, 3), D), ((1,), P)], AM.prelu),
+        C("channels", [((2, 3, 2), D), ((3,), P)], AM.prelu),
+    ],
+    "glu": [C("last", [((2, 4), D)], AM.glu), C("first", [((4, 3), D)], lambda a: AM.glu(a, 0))],
+    "glu_backward": [C("mat", [((2, 2), D), ((2, 4), D)], direct("glu_backward", 1))],
+    "smooth_l1_loss": [
+        C("mean", [((2, 3), D), ((2, 3), D)], LM.smooth_l1_loss),
+        C("none_beta", [((2, 3), D), ((2, 3), D)],
+          lambda a, b: LM.smooth_l1_loss(a, b, reduction="none", beta=0.5)),
+    ],
+    "smooth_l1_loss_backward": [
+        C("none", [((2, 3), D), ((2, 3), D), ((2, 3), D)],
+          direct("smooth_l1_loss_backward", ("none", 1.0))),
+        C("mean", [((), D), ((2, 3), D), ((2, 3), D)],
+          direct("smooth_l1_loss_backward", ("mean", 0.7))),
+    ],
+    "huber_loss": [
+        C("sum", [((2, 3), D), ((2, 3), D)],
+          lambda a, b: LM.huber_loss(a, b, reduction="sum", delta=0.6)),
+        C("broadcast", [((2, 3), D), ((3,), D)], LM.huber_loss, root="huber_loss"),
+    ],
+    "huber_loss_backward": [
+        C("none", [((2, 3), D), ((2, 3), D), ((2, 3), D)],
+          direct("huber_loss_backward", ("none", 0.8))),
+    ],
+    "soft_margin_loss": [
+        C("mean", [((2, 3), D)],
+          lambda a: LM.soft_margin_loss(a, const([[1.0, -1.0, 1.0], [-1.0, 1.0, 1.0]], t64))),
+    ],
+    "soft_margin_loss_backward": [
+        C("none", [((2, 3), D), ((2, 3), D)],
+          direct("soft_margin_loss_backward", ("none", np.array([[1.0, -1, 1], [-1, 1, 1]])))),
+    ],
+    "add.Scalar": [C("mat", [((2, 3), D)], direct("add.Scalar", 0.5))],
+    "sub.Scalar": [C("mat", [((2, 3), D)], direct("sub.Scalar", 0.5))],
+    "clamp_min": [C("mat", [((2, 3), D)], direct("clamp_min", 0.0))],
+    "norm.ScalarOpt_dim": [
+        C("pairwise", [((2, 3), D), ((2, 3), D)], LM.pairwise_distance),
+        C("p3", [((2, 3), D)], direct("norm.ScalarOpt_dim", (3.0, (1,), False))),
+    ],
+    "xlogy.Tensor": [C("positive", [((2, 3), P), ((2, 3), P)], direct("xlogy.Tensor"))],
+})

@@ -231,7 +231,25 @@ RULES = {
         [("0", "0"), ("1", "grad")]),
     "fill_.Scalar": _elementwise("fill_: the old values are overwritten", "0", "0"),
     "zero_": _elementwise("zero_: the old values are overwritten", "0", "0"),
+    "native_layer_norm": lambda o, x, p, n: _normalisation(
+        "layer norm over the last dims: x̂ = (x - mean)·rstd, y = x̂·w + b", x),
+    "native_group_norm": lambda o, x, p, n: _normalisation(
+        f"group norm over {p[0]} channel groups: x̂ = (x - mean)·rstd, y = x̂·w + b", x),
+    "native_batch_norm": lambda o, x, p, n: _normalisation(
+        "batch norm per channel, " + ("batch statistics" if p[2] else "running statistics "
+                                      "(constants)") + ": x̂ = (x - mean)·rstd, y = x̂·w + b",
+        x, fixed=not p[2]),
+    "embedding": _elementwise("embedding lookup: each looked-up row's grad is added to "
+                              "its row of the weight", "1 per lookup",
+                              "grad added into zeros at the looked-up rows"),
 }
+
+
+def _normalisation(words, x, fixed=False):
+    # dx̂ = grad·w; through mean and rstd: dx = rstd·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂))
+    grad_x = "grad·w·rstd" if fixed else "rstd·(grad·w - mean(grad·w) - x̂·mean(grad·w·x̂))"
+    return (words, [("", grad_x), ("x̂", "Σ grad·x̂ over the normalised elements"),
+                    ("1", "Σ grad over the normalised elements")])
 
 
 def _dims(dims) -> str:
@@ -347,7 +365,6 @@ RULES.update({
         "put_: the written places take source's values",
         [("0 where written, else 1", "grad with zeros where written"),
          ("1", "grad.take(index)")]),
-    "trace": _elementwise("trace: ∂tr(A)/∂A = I", "I", "grad·I"),
     "_linalg_det": _elementwise("determinant: ∂det(A)/∂A = det(A)·A⁻ᵀ (the cofactors)",
                                 "det·A⁻ᵀ", "grad·det·A⁻ᵀ"),
     "linalg_inv_ex": _elementwise("inverse: d(A⁻¹) = -A⁻¹·dA·A⁻¹", "",
@@ -373,3 +390,18 @@ RULES.update({
         [(f"∂‖{x[0]} - {x[1]}‖/∂{x[0]}", "grad·∂‖a - b‖/∂a"),
          (f"-∂‖{x[0]} - {x[1]}‖/∂{x[0]}", "-grad·∂‖a - b‖/∂a")]),
 })
+
+# Convolution and pooling (gradcli/torch/nn/convolution.py, pooling_ops.py).
+RULES["convolution"] = lambda o, x, p, n: (
+    "convolution (a cross-correlation): each side receives grad correlated with the other",
+    [("", f"conv_transpose(grad, {x[1]})"), ("", f"correlate({x[0]}, grad)"),
+     ("1", "grad summed over batch and positions")])
+RULES["max_pool2d_with_indices"] = lambda o, x, p, n: (
+    "max pooling: each window's first maximum receives the window's grad",
+    [("1 at each window's maximum, else 0", "grad added at each maximum")])
+RULES["avg_pool2d"] = lambda o, x, p, n: (
+    "average pooling: every element of a window receives grad/window size",
+    [("1/window size", "grad/window size, spread over each window")])
+RULES["_adaptive_avg_pool2d"] = lambda o, x, p, n: (
+    "adaptive average pooling: every element of a region receives grad/region size",
+    [("1/region size", "grad/region size, spread over each region")])

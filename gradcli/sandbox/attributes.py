@@ -19,7 +19,7 @@ from gradcli.random.generator import Generator
 from gradcli.sandbox.guards import check_format_spec, check_str_width
 from gradcli.sandbox.scope import TORCH_FUNCTIONS, Namespace
 from gradcli.torch import functions as api
-from gradcli.torch import runtime_state, shape_index_linalg, tensor_extra
+from gradcli.torch import runtime_state, shape_index_linalg, tensor_api, tensor_extra
 from gradcli.torch.access import program_object_attribute
 from gradcli.torch.autograd.grad_mode import GradModeContext
 from gradcli.torch.unbind import UnbindNode
@@ -98,6 +98,9 @@ TENSOR_METHODS.update({
     "expand_as": api.expand_as,
     "repeat": api.repeat,
     "contiguous": api.contiguous,
+    # activations PyTorch also has as Tensor methods
+    "hardshrink": TORCH_FUNCTIONS["hardshrink"],
+    "prelu": TORCH_FUNCTIONS["prelu"],
     # conversions and metadata
     "double": api.double,
     "float": api.float_,
@@ -142,6 +145,7 @@ TENSOR_METHODS.update({
     "multinomial": api.random_function("multinomial"),
     **runtime_state.TENSOR_METHODS,
     **tensor_extra.TENSOR_METHODS,
+    **tensor_api.TENSOR_METHODS,
     **shape_index_linalg.TENSOR_METHODS,
     # hooks
     "register_hook": autograd_hooks.register_hook,
@@ -154,7 +158,8 @@ NODE_ATTRIBUTES = {
     # PyTorch's C++ class name shows through for the nodes that are not generated code.
     "name": lambda n: (lambda: "torch::autograd::AccumulateGrad")
     if isinstance(n, AccumulateGrad) else (
-        (lambda: "torch::autograd::CopySlices") if n.name() == "CopySlices" else n.name),
+        (lambda: f"torch::autograd::{n.name()}")
+        if n.name() in ("CopySlices", "NotImplemented") else n.name),
     "variable": lambda n: n.variable if isinstance(n, AccumulateGrad) else _missing(n, "variable"),
     "metadata": lambda n: n.metadata,
     "register_hook": lambda n: n.register_hook,
@@ -216,8 +221,8 @@ def get_attribute(obj, attr: str):
             found, value = saved_attribute(obj, attr)
             return value if found else _missing(obj, attr)
         return getter(obj) if getter is not None else _missing(obj, attr)
-    if cls is api.ReturnTypes and attr in ("values", "indices"):
-        return getattr(obj, attr)
+    if cls is api.ReturnTypes and attr in obj.fields:
+        return obj[obj.fields.index(attr)]
     if cls is DType and attr in ("is_floating_point", "itemsize"):
         return getattr(obj, attr)
     if cls is api.Size and attr == "numel":

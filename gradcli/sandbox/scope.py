@@ -13,10 +13,12 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import attribute_error, type_error
 from gradcli.torch import functions as api
-from gradcli.torch import runtime_state, shape_index_linalg, tensor_extra
+from gradcli.torch import runtime_state, shape_index_linalg, tensor_api, tensor_extra
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
+from gradcli.torch.activations_more import TORCH_MORE as ACTIVATIONS_AS_TORCH
 from gradcli.torch.autograd import grad_mode as G
 from gradcli.torch.autograd import namespaces as autograd_namespaces
+from gradcli.torch.losses_more import TORCH_LOSSES as LOSSES_AS_TORCH
 from gradcli.torch.tensor_protocol import tensor_class
 from gradcli.torch.unbind import unbind
 
@@ -185,6 +187,9 @@ TORCH_FUNCTIONS = {
 
 TORCH_FUNCTIONS.update(runtime_state.torch_function_overrides(TORCH_FUNCTIONS))
 TORCH_FUNCTIONS.update(tensor_extra.FUNCTIONS)
+TORCH_FUNCTIONS.update(ACTIVATIONS_AS_TORCH)
+TORCH_FUNCTIONS.update(LOSSES_AS_TORCH)
+TORCH_FUNCTIONS.update(tensor_api.FUNCTIONS)
 TORCH_FUNCTIONS.update(shape_index_linalg.functions(TORCH_FUNCTIONS))
 
 TORCH_DTYPES = {
@@ -200,7 +205,7 @@ TORCH_DTYPES = {
 }
 
 def _functional_members() -> dict:
-    from gradcli.torch.nn import FUNCTIONAL_EXTRA
+    from gradcli.torch.nn import FUNCTIONAL_EXTRA, FUNCTIONAL_MORE
 
     return {
         "relu": api.relu,
@@ -216,19 +221,26 @@ def _functional_members() -> dict:
         "linear": api.linear,
         **ACTIVATIONS,
         **FUNCTIONAL_EXTRA,
+        **FUNCTIONAL_MORE,
     }
 
 
 def _nn_members() -> dict:
     from gradcli.torch.nn import NN_MEMBERS
 
-    return {"functional": FUNCTIONAL, "init": NN_INIT, **NN_MEMBERS}
+    return {"functional": FUNCTIONAL, "init": NN_INIT, "utils": NN_UTILS, **NN_MEMBERS}
 
 
 def _nn_init_members() -> dict:
     from gradcli.torch.nn import INIT_MEMBERS
 
     return INIT_MEMBERS
+
+
+def _nn_utils_members() -> dict:
+    from gradcli.torch.nn.utils import UTILS_MEMBERS
+
+    return UTILS_MEMBERS
 
 
 def _optim_members() -> dict:
@@ -249,6 +261,7 @@ AUTOGRAD = Namespace("torch.autograd", {"grad": G.autograd_grad, "backward": G.a
                                         **_AUTOGRAD_EXTRA})
 NN_INIT = Namespace("torch.nn.init", _nn_init_members)
 NN = Namespace("torch.nn", _nn_members)
+NN_UTILS = Namespace("torch.nn.utils", _nn_utils_members)
 LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", _lr_scheduler_members)
 OPTIM = Namespace("torch.optim", _optim_members)
 LINALG = Namespace("torch.linalg", shape_index_linalg.LINALG)
@@ -284,6 +297,7 @@ MODULES = {
     "torch.nn": NN,
     "torch.nn.functional": FUNCTIONAL,
     "torch.nn.init": NN_INIT,
+    "torch.nn.utils": NN_UTILS,
     "torch.optim": OPTIM,
     "torch.optim.lr_scheduler": LR_SCHEDULER,
     "torch.autograd": AUTOGRAD,

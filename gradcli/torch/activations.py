@@ -18,6 +18,7 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.autodiff.vocabulary import NumpyVocabulary
 from gradcli.base.cascade_sum import torch_mean, torch_sum
 from gradcli.base.errors import runtime_error
+from gradcli.base.fma import fma
 from gradcli.torch import functions as api
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -33,8 +34,48 @@ def _like(value, x):
     return np.asarray(value).astype(np.result_type(x), copy=False)
 
 
+def _aten_erf_f32(v):
+    """erf as ATen's vectorized float kernel computes it (Vectorized<float>::erf): Abramowitz
+    and Stegun 7.1.26 with fused multiply-adds, |error| < 1.5e-7. A one-element tensor takes
+    the scalar path, std::erf."""
+    f = np.float32
+    v = np.asarray(v, np.float32)
+    if v.size == 1:
+        return _erf(_f64(v)).astype(np.float32)
+    a = np.abs(v)
+    t = f(1) / fma(f(0.3275911), a, f(1))
+    r = fma(f(1.061405429), t, f(-1.453152027))
+    for coefficient in (1.421413741, -0.284496736, 0.254829592):
+        r = fma(r, t, f(coefficient))
+    e = np.exp(_f64(-(v * v))).astype(np.float32)
+    return np.copysign(fma(-e * t, r, f(1)), v)
+
+
+def _gelu_parts_f32(x, approximate):
+    """(y, dy/dx) of gelu for float32 the way ATen's CPU kernels (GeluKernel.cpp) compute it:
+    in float32, step by step; the rounding matters where 1 + erf(x) cancels (x < -3)."""
+    f = np.float32
+    x = np.asarray(x, np.float32)
+    if approximate == "tanh":
+        beta, kappa = f(math.sqrt(2.0) * (2.0 / math.sqrt(math.pi)) * 0.5), f(0.044715)
+        t = np.tanh(beta * (x + kappa * (x * x * x)))
+        y = f(0.5) * x * (f(1) + t)
+        # gelu_backward's tanh branch
+        left, right = f(0.5) * x, f(1) + t
+        left_derivative, tanh_derivative = f(0.5) * right, f(1) - t * t
+        inner_derivative = beta * (f(1) + f(3) * kappa * x * x)
+        return y, left_derivative + left * tanh_derivative * inner_derivative
+    erf = _aten_erf_f32(x * f(math.sqrt(0.5)))
+    y = x * f(0.5) * (f(1) + erf)
+    cdf = f(0.5) * (f(1) + erf)
+    pdf = f((2.0 / math.sqrt(math.pi)) * math.sqrt(0.5) * 0.5) * np.exp(x * x * f(-0.5))
+    return y, cdf + x * pdf
+
+
 def _gelu_parts(x, approximate):
-    """(y, dy/dx) of gelu in float64."""
+    """(y, dy/dx) of gelu in float64 (float32: as ATen rounds)."""
+    if np.result_type(x) == np.float32:
+        return _gelu_parts_f32(x, approximate)
     x = _f64(x)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
@@ -272,6 +313,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def silu(input, inplace=False):
     _float_input("silu", input)
+    if inplace:
+        return api.inplace(input, lambda s: O.call(silu_op, (s,)))
     return O.call(silu_op, (input,))
 
 

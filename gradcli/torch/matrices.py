@@ -1,6 +1,6 @@
 """Linear algebra beyond matmul: einsum and tensordot (decomposed into permute, reshape,
 bmm/mm and mul as PyTorch decomposes them), kron, inner, cross, bmm, addmm/addmv/baddbmm
-with beta and alpha, trace, det, inverse, linalg.solve, linalg.matrix_norm, cdist, dist.
+with beta and alpha, det, inverse, linalg.solve, linalg.matrix_norm, cdist, dist.
 """
 
 from __future__ import annotations
@@ -343,25 +343,6 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 # ----- trace, det, inverse, solve --------------------------------------------------------
 
 
-@op("trace")
-def _trace(xs, p):
-    return np.asarray(np.trace(xs[0]), xs[0].dtype)
-
-
-@_trace.derivative
-def _(ctx, grad, xp):
-    rows, cols = ctx.shapes[0]
-    eye = np.eye(rows, cols, dtype=grad.dtype.numpy if grad.__class__ is Tensor else grad.dtype)
-    return (grad * xp.constant(eye),)
-
-
-def trace(input):
-    if input.ndim != 2:
-        raise runtime_error("trace: expected a matrix, but got tensor with dim "
-                            f"{input.ndim}")
-    return call(_trace, (input,))
-
-
 def _at_least_2d(input, name):
     if input.ndim < 2:
         raise runtime_error(f"{name}: The input tensor A must have at least 2 dimensions.")
@@ -639,12 +620,11 @@ def dist(input, other, p=2):
 FUNCTIONS = {
     "addmm": addmm, "addmv": addmv, "baddbmm": baddbmm, "bmm": bmm, "cdist": cdist,
     "cross": cross, "det": det, "dist": dist, "einsum": einsum, "inner": inner,
-    "inverse": inverse, "kron": kron, "tensordot": tensordot, "trace": trace,
+    "inverse": inverse, "kron": kron, "tensordot": tensordot,
 }
 TENSOR_METHODS = {
     "addmm": addmm, "addmv": addmv, "baddbmm": baddbmm, "bmm": bmm, "cross": cross,
     "det": det, "dist": dist, "inner": inner, "inverse": inverse, "kron": kron,
-    "trace": trace,
 }
 LINALG = {
     "cross": linalg_cross, "det": det, "inv": inverse, "matrix_norm": matrix_norm,

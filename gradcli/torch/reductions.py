@@ -77,14 +77,18 @@ class ReturnTypes(tuple):
     """torch.return_types.max etc.: a named pair (values, indices)."""
 
     kind = "max"
+    fields = ("values", "indices")  # aminmax's are ("min", "max")
 
-    def __new__(cls, kind, values, indices):
+    def __new__(cls, kind, values, indices, fields=None):
         self = super().__new__(cls, (values, indices))
         self.kind = kind
+        if fields is not None:
+            self.fields = fields
         return self
 
     def __repr__(self) -> str:
-        return f"torch.return_types.{self.kind}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+        first, second = self.fields
+        return f"torch.return_types.{self.kind}(\n{first}={self[0]!r},\n{second}={self[1]!r})"
 
     __str__ = __repr__
 
