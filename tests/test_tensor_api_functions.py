@@ -199,3 +199,45 @@ def test_return_types_fields_are_reachable() -> None:
     result = run(source, "<program>")
     assert result.error is None, result.error
     assert result.stdout.splitlines() == ["1.0 3.0 [1.0, 2.0] [1, 0]"]
+
+
+# ----- second derivatives: the ops the formulas record under create_graph ---------------
+
+SECOND_ORDER = [
+    ("cumsum_flip", lambda x: F["cumsum"](x, 1)),
+    ("cumprod", lambda x: F["cumprod"](x, 0)),
+    ("sort_scatter", lambda x: F["sort"](x, 1).values),
+    ("topk_scatter", lambda x: F["topk"](x, 2, 0).values),
+    ("cummax_scatter_add", lambda x: F["cummax"](x, 1).values),
+    ("logcumsumexp", lambda x: F["logcumsumexp"](x, 1)),
+    ("atan2", lambda x: F["atan2"](x, api.add(x, 3.0))),
+    ("erf_lerp", lambda x: F["lerp"](F["erf"](x), api.mul(x, x), 0.3)),
+]
+
+
+def _first_gradient(fn, array, w, create_graph):
+    leaf = Tensor(array.copy(), t64, True)
+    out = fn(leaf)
+    cubed = api.mul(api.mul(out, out), api.mul(out, Tensor(w, t64)))
+    (g,) = engine.grad(api.sum(cubed), leaf, create_graph=create_graph)
+    return leaf, g
+
+
+@pytest.mark.parametrize(("label", "fn"), SECOND_ORDER, ids=[c[0] for c in SECOND_ORDER])
+def test_second_derivatives_match_finite_differences(label, fn):
+    rng = np.random.default_rng(11)
+    array = rng.permutation(6).reshape(2, 3) * 0.4 + rng.uniform(0.05, 0.1, (2, 3))
+    w = rng.standard_normal((2, 3))
+    v = rng.standard_normal((2, 3))
+    leaf, g = _first_gradient(fn, array, w, True)
+    engine.backward(api.sum(api.mul(g, Tensor(v.copy(), t64))))
+    eps = 1e-6
+    numeric = np.zeros_like(array)
+    for k in range(array.size):
+        plus, minus = array.copy(), array.copy()
+        plus.reshape(-1)[k] += eps
+        minus.reshape(-1)[k] -= eps
+        hp = float(np.sum(_first_gradient(fn, plus, w, False)[1].array * v))
+        hm = float(np.sum(_first_gradient(fn, minus, w, False)[1].array * v))
+        numeric.reshape(-1)[k] = (hp - hm) / (2 * eps)
+    assert np.allclose(leaf.grad.array, numeric, rtol=1e-5, atol=1e-6), (leaf.grad.array, numeric)

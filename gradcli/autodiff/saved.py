@@ -71,12 +71,12 @@ def describe(tensor_dtype_name: str, shape) -> str:
     return f"[torch.{kind}Tensor [{', '.join(str(s) for s in shape)}]]"
 
 
-def _version_error(dtype_name, shape, producer, found, expected, version=None):
+def _version_error(dtype_name, shape, producer, found, expected, version=None, output=0):
     # PyTorch names the forward op that produced the tensor: "output 0 of Exp".
     where = ""
     if producer is not None:
         forward_op = re.sub(r"Backward\d*$", "", producer)
-        where = f", which is output 0 of {forward_op},"
+        where = f", which is output {output} of {forward_op},"
     error = runtime_error(
         "one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: {describe(dtype_name, shape)}{where} is at version {found}; "
@@ -108,7 +108,7 @@ def unpack_saved(node, as_tensors: bool):
                     {"f": "float32"}.get(value.array.dtype.kind, "float32")
                     if value.array.dtype != np.float64 else "float64",
                     value.array.shape, node.name(), value.version[0], value.expected,
-                    value.version,
+                    value.version, value.output,
                 )
             if as_tensors:
                 value = Tensor(value.array, None, True, node)
@@ -125,12 +125,13 @@ def unpack_saved(node, as_tensors: bool):
 class SavedResult:
     """An op's own output, saved for its backward (PyTorch's is_output SavedVariable)."""
 
-    __slots__ = ("array", "version", "expected")
+    __slots__ = ("array", "version", "expected", "output")
 
-    def __init__(self, array, tensor):
+    def __init__(self, array, tensor, output=0):
         self.array = array
         self.version = tensor.version
         self.expected = tensor.version[0]
+        self.output = output  # which output of its node (std_mean's, aminmax's: 0 or 1)
 
 
 def _alpha(node):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcli.explain.labels import _num, _p
+from gradcli.explain.rules_tensor_api import TENSOR_API_RULES
 
 
 # Each rule: (o, x, p, node) -> (words, [(partial, gradient sent)]), one pair per input.
@@ -405,3 +406,6 @@ RULES["avg_pool2d"] = lambda o, x, p, n: (
 RULES["_adaptive_avg_pool2d"] = lambda o, x, p, n: (
     "adaptive average pooling: every element of a region receives grad/region size",
     [("1/region size", "grad/region size, spread over each region")])
+
+# torch.erf, torch.cumsum, torch.sort, ... (gradcli/torch/tensor_api.py's families)
+RULES.update(TENSOR_API_RULES)

@@ -125,6 +125,10 @@ def inplace(target: Tensor, compute, *args) -> Tensor:
     snapshot.accumulator = target.accumulator
     if target.grad_fn is None and target.requires_grad:
         snapshot.grad_fn = None
+    elif target.grad_fn is not None and target.grad_fn.multi_output and GradMode.enabled and (
+            hasattr(target.grad_fn, "bind")):
+        # one output of several (std_mean's): the snapshot stands for the same output
+        target.grad_fn.bind(target.grad_fn.slot_of(target), snapshot)
     if O._forward_ad:  # a dual level is active: tangents go through in-place ops too
         from gradcli.torch.autograd.forward_mode import copy_tangent
 

@@ -287,6 +287,8 @@ def abs(input):
 
 
 def sign(input):
+    if input.dtype is dtypes.bool_:  # the signs of bools are themselves
+        return Tensor(input.array.copy(), dtypes.bool_)
     return call(O.sign, (input,))
 
 

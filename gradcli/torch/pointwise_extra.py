@@ -12,14 +12,14 @@ import math
 
 import numpy as np
 
-from gradcli.aten.ops import op, save_inputs, save_nothing, save_result, save_self
+from gradcli.aten.ops import Op, op, save_inputs, save_nothing, save_result, save_self
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, runtime_error, type_error
-from gradcli.torch import special_math
-from gradcli.torch._common import _dtype_name, call, cast, float_dtype, is_tensor
+from gradcli.torch import pointwise, special_math
+from gradcli.torch._common import _c_type, _dtype_name, call, cast, float_dtype, is_tensor
 from gradcli.torch.inplace import inplace
-from gradcli.torch.pointwise import binary, promote
+from gradcli.torch.pointwise import binary, broadcast_error, promote
 
 TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 HALF_SQRT_PI = math.sqrt(math.pi) / 2
@@ -208,10 +208,14 @@ xlogy_other_scalar_op = op("xlogy.Scalar_Other", save=save_inputs)(_xlogy_forwar
 
 
 def _xlogy_self_grad(grad, self, other, xp):
-    # d/dx x log y = log y where x != 0 (PyTorch: xlogy(self != 0, other))
-    return xp.where(xp.numpy(self) != 0, grad * xp.log(other), 0.0) if not isinstance(
-        other, (int, float)) else xp.where(xp.numpy(self) != 0, grad * math.log(other)
-                                           if other > 0 else grad * math.nan, 0.0)
+    # xlogy(grad, other), zero where self == 0 and other <= 0 (derivatives.yaml)
+    x = np.asarray(xp.numpy(self))
+    y = np.asarray(xp.numpy(other)) if not isinstance(other, (int, float)) else other
+    zero = ((x == 0) & (np.asarray(y) <= 0)) | (np.asarray(xp.numpy(grad)) == 0)
+    with np.errstate(all="ignore"):
+        log_other = xp.log(other) if not isinstance(other, (int, float)) else (
+            math.log(other) if other > 0 else (-math.inf if other == 0 else math.nan))
+        return xp.where(zero, 0.0, grad * log_other)
 
 
 @xlogy_op.derivative
@@ -350,6 +354,8 @@ def frac(input):
 
 def sgn(input):
     _check_tensor("sgn", input)
+    if input.dtype is dtypes.bool_:
+        return Tensor(input.array.copy(), dtypes.bool_)
     return call(sgn_op, (input,))
 
 
@@ -416,7 +422,12 @@ logaddexp2 = _float_binary(logaddexp2_op, "logaddexp2_cpu")
 
 def xlogy(input, other):
     if not is_tensor(input) and not is_tensor(other):
-        raise type_error("xlogy() received an invalid combination of arguments")
+        raise type_error(
+            f"xlogy() received an invalid combination of arguments - got "
+            f"({type(input).__name__}, {type(other).__name__}), but expected one of:\n"
+            " * (Tensor input, Tensor other, *, Tensor out = None)\n"
+            " * (Number self, Tensor other, *, Tensor out = None)\n"
+            " * (Tensor input, Number other, *, Tensor out = None)\n")
     if not is_tensor(input):
         dtype, x, y = promote(input, other, floating=True)
         return call(xlogy_self_scalar_op, (input, other), None, (x, y))
@@ -456,19 +467,31 @@ def clamp_max(input, max):  # noqa: A002 - torch's argument name
     return call(clamp_max_op, (input,), high, (x,))
 
 
+def _check_broadcast(*tensors):
+    """PyTorch's message for the first operand that does not broadcast with the ones
+    before it."""
+    shape = tensors[0].shape
+    for t in tensors[1:]:
+        try:
+            shape = np.broadcast_shapes(shape, t.shape)
+        except ValueError:
+            raise broadcast_error(shape, t.shape) from None
+
+
 def lerp(input, end, weight):
     _check_tensor("lerp", input)
     _check_tensor("lerp", end, 2, "end")
     if input.dtype is not end.dtype:
-        raise runtime_error(f"expected dtype {_dtype_name(input.dtype).lower()} for `end` but "
-                            f"got dtype {_dtype_name(end.dtype).lower()}")
+        raise runtime_error(f"expected dtype {_c_type(input.dtype)} for `end` but "
+                            f"got dtype {_c_type(end.dtype)}")
     if input.dtype.category != dtypes.FLOATING:
         raise not_implemented("lerp_kernel_scalar" if not is_tensor(weight)
                               else "lerp_kernel_tensor", input.dtype)
+    _check_broadcast(input, end, *([weight] if is_tensor(weight) else []))
     if is_tensor(weight):
         if weight.dtype is not input.dtype:
-            raise runtime_error(f"expected dtype {_dtype_name(input.dtype).lower()} for "
-                                f"`weight` but got dtype {_dtype_name(weight.dtype).lower()}")
+            raise runtime_error(f"expected dtype {_c_type(input.dtype)} for "
+                                f"`weight` but got dtype {_c_type(weight.dtype)}")
         return call(lerp_tensor_op, (input, end, weight))
     return call(lerp_scalar_op, (input, end), float(weight))
 
@@ -485,18 +508,16 @@ def _addc(entry):
             dtype, _, _ = promote(Tensor(np.zeros((), dtype.numpy), dtype), t)
         if name == "addcdiv" and dtype.category != dtypes.FLOATING:
             raise runtime_error(
-                "Integer division with addcdiv is no longer supported, and in a future "
+                "Integer division with addcdiv is no longer supported, and in a future  "
                 "release addcdiv will perform a true division of tensor1 and tensor2. The "
                 "historic addcdiv behavior can be implemented as (input + value * "
                 "torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as "
                 "(input + value * tensor1 / tensor2) for float inputs. The future addcdiv "
                 "behavior is just the latter implementation: (input + value * tensor1 / "
                 "tensor2), for all dtypes.")
+        _check_broadcast(input, tensor1, tensor2)
         arrays = tuple(cast(t, dtype) for t in (input, tensor1, tensor2))
-        try:
-            return call(entry, (input, tensor1, tensor2), value, arrays)
-        except ValueError:
-            raise runtime_error("shapes cannot be broadcast") from None
+        return call(entry, (input, tensor1, tensor2), value, arrays)
 
     apply.__name__ = name
     return apply
@@ -523,7 +544,8 @@ def heaviside(input, values):
     _check_tensor("heaviside", input)
     _check_tensor("heaviside", values, 2, "values")
     if input.dtype is not values.dtype:
-        raise runtime_error("heaviside is not yet implemented for tensors with different dtypes")
+        raise runtime_error(
+            "heaviside is not yet implemented for tensors with different dtypes.")
     x = input.array
     out = np.where(x == 0, values.array, (x > 0).astype(x.dtype))
     # PyTorch records a NotImplemented node, whose backward raises
@@ -538,8 +560,6 @@ def _logical(fn, name):
             return Tensor(np.asarray(fn(input.array.astype(bool), other.array.astype(bool))),
                           dtypes.bool_)
         except ValueError:
-            from gradcli.torch.pointwise import broadcast_error
-
             raise broadcast_error(input.shape, other.shape) from None
 
     apply.__name__ = name
@@ -582,9 +602,35 @@ def _inplace_method(fn):
         self, lambda s, *a: fn(s, *a, **kwargs), *args)
 
 
+def _inplace_without_derivative(name, forward_entry):
+    """asinh_, acosh_, atanh_: derivatives.yaml's not_implemented("inplace version of
+    asinh"): the call is recorded (AsinhBackward1), its backward raises."""
+    entry = Op(name + "_", forward_entry.forward, None, False)
+
+    def backward(ctx, grad, xp):
+        raise ProgramError("NotImplementedError", "the derivative for 'inplace version "
+                           f"of {name}' is not implemented.")
+
+    entry.backward = backward
+
+    def compute(s):
+        return call(entry, (s,), None, (cast(s, float_dtype(s)),))
+
+    return lambda self: inplace(self, compute)
+
+
 for _name in ("floor ceil trunc fix round frac sgn erf erfc erfinv lgamma digamma asin arcsin "
               "acos arccos atan arctan sinh cosh asinh arcsinh acosh arccosh atanh arctanh "
               "exp2 logit nan_to_num atan2 arctan2 hypot logaddexp xlogy fmod clamp_min "
               "clamp_max lerp addcmul addcdiv heaviside").split():
     TENSOR_METHODS[_name + "_"] = _inplace_method(FUNCTIONS[_name])
+# Tensor methods of functions the core set has only as torch.X
+TENSOR_METHODS.update({
+    "isinf": pointwise.isinf, "isfinite": pointwise.isfinite,
+    "sign_": _inplace_method(pointwise.sign), "square_": _inplace_method(pointwise.square),
+})
+for _name, _base, _entry in (("asinh", "asinh", asinh_op), ("arcsinh", "asinh", asinh_op),
+                             ("acosh", "acosh", acosh_op), ("arccosh", "acosh", acosh_op),
+                             ("atanh", "atanh", atanh_op), ("arctanh", "atanh", atanh_op)):
+    TENSOR_METHODS[_name + "_"] = _inplace_without_derivative(_base, _entry)
 

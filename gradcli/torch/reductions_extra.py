@@ -15,6 +15,7 @@ import numpy as np
 from gradcli.aten import ops as O
 from gradcli.aten.ops import Op, op, restore_dims, save_self
 from gradcli.autodiff.node import edge_to
+from gradcli.autodiff.saved import SavedResult
 from gradcli.autodiff.tensor import GradMode, Tensor
 from gradcli.base import diagnostics, dtypes
 from gradcli.base.cascade_sum import torch_sum
@@ -24,7 +25,7 @@ from gradcli.torch import pointwise as P
 from gradcli.torch import shape as shapes
 from gradcli.torch._common import _dtype_name, as_dtype, call, cast, wrap_dim, wrap_dims
 from gradcli.torch.pointwise_extra import _check_tensor, logical_xor
-from gradcli.torch.reductions import ReturnTypes, _check_float_reduction, _correction, sum
+from gradcli.torch.reductions import ReturnTypes, _correction, sum
 from gradcli.torch.unbind import UnbindNode
 
 # ----- nansum / nanmean ------------------------------------------------------------------
@@ -81,19 +82,29 @@ def count_nonzero(input, dim=None):
 # ----- one node, two outputs -------------------------------------------------------------
 
 
-def _two_outputs(entry: Op, input: Tensor, first, second, params):
-    """(first, second) as outputs 0 and 1 of one recorded node of `entry`."""
+def _two_outputs(entry: Op, input: Tensor, first, second, params, saves=(True, True)):
+    """(first, second) as outputs 0 and 1 of one recorded node of `entry`. The node saves
+    the input and the outputs `saves` names (an in-place write to a saved output makes
+    backward fail, as in PyTorch)."""
     dtype = input.dtype
     if not (GradMode.enabled and input.requires_grad and dtype.category == dtypes.FLOATING):
         return Tensor(first, dtype), Tensor(second, dtype)
-    node = UnbindNode(entry, (edge_to(input),), (input, first, second),
-                      (input.version[0], None, None), params, ((input.shape, dtype),), (True,))
+    node = UnbindNode(entry, (edge_to(input),), (), None, params, ((input.shape, dtype),),
+                      (True,))
     node.expect(2)
     O.set_flags(multi_output=True)
     outputs = (Tensor(first, dtype, True, node), Tensor(second, dtype, True, node))
     for slot, output in enumerate(outputs):
         node.bind(slot, output)
+    node.saved = (input,) + tuple(SavedResult(array, output, slot) if keep else array
+                                  for slot, (array, output, keep) in enumerate(
+                                      zip((first, second), outputs, saves, strict=True)))
+    node.saved_versions = (input.version[0], None, None)
     return outputs
+
+
+def _array(value):
+    return value.array if value.__class__ is Tensor else value
 
 
 def _slots(grads):
@@ -121,7 +132,7 @@ def _moments_backward(take_root):
         total = None
         if first_grad is not None:
             if take_root:  # d std = d var / (2 std); 0 where std is 0
-                std = restore_dims(xp.constant(first), dims, keepdim, xp)
+                std = restore_dims(xp.constant(_array(first)), dims, keepdim, xp)
                 g = restore_dims(first_grad, dims, keepdim, xp)
                 total = xp.where(xp.numpy(std) == 0, 0.0, _var_grad(
                     g, self, dims, correction, True, xp) / (std * 2))
@@ -145,7 +156,8 @@ def _moments(input, dim, unbiased, keepdim, correction, name):
     _check_tensor(name, input)
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    _check_float_reduction(input, name)
+    if input.dtype.category != dtypes.FLOATING:
+        raise runtime_error(f"{name} only support floating point and complex dtypes")
     dims = _dims(input, dim)
     c = _correction(unbiased, correction)
     count = math.prod(input.shape[d] for d in dims) if dims is not None else input.array.size
@@ -163,8 +175,9 @@ def _moments(input, dim, unbiased, keepdim, correction, name):
     entry = STD_MEAN if name == "std_mean" else VAR_MEAN
     if dims is None and keepdim:
         mean = np.reshape(mean, (1,) * x.ndim)
+    # std_mean saves its std (result0); var_mean neither result
     return _two_outputs(entry, input, np.asarray(first, x.dtype), np.asarray(mean, x.dtype),
-                        (dims, c, bool(keepdim)))
+                        (dims, c, bool(keepdim)), (name == "std_mean", False))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -186,7 +199,7 @@ def _aminmax_backward(ctx, grads, xp):
     for grad, value in zip(_slots(grads), (low, high), strict=True):
         if grad is None:
             continue
-        mask = xp.numpy(self) == _restore_array(value, dims, keepdim)
+        mask = xp.numpy(self) == _restore_array(_array(value), dims, keepdim)
         count = np.sum(mask, axis=dims, keepdims=True)
         part = xp.where(mask, restore_dims(grad, dims, keepdim, xp) / xp.constant(
             count.astype(xp.numpy(self).dtype)), 0.0)
@@ -286,6 +299,15 @@ mul_scalar = op("mul.Scalar")(lambda xs, p: xs[0] * xs[0].dtype.type(p)
 mul_scalar.derivative(lambda ctx, grad, xp: (grad * ctx.params,))
 
 
+def _times(t, number):
+    """t * number as PyTorch's C++ writes it (mul.Scalar): an integer tensor times a float
+    is computed in the default float dtype."""
+    array = t.array
+    if t.dtype.category != dtypes.FLOATING and isinstance(number, float):
+        array = cast(t, dtypes.DEFAULT_FLOAT)
+    return call(mul_scalar, (t,), number, (array,))
+
+
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     _check_tensor("trapezoid", y)
     if y.ndim == 0:
@@ -305,10 +327,10 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
         return call(O.div_scalar, (total,), 2.0)
     step = 1.0 if dx is None and x is None else float(dx if dx is not None else x)
     if n == 0:
-        return call(mul_scalar, (sum(y, d),), 0.0)
+        return _times(sum(y, d), 0.0)
     ends = P.add(O.call(O.select, (y,), (d, 0)), O.call(O.select, (y,), (d, n - 1)))
-    inner = P.sub(sum(y, d), call(mul_scalar, (ends,), 0.5))
-    return call(mul_scalar, (inner,), step)
+    inner = P.sub(sum(y, d), _times(ends, 0.5))
+    return _times(inner, step)
 
 
 def trapz(y, x=None, *, dx=None, dim=-1):

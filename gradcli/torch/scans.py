@@ -12,6 +12,7 @@ from gradcli.aten.ops import op, save_nothing, save_self_and_result
 from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.torch._common import as_dtype, call, cast, wrap_dim
+from gradcli.torch.backward_ops import flip, scatter
 from gradcli.torch.inplace import inplace
 from gradcli.torch.pointwise_extra import _check_tensor, not_implemented
 from gradcli.torch.reductions import ReturnTypes
@@ -40,16 +41,16 @@ def cumsum_op(xs, p):
 
 
 def reverse_cumsum(grad, dim, xp):
-    """sum_{j >= k} grad_j along dim; over tensors (create_graph) written with cumsum and
-    sum, which are recorded ops: total - cumsum + grad."""
-    if isinstance(grad, np.ndarray) or not isinstance(grad, Tensor):
-        g = np.asarray(grad)
-        if not g.ndim:
-            return g
-        return np.flip(_accumulate(np.cumsum, np.flip(g, dim), dim), dim)
-    if not grad.ndim:
-        return grad
-    return xp.sum(grad, (dim,), True) - call(cumsum_op, (grad,), dim) + grad
+    """sum_{j >= k} grad_j along dim: PyTorch's flip(cumsum(flip(grad))), recorded over
+    tensors (create_graph)."""
+    if grad.__class__ is Tensor:
+        if not grad.ndim:
+            return grad
+        return flip(call(cumsum_op, (flip(grad, dim),), dim), dim)
+    g = np.asarray(grad)
+    if not g.ndim:
+        return g
+    return np.flip(_accumulate(np.cumsum, np.flip(g, dim), dim), dim)
 
 
 cumsum_op.derivative(lambda ctx, grad, xp: (reverse_cumsum(grad, ctx.params, xp),))
@@ -140,16 +141,9 @@ def _cum_extremum_op(overload, better):
         indices = out_indices[0]
         if not indices.ndim:
             return (grad,)
-        return (xp.index_add(ctx.shapes[0], _scatter_index(indices, dim), grad),)
+        return (scatter(ctx.shapes[0], dim, indices, grad, add=True),)
 
     return entry
-
-
-def _scatter_index(indices, dim):
-    """Fancy-index tuple that sends element (.., j, ..) to (.., indices[.., j, ..], ..)."""
-    grid = list(np.indices(indices.shape, sparse=True))
-    grid[dim] = indices
-    return tuple(grid)
 
 
 cummax_op = _cum_extremum_op("cummax", np.greater_equal)

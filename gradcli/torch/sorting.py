@@ -20,6 +20,7 @@ from gradcli.base import dtypes
 from gradcli.base.errors import ProgramError, index_error, runtime_error
 from gradcli.torch import stl_order
 from gradcli.torch._common import call, wrap_dim
+from gradcli.torch.backward_ops import scatter
 from gradcli.torch.pointwise_extra import _check_tensor
 from gradcli.torch.reductions import ReturnTypes
 
@@ -65,7 +66,7 @@ def _selecting_op(overload):
             if not keepdim:
                 grad = xp.unsqueeze(grad, dim)
                 indices = np.expand_dims(indices, dim)
-            return (xp.scatter(ctx.shapes[0], dim, indices, grad),)
+            return (scatter(ctx.shapes[0], dim, indices, grad),)
 
         return entry
 
@@ -100,6 +101,16 @@ def _by_rows(x, dim, row_fn):
     return np.moveaxis(values, -1, dim), np.moveaxis(indices, -1, dim)
 
 
+# Rows longer than this are not replayed step by step (Python loops over every element):
+# their ties come in index order, which may name other indices than PyTorch's (the values
+# are the same).
+REPLAY_LIMIT = 1 << 15
+
+
+def _too_long(x, dim) -> bool:
+    return x.shape[dim] > REPLAY_LIMIT
+
+
 def _has_ties(x, dim) -> bool:
     moved = np.sort(np.moveaxis(x, dim, -1), axis=-1)
     if x.dtype.kind == "f":
@@ -112,7 +123,7 @@ def _has_ties(x, dim) -> bool:
 def _sort_pick(x, dim, descending, stable):
     """std::stable_sort for stable=True; std::sort otherwise, which keeps ties in index
     order only up to 16 elements (insertion sort), beyond that in introsort's order."""
-    if stable or x.shape[dim] <= 16 or not _has_ties(x, dim):
+    if stable or x.shape[dim] <= 16 or _too_long(x, dim) or not _has_ties(x, dim):
         order = stable_order(x, dim, descending)
         return _select(x, dim, order), order
     comp = stl_order.larger_first if descending else stl_order.smaller_first
@@ -149,7 +160,7 @@ def _topk_row(k, largest, sorted_):
 
 
 def _topk_pick(x, dim, k, largest, sorted_):
-    if sorted_ and not _has_ties(x, dim):
+    if _too_long(x, dim) or (sorted_ and not _has_ties(x, dim)):
         order = stable_order(x, dim, descending=largest)
         order = np.take(order, np.arange(k), axis=dim)
         return _select(x, dim, order), order
@@ -160,7 +171,7 @@ topk_op = _selecting_op("topk")(_topk_pick)
 
 
 def _kth_pick(x, dim, k):
-    if not _has_ties(x, dim):
+    if _too_long(x, dim) or not _has_ties(x, dim):
         order = np.take(stable_order(x, dim), [k - 1], axis=dim)
         return _select(x, dim, order), order
 
@@ -207,7 +218,21 @@ def _mode_row(pairs):
 
 
 def _mode_pick(x, dim):
+    if _too_long(x, dim):  # index order among ties (see REPLAY_LIMIT)
+        return _by_rows(x, dim, _stable_mode_row)
     return _by_rows(x, dim, _mode_row)
+
+
+def _stable_mode_row(pairs):
+    pairs.sort(key=lambda pair: (pair[0] != pair[0], pair[0] if pair[0] == pair[0] else 0))
+    best, best_count, count = None, 0, 0
+    for i, pair in enumerate(pairs):
+        count += 1
+        if i == len(pairs) - 1 or pair[0] != pairs[i + 1][0]:
+            if count > best_count:
+                best, best_count = pair, count
+            count = 0
+    return [best]
 
 
 mode_op = _selecting_op("mode")(_mode_pick)
@@ -286,7 +311,7 @@ def _check_k(input, dim, k, name):
         if k < 0 or k > size:
             raise runtime_error("selected index k out of range")
     elif k < 1 or k > size:
-        raise index_error(f"kthvalue(): selected number k out of range for dimension {dim}")
+        raise runtime_error(f"kthvalue(): selected number k out of range for dimension {dim}")
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's argument name
@@ -337,12 +362,13 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False,  # noq
         entry = unique2_op
     else:
         d = wrap_dim(dim, input.ndim)
-        if x.ndim and x.shape[d] == 0 and x.size == 0 and x.ndim == 1:
+        moved = np.moveaxis(x, d, 0)
+        if moved.shape[0] == 0:  # nothing along dim: an empty result of the same shape
             values, inverse, counts = x, np.zeros(0, np.int64), np.zeros(0, np.int64)
         else:
-            moved = np.moveaxis(x, d, 0)
-            rows, inverse, counts = np.unique(moved.reshape(moved.shape[0], -1), axis=0,
-                                              return_inverse=True, return_counts=True)
+            flat = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:], dtype=np.int64)))
+            rows, inverse, counts = np.unique(flat, axis=0, return_inverse=True,
+                                              return_counts=True)
             values = np.moveaxis(rows.reshape((-1,) + moved.shape[1:]), 0, d)
             inverse = inverse.reshape(-1)
         entry = unique_dim_op

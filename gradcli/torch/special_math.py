@@ -63,60 +63,51 @@ def erfinv(x):
     return np.where(y == -1, -np.inf, out)
 
 
+def _shift_to_six(y, term):
+    """Sum of term(y + i) while y + i < 6, and the shifted y (at most six steps: y > 0)."""
+    acc = np.zeros_like(y)
+    for _ in range(6):
+        small = y < 6
+        if not small.any():
+            break
+        acc = acc + np.where(small, term(np.where(small, y, 1.0)), 0.0)
+        y = np.where(small, y + 1, y)
+    return acc, y
+
+
 def digamma(x):
     """psi(x): the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 6, then the asymptotic
-    series; reflection psi(1 - x) - pi / tan(pi x) below 0. PyTorch gives -inf at 0 and nan
-    at the negative integers."""
+    series; reflection psi(1 - x) - pi / tan(pi x) below 0. PyTorch gives -inf at +0 (inf
+    at -0) and nan at the negative integers."""
     x = np.asarray(x, np.float64)
-    out = np.empty_like(x)
-    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
-    for i, v in enumerate(flat_x.tolist()):
-        flat_out[i] = _digamma_one(v)
-    return out
-
-
-def _digamma_one(v: float) -> float:
-    if math.isnan(v) or v == math.inf:
-        return v
-    if v == 0:
-        return -math.inf if math.copysign(1.0, v) > 0 else math.inf
-    if v < 0:
-        if v == math.floor(v):
-            return math.nan
-        return _digamma_one(1 - v) - math.pi / math.tan(math.pi * v)
-    result = 0.0
-    while v < 6:
-        result -= 1 / v
-        v += 1
-    inv2 = 1 / (v * v)
-    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
-        1 / 240 - inv2 * (1 / 132)))))
-    return result + math.log(v) - 0.5 / v - series
+    with np.errstate(all="ignore"):
+        negative = x < 0
+        y = np.where(negative, 1 - x, np.where(x > 0, x, 1.0))
+        acc, y = _shift_to_six(y, lambda v: -1 / v)
+        inv2 = 1 / (y * y)
+        series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
+            1 / 240 - inv2 * (1 / 132)))))
+        value = acc + np.log(y) - 0.5 / y - series
+        value = np.where(negative, value - np.pi / np.tan(np.pi * x), value)
+        value = np.where(negative & (x == np.floor(x)), np.nan, value)
+        value = np.where(x == 0, np.where(np.signbit(x), np.inf, -np.inf), value)
+        value = np.where(x == np.inf, np.inf, value)
+        return np.where(np.isnan(x), np.nan, value)
 
 
 def trigamma(x):
     """psi'(x) (polygamma(1, x)): recurrence up to x >= 6, then the asymptotic series;
-    reflection psi'(1 - x) + psi'(x) = pi^2 / sin^2(pi x) below 0."""
+    reflection psi'(1 - x) + psi'(x) = pi^2 / sin^2(pi x) below 0; inf at the poles."""
     x = np.asarray(x, np.float64)
-    out = np.empty_like(x)
-    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
-    for i, v in enumerate(flat_x.tolist()):
-        flat_out[i] = _trigamma_one(v)
-    return out
-
-
-def _trigamma_one(v: float) -> float:
-    if math.isnan(v):
-        return v
-    if v <= 0 and v == math.floor(v):
-        return math.inf
-    if v < 0:
-        return -_trigamma_one(1 - v) + (math.pi / math.sin(math.pi * v)) ** 2
-    result = 0.0
-    while v < 6:
-        result += 1 / (v * v)
-        v += 1
-    inv = 1 / v
-    inv2 = inv * inv
-    series = inv + inv2 / 2 + inv * inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (1 / 42 - inv2 / 30)))
-    return result + series
+    with np.errstate(all="ignore"):
+        negative = x < 0
+        y = np.where(negative, 1 - x, np.where(x > 0, x, 1.0))
+        acc, y = _shift_to_six(y, lambda v: 1 / (v * v))
+        inv = 1 / y
+        inv2 = inv * inv
+        series = inv + inv2 / 2 + inv * inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (
+            1 / 42 - inv2 / 30)))
+        value = acc + series
+        value = np.where(negative, -value + (np.pi / np.sin(np.pi * x)) ** 2, value)
+        value = np.where((x <= 0) & (x == np.floor(x)), np.inf, value)
+        return np.where(np.isnan(x), np.nan, value)

@@ -160,7 +160,8 @@ def check_inplace(target: Tensor) -> None:
     """PyTorch refuses, in grad mode, an in-place write to an output of a function that
     returns several views: its history could not be rebased onto one of them alone."""
     node = target.grad_fn
-    if node is not None and node.__class__ is UnbindNode and GradMode.enabled:
+    if node is not None and node.__class__ is UnbindNode and node.op is UNBIND and (
+            GradMode.enabled):
         raise runtime_error(
             # PyTorch names the function: Unbind, Split, SplitWithSizes
             f"Output {node.slot_of(target)} of {node.name().removesuffix('Backward0')} is a "
