@@ -155,6 +155,36 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
     ("gradcli/torch/nn/sparse.py", "gradcli does not support sparse gradients "
      "(embedding with sparse=True) yet"):
         "import torch\nfrom torch import nn\nnn.Embedding(4, 2, sparse=True)(torch.tensor([1]))",
+    ("gradcli/torch/matrices.py", "einsum(): ellipsis ('...') is not supported by gradcli yet"):
+        "import torch\ny = torch.einsum('...ij->...ji', torch.ones(2, 2, 2))",
+    ("gradcli/torch/matrices.py", "{…}(): argument '{…}' must be Number, not {…}"):
+        "import torch\ny = torch.addmm(torch.ones(2, 2), torch.ones(2, 2), torch.ones(2, 2), "
+        "beta='a')",
+    ("gradcli/torch/matrices.py", "linalg.matrix_norm: ord={…} is not supported by gradcli yet"):
+        "import torch\ny = torch.linalg.matrix_norm(torch.ones(3, 3), ord='nuc')",
+    ("gradcli/torch/ndarray.py", "numpy arrays take numbers, lists and arrays here, not {…}"):
+        "import torch\na = torch.ones(2).numpy()\nb = a + {}",
+    ("gradcli/torch/ndarray.py",
+     "mixing numpy arrays and tensors in one expression is not supported by gradcli yet"):
+        "import torch\na = torch.ones(2).numpy()\nb = a + torch.ones(2)",
+    ("gradcli/torch/ndarray.py", "a numpy array of {…} elements is over the limit"):
+        "import torch\na = torch.ones(10).numpy()\nb = a.repeat(1100000)",
+    ("gradcli/torch/ndarray.py", "ndarray.view() with a dtype or type is not supported by gradcli"):
+        "import torch\na = torch.ones(2).numpy()\nb = a.view('int32')",
+    ("gradcli/torch/ndarray.py", "can't convert np.ndarray of type numpy.{…} to a tensor in "
+     "gradcli"): "import torch\na = torch.ones(2).numpy().astype('int8')\nt = torch.from_numpy(a)",
+    ("gradcli/torch/matrices.py", "gradcli cannot differentiate {…}'s backward "
+     "(create_graph=True)"):
+        "import torch\nx = torch.ones(2, 3, requires_grad=True)\n"
+        "(g,) = torch.autograd.grad(torch.cdist(x, x * 2).sum(), x, create_graph=True)",
+    ("gradcli/torch/ndarray.py", "ndarray() takes a numpy array, not {…}"):
+        "import torch\na = torch.ones(2).numpy()\nb = type(a)(print)",
+    ("gradcli/torch/ndarray.py", "ndarray() takes a numpy array, not ndarray"):
+        "import torch\na = torch.ones(2).numpy()\ntype(a).__init__(a, a)",
+    ("gradcli/torch/ndarray.py", "dtype() takes a numpy dtype, not {…}"):
+        "import torch\na = torch.ones(2).numpy()\nb = type(a.dtype)(print)",
+    ("gradcli/torch/ndarray.py", "numpy dtype {…} is not supported by gradcli"):
+        "import torch\na = torch.ones(2).numpy().astype('U3')",
 }
 
 # (path, message text) -> the known-difference case that shows PyTorch's wording

@@ -431,6 +431,29 @@ ESCAPES = [
     # vmap's batched run hands the function ordinary tensors
     ("torch.vmap(lambda t: t.array)(tensor([[1.0], [2.0]]))", "AttributeError",
      "'Tensor' object has no attribute 'array'"),
+    # Tensor.numpy(): numpy's values behind a gate, none of its file and buffer methods
+    *[(f"a = tensor([1.0, 2.0]).numpy()\nb = a.{name}", "AttributeError",
+       f"'ndarray' object has no attribute '{name}'")
+      for name in ("tofile", "tobytes", "ctypes", "data", "base", "flags", "_value",
+                   "__array_interface__", "__array__", "__reduce__", "dumps", "dump",
+                   "setflags", "getfield", "byteswap", "newbyteorder", "resize")],
+    ("a = tensor([1.0]).numpy()\nb = a.T.base", "AttributeError", "no attribute 'base'"),
+    ("a = tensor([1.0]).numpy()\nb = a.sum().tobytes()", "AttributeError",
+     "no attribute 'tobytes'"),
+    ("a = tensor([1.0]).numpy()\nb = a[0].data", "AttributeError", "no attribute 'data'"),
+    ("a = tensor([1.0]).numpy()\nb = a.dtype.type", "AttributeError", "no attribute 'type'"),
+    ("a = tensor([1.0]).numpy()\nb = getattr(a, '_value')", "AttributeError",
+     "no attribute '_value'"),
+    ("a = tensor([1.0]).numpy()\nb = a.view('int32')", "TypeError", "not supported"),
+    ("a = tensor([1.0]).numpy()\nb = a.astype('O')", "TypeError", "not supported"),
+    ("a = tensor([1.0]).numpy()\nb = type(a)(print)", "TypeError",
+     "ndarray() takes a numpy array"),
+    ("a = tensor([1.0]).numpy()\na.__init__(tensor([2.0]).numpy())", "AttributeError",
+     "no attribute '__init__'"),
+    ("a = tensor([1.0]).numpy()\ntype(a).__init__(a, tensor([2.0]).numpy())", "TypeError",
+     "ndarray() takes a numpy array, not ndarray"),
+    ("a = tensor([1.0]).numpy()\nb = type(a.dtype)(print)", "TypeError",
+     "dtype() takes a numpy dtype"),
 ]
 
 

@@ -32,6 +32,9 @@ from gradcli.base.errors import ProgramError
 from gradcli.torch import activations as ACT  # registers F.gelu's ops and the others
 from gradcli.torch import diag as DIAG  # registers torch.diag's ops in OPS
 from gradcli.torch import functions as api
+from gradcli.torch import gathering as GA  # registers the indexing ops in OPS
+from gradcli.torch import matrices as MX  # registers the linear-algebra ops in OPS
+from gradcli.torch import reshaping as RS  # registers the shape ops in OPS
 from gradcli.torch import tensor_api as TAPI  # registers pointwise/scan/sorting/reduction ops
 from gradcli.torch.nn import convolution as CONV
 from gradcli.torch.nn import functional as NF  # registers torch.nn's ops in OPS
@@ -803,6 +806,9 @@ CASES.update({
     "diag_embed": [
         C("vector", [((3,), D)], DIAG.diag),
         C("below", [((2,), D)], lambda a: DIAG.diag(a, -1)),
+        C("batched", [((2, 3), D)], DIAG.diag_embed),
+        C("dims_apart", [((2, 3), D)], lambda a: DIAG.diag_embed(a, 1, 0, 2)),
+        C("dims_reversed", [((2, 3), D)], lambda a: DIAG.diag_embed(a, -1, 2, 0)),
     ],
     "diagonal_copy": [
         C("square", [((3, 3), D)], DIAG.diag),
@@ -1015,6 +1021,89 @@ CASES.update({
     "trace": [C("wide", [((2, 3), D)], _F["trace"])],
     "mul.Scalar": [C("trapezoid", [((4,), D)], _F["trapezoid"])],
 })
+
+
+# Shape, indexing and linear algebra beyond the core set (gradcli/torch/reshaping.py,
+# gathering.py, matrices.py).
+IDX = np.array([[0, 2], [1, 1]])
+
+
+def long(values):
+    return api.tensor(values, dtype=dtypes.int64)
+
+
+def invertible(n):
+    """A well-conditioned matrix: the identity plus small distinct entries."""
+    return lambda rng: [np.eye(n) * 2 + small((n, n), rng) * 0.3]
+
+
+CASES.update({
+    "flip": [C("both", [((2, 3), D)], lambda a: RS.flip(a, (0, 1))),
+             C("lr", [((2, 3), D)], RS.fliplr)],
+    "roll": [C("dims", [((2, 3), D)], lambda a: RS.roll(a, (1, -1), (0, 1))),
+             C("flat", [((2, 3), D)], lambda a: RS.roll(a, 2))],
+    "rot90": [C("once", [((2, 3), D)], RS.rot90),
+              C("thrice", [((2, 3), D)], lambda a: RS.rot90(a, 3, (1, 0)))],
+    "tril": [C("main", [((3, 3), D)], RS.tril), C("below", [((3, 4), D)],
+                                                 lambda a: RS.tril(a, -1))],
+    "triu": [C("above", [((3, 4), D)], lambda a: RS.triu(a, 1))],
+    "diagonal": [C("main", [((3, 4), D)], RS.diagonal),
+                 C("batched", [((2, 3, 3), D)], lambda a: RS.diagonal(a, 1, 1, 2))],
+    "diagonal_backward": [C("embed", [((3,), D)],
+                            direct("diagonal_backward", ((3, 4), 0, 0, 1)))],
+    "block_diag": [C("mixed", [((2, 2), D), ((3,), D), ((), D)], RS.block_diag)],
+    "unfold": [C("windows", [((2, 5), D)], lambda a: RS.unfold(a, 1, 2, 2)),
+               C("overlap", [((6,), D)], lambda a: RS.unfold(a, 0, 3, 1))],
+    "unfold_backward": [C("fold", [((3, 3), D)], direct("unfold_backward", ((5,), 0, 3, 1)))],
+    "gather": [C("rows", [((2, 3), D)], lambda a: GA.gather(a, 1, long(IDX.tolist())))],
+    "scatter.src": [C("src", [((2, 3), D), ((2, 2), D)],
+                      lambda a, b: GA.scatter(a, 1, long([[0, 2], [1, 0]]), b))],
+    "scatter.value": [C("value", [((2, 3), D)],
+                        lambda a: GA.scatter(a, 1, long([[0, 2]]), 1.5))],
+    "scatter_add": [C("repeated", [((2, 3), D), ((2, 2), D)],
+                      lambda a, b: GA.scatter_add(a, 1, long(IDX.tolist()), b))],
+    "scatter.reduce": [C("add", [((2, 3), D), ((2, 2), D)],
+                         lambda a, b: GA.scatter(a, 1, long(IDX.tolist()), b, reduce="add"),
+                         backward_error="derivative for aten::scatter_ is not implemented")],
+    "index_select": [C("repeat", [((3, 2), D)],
+                       lambda a: GA.index_select(a, 0, long([2, 0, 2])))],
+    "index_add": [C("alpha", [((3, 2), D), ((2, 2), D)],
+                    lambda a, b: GA.index_add(a, 0, long([1, 1]), b, alpha=2.0))],
+    "index_fill.int_Scalar": [C("cols", [((2, 3), D)],
+                                lambda a: GA.index_fill(a, 1, long([0, 2]), -1.0))],
+    "index_copy": [C("rows", [((3, 2), D), ((2, 2), D)],
+                     lambda a, b: GA.index_copy(a, 0, long([2, 0]), b))],
+    "masked_fill.Scalar": [C("fill", [((2, 3), D)],
+                             lambda a: GA.masked_fill(a, api.tensor(COND.tolist()), 0.5))],
+    "masked_select": [C("broadcast", [((3,), D)],
+                        lambda a: GA.masked_select(a, api.tensor(COND.tolist())))],
+    "masked_scatter": [C("source", [((2, 3), D), ((5,), D)],
+                         lambda a, b: GA.masked_scatter(a, api.tensor(COND.tolist()), b))],
+    "take": [C("repeat", [((2, 3), D)], lambda a: GA.take(a, long([5, 0, 5])))],
+    "put": [C("replace", [((2, 3), D), ((2,), D)], lambda a, b: GA.put(a, long([4, 1]), b)),
+            C("accumulate", [((2, 3), D), ((2,), D)],
+              lambda a, b: GA.put(a, long([4, 4]), b, True))],
+    "linalg_cross": [C("rows", [((2, 3), D), ((2, 3), D)],
+                       lambda a, b: MX.linalg_cross(a, b, dim=1))],
+    "addmv": [C("scaled", [((2,), D), ((2, 3), D), ((3,), D)],
+                lambda a, b, c: MX.addmv(a, b, c, beta=0.5, alpha=2.0))],
+    "baddbmm": [C("scaled", [((2, 2, 2), D), ((2, 2, 3), D), ((2, 3, 2), D)],
+                  lambda a, b, c: MX.baddbmm(a, b, c, beta=2.0, alpha=0.5))],
+    "_linalg_det": [C("matrix", [invertible(3)], MX.det),
+                    C("batch", [lambda rng: [np.eye(2) * 2 + small((2, 2, 2), rng) * 0.3]],
+                      MX.det)],
+    "linalg_inv_ex": [C("matrix", [invertible(3)], MX.inverse)],
+    "_linalg_solve_ex": [C("vector", [invertible(3), ((3,), D)], MX.solve),
+                         C("matrix", [invertible(2), ((2, 3), D)], MX.solve)],
+    "_cdist_forward": [C("p2", [((2, 3), D), ((4, 3), D)], MX.cdist),
+                       C("p1", [((2, 3), D), ((3, 3), D)], lambda a, b: MX.cdist(a, b, 1.0)),
+                       C("p3", [((2, 2), D), ((2, 2), D)], lambda a, b: MX.cdist(a, b, 3.0))],
+    "dist": [C("p2", [((2, 3), D), ((3,), D)], MX.dist),
+             C("p1", [((4,), D), ((4,), D)], lambda a, b: MX.dist(a, b, 1))],
+})
+CASES["addmm"] = CASES["addmm"] + [
+    C("beta_alpha", [((2, 2), D), ((2, 3), D), ((3, 2), D)],
+      lambda a, b, c: MX.addmm(a, b, c, beta=0.5, alpha=-2.0))]
 
 
 KNOWN_BUGS = [

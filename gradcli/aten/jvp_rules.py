@@ -196,11 +196,12 @@ for _name in ("mm", "mv", "dot", "bmm"):
 @_rule("addmm")
 def _(xs, ts, out, p):
     (_, m1, m2), (tb, t1, t2) = xs, ts
-    result = np.zeros_like(out) if tb is None else np.broadcast_to(tb, out.shape)
+    beta, alpha = p if p is not None else (1, 1)  # torch.addmm's beta and alpha
+    result = np.zeros_like(out) if tb is None else np.broadcast_to(tb * beta, out.shape)
     if t1 is not None:
-        result = result + t1 @ m2
+        result = result + (t1 @ m2) * alpha
     if t2 is not None:
-        result = result + m1 @ t2
+        result = result + (m1 @ t2) * alpha
     return result
 
 

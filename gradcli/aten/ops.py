@@ -634,16 +634,22 @@ def save_addmm(inputs, out, p, needs):
 @op("addmm", save=save_addmm)
 def addmm(xs, p):
     bias, mat1, mat2 = xs
+    if p is not None:  # torch.addmm's beta and alpha: beta * bias + alpha * (mat1 @ mat2)
+        beta, alpha = p
+        product = mat1 @ mat2
+        return ((bias * beta if beta else 0 * product) + product * alpha).astype(product.dtype)
     return bias + mat1 @ mat2
 
 
 @addmm.derivative
 def _(ctx, grad, xp):
     _, mat2, mat1 = ctx.saved
+    beta, alpha = ctx.params if ctx.params is not None else (1, 1)
+    scaled = grad if alpha == 1 else grad * alpha
     return (
-        grad,
-        grad @ xp.mT(mat2) if ctx.needs[1] else None,
-        xp.mT(mat1) @ grad if ctx.needs[2] else None,
+        grad if beta == 1 else grad * beta,
+        scaled @ xp.mT(mat2) if ctx.needs[1] else None,
+        xp.mT(mat1) @ scaled if ctx.needs[2] else None,
     )
 
 

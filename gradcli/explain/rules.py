@@ -309,6 +309,89 @@ RULES["stack"] = lambda o, x, p, n: _many(o, x, p, n, "stack: each input receive
 RULES["BackwardHookFunction"] = lambda o, x, p, n: (
     "identity around a module with a full backward hook: grad passes through; at the "
     "module's input the hooks see it and may replace it", [("1", "grad")] * len(x))
+
+# Shape, indexing and linear algebra beyond the core set (gradcli/torch/reshaping.py,
+# gathering.py, matrices.py).
+RULES.update({
+    "flip": _elementwise("flip: grad is flipped back", "1", "grad, flipped back"),
+    "roll": _elementwise("roll: grad is rolled back", "1", "grad, rolled back"),
+    "rot90": _elementwise("rot90: grad is rotated back", "1", "grad, rotated back"),
+    "tril": _elementwise("tril: grad below the diagonal, zeros above", "1 or 0",
+                         "tril(grad)"),
+    "triu": _elementwise("triu: grad above the diagonal, zeros below", "1 or 0",
+                         "triu(grad)"),
+    "diagonal": _elementwise("diagonal: grad lands on the diagonal, zeros elsewhere",
+                             "1 on the diagonal", "grad placed on the diagonal"),
+    "unfold": _elementwise("unfold: each window's grad is added back where it came from",
+                           "1 per window", "grad summed over the windows"),
+    "split.Tensor": lambda o, x, p, n: (
+        "split: each output's grad fills its piece, zeros where none came",
+        [("1 in its piece", "output grads concatenated")]),
+    "split_with_sizes": lambda o, x, p, n: (
+        "split: each output's grad fills its piece, zeros where none came",
+        [("1 in its piece", "output grads concatenated")]),
+    "gather": _elementwise("gather: grad is added back at each gathered index",
+                           "1 per pick", "zeros.scatter_add(dim, index, grad)"),
+    "scatter.src": lambda o, x, p, n: (
+        "scatter: the written places take src's values",
+        [("0 where written, else 1", "grad with zeros where written"),
+         ("1 per written place", "grad.gather(dim, index)")]),
+    "scatter.value": _elementwise("scatter a number: the written places lose their grad",
+                                  "0 where written, else 1", "grad with zeros where written"),
+    "scatter_add": lambda o, x, p, n: (
+        "scatter_add: self passes grad through, src gets the grad where it was added",
+        [("1", "grad"), ("1 per added place", "grad.gather(dim, index)")]),
+    "index_select": _elementwise("index_select: grad is added back at each index",
+                                 "1 per pick", "zeros.index_add(dim, index, grad)"),
+    "index_add": lambda o, x, p, n: (
+        "index_add: self passes grad through, source gets grad at its indices",
+        [("1", "grad"), ("alpha", "alpha·grad.index_select(dim, index)")]),
+    "index_fill.int_Scalar": _elementwise("index_fill: the filled places lose their grad",
+                                          "0 where filled, else 1", "grad, filled with 0"),
+    "index_copy": lambda o, x, p, n: (
+        "index_copy: the copied places take source's values",
+        [("0 where copied, else 1", "grad, filled with 0"),
+         ("1", "grad.index_select(dim, index)")]),
+    "masked_fill.Scalar": _elementwise("masked_fill: the filled places lose their grad",
+                                       "0 where masked, else 1", "grad where not masked"),
+    "masked_select": _elementwise("masked_select: grad lands back on the selected places",
+                                  "1 where masked", "grad placed at the mask"),
+    "masked_scatter": lambda o, x, p, n: (
+        "masked_scatter: the masked places take source's values, in order",
+        [("0 where masked, else 1", "grad where not masked"),
+         ("1 for the values used", "grad at the mask, then zeros")]),
+    "take": _elementwise("take: grad is added back at each flat index", "1 per pick",
+                         "grad added into zeros"),
+    "put": lambda o, x, p, n: (
+        "put_: the written places take source's values",
+        [("0 where written, else 1", "grad with zeros where written"),
+         ("1", "grad.take(index)")]),
+    "_linalg_det": _elementwise("determinant: ∂det(A)/∂A = det(A)·A⁻ᵀ (the cofactors)",
+                                "det·A⁻ᵀ", "grad·det·A⁻ᵀ"),
+    "linalg_inv_ex": _elementwise("inverse: d(A⁻¹) = -A⁻¹·dA·A⁻¹", "",
+                                  "-A⁻ᵀ @ grad @ A⁻ᵀ"),
+    "_linalg_solve_ex": lambda o, x, p, n: (
+        "solve AX = B: gB = A⁻ᵀ grad, gA = -gB Xᵀ",
+        [("", f"-solve({x[0]}ᵀ, grad) @ {o}ᵀ"), ("", f"solve({x[0]}ᵀ, grad)")]),
+    "linalg_cross": lambda o, x, p, n: (
+        "cross product: each input receives the other crossed with grad",
+        [("", f"{x[1]} × grad"), ("", f"grad × {x[0]}")]),
+    "addmv": lambda o, x, p, n: (
+        "β·input + α·(matrix @ vector)",
+        [("β", "β·grad"), ("", f"α·outer(grad, {x[2]})"), ("", f"α·{x[1]}ᵀ @ grad")]),
+    "baddbmm": lambda o, x, p, n: (
+        "β·input + α·(batched matrix product)",
+        [("β", "β·grad"), ("", f"α·grad @ {x[2]}ᵀ"), ("", f"α·{x[1]}ᵀ @ grad")]),
+    "_cdist_forward": lambda o, x, p, n: (
+        f"pairwise p-norm distances (p={_num(p)})",
+        [("∂‖xᵢ - yⱼ‖/∂xᵢ", "Σⱼ grad·∂‖xᵢ - yⱼ‖/∂xᵢ"),
+         ("-∂‖xᵢ - yⱼ‖/∂yⱼ", "-Σᵢ grad·∂‖xᵢ - yⱼ‖/∂xᵢ")]),
+    "dist": lambda o, x, p, n: (
+        f"p-norm of the difference (p={_num(p)})",
+        [(f"∂‖{x[0]} - {x[1]}‖/∂{x[0]}", "grad·∂‖a - b‖/∂a"),
+         (f"-∂‖{x[0]} - {x[1]}‖/∂{x[0]}", "-grad·∂‖a - b‖/∂a")]),
+})
+
 # Convolution and pooling (gradcli/torch/nn/convolution.py, pooling_ops.py).
 RULES["convolution"] = lambda o, x, p, n: (
     "convolution (a cross-correlation): each side receives grad correlated with the other",

@@ -19,7 +19,7 @@ from gradcli.random.generator import Generator
 from gradcli.sandbox.guards import check_format_spec, check_str_width
 from gradcli.sandbox.scope import TORCH_FUNCTIONS, Namespace
 from gradcli.torch import functions as api
-from gradcli.torch import runtime_state, tensor_api, tensor_extra
+from gradcli.torch import runtime_state, shape_index_linalg, tensor_api, tensor_extra
 from gradcli.torch.access import program_object_attribute
 from gradcli.torch.autograd.grad_mode import GradModeContext
 from gradcli.torch.unbind import UnbindNode
@@ -146,6 +146,7 @@ TENSOR_METHODS.update({
     **runtime_state.TENSOR_METHODS,
     **tensor_extra.TENSOR_METHODS,
     **tensor_api.TENSOR_METHODS,
+    **shape_index_linalg.TENSOR_METHODS,
     # hooks
     "register_hook": autograd_hooks.register_hook,
     "register_post_accumulate_grad_hook": autograd_hooks.register_post_accumulate_grad_hook,

@@ -13,7 +13,7 @@ from gradcli.autodiff.tensor import Tensor
 from gradcli.base import dtypes
 from gradcli.base.errors import attribute_error, type_error
 from gradcli.torch import functions as api
-from gradcli.torch import runtime_state, tensor_api, tensor_extra
+from gradcli.torch import runtime_state, shape_index_linalg, tensor_api, tensor_extra
 from gradcli.torch.activations import FUNCTIONAL_MEMBERS as ACTIVATIONS
 from gradcli.torch.activations_more import TORCH_MORE as ACTIVATIONS_AS_TORCH
 from gradcli.torch.autograd import grad_mode as G
@@ -190,6 +190,7 @@ TORCH_FUNCTIONS.update(tensor_extra.FUNCTIONS)
 TORCH_FUNCTIONS.update(ACTIVATIONS_AS_TORCH)
 TORCH_FUNCTIONS.update(LOSSES_AS_TORCH)
 TORCH_FUNCTIONS.update(tensor_api.FUNCTIONS)
+TORCH_FUNCTIONS.update(shape_index_linalg.functions(TORCH_FUNCTIONS))
 
 TORCH_DTYPES = {
     "float32": dtypes.float32,
@@ -271,6 +272,7 @@ LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", _lr_scheduler_members)
 OPTIM = Namespace("torch.optim", _optim_members)
 DATA = Namespace("torch.utils.data", _data_members)
 UTILS = Namespace("torch.utils", {"data": DATA})
+LINALG = Namespace("torch.linalg", shape_index_linalg.LINALG)
 RANDOM = Namespace("torch.random", {
     "manual_seed": api.random_function("manual_seed"),
     "initial_seed": api.random_function("initial_seed"),
@@ -288,6 +290,7 @@ TORCH = Namespace(
         "autograd": AUTOGRAD,
         "random": RANDOM,
         "utils": UTILS,
+        "linalg": LINALG,
         "pi": math.pi,
         "e": math.e,
         "inf": math.inf,
@@ -310,6 +313,7 @@ MODULES = {
     "torch.random": RANDOM,
     "torch.utils": UTILS,
     "torch.utils.data": DATA,
+    "torch.linalg": LINALG,
     **{ns.name: ns for ns in (*_AUTOGRAD_EXTRA.values(), *_TORCH_EXTRA.values())
        if isinstance(ns, Namespace)},
     "numpy": NUMPY,

@@ -8,6 +8,7 @@ import numpy as np
 from gradcli.aten import ops as O
 from gradcli.aten.ops import op
 from gradcli.base.errors import runtime_error
+from gradcli.torch._common import wrap_dim
 
 
 def _positions(length: int, offset: int):
@@ -19,15 +20,53 @@ def _positions(length: int, offset: int):
 @op("diag_embed")
 def _diag_embed(xs, p):
     x = xs[0]
+    if isinstance(p, tuple):  # torch.diag_embed(input, offset, dim1, dim2)
+        return _embed_general(x, *p)
     n = x.shape[0] + abs(p)
     out = np.zeros((n, n), dtype=x.dtype)
     out[_positions(x.shape[0], p)] = x
     return out
 
 
-# the gradient is the same diagonal of the incoming gradient
-_diag_embed.derivative(
-    lambda ctx, grad, xp: (xp.gather_index(grad, _positions(ctx.shapes[0][0], ctx.params)),))
+def _embed_general(x, offset, dim1, dim2):
+    """The last dim of x becomes the `offset` diagonal of two new dims at dim1, dim2."""
+    length = x.shape[-1]
+    n = length + abs(offset)
+    out = np.zeros(x.shape[:-1] + (n, n), dtype=x.dtype)
+    rows, cols = _positions(length, offset)
+    out[..., rows, cols] = x
+    ndim = x.ndim + 1
+    rest = [d for d in range(ndim) if d not in (dim1, dim2)]
+    order = [0] * ndim
+    for source, target in enumerate(rest + [dim1, dim2]):
+        order[target] = source
+    return np.ascontiguousarray(np.transpose(out, order))
+
+
+@_diag_embed.derivative
+def _(ctx, grad, xp):
+    p = ctx.params
+    if isinstance(p, tuple):  # the same diagonal of the incoming gradient, moved last
+        offset, dim1, dim2 = p
+        length = ctx.shapes[0][-1]
+        rows, cols = _positions(length, offset)
+        index = tuple(slice(None) if d not in (dim1, dim2) else (rows if d == dim1 else cols)
+                      for d in range(len(ctx.shapes[0]) + 1))
+        picked = xp.gather_index(grad, index)
+        # numpy puts the two advanced indices' axis first when they are not adjacent
+        first = 0 if abs(dim1 - dim2) != 1 else min(dim1, dim2)
+        return (xp.permute(picked, tuple([d for d in range(picked.ndim) if d != first])
+                           + (first,)),)
+    # the gradient is the same diagonal of the incoming gradient
+    return (xp.gather_index(grad, _positions(ctx.shapes[0][0], p)),)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    ndim = input.ndim + 1
+    d1, d2 = wrap_dim(dim1, ndim), wrap_dim(dim2, ndim)
+    if d1 == d2:
+        raise runtime_error(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return O.call(_diag_embed, (input,), (int(offset), d1, d2))
 
 
 def _diagonal_length(shape, offset: int) -> int:

@@ -163,7 +163,9 @@ def check_inplace(target: Tensor) -> None:
     if node is not None and node.__class__ is UnbindNode and node.op is UNBIND and (
             GradMode.enabled):
         raise runtime_error(
-            f"Output {node.slot_of(target)} of Unbind is a view and is being modified "
+            # PyTorch names the function: Unbind, Split, SplitWithSizes
+            f"Output {node.slot_of(target)} of {node.name().removesuffix('Backward0')} is a "
+            "view and is being modified "
             "inplace. This view is the output of a function that returns multiple views. "
             "Such functions do not allow the output views to be modified inplace. You should "
             "replace the inplace operation by an out-of-place one.")

@@ -118,6 +118,9 @@ def dot(entry, operands, p, out):
 @rule("addmm")
 def addmm(entry, operands, p, out):
     (bias, batched_bias), (m1, _), (m2, _) = operands
+    if p is not None:  # torch.addmm's beta and alpha
+        beta, alpha = p
+        return _aligned(bias, batched_bias, 2) * beta + np.matmul(m1, m2) * alpha
     return _aligned(bias, batched_bias, 2) + np.matmul(m1, m2)
 
 
