@@ -523,6 +523,35 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     return call(O.vector_norm, (A,), (2, dims, keepdim))
 
 
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """torch.linalg.vector_norm: the ord-norm over `dim` (all elements when None)."""
+    if not x.dtype.is_floating_point:
+        raise runtime_error("linalg.vector_norm: Expected a floating point or complex tensor "
+                            f"as input. Got {_dtype_name(x.dtype)}")
+    if isinstance(dim, int):
+        dim = (dim,)
+    dims = tuple(sorted(wrap_dim(d, x.ndim) for d in dim)) if dim is not None else None
+    return call(O.vector_norm, (x,), (float(ord), dims, keepdim))
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """torch.linalg.norm (torch/linalg's dispatch): a vector norm over one dim or, with
+    neither ord nor dim, over all elements; a matrix norm over two dims or a 2-D input."""
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 1:
+            return vector_norm(A, 2 if ord is None else ord, dims, keepdim)
+        return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim)
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim)
+    raise runtime_error("linalg.norm: If dim is not specified but ord is, the input must be "
+                        f"1D or 2D. Got {A.ndim}D.")
+
+
 # ----- cdist, dist ------------------------------------------------------------------------
 
 
@@ -628,5 +657,5 @@ TENSOR_METHODS = {
 }
 LINALG = {
     "cross": linalg_cross, "det": det, "inv": inverse, "matrix_norm": matrix_norm,
-    "solve": solve,
+    "norm": linalg_norm, "solve": solve, "vector_norm": vector_norm,
 }
