@@ -174,6 +174,12 @@ CASES: dict[str, list[Case]] = {
         C("python_scalar", [((2, 3), D)], lambda a: api.div(a, 4.0)),
         C("denominator_only", [((3,), D), ((3,), P)], api.div, grad=(False, True)),
     ],
+    "mul.Scalar": [
+        C("cross_entropy_label_smoothing", [((3, 4), D)],
+          lambda a: api.cross_entropy(a, const([0, 3, 1], dtypes.int64), label_smoothing=0.2)),
+        C("cross_entropy_smoothed_probabilities", [((3, 4), D), ((3, 4), U)],
+          lambda a, t: api.cross_entropy(a, t, label_smoothing=0.3)),
+    ],
     "div.Scalar": [
         C(
             "cross_entropy_probabilities",

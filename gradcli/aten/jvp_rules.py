@@ -100,6 +100,11 @@ def _(xs, ts, out, p):
     return ts[0] / p
 
 
+@_rule("mul.Scalar")
+def _(xs, ts, out, p):
+    return ts[0] * p
+
+
 @_rule("reciprocal")
 def _(xs, ts, out, p):
     return -ts[0] * out * out

@@ -417,6 +417,16 @@ def div_scalar(xs, p):
 div_scalar.derivative(lambda ctx, grad, xp: (grad / ctx.params,))
 
 
+# at::mul(Tensor, Scalar), which ATen's C++ calls with a number (MulBackward1); a program's
+# `t * 2` wraps the number in a tensor instead and records mul.Tensor (MulBackward0)
+@op("mul.Scalar")
+def mul_scalar(xs, p):
+    return xs[0] * p
+
+
+mul_scalar.derivative(lambda ctx, grad, xp: (grad * ctx.params,))
+
+
 @op("neg")
 def neg(xs, p):
     return -xs[0]

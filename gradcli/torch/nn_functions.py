@@ -14,7 +14,7 @@ from gradcli.base.errors import (
 )
 from gradcli.torch._common import _dtype_name, call, cast, float_dtype, wrap_dim
 from gradcli.torch.conversion import Size, to
-from gradcli.torch.pointwise import abs, binary, mul, neg, sub
+from gradcli.torch.pointwise import abs, add, binary, div, eq, logical_not, mul, neg, sub
 from gradcli.torch.reductions import mean, sum
 
 
@@ -137,9 +137,17 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     class_dim = 0 if input.ndim == 1 else 1
+    smoothing = float(label_smoothing)
+    if not 0.0 <= smoothing <= 1.0:
+        raise runtime_error(f"label_smoothing must be between 0.0 and 1.0. Got: {smoothing:g}")
     if target.dtype.is_floating_point and target.shape == input.shape:
-        # Class probabilities: -(log_softmax * target) summed over classes.
+        # Class probabilities: -(log_softmax * target) summed over classes; smoothing
+        # mixes the target with the uniform distribution first (ATen's
+        # cross_entropy_loss_prob_target)
         _check_reduction(reduction)
+        if smoothing > 0:
+            classes = input.shape[class_dim]
+            target = add(call(O.mul_scalar, (target,), 1 - smoothing), smoothing / classes)
         logp = log_softmax(input, class_dim)
         if reduction == "none":
             return neg(sum(mul(logp, target), class_dim))
@@ -148,10 +156,41 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             return total
         batch = input.shape[0] if input.ndim > 1 else 1
         return call(O.div_scalar, (total,), batch)
-    return nll_loss(
-        log_softmax(input, class_dim), target, weight, ignore_index=ignore_index,
-        reduction=reduction,
-    )
+    logp = log_softmax(input, class_dim)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if smoothing > 0:
+        loss = _smoothed(loss, logp, target, weight, ignore_index, reduction, smoothing,
+                         class_dim)
+    return loss
+
+
+def _smoothed(nll, logp, target, weight, ignore_index, reduction, smoothing, class_dim):
+    """ATen's cross_entropy_loss_label_smoothing: (1 - s) nll + s / C times the loss
+    against the uniform distribution, -sum_c log p_c (weighted), where ignored targets
+    count 0 and the mean divides by the targets kept (or by their weights)."""
+    from gradcli.torch import gathering
+    from gradcli.torch.shape import view
+
+    classes = logp.shape[class_dim]
+    ignored = eq(target, ignore_index)
+    if weight is not None:
+        shape = [1] * logp.ndim
+        shape[class_dim] = weight.shape[0]
+        smooth = neg(sum(mul(logp, view(weight, *shape)), class_dim))
+    else:
+        smooth = neg(sum(logp, class_dim))
+    gathering.masked_fill_(smooth, ignored, 0.0)
+    if reduction == "mean":
+        kept = logical_not(ignored)
+        if weight is not None:
+            picked = gathering.gather(weight, 0, gathering.masked_select(target, kept))
+            smooth = div(sum(smooth), sum(picked))
+        else:
+            smooth = div(sum(smooth), sum(kept))
+    elif reduction == "sum":
+        smooth = sum(smooth)
+    return add(call(O.mul_scalar, (nll,), 1 - smoothing),
+               call(O.mul_scalar, (smooth,), smoothing / classes))
 
 
 def no_grad_enabled() -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from gradcli.base.errors import ProgramError
 from gradcli.torch import functions as api
 from gradcli.torch.nn import functional as NF
 from gradcli.torch.nn.module import Module
@@ -88,9 +87,6 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        if self.label_smoothing:
-            raise ProgramError("NotImplementedError",
-                               "gradcli does not implement label_smoothing yet")
         return api.cross_entropy(input, target, weight=self.weight,
                                  ignore_index=self.ignore_index, reduction=self.reduction,
                                  label_smoothing=self.label_smoothing)
