@@ -123,9 +123,6 @@ GRADCLI_OWN: dict[tuple[str, str], object] = {
      "num_workers={…} starts worker processes; use num_workers=0"):
         "import torch\nfrom torch.utils.data import DataLoader\n"
         "DataLoader(list(range(4)), num_workers=2)",
-    ("gradcli/torch/nn/loss.py", "gradcli does not implement label_smoothing yet"):
-        "import torch\nfrom torch import nn\n"
-        "nn.CrossEntropyLoss(label_smoothing=0.1)(torch.ones(2, 3), torch.tensor([0, 1]))",
     ("gradcli/runtime/executor.py", "the program has used up gradcli's budget of {…} "
      "(loop iterations and function calls together)"):
         ("x = 0\nwhile True:\n    x = x + 1", {"limits": Limits(max_steps=1000)}),
