@@ -134,6 +134,27 @@ def _check_dtypes(input, kernel: str, *others) -> None:
         raise ProgramError("NotImplementedError", f'"{kernel}" not implemented for \'{name}\'')
 
 
+def _affine_parameters(module, shape, affine: bool, bias: bool, dtype) -> None:
+    """The learnable per-element scale and shift of a norm layer, or None for both (and
+    only the shift None when `bias` is False); reset to ones and zeros by _reset_affine."""
+    if affine:
+        module.weight = Parameter(api.empty(shape, dtype=dtype))
+        if bias:
+            module.bias = Parameter(api.empty(shape, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_affine(module) -> None:
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class LayerNorm(Module):
     _program_attributes_ = frozenset({"normalized_shape", "eps", "elementwise_affine",
                                       "weight", "bias", "reset_parameters"})
@@ -146,22 +167,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(api.empty(self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(api.empty(self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -254,12 +264,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(api.empty(num_features, dtype=dtype))
-            self.bias = Parameter(api.empty(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, affine, True, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", api.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", api.ones(num_features, dtype=dtype))
@@ -279,9 +284,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input_dim(self, input) -> None:
         raise NotImplementedError
@@ -411,22 +414,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(api.empty(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(api.empty(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_channels, affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

@@ -308,7 +308,7 @@ def _one_tuple(value):
     return (value,) if isinstance(value, int) else tuple(value)
 
 
-class AdaptiveAvgPool1d(Module):
+class _AdaptiveAvgPoolNd(Module):
     _program_attributes_ = frozenset({"output_size"})
 
     def __init__(self, output_size):
@@ -318,20 +318,13 @@ class AdaptiveAvgPool1d(Module):
     def extra_repr(self) -> str:
         return f"output_size={_text(self.output_size)}"
 
+
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     def forward(self, input):
         return adaptive_avg_pool1d(input, self.output_size)
 
 
-class AdaptiveAvgPool2d(Module):
-    _program_attributes_ = frozenset({"output_size"})
-
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def extra_repr(self) -> str:
-        return f"output_size={_text(self.output_size)}"
-
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     def forward(self, input):
         return adaptive_avg_pool2d(input, self.output_size)
 
