@@ -12,10 +12,12 @@ from gradcli.base.errors import (
     runtime_error,
     value_error,
 )
+from gradcli.torch import gathering
 from gradcli.torch._common import _dtype_name, call, cast, float_dtype, wrap_dim
 from gradcli.torch.conversion import Size, to
 from gradcli.torch.pointwise import abs, add, binary, div, eq, logical_not, mul, neg, sub
 from gradcli.torch.reductions import mean, sum
+from gradcli.torch.shape import view
 
 
 def _implicit_dim(name, input):
@@ -168,9 +170,6 @@ def _smoothed(nll, logp, target, weight, ignore_index, reduction, smoothing, cla
     """ATen's cross_entropy_loss_label_smoothing: (1 - s) nll + s / C times the loss
     against the uniform distribution, -sum_c log p_c (weighted), where ignored targets
     count 0 and the mean divides by the targets kept (or by their weights)."""
-    from gradcli.torch import gathering
-    from gradcli.torch.shape import view
-
     classes = logp.shape[class_dim]
     ignored = eq(target, ignore_index)
     if weight is not None:
