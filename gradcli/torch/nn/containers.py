@@ -5,13 +5,13 @@ named_parameters() and state_dict() see them as PyTorch's do."""
 
 from __future__ import annotations
 
-import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 from gradcli.autodiff.tensor import Tensor
-from gradcli.base.errors import ProgramError, index_error, runtime_error, type_error, value_error
+from gradcli.base.errors import ProgramError, runtime_error, type_error, value_error
 from gradcli.torch.nn.module import Module, Parameter, typename
+from gradcli.torch.nn.modules import absolute_index
 
 _DICT_METHODS = frozenset({"keys", "values", "items", "update", "pop", "clear", "get"})
 
@@ -113,12 +113,7 @@ class ParameterList(Module):
             self.extend(values)
 
     def _abs_index(self, idx) -> str:
-        idx = operator.index(idx)
-        if not (-len(self) <= idx < len(self)):
-            raise index_error(f"index {idx} is out of range")
-        if idx < 0:
-            idx += len(self)
-        return str(idx)
+        return absolute_index(idx, len(self))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):

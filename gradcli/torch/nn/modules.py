@@ -84,6 +84,17 @@ class Sequential(Module):
             zip([str(i) for i in range(len(self._modules))], self._modules.values(), strict=True))
 
 
+def absolute_index(idx, size: int) -> str:
+    """The registration name ("0", "1", ...) of list index `idx` (negative counts from the
+    end), as ModuleList and ParameterList look their members up."""
+    idx = operator.index(idx)
+    if not (-size <= idx < size):
+        raise index_error(f"index {idx} is out of range")
+    if idx < 0:
+        idx += size
+    return str(idx)
+
+
 class ModuleList(Module):
     """A list of sub-modules, registered under "0", "1", ...; it has no forward."""
 
@@ -95,12 +106,7 @@ class ModuleList(Module):
             self.extend(modules)
 
     def _abs_index(self, idx) -> str:
-        idx = operator.index(idx)
-        if not (-len(self) <= idx < len(self)):
-            raise index_error(f"index {idx} is out of range")
-        if idx < 0:
-            idx += len(self)
-        return str(idx)
+        return absolute_index(idx, len(self))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
