@@ -207,14 +207,7 @@ def _mode_row(pairs):
     """The most frequent value (the smallest among equally frequent ones), with the index
     the last of its run has after PyTorch's std::sort of (value, index) pairs by value."""
     stl_order.std_sort(pairs, 0, len(pairs), stl_order.value_less)
-    best, best_count, count = None, 0, 0
-    for i, pair in enumerate(pairs):
-        count += 1
-        if i == len(pairs) - 1 or pair[0] != pairs[i + 1][0]:
-            if count > best_count:
-                best, best_count = pair, count
-            count = 0
-    return [best]
+    return _last_of_longest_run(pairs)
 
 
 def _mode_pick(x, dim):
@@ -225,6 +218,12 @@ def _mode_pick(x, dim):
 
 def _stable_mode_row(pairs):
     pairs.sort(key=lambda pair: (pair[0] != pair[0], pair[0] if pair[0] == pair[0] else 0))
+    return _last_of_longest_run(pairs)
+
+
+def _last_of_longest_run(pairs):
+    """[the last pair of the first longest run of equal values] in sorted (value, index)
+    pairs: mode's value and index."""
     best, best_count, count = None, 0, 0
     for i, pair in enumerate(pairs):
         count += 1
